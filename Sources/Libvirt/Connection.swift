@@ -1,0 +1,104 @@
+import CLibvirt
+import Glibc
+
+/// An open libvirt connection. Calls block (libvirt is synchronous): callers
+/// keep them off Swift's cooperative thread pool.
+public final class Connection {
+  let handle: virConnectPtr
+  public let uri: String
+
+  /// Opens `uri` read-write (`qemu:///system`, `qemu:///session`, `test:///default`, `qemu+ssh://…`).
+  public init(uri: String) throws {
+    _ = silenceLibvirtOnce
+    handle = try check(virConnectOpen(uri), "connect to libvirt at '\(uri)'")
+    self.uri = uri
+  }
+
+  deinit { virConnectClose(handle) }
+
+  /// The URI libvirt actually connected to (resolves aliases and defaults).
+  public func canonicalURI() throws -> String {
+    try takeString(virConnectGetURI(handle), "read the connection URI")
+  }
+
+  /// libvirt's version on the other end, as major*1_000_000 + minor*1_000 + release.
+  public func libvirtVersion() throws -> UInt {
+    var version: UInt = 0
+    try check(virConnectGetLibVersion(handle, &version), "read libvirt's version")
+    return version
+  }
+
+  public func capabilities() throws -> String {
+    try takeString(virConnectGetCapabilities(handle), "read hypervisor capabilities")
+  }
+
+  // MARK: Domains
+
+  /// The domain of that name, or nil when there is none.
+  public func domain(named name: String) throws -> Domain? {
+    if let pointer = virDomainLookupByName(handle, name) { return Domain(pointer, connection: self) }
+    let error = LibvirtError.last("look up domain '\(name)'")
+    if error.isNotFound { return nil }
+    throw error
+  }
+
+  public func domain(uuid: String) throws -> Domain? {
+    if let pointer = virDomainLookupByUUIDString(handle, uuid) { return Domain(pointer, connection: self) }
+    let error = LibvirtError.last("look up domain \(uuid)")
+    if error.isNotFound { return nil }
+    throw error
+  }
+
+  public func allDomains() throws -> [Domain] {
+    var list: UnsafeMutablePointer<virDomainPtr?>?
+    let count = try check(virConnectListAllDomains(handle, &list, 0), "list domains")
+    defer { free(list) }
+    return (0..<Int(count)).compactMap { list?[$0] }.map { Domain($0, connection: self) }
+  }
+
+  /// Defines (persistently) a domain from XML; replaces the definition of an existing one of the same name and UUID.
+  public func defineDomain(xml: String, name: String) throws -> Domain {
+    let pointer = try check(virDomainDefineXML(handle, xml), "define domain '\(name)'")
+    return Domain(pointer, connection: self)
+  }
+
+  // MARK: Storage
+
+  public func pool(named name: String) throws -> StoragePool? {
+    if let pointer = virStoragePoolLookupByName(handle, name) { return StoragePool(pointer, connection: self) }
+    let error = LibvirtError.last("look up storage pool '\(name)'")
+    if error.isNotFound { return nil }
+    throw error
+  }
+
+  public func definePool(xml: String, name: String) throws -> StoragePool {
+    let pointer = try check(virStoragePoolDefineXML(handle, xml, 0), "define storage pool '\(name)'")
+    return StoragePool(pointer, connection: self)
+  }
+
+  /// The volume at that path in any pool, or nil.
+  public func volume(path: String) throws -> Volume? {
+    if let pointer = virStorageVolLookupByPath(handle, path) { return Volume(pointer, connection: self) }
+    let error = LibvirtError.last("look up volume '\(path)'")
+    if error.isNotFound { return nil }
+    throw error
+  }
+
+  // MARK: Networks
+
+  public func network(named name: String) throws -> Network? {
+    if let pointer = virNetworkLookupByName(handle, name) { return Network(pointer, connection: self) }
+    let error = LibvirtError.last("look up network '\(name)'")
+    if error.isNotFound { return nil }
+    throw error
+  }
+
+  public func defineNetwork(xml: String, name: String) throws -> Network {
+    let pointer = try check(virNetworkDefineXML(handle, xml), "define network '\(name)'")
+    return Network(pointer, connection: self)
+  }
+
+  public func newStream() throws -> Stream {
+    Stream(try check(virStreamNew(handle, 0), "open a data stream"), connection: self)
+  }
+}

@@ -1,0 +1,83 @@
+import CLibvirt
+import Glibc
+
+/// What libvirt says a domain is doing (`virDomainState`).
+public enum DomainState: String, Sendable, Equatable {
+  case running, blocked, paused, shuttingDown = "shutting down", shutoff, crashed, suspended = "pmsuspended", unknown
+
+  init(_ raw: Int32) {
+    switch UInt32(bitPattern: raw) {
+    case VIR_DOMAIN_RUNNING.rawValue: self = .running
+    case VIR_DOMAIN_BLOCKED.rawValue: self = .blocked
+    case VIR_DOMAIN_PAUSED.rawValue: self = .paused
+    case VIR_DOMAIN_SHUTDOWN.rawValue: self = .shuttingDown
+    case VIR_DOMAIN_SHUTOFF.rawValue: self = .shutoff
+    case VIR_DOMAIN_CRASHED.rawValue: self = .crashed
+    case VIR_DOMAIN_PMSUSPENDED.rawValue: self = .suspended
+    default: self = .unknown
+    }
+  }
+
+  /// Running in the sense users mean: the guest executes (or is about to stop).
+  public var isActive: Bool { self == .running || self == .blocked || self == .shuttingDown }
+}
+
+public final class Domain {
+  let handle: virDomainPtr
+  /// Kept so the connection outlives every object made from it.
+  public let connection: Connection
+
+  init(_ handle: virDomainPtr, connection: Connection) {
+    self.handle = handle
+    self.connection = connection
+  }
+
+  deinit { virDomainFree(handle) }
+
+  public var name: String { virDomainGetName(handle).map { String(cString: $0) } ?? "?" }
+
+  public func uuid() throws -> String {
+    try uuidString({ virDomainGetUUIDString(handle, $0) }, "read the UUID of domain '\(name)'")
+  }
+
+  public func state() throws -> DomainState {
+    var state: Int32 = 0
+    var reason: Int32 = 0
+    try check(virDomainGetState(handle, &state, &reason, 0), "read the state of domain '\(name)'")
+    return DomainState(state)
+  }
+
+  public func xml(inactive: Bool = false) throws -> String {
+    let flags = inactive ? VIR_DOMAIN_XML_INACTIVE.rawValue : 0
+    return try takeString(virDomainGetXMLDesc(handle, flags), "read the XML of domain '\(name)'")
+  }
+
+  /// `<metadata>` element of the given namespace URI, or nil when the domain has none.
+  public func metadata(namespace: String) throws -> String? {
+    let type = Int32(VIR_DOMAIN_METADATA_ELEMENT.rawValue)
+    if let pointer = virDomainGetMetadata(handle, type, namespace, 0) {
+      defer { free(pointer) }
+      return String(cString: pointer)
+    }
+    let error = LibvirtError.last("read the metadata of domain '\(name)'")
+    if error.code == Int32(VIR_ERR_NO_DOMAIN_METADATA.rawValue) { return nil }
+    throw error
+  }
+
+  /// Boots a defined domain.
+  public func start() throws { try check(virDomainCreate(handle), "start domain '\(name)'") }
+
+  /// Asks the guest to shut down (ACPI power button); returns at once.
+  public func shutdown() throws { try check(virDomainShutdown(handle), "shut down domain '\(name)'") }
+
+  /// Pulls the plug.
+  public func destroy() throws { try check(virDomainDestroy(handle), "power off domain '\(name)'") }
+
+  /// Removes the definition (with its managed save image, snapshots metadata and NVRAM).
+  public func undefine() throws {
+    let flags =
+      VIR_DOMAIN_UNDEFINE_MANAGED_SAVE.rawValue | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA.rawValue
+      | VIR_DOMAIN_UNDEFINE_NVRAM.rawValue
+    try check(virDomainUndefineFlags(handle, flags), "undefine domain '\(name)'")
+  }
+}

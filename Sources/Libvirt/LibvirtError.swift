@@ -1,0 +1,79 @@
+import CLibvirt
+import Glibc
+
+/// A failed libvirt call: which operation, on what, and libvirt's own words
+/// (`virGetLastError`), kept so the layers above can translate it.
+public struct LibvirtError: Error, CustomStringConvertible, Sendable {
+  /// What Caravan asked libvirt to do, e.g. "define domain 'caravan-x-web'".
+  public var operation: String
+  /// libvirt's message, e.g. "Domain not found: no domain with matching name 'x'".
+  public var message: String
+  /// `virErrorNumber` (VIR_ERR_*), 0 when libvirt gave none.
+  public var code: Int32
+  /// `virErrorDomain` (VIR_FROM_*), 0 when libvirt gave none.
+  public var domain: Int32
+
+  public init(operation: String, message: String, code: Int32 = 0, domain: Int32 = 0) {
+    self.operation = operation
+    self.message = message
+    self.code = code
+    self.domain = domain
+  }
+
+  public var description: String { "failed to \(operation): \(message)" }
+
+  /// The object asked for does not exist (domain, pool, volume or network).
+  public var isNotFound: Bool {
+    [VIR_ERR_NO_DOMAIN, VIR_ERR_NO_STORAGE_POOL, VIR_ERR_NO_STORAGE_VOL, VIR_ERR_NO_NETWORK]
+      .map { Int32($0.rawValue) }.contains(code)
+  }
+
+  /// The hypervisor connection could not be made or was lost.
+  public var isConnectionFailure: Bool {
+    [VIR_ERR_NO_CONNECT, VIR_ERR_SYSTEM_ERROR, VIR_ERR_RPC, VIR_ERR_AUTH_FAILED]
+      .map { Int32($0.rawValue) }.contains(code)
+  }
+
+  /// Reads (and clears) this thread's last libvirt error.
+  static func last(_ operation: String) -> LibvirtError {
+    guard let err = virGetLastError() else {
+      return LibvirtError(operation: operation, message: "libvirt reported no detail")
+    }
+    let message = err.pointee.message.map { String(cString: $0) } ?? "libvirt reported no detail"
+    let result = LibvirtError(
+      operation: operation, message: message, code: err.pointee.code, domain: err.pointee.domain)
+    virResetLastError()
+    return result
+  }
+}
+
+/// libvirt prints every error to stderr unless an error function is set; we
+/// report errors ourselves, once, in words a user can act on.
+let silenceLibvirtOnce: Void = {
+  virSetErrorFunc(nil) { _, _ in }
+  _ = virInitialize()
+}()
+
+@discardableResult
+func check(_ result: Int32, _ operation: @autoclosure () -> String) throws -> Int32 {
+  if result < 0 { throw LibvirtError.last(operation()) }
+  return result
+}
+
+func check<T>(_ pointer: T?, _ operation: @autoclosure () -> String) throws -> T {
+  guard let pointer else { throw LibvirtError.last(operation()) }
+  return pointer
+}
+
+/// Takes ownership of a string libvirt allocated and frees it.
+func takeString(_ pointer: UnsafeMutablePointer<CChar>?, _ operation: @autoclosure () -> String) throws -> String {
+  guard let pointer else { throw LibvirtError.last(operation()) }
+  defer { free(pointer) }
+  return String(cString: pointer)
+}
+
+func uuidString(_ body: (UnsafeMutablePointer<CChar>) -> Int32, _ operation: String) throws -> String {
+  var buffer = [CChar](repeating: 0, count: Int(VIR_UUID_STRING_BUFLEN))
+  try check(buffer.withUnsafeMutableBufferPointer { body($0.baseAddress!) }, operation)
+  return String(cString: buffer)
+}

@@ -1,0 +1,122 @@
+import CLibvirt
+import Glibc
+
+public final class StoragePool {
+  let handle: virStoragePoolPtr
+  public let connection: Connection
+
+  init(_ handle: virStoragePoolPtr, connection: Connection) {
+    self.handle = handle
+    self.connection = connection
+  }
+
+  deinit { virStoragePoolFree(handle) }
+
+  public var name: String { virStoragePoolGetName(handle).map { String(cString: $0) } ?? "?" }
+
+  public func isActive() throws -> Bool {
+    try check(virStoragePoolIsActive(handle), "read the state of storage pool '\(name)'") == 1
+  }
+
+  /// Makes the pool's directory (for `dir` pools).
+  public func build() throws { try check(virStoragePoolBuild(handle, 0), "build storage pool '\(name)'") }
+
+  public func start() throws { try check(virStoragePoolCreate(handle, 0), "start storage pool '\(name)'") }
+
+  public func setAutostart(_ on: Bool) throws {
+    try check(virStoragePoolSetAutostart(handle, on ? 1 : 0), "set autostart of storage pool '\(name)'")
+  }
+
+  public func refresh() throws { try check(virStoragePoolRefresh(handle, 0), "refresh storage pool '\(name)'") }
+
+  public func xml() throws -> String {
+    try takeString(virStoragePoolGetXMLDesc(handle, 0), "read the XML of storage pool '\(name)'")
+  }
+
+  public func volume(named volumeName: String) throws -> Volume? {
+    if let pointer = virStorageVolLookupByName(handle, volumeName) { return Volume(pointer, connection: connection) }
+    let error = LibvirtError.last("look up volume '\(volumeName)' in pool '\(name)'")
+    if error.isNotFound { return nil }
+    throw error
+  }
+
+  public func volumes() throws -> [Volume] {
+    var list: UnsafeMutablePointer<virStorageVolPtr?>?
+    let count = try check(virStoragePoolListAllVolumes(handle, &list, 0), "list volumes of pool '\(name)'")
+    defer { free(list) }
+    return (0..<Int(count)).compactMap { list?[$0] }.map { Volume($0, connection: connection) }
+  }
+
+  public func createVolume(xml: String, name volumeName: String) throws -> Volume {
+    let pointer = try check(
+      virStorageVolCreateXML(handle, xml, 0), "create volume '\(volumeName)' in pool '\(name)'")
+    return Volume(pointer, connection: connection)
+  }
+}
+
+public final class Volume {
+  let handle: virStorageVolPtr
+  public let connection: Connection
+
+  init(_ handle: virStorageVolPtr, connection: Connection) {
+    self.handle = handle
+    self.connection = connection
+  }
+
+  deinit { virStorageVolFree(handle) }
+
+  public var name: String { virStorageVolGetName(handle).map { String(cString: $0) } ?? "?" }
+
+  public func path() throws -> String {
+    try takeString(virStorageVolGetPath(handle), "read the path of volume '\(name)'")
+  }
+
+  public func xml() throws -> String {
+    try takeString(virStorageVolGetXMLDesc(handle, 0), "read the XML of volume '\(name)'")
+  }
+
+  /// Capacity (virtual size) and allocation in bytes.
+  public func info() throws -> (capacity: UInt64, allocation: UInt64) {
+    var info = virStorageVolInfo()
+    try check(virStorageVolGetInfo(handle, &info), "read the size of volume '\(name)'")
+    return (UInt64(info.capacity), UInt64(info.allocation))
+  }
+
+  public func resize(capacity: UInt64) throws {
+    try check(virStorageVolResize(handle, capacity, 0), "resize volume '\(name)' to \(capacity) bytes")
+  }
+
+  public func delete() throws { try check(virStorageVolDelete(handle, 0), "delete volume '\(name)'") }
+
+  /// Uploads a local file into the volume through a libvirt stream, so it works
+  /// on remote connections too. `progress` gets the bytes sent so far.
+  public func upload(fromFile path: String, progress: ((UInt64) -> Void)? = nil) throws {
+    let fd = open(path, O_RDONLY)
+    guard fd >= 0 else {
+      throw LibvirtError(operation: "upload '\(path)' into volume '\(name)'", message: String(cString: strerror(errno)))
+    }
+    defer { close(fd) }
+    let stream = try connection.newStream()
+    try check(virStorageVolUpload(handle, stream.handle, 0, 0, 0), "upload into volume '\(name)'")
+    var sent: UInt64 = 0
+    let chunk = 1 << 20
+    let buffer = UnsafeMutableRawPointer.allocate(byteCount: chunk, alignment: 16)
+    defer { buffer.deallocate() }
+    do {
+      while true {
+        let count = read(fd, buffer, chunk)
+        if count < 0 {
+          throw LibvirtError(operation: "read '\(path)'", message: String(cString: strerror(errno)))
+        }
+        if count == 0 { break }
+        try stream.sendAll(buffer, count: count, operation: "upload into volume '\(name)'")
+        sent += UInt64(count)
+        progress?(sent)
+      }
+      try stream.finish(operation: "finish the upload into volume '\(name)'")
+    } catch {
+      stream.abort()
+      throw error
+    }
+  }
+}

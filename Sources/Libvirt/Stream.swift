@@ -1,0 +1,62 @@
+import CLibvirt
+import Glibc
+
+public final class Stream {
+  let handle: virStreamPtr
+  public let connection: Connection
+  private var done = false
+
+  init(_ handle: virStreamPtr, connection: Connection) {
+    self.handle = handle
+    self.connection = connection
+  }
+
+  deinit {
+    if !done { virStreamAbort(handle) }
+    virStreamFree(handle)
+  }
+
+  func sendAll(_ buffer: UnsafeMutableRawPointer, count: Int, operation: String) throws {
+    var offset = 0
+    while offset < count {
+      let sent = virStreamSend(
+        handle, buffer.advanced(by: offset).assumingMemoryBound(to: CChar.self), count - offset)
+      if sent == -2 { continue }  // would block: a blocking stream never says so, but be safe
+      try check(sent, operation)
+      offset += Int(sent)
+    }
+  }
+
+  func finish(operation: String) throws {
+    try check(virStreamFinish(handle), operation)
+    done = true
+  }
+
+  func abort() {
+    guard !done else { return }
+    virStreamAbort(handle)
+    done = true
+  }
+}
+
+public final class Network {
+  let handle: virNetworkPtr
+  public let connection: Connection
+
+  init(_ handle: virNetworkPtr, connection: Connection) {
+    self.handle = handle
+    self.connection = connection
+  }
+
+  deinit { virNetworkFree(handle) }
+
+  public var name: String { virNetworkGetName(handle).map { String(cString: $0) } ?? "?" }
+
+  public func isActive() throws -> Bool {
+    try check(virNetworkIsActive(handle), "read the state of network '\(name)'") == 1
+  }
+
+  public func start() throws { try check(virNetworkCreate(handle), "start network '\(name)'") }
+  public func destroy() throws { try check(virNetworkDestroy(handle), "stop network '\(name)'") }
+  public func undefine() throws { try check(virNetworkUndefine(handle), "undefine network '\(name)'") }
+}

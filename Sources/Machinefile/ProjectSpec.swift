@@ -1,0 +1,229 @@
+// The lowered form of a Machinefile: what every command works from.
+// Lowering (Lowering.swift) fills these from a validated AST; defaults live here.
+
+/// A place in a Machinefile, 1-based.
+public struct SourceLocation: Sendable, Equatable, Hashable, CustomStringConvertible {
+  public var line: Int
+  public var column: Int
+  public init(line: Int, column: Int) {
+    self.line = line
+    self.column = column
+  }
+  public var description: String { "\(line):\(column)" }
+}
+
+public struct ProjectSpec: Sendable, Equatable {
+  /// The language version the file declared (1 when absent).
+  public var version: Int
+  /// Machines in file order; a `count: N` machine is expanded into N machines
+  /// named `NAME-1` … `NAME-N`.
+  public var machines: [MachineSpec]
+
+  public init(version: Int = 1, machines: [MachineSpec]) {
+    self.version = version
+    self.machines = machines
+  }
+
+  /// The machine marked `primary: true`, else the only machine, else nil.
+  public var primaryMachine: MachineSpec? {
+    machines.first(where: { $0.primary }) ?? (machines.count == 1 ? machines.first : nil)
+  }
+
+  public func machine(named name: String) -> MachineSpec? {
+    machines.first(where: { $0.name == name })
+  }
+}
+
+public struct MachineSpec: Sendable, Equatable {
+  public var name: String
+  /// 1-based index of this copy of a `count:` machine, 1 otherwise.
+  public var index: Int = 1
+  public var primary: Bool = false
+  public var autostart: Bool = true
+
+  public var box: BoxRequirement?
+  public var cpus: Int = 1
+  public var memoryBytes: UInt64 = 1 << 30
+  public var diskBytes: UInt64?
+  public var volumes: [VolumeSpec] = []
+  public var hostname: String?
+  public var forwards: [PortForward] = []
+  public var networks: [NetworkSpec] = []
+  public var syncs: [SyncSpec] = []
+  public var provisioners: [ProvisionerSpec] = []
+  public var triggers: [TriggerSpec] = []
+  public var bootTimeoutSeconds: Double = 300
+  public var ssh: SSHSettings = SSHSettings()
+  public var libvirt: LibvirtSettings = LibvirtSettings()
+
+  /// Settings this machine uses (its own or inherited) by name, with where each
+  /// was written, so that `up` can name the ones it cannot act on yet.
+  public var settingsUsed: [UsedSetting] = []
+
+  public init(name: String) { self.name = name }
+
+  public var memoryMiB: UInt64 { memoryBytes / (1 << 20) }
+}
+
+public struct UsedSetting: Sendable, Equatable {
+  /// `memory`, `sync`, `ssh.forward_agent`, `libvirt.firmware`, …
+  public var name: String
+  public var location: SourceLocation
+  public init(name: String, location: SourceLocation) {
+    self.name = name
+    self.location = location
+  }
+}
+
+public struct BoxRequirement: Sendable, Equatable {
+  public var name: String
+  /// Raw constraint text, e.g. `~> 12.0, >= 12.1`; nil means any version.
+  public var version: String?
+  public var url: String?
+  /// `TYPE:HEX`, e.g. `sha256:ab…`.
+  public var checksum: String?
+  public init(name: String, version: String? = nil, url: String? = nil, checksum: String? = nil) {
+    self.name = name
+    self.version = version
+    self.url = url
+    self.checksum = checksum
+  }
+}
+
+public enum TransportProtocol: String, Sendable, Equatable, CaseIterable {
+  case tcp, udp
+}
+
+public struct PortForward: Sendable, Equatable {
+  public var host: Int
+  public var guest: Int
+  public var transport: TransportProtocol = .tcp
+  public var hostIP: String = "127.0.0.1"
+  public var autoCorrect: Bool = true
+  public var id: String?
+  public init(host: Int, guest: Int) {
+    self.host = host
+    self.guest = guest
+  }
+}
+
+public struct VolumeSpec: Sendable, Equatable {
+  public enum Bus: String, Sendable, Equatable, CaseIterable { case virtio, scsi, sata }
+  public var name: String
+  public var sizeBytes: UInt64
+  public var bus: Bus = .virtio
+  public init(name: String, sizeBytes: UInt64) {
+    self.name = name
+    self.sizeBytes = sizeBytes
+  }
+}
+
+public enum NetworkSpec: Sendable, Equatable {
+  /// `network private, ip: "10.20.0.11", netmask: "255.255.255.0"` or `dhcp: true` (ip nil).
+  case privateNetwork(ip: String?, netmask: String?)
+  /// `network public, bridge: "br0"`.
+  case publicNetwork(bridge: String?)
+}
+
+public struct SyncSpec: Sendable, Equatable {
+  public enum Kind: String, Sendable, Equatable, CaseIterable { case rsync, virtiofs, ninep = "9p" }
+  public var source: String
+  public var destination: String
+  public var kind: Kind = .rsync
+  public var exclude: [String] = []
+  public var disabled: Bool = false
+  public var owner: String?
+  public var group: String?
+  public init(source: String, destination: String) {
+    self.source = source
+    self.destination = destination
+  }
+}
+
+public enum RunPolicy: String, Sendable, Equatable, CaseIterable {
+  case once, always, never
+}
+
+public struct ProvisionerSpec: Sendable, Equatable {
+  public enum Kind: Sendable, Equatable {
+    /// Exactly one of `inline` and `path` is set.
+    case shell(ShellProvisioner)
+    case file(source: String, destination: String)
+    case ansible(AnsibleProvisioner)
+  }
+  /// `name:` if given, else `<type>-<n>` where n counts provisioners of the machine from 1.
+  public var name: String
+  public var run: RunPolicy = .once
+  public var kind: Kind
+  public var location: SourceLocation
+  public init(name: String, kind: Kind, location: SourceLocation) {
+    self.name = name
+    self.kind = kind
+    self.location = location
+  }
+}
+
+public struct ShellProvisioner: Sendable, Equatable {
+  public var inline: String?
+  public var path: String?
+  public var args: [String] = []
+  public var env: [String: String] = [:]
+  public var privileged: Bool = true
+  public var uploadPath: String?
+  public init(inline: String? = nil, path: String? = nil) {
+    self.inline = inline
+    self.path = path
+  }
+}
+
+public struct AnsibleProvisioner: Sendable, Equatable {
+  public var playbook: String
+  public var extraVars: [String: String] = [:]
+  public var inventory: String?
+  public var limit: String?
+  public var tags: [String] = []
+  public init(playbook: String) { self.playbook = playbook }
+}
+
+public struct TriggerSpec: Sendable, Equatable {
+  public enum When: String, Sendable, Equatable { case before, after }
+  public enum OnError: String, Sendable, Equatable, CaseIterable { case halt, `continue` }
+  public var when: When
+  /// Command names: `up`, `halt`, `destroy`, … .
+  public var commands: [String]
+  public var run: String?
+  public var runRemote: String?
+  public var onError: OnError = .halt
+  public var location: SourceLocation
+  public init(when: When, commands: [String], location: SourceLocation) {
+    self.when = when
+    self.commands = commands
+    self.location = location
+  }
+}
+
+public struct SSHSettings: Sendable, Equatable {
+  public var user: String = "vagrant"
+  /// The guest's SSH port (the forwarded host port is chosen by `up`).
+  public var port: Int = 22
+  public var privateKey: String?
+  public var insertKey: Bool = true
+  public var forwardAgent: Bool = false
+  public var extraArgs: [String] = []
+  public init() {}
+}
+
+public struct LibvirtSettings: Sendable, Equatable {
+  public enum Accel: String, Sendable, Equatable, CaseIterable { case auto, kvm, tcg }
+  public enum Firmware: String, Sendable, Equatable, CaseIterable { case bios, uefi }
+  public enum Graphics: String, Sendable, Equatable, CaseIterable { case none, vnc, spice }
+  /// nil: `$CARAVAN_LIBVIRT_URI`, else qemu:///system for root, qemu:///session otherwise.
+  public var uri: String?
+  public var accel: Accel = .auto
+  public var machineType: String?
+  public var cpuMode: String?
+  public var firmware: Firmware = .bios
+  public var graphics: Graphics = .none
+  public var pool: String?
+  public init() {}
+}

@@ -1,0 +1,3 @@
+import CaravanCommands
+
+CaravanCommand.main()
