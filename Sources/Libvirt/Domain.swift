@@ -73,11 +73,13 @@ public final class Domain {
   /// Pulls the plug.
   public func destroy() throws { try check(virDomainDestroy(handle), "power off domain '\(name)'") }
 
-  /// Removes the definition (with its managed save image, snapshots metadata and NVRAM).
+  /// Removes the definition (with its managed save image, snapshot metadata and
+  /// NVRAM where the driver knows NVRAM).
   public func undefine() throws {
-    let flags =
-      VIR_DOMAIN_UNDEFINE_MANAGED_SAVE.rawValue | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA.rawValue
-      | VIR_DOMAIN_UNDEFINE_NVRAM.rawValue
-    try check(virDomainUndefineFlags(handle, flags), "undefine domain '\(name)'")
+    let base = VIR_DOMAIN_UNDEFINE_MANAGED_SAVE.rawValue | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA.rawValue
+    if virDomainUndefineFlags(handle, base | VIR_DOMAIN_UNDEFINE_NVRAM.rawValue) == 0 { return }
+    let error = LibvirtError.last("undefine domain '\(name)'")
+    guard error.code == Int32(VIR_ERR_INVALID_ARG.rawValue) else { throw error }
+    try check(virDomainUndefineFlags(handle, base), "undefine domain '\(name)'")
   }
 }

@@ -34,16 +34,20 @@ public struct LibvirtError: Error, CustomStringConvertible, Sendable {
       .map { Int32($0.rawValue) }.contains(code)
   }
 
-  /// Reads (and clears) this thread's last libvirt error.
-  static func last(_ operation: String) -> LibvirtError {
-    guard let err = virGetLastError() else {
-      return LibvirtError(operation: operation, message: "libvirt reported no detail")
+  /// Reads (and clears) this thread's last libvirt error. The error is read
+  /// before `operation` is evaluated: every libvirt call (even `virDomainGetName`
+  /// in an interpolated name) resets it.
+  static func last(_ operation: @autoclosure () -> String) -> LibvirtError {
+    var message = "libvirt reported no detail"
+    var code: Int32 = 0
+    var domain: Int32 = 0
+    if let err = virGetLastError() {
+      message = err.pointee.message.map { String(cString: $0) } ?? message
+      code = err.pointee.code
+      domain = err.pointee.domain
     }
-    let message = err.pointee.message.map { String(cString: $0) } ?? "libvirt reported no detail"
-    let result = LibvirtError(
-      operation: operation, message: message, code: err.pointee.code, domain: err.pointee.domain)
     virResetLastError()
-    return result
+    return LibvirtError(operation: operation(), message: message, code: code, domain: domain)
   }
 }
 

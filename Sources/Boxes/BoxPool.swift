@@ -1,0 +1,110 @@
+import Foundation
+import Libvirt
+
+/// Caravan's storage pool: box images enter it once per box version (uploaded
+/// through a libvirt stream, so remote URIs work), machine overlays live beside them.
+public struct BoxPool {
+  public static let defaultName = "caravan"
+  public let connection: Connection
+  public let name: String
+
+  public init(connection: Connection, name: String?) {
+    self.connection = connection
+    self.name = name ?? BoxPool.defaultName
+  }
+
+  /// The folder a new `dir` pool gets: libvirt's own image folder for the URI.
+  func defaultPath() -> String {
+    if connection.uri.contains("session") {
+      let home = ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory()
+      return home + "/.local/share/libvirt/images/\(name)"
+    }
+    return "/var/lib/libvirt/images/\(name)"
+  }
+
+  /// The pool, defined, built and started if needed.
+  public func ensure() throws -> StoragePool {
+    let pool: StoragePool
+    if let existing = try connection.pool(named: name) {
+      pool = existing
+    } else {
+      let xml = """
+        <pool type='dir'>
+          <name>\(name)</name>
+          <target><path>\(defaultPath())</path></target>
+        </pool>
+        """
+      pool = try connection.definePool(xml: xml, name: name)
+      try pool.build()
+      try? pool.setAutostart(true)
+    }
+    if try !pool.isActive() { try pool.start() }
+    return pool
+  }
+
+  /// The pool volume of a box version, imported now if it is not there yet.
+  /// Holds an exclusive lock on `lockFile` so parallel `up`s import once.
+  public func importBox(_ box: InstalledBox, lockFile: String, progress: (String) -> Void) throws -> Volume {
+    let pool = try ensure()
+    if let volume = try pool.volume(named: box.volumeName) { return volume }
+    let lock = try FileLock(path: lockFile)
+    defer { lock.unlock() }
+    try pool.refresh()
+    if let volume = try pool.volume(named: box.volumeName) { return volume }
+    let image = box.rootImagePath
+    let fileSize = (try? FileManager.default.attributesOfItem(atPath: image)[.size] as? NSNumber)?.uint64Value ?? 0
+    let virtual = UInt64(box.metadata.virtualSizeGB ?? 0) << 30
+    progress("importing box '\(box.name)' (\(box.version)) into storage pool '\(name)' (\(fileSize >> 20) MiB)")
+    let xml = """
+      <volume>
+        <name>\(box.volumeName)</name>
+        <capacity unit='bytes'>\(max(virtual, fileSize))</capacity>
+        <allocation unit='bytes'>0</allocation>
+        <target><format type='qcow2'/></target>
+      </volume>
+      """
+    let volume = try pool.createVolume(xml: xml, name: box.volumeName)
+    do {
+      try volume.upload(fromFile: image)
+      try pool.refresh()
+    } catch {
+      try? volume.delete()
+      throw error
+    }
+    return try pool.volume(named: box.volumeName) ?? volume
+  }
+
+  /// Deletes a box version's pool volume, if any.
+  public func removeBoxVolume(_ box: InstalledBox) throws {
+    guard let pool = try connection.pool(named: name), try pool.isActive() else { return }
+    try pool.refresh()
+    try pool.volume(named: box.volumeName)?.delete()
+  }
+}
+
+/// An exclusive `flock` shared by all caravan processes of this host.
+final class FileLock {
+  private var fd: Int32
+
+  init(path: String) throws {
+    try FileManager.default.createDirectory(
+      atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+    guard fd >= 0 else { throw BoxError("cannot open lock file '\(path)': \(String(cString: strerror(errno)))") }
+    while flock(fd, LOCK_EX) != 0 {
+      guard errno == EINTR else {
+        close(fd)
+        throw BoxError("cannot lock '\(path)': \(String(cString: strerror(errno)))")
+      }
+    }
+  }
+
+  func unlock() {
+    guard fd >= 0 else { return }
+    flock(fd, LOCK_UN)
+    close(fd)
+    fd = -1
+  }
+
+  deinit { unlock() }
+}
