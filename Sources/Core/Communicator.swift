@@ -1,0 +1,71 @@
+import Foundation
+
+/// How Caravan reaches a running guest (SSH today). Every method blocks.
+public protocol Communicator: AnyObject {
+  /// One quick attempt to log in and run `true`; the reason when it failed.
+  func probe() -> (ready: Bool, detail: String)
+  /// Runs a shell command in the guest; output lines are handed over as they come.
+  func execute(_ command: String, output: (Subprocess.Stream, String) -> Void) throws -> Int32
+  /// Writes `data` to `remotePath` in the guest (as the login user).
+  func upload(_ data: Data, to remotePath: String) throws
+  /// Copies a host file into the guest.
+  func upload(file: String, to remotePath: String) throws
+  /// Replaces the login key(s) with the private key at `path`, verifying the new
+  /// key works before the old ones are removed from the guest.
+  func replaceKey(withPrivateKeyAt path: String) throws
+  /// Ends the shared connection, if any.
+  func close()
+}
+
+extension Communicator {
+  /// Runs and fails with a clear error on a non-zero exit.
+  public func run(_ command: String, what: String) throws -> String {
+    var collected = ""
+    let status = try execute(command) { _, line in collected += line + "\n" }
+    guard status == 0 else {
+      throw CaravanError(.guest, "\(what) failed in the guest (exit status \(status)): \(collected.trimmingCharacters(in: .whitespacesAndNewlines))")
+    }
+    return collected
+  }
+}
+
+/// Connection facts for one machine's SSH.
+public struct SSHEndpoint: Sendable, Equatable {
+  public var host: String
+  public var port: Int
+  public var user: String
+  /// Keys to offer, in order.
+  public var identityFiles: [String]
+  public var extraArgs: [String]
+  public var forwardAgent: Bool
+  /// Control socket for the shared connection; nil: no sharing.
+  public var controlPath: String?
+
+  public init(host: String = "127.0.0.1", port: Int, user: String, identityFiles: [String],
+              extraArgs: [String] = [], forwardAgent: Bool = false, controlPath: String? = nil) {
+    self.host = host
+    self.port = port
+    self.user = user
+    self.identityFiles = identityFiles
+    self.extraArgs = extraArgs
+    self.forwardAgent = forwardAgent
+    self.controlPath = controlPath
+  }
+}
+
+/// Makes communicators; the SSH module provides the real one.
+public protocol CommunicatorFactory {
+  func communicator(for endpoint: SSHEndpoint) -> Communicator
+  /// The box's well-known insecure private keys, as files to offer on first login.
+  func insecureKeyFiles() throws -> [String]
+  /// Writes a new ed25519 key pair at `path` (and `path.pub`).
+  func generateKey(at path: String, comment: String) throws
+}
+
+/// Runs provisioners; the Provisioning module provides the real one.
+public protocol ProvisionerRunner {
+  func run(_ provisioner: Machinefile.ProvisionerSpec, machine: Machinefile.MachineSpec, projectRoot: String,
+           on communicator: Communicator, reporter: Reporter) throws
+}
+
+import Machinefile

@@ -1,0 +1,69 @@
+import Foundation
+
+/// Small file helpers with errors that name the path.
+public enum FileSystem {
+  /// Writes atomically: a temporary file beside the target, fsync, rename. Mode 0600 by default.
+  public static func writeAtomically(_ data: Data, to path: String, mode: mode_t = 0o600) throws {
+    let dir = (path as NSString).deletingLastPathComponent
+    try makeDirectory(dir)
+    let temp = dir + "/.\((path as NSString).lastPathComponent).\(getpid()).tmp"
+    let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+    guard fd >= 0 else { throw ioError("create", temp) }
+    var ok = false
+    defer {
+      if !ok { unlink(temp) }
+    }
+    let written = data.withUnsafeBytes { buffer -> Bool in
+      var offset = 0
+      while offset < buffer.count {
+        let n = write(fd, buffer.baseAddress!.advanced(by: offset), buffer.count - offset)
+        if n <= 0 { return false }
+        offset += n
+      }
+      return true
+    }
+    if !written || fsync(fd) != 0 {
+      let error = ioError("write", temp)
+      close(fd)
+      throw error
+    }
+    close(fd)
+    guard rename(temp, path) == 0 else { throw ioError("rename into place", path) }
+    ok = true
+    let dirFD = open(dir, O_RDONLY | O_DIRECTORY)
+    if dirFD >= 0 {
+      fsync(dirFD)
+      close(dirFD)
+    }
+  }
+
+  public static func makeDirectory(_ path: String, mode: Int = 0o755) throws {
+    do {
+      try FileManager.default.createDirectory(
+        atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: mode])
+    } catch {
+      throw CaravanError(.io, "cannot create folder '\(path)': \(error.localizedDescription)",
+        hint: "Check that you may write there.", cause: error)
+    }
+  }
+
+  public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+
+  public static func removeTree(_ path: String) throws {
+    guard exists(path) else { return }
+    do { try FileManager.default.removeItem(atPath: path) } catch {
+      throw CaravanError(.io, "cannot remove '\(path)': \(error.localizedDescription)", cause: error)
+    }
+  }
+
+  public static func ioError(_ what: String, _ path: String) -> CaravanError {
+    CaravanError(.io, "cannot \(what) '\(path)': \(String(cString: strerror(errno)))")
+  }
+
+  /// Resolves `path` against `base` unless it is absolute; `~` is the home folder.
+  public static func resolve(_ path: String, relativeTo base: String) -> String {
+    if path.hasPrefix("/") { return path }
+    if path == "~" || path.hasPrefix("~/") { return NSHomeDirectory() + path.dropFirst() }
+    return (base as NSString).appendingPathComponent(path)
+  }
+}

@@ -1,0 +1,84 @@
+import Boxes
+import Machinefile
+
+public enum Accelerator: String, Sendable, Equatable {
+  case kvm, tcg
+}
+
+/// Which accelerator `up` uses and why, said in its output.
+public struct AcceleratorChoice: Sendable, Equatable {
+  public var accelerator: Accelerator
+  public var reason: String
+  public init(_ accelerator: Accelerator, reason: String) {
+    self.accelerator = accelerator
+    self.reason = reason
+  }
+}
+
+/// A port forward as `up` bound it: on the host's `hostIP:host`, to the guest's `guest`.
+public struct ResolvedForward: Sendable, Equatable, CustomStringConvertible {
+  public var transport: TransportProtocol
+  public var hostIP: String
+  public var host: Int
+  public var guest: Int
+  public init(transport: TransportProtocol, hostIP: String, host: Int, guest: Int) {
+    self.transport = transport
+    self.hostIP = hostIP
+    self.host = host
+    self.guest = guest
+  }
+  public var description: String { "\(transport.rawValue) \(hostIP):\(host) -> \(guest)" }
+}
+
+/// Everything the hypervisor needs to define (or redefine) one machine's domain.
+public struct MachinePlan: Sendable {
+  public var domainName: String
+  public var projectRoot: String
+  public var machine: MachineSpec
+  public var box: InstalledBox
+  /// SSH first, then the Machinefile's forwards.
+  public var forwards: [ResolvedForward]
+  public var accelerator: Accelerator
+  /// The guest gets no outbound network, only its forwarded ports (`CARAVAN_NAT_RESTRICT=1`).
+  public var restrictNetwork: Bool
+
+  public init(domainName: String, projectRoot: String, machine: MachineSpec, box: InstalledBox,
+              forwards: [ResolvedForward], accelerator: Accelerator, restrictNetwork: Bool) {
+    self.domainName = domainName
+    self.projectRoot = projectRoot
+    self.machine = machine
+    self.box = box
+    self.forwards = forwards
+    self.accelerator = accelerator
+    self.restrictNetwork = restrictNetwork
+  }
+}
+
+/// The boundary to the virtualisation layer. The libvirt driver implements it;
+/// unit tests replace it with a fake. Every method blocks.
+public protocol Hypervisor: AnyObject {
+  var uri: String { get }
+  /// The machine's state, asked live; `.notCreated` when no such domain exists.
+  func status(domain: String) throws -> MachineStatus
+  /// The domain's UUID, nil when it does not exist.
+  func uuid(domain: String) throws -> String?
+  func chooseAccelerator(_ requested: LibvirtSettings.Accel) throws -> AcceleratorChoice
+  /// Imports the box if needed, creates the machine's disk if missing and
+  /// defines (or redefines) the domain; returns its UUID. Does not start it.
+  func define(_ plan: MachinePlan, progress: (String) -> Void) throws -> String
+  func start(domain: String) throws
+  /// ACPI power button; returns at once.
+  func requestShutdown(domain: String) throws
+  /// Pulls the plug; no error when already off.
+  func forceOff(domain: String) throws
+  /// Removes the domain and every volume Caravan made for it; no error when already gone.
+  func remove(domain: String) throws
+  /// Domain names carrying Caravan metadata for this project folder.
+  func domains(ofProject projectRoot: String) throws -> [String]
+  /// Where the guest's serial console is logged (for boot problems).
+  func consoleLogPath(domain: String) -> String
+  /// Names of domains whose disks are backed by this box's pool volume.
+  func machinesUsing(box: InstalledBox) throws -> [String]
+  /// Deletes the box's pool volume, if any.
+  func removeBoxVolume(_ box: InstalledBox) throws
+}

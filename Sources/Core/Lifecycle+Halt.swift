@@ -1,0 +1,83 @@
+import Foundation
+import Machinefile
+
+extension Lifecycle {
+  /// `caravan halt`: `sudo poweroff` over SSH, then ACPI, then a forced power-off,
+  /// each stage waiting `gracefulHaltTimeout`; `force` goes straight to the last.
+  public func halt(_ machines: [MachineSpec], force: Bool) throws {
+    for machine in machines.reversed() {
+      try halt(machine, force: force)
+    }
+  }
+
+  func halt(_ machine: MachineSpec, force: Bool) throws {
+    let name = machine.name
+    let domain = project.domainName(for: name)
+    let (status, record) = try reconcile(machine)
+    switch status {
+    case .notCreated:
+      reporter.step(name, "not created")
+      return
+    case .poweroff:
+      reporter.step(name, "already powered off")
+      return
+    default: break
+    }
+    if !force, status == .running, let record {
+      reporter.step(name, "powering off through SSH (sudo poweroff)")
+      let communicator = communicators.communicator(for: try endpoint(for: machine, record: record, shared: false))
+      // The connection drops as the guest goes down: any exit status is fine.
+      _ = try? communicator.execute("sudo -n systemctl poweroff || sudo -n poweroff") { _, _ in }
+      communicator.close()
+      if try waitForPowerOff(domain, seconds: gracefulHaltTimeout) { return reporter.step(name, "powered off") }
+    }
+    if !force, status == .running || status == .shuttingDown {
+      reporter.step(name, "asking the guest to shut down (ACPI)")
+      try? hypervisor.requestShutdown(domain: domain)
+      if try waitForPowerOff(domain, seconds: gracefulHaltTimeout) { return reporter.step(name, "powered off") }
+    }
+    reporter.step(name, "forcing power-off")
+    try hypervisor.forceOff(domain: domain)
+    reporter.step(name, "powered off")
+  }
+
+  func waitForPowerOff(_ domain: String, seconds: Double) throws -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    repeat {
+      let status = try hypervisor.status(domain: domain)
+      if status == .poweroff || status == .notCreated || status == .crashed { return true }
+      Thread.sleep(forTimeInterval: 0.5)
+    } while Date() < deadline
+    return false
+  }
+
+  /// `caravan destroy`: powers off and removes each machine's domain, disk and
+  /// state; the box volume stays. Idempotent.
+  public func destroy(_ machines: [MachineSpec]) throws {
+    for machine in machines.reversed() {
+      let name = machine.name
+      let domain = project.domainName(for: name)
+      let status = try hypervisor.status(domain: domain)
+      if status == .notCreated {
+        reporter.step(name, "not created")
+      } else {
+        if status != .poweroff {
+          reporter.step(name, "forcing power-off")
+          try hypervisor.forceOff(domain: domain)
+        }
+        reporter.step(name, "removing domain '\(domain)' and its disk")
+        try hypervisor.remove(domain: domain)
+      }
+      if let record = try? project.loadRecord(name), let control = try? endpoint(for: machine, record: record, shared: true) {
+        communicators.communicator(for: control).close()
+      }
+      try project.removeMachineState(name)
+    }
+    // The project's other domains (machines renamed or removed from the Machinefile) are left alone
+    // but named, so nothing is leaked silently.
+    let known = Set(project.spec.machines.map { project.domainName(for: $0.name) })
+    for orphan in try hypervisor.domains(ofProject: project.root) where !known.contains(orphan) {
+      reporter.warning("domain '\(orphan)' belongs to this project but to no machine in the Machinefile; remove it with `virsh -c \(hypervisor.uri) destroy \(orphan); virsh -c \(hypervisor.uri) undefine \(orphan) --remove-all-storage`")
+    }
+  }
+}

@@ -1,0 +1,107 @@
+import Boxes
+import Foundation
+import Machinefile
+
+/// The engine: moves a project's machines through their lifecycle, asking
+/// libvirt (through `Hypervisor`) what is true, and keeping `.caravan/` in step.
+public final class Lifecycle {
+  public let project: Project
+  public let hypervisor: Hypervisor
+  public let communicators: CommunicatorFactory
+  public let provisioners: ProvisionerRunner
+  public let boxes: BoxStore
+  public let reporter: Reporter
+  public let environment: [String: String]
+  /// Seconds each halt stage (SSH poweroff, then ACPI) may take before the next.
+  public var gracefulHaltTimeout: Double = 60
+
+  public init(project: Project, hypervisor: Hypervisor, communicators: CommunicatorFactory,
+              provisioners: ProvisionerRunner, boxes: BoxStore, reporter: Reporter,
+              environment: [String: String] = ProcessInfo.processInfo.environment) {
+    self.project = project
+    self.hypervisor = hypervisor
+    self.communicators = communicators
+    self.provisioners = provisioners
+    self.boxes = boxes
+    self.reporter = reporter
+    self.environment = environment
+  }
+
+  // MARK: Status
+
+  public struct MachineReport: Sendable {
+    public var name: String
+    public var status: MachineStatus
+    public var domain: String
+    public var record: MachineRecord?
+  }
+
+  /// Live state of each machine, from libvirt; the state file only adds detail.
+  public func status(_ machines: [MachineSpec]) throws -> [MachineReport] {
+    try machines.map { machine in
+      let domain = project.domainName(for: machine.name)
+      let status = try hypervisor.status(domain: domain)
+      let record = status == .notCreated ? nil : try? project.loadRecord(machine.name)
+      return MachineReport(name: machine.name, status: status, domain: domain, record: record)
+    }
+  }
+
+  // MARK: Reconcile
+
+  /// The machine's record if it matches the domain libvirt has; stale state
+  /// (domain gone, or replaced) is cleared so the next step starts clean.
+  func reconcile(_ machine: MachineSpec) throws -> (status: MachineStatus, record: MachineRecord?) {
+    let domain = project.domainName(for: machine.name)
+    let status = try hypervisor.status(domain: domain)
+    let record = try project.loadRecord(machine.name)
+    if status == .notCreated {
+      if record != nil {
+        reporter.step(machine.name, "its domain '\(domain)' is gone from libvirt; clearing the stale state in .caravan/")
+        try project.removeMachineState(machine.name)
+      }
+      return (.notCreated, nil)
+    }
+    guard let record else { return (status, nil) }
+    let uuid = try hypervisor.uuid(domain: domain)
+    if uuid != record.domainUUID {
+      reporter.warning("machine '\(machine.name)': libvirt's domain '\(domain)' is not the one Caravan made (UUID \(uuid ?? "?") instead of \(record.domainUUID))")
+      return (status, nil)
+    }
+    return (status, record)
+  }
+
+  /// The SSH endpoint of a running machine, for `caravan ssh` and the provisioners.
+  public func endpoint(for machine: MachineSpec, record: MachineRecord, shared: Bool) throws -> SSHEndpoint {
+    var keys: [String]
+    if let configured = machine.ssh.privateKey {
+      keys = [FileSystem.resolve(configured, relativeTo: project.root)]
+    } else if record.keyReplaced {
+      keys = [project.keyPath(machine.name)]
+    } else {
+      keys = try communicators.insecureKeyFiles()
+    }
+    if keys.isEmpty { keys = [project.keyPath(machine.name)] }
+    let control = shared ? CaravanPaths.runtime(environment: environment) + "/\(project.id)-\(machine.name.prefix(40))" : nil
+    return SSHEndpoint(port: record.sshPort, user: machine.ssh.user, identityFiles: keys,
+      extraArgs: machine.ssh.extraArgs, forwardAgent: machine.ssh.forwardAgent, controlPath: control)
+  }
+
+  /// The record of a machine that must be running, or a clear error.
+  public func runningRecord(_ machine: MachineSpec, for command: String) throws -> MachineRecord {
+    let (status, record) = try reconcile(machine)
+    guard status == .running else {
+      throw CaravanError(.conflict, "machine '\(machine.name)' is \(status), so `caravan \(command)` cannot reach it",
+        hint: "Run `caravan up\(project.spec.machines.count > 1 ? " " + machine.name : "")` first.")
+    }
+    guard let record else {
+      throw stateLost(machine)
+    }
+    return record
+  }
+
+  func stateLost(_ machine: MachineSpec) -> CaravanError {
+    CaravanError(.conflict,
+      "machine '\(machine.name)' exists in libvirt (domain '\(project.domainName(for: machine.name))') but its state in \(project.stateDirectory) is missing, so its SSH key is unknown",
+      hint: "Run `caravan destroy -f \(machine.name)` and then `caravan up \(machine.name)` to make it anew.")
+  }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import Machinefile
+
+/// A project: the folder holding the Machinefile, its `.caravan/` state folder
+/// and the parsed spec.
+public struct Project {
+  public var root: String
+  public var machinefilePath: String
+  public var spec: ProjectSpec
+
+  public init(root: String, machinefilePath: String, spec: ProjectSpec) {
+    self.root = root
+    self.machinefilePath = machinefilePath
+    self.spec = spec
+  }
+
+  public var stateDirectory: String { root + "/.caravan" }
+  public func machineDirectory(_ name: String) -> String { stateDirectory + "/machines/" + name }
+  public func recordPath(_ name: String) -> String { machineDirectory(name) + "/state.json" }
+  public func keyPath(_ name: String) -> String { machineDirectory(name) + "/id_ed25519" }
+
+  /// A short stable id of the project folder, so two projects in folders of the
+  /// same name get different domains.
+  public var id: String { String(fnv1a64(root), radix: 16).prefix(6).description }
+
+  /// `caravan-<folder>-<machine>-<id>`: recognisable in `virsh list`, unique per project.
+  public func domainName(for machine: String) -> String {
+    let folder = (root as NSString).lastPathComponent
+    let cleaned = String(folder.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "-" }.prefix(24))
+    return "caravan-\(cleaned.isEmpty ? "project" : cleaned)-\(machine)-\(id)"
+  }
+
+  public func loadRecord(_ name: String) throws -> MachineRecord? {
+    let path = recordPath(name)
+    guard let data = FileManager.default.contents(atPath: path) else { return nil }
+    do {
+      return try JSONDecoder().decode(MachineRecord.self, from: data)
+    } catch {
+      throw CaravanError(.io, "the state file '\(path)' is damaged: \(error)",
+        hint: "libvirt still knows the machine; remove the file and run `caravan destroy \(name)` to start over.", cause: error)
+    }
+  }
+
+  public func saveRecord(_ record: MachineRecord, for name: String) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    try FileSystem.writeAtomically(try encoder.encode(record), to: recordPath(name))
+  }
+
+  public func removeMachineState(_ name: String) throws {
+    try FileSystem.removeTree(machineDirectory(name))
+    let machines = stateDirectory + "/machines"
+    if (try? FileManager.default.contentsOfDirectory(atPath: machines))?.isEmpty == true {
+      try? FileManager.default.removeItem(atPath: machines)
+    }
+  }
+
+  /// Machines a command acts on: the names given (each must exist), else all.
+  public func machines(named names: [String]) throws -> [MachineSpec] {
+    if names.isEmpty { return spec.machines }
+    return try names.map { name in
+      guard let machine = spec.machine(named: name) else {
+        let known = spec.machines.map(\.name).joined(separator: ", ")
+        throw CaravanError(.invalidInput, "no machine named '\(name)' in \(machinefilePath)",
+          hint: "Machines defined there: \(known).")
+      }
+      return machine
+    }
+  }
+}
+
+func fnv1a64(_ text: String) -> UInt64 {
+  var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+  for byte in text.utf8 {
+    hash ^= UInt64(byte)
+    hash = hash &* 0x100_0000_01b3
+  }
+  return hash
+}

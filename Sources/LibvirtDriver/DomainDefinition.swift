@@ -1,0 +1,98 @@
+import Core
+import Machinefile
+
+/// The domain XML Caravan writes, as a typed model. `xml` encodes it.
+public struct DomainDefinition: Equatable {
+  public static let metadataNamespace = "https://caravan.dev/xmlns/machine/1"
+  public static let qemuNamespace = "http://libvirt.org/schemas/domain/qemu/1.0"
+
+  public struct Disk: Equatable {
+    public var pool: String
+    public var volume: String
+    public var target: String
+    public var bus: String
+  }
+
+  /// What Caravan records inside the domain, so it can find its own domains.
+  public struct Metadata: Equatable {
+    public var project: String
+    public var machine: String
+    public var pool: String
+    public var box: String
+    public var boxVersion: String
+    public var boxVolume: String
+  }
+
+  public var name: String
+  public var uuid: String?
+  public var type: String  // "kvm" or "qemu" (TCG)
+  public var memoryMiB: UInt64
+  public var vcpus: Int
+  public var machineType: String
+  public var cpuMode: String?
+  public var metadata: Metadata
+  public var disks: [Disk]
+  public var consoleLog: String?
+  public var forwards: [ResolvedForward]
+  public var restrictNetwork: Bool
+
+  /// QEMU user-mode networking with host forwards, passed through
+  /// `<qemu:commandline>` (libvirt 9.0 has no `passt` port forwarding).
+  /// The NIC needs a free PCI slot of its own.
+  var netdevArguments: [String] {
+    var netdev = "user,id=caravan0"
+    for forward in forwards {
+      netdev += ",hostfwd=\(forward.transport.rawValue):\(forward.hostIP):\(forward.host)-:\(forward.guest)"
+    }
+    if restrictNetwork { netdev += ",restrict=on" }
+    return ["-netdev", netdev, "-device", "virtio-net-pci,netdev=caravan0,addr=0x10"]
+  }
+
+  public var xml: String {
+    var root = XMLElement("domain", [("type", type), ("xmlns:qemu", DomainDefinition.qemuNamespace)])
+    root.children.append(XMLElement("name", text: name))
+    if let uuid { root.children.append(XMLElement("uuid", text: uuid)) }
+    root.children.append(XMLElement("title", text: "Caravan machine '\(metadata.machine)'"))
+    root.children.append(XMLElement("description", text: "Made by Caravan for \(metadata.project); managed with `caravan` there."))
+    root.children.append(
+      XMLElement("metadata", children: [
+        XMLElement("caravan:machine", [("xmlns:caravan", DomainDefinition.metadataNamespace)], children: [
+          XMLElement("caravan:project", text: metadata.project),
+          XMLElement("caravan:name", text: metadata.machine),
+          XMLElement("caravan:pool", text: metadata.pool),
+          XMLElement("caravan:box", [("version", metadata.boxVersion), ("volume", metadata.boxVolume)], text: metadata.box),
+        ])
+      ]))
+    root.children.append(XMLElement("memory", [("unit", "MiB")], text: String(memoryMiB)))
+    root.children.append(XMLElement("vcpu", text: String(vcpus)))
+    root.children.append(
+      XMLElement("os", children: [
+        XMLElement("type", [("arch", "x86_64"), ("machine", machineType)], text: "hvm"),
+        XMLElement("boot", [("dev", "hd")]),
+      ]))
+    root.children.append(XMLElement("features", children: [XMLElement("acpi"), XMLElement("apic")]))
+    if let cpuMode { root.children.append(XMLElement("cpu", [("mode", cpuMode)])) }
+    root.children.append(XMLElement("clock", [("offset", "utc")]))
+    root.children.append(XMLElement("on_poweroff", text: "destroy"))
+    root.children.append(XMLElement("on_reboot", text: "restart"))
+    root.children.append(XMLElement("on_crash", text: "destroy"))
+    var devices = XMLElement("devices")
+    for disk in disks {
+      devices.children.append(
+        XMLElement("disk", [("type", "volume"), ("device", "disk")], children: [
+          XMLElement("driver", [("name", "qemu"), ("type", "qcow2"), ("discard", "unmap")]),
+          XMLElement("source", [("pool", disk.pool), ("volume", disk.volume)]),
+          XMLElement("target", [("dev", disk.target), ("bus", disk.bus)]),
+        ]))
+    }
+    var serial = XMLElement("serial", [("type", "pty")], children: [XMLElement("target", [("port", "0")])])
+    if let consoleLog { serial.children.insert(XMLElement("log", [("file", consoleLog), ("append", "off")]), at: 0) }
+    devices.children.append(serial)
+    devices.children.append(XMLElement("console", [("type", "pty")], children: [XMLElement("target", [("type", "serial"), ("port", "0")])]))
+    devices.children.append(XMLElement("rng", [("model", "virtio")], children: [XMLElement("backend", [("model", "random")], text: "/dev/urandom")]))
+    devices.children.append(XMLElement("memballoon", [("model", "virtio")]))
+    root.children.append(devices)
+    root.children.append(XMLElement("qemu:commandline", children: netdevArguments.map { XMLElement("qemu:arg", [("value", $0)]) }))
+    return root.render()
+  }
+}

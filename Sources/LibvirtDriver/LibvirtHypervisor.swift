@@ -1,0 +1,230 @@
+import Boxes
+import Core
+import Foundation
+import Libvirt
+import Machinefile
+
+/// `Hypervisor` over libvirt: domains from `DomainDefinition`, machine disks as
+/// qcow2 overlays on the box's pool volume, Caravan metadata in every domain.
+public final class LibvirtHypervisor: Hypervisor {
+  public let connection: Connection
+  public var uri: String { connection.uri }
+  let boxLockFile: String
+  let defaultPool: String?
+
+  /// Connects to `uri`; a failure says how to start libvirt.
+  public init(uri: String, pool: String? = nil, lockDirectory: String) throws {
+    do {
+      connection = try Connection(uri: uri)
+    } catch let error as LibvirtError {
+      throw LibvirtHypervisor.translate(error, uri: uri)
+    }
+    boxLockFile = lockDirectory + "/box-import.lock"
+    defaultPool = pool
+  }
+
+  static func translate(_ error: LibvirtError, uri: String) -> CaravanError {
+    let local = !uri.contains("+") && !uri.contains("//") || uri.hasPrefix("qemu:///")
+    let start = uri.hasSuffix("session")
+      ? "check that libvirt's session daemon can start (`virsh -c \(uri) list`)"
+      : "start it: `sudo systemctl start libvirtd` (or `libvirtd -d` and `virtlogd -d` where systemd does not run)"
+    return CaravanError(.hypervisor, "cannot connect to libvirt at '\(uri)': \(error.message)",
+      hint: local ? "Is libvirtd running? \(start.prefix(1).uppercased() + start.dropFirst()). Another URI can be set with CARAVAN_LIBVIRT_URI." : "Check that the host is reachable and libvirtd runs there.", cause: error)
+  }
+
+  func wrap<T>(_ body: () throws -> T) throws -> T {
+    do { return try body() } catch let error as LibvirtError {
+      throw CaravanError(.hypervisor, "libvirt (\(uri)) could not \(error.operation): \(error.message)", cause: error)
+    } catch let error as BoxError {
+      throw CaravanError(.io, error.message, hint: error.hint, cause: error)
+    }
+  }
+
+  // MARK: Queries
+
+  public func status(domain: String) throws -> MachineStatus {
+    try wrap {
+      guard let found = try connection.domain(named: domain) else { return .notCreated }
+      switch try found.state() {
+      case .running, .blocked: return .running
+      case .paused: return .paused
+      case .shuttingDown: return .shuttingDown
+      case .shutoff: return .poweroff
+      case .crashed: return .crashed
+      case .suspended: return .suspended
+      case .unknown: return .unknown
+      }
+    }
+  }
+
+  public func uuid(domain: String) throws -> String? {
+    try wrap { try connection.domain(named: domain)?.uuid() }
+  }
+
+  public func chooseAccelerator(_ requested: LibvirtSettings.Accel) throws -> AcceleratorChoice {
+    try wrap {
+      try AcceleratorDetector(capabilities: { try self.connection.capabilities() }, isLocal: uri.hasPrefix("qemu:///") || uri.hasPrefix("test:///"))
+        .choose(requested)
+    }
+  }
+
+  public func consoleLogPath(domain: String) -> String {
+    if uri.hasSuffix("session") {
+      let home = ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory()
+      return home + "/.cache/libvirt/qemu/log/\(domain)-console.log"
+    }
+    return "/var/log/libvirt/qemu/\(domain)-console.log"
+  }
+
+  func metadata(of domain: Domain) throws -> DomainDefinition.Metadata? {
+    guard let xml = try domain.metadata(namespace: DomainDefinition.metadataNamespace) else { return nil }
+    return MetadataReader.parse(xml)
+  }
+
+  public func domains(ofProject projectRoot: String) throws -> [String] {
+    try wrap {
+      try connection.allDomains().compactMap { domain in
+        try metadata(of: domain)?.project == projectRoot ? domain.name : nil
+      }
+    }
+  }
+
+  public func machinesUsing(box: InstalledBox) throws -> [String] {
+    try wrap {
+      try connection.allDomains().compactMap { domain in
+        guard let meta = try metadata(of: domain), meta.boxVolume == box.volumeName else { return nil }
+        return "\(meta.machine) (\(meta.project))"
+      }
+    }
+  }
+
+  public func removeBoxVolume(_ box: InstalledBox) throws {
+    try wrap { try BoxPool(connection: connection, name: defaultPool).removeBoxVolume(box) }
+  }
+
+  // MARK: Changes
+
+  static func overlayName(_ domain: String) -> String { domain + ".qcow2" }
+
+  public func define(_ plan: MachinePlan, progress: (String) -> Void) throws -> String {
+    try wrap {
+      let poolName = plan.machine.libvirt.pool ?? defaultPool
+      let boxes = BoxPool(connection: connection, name: poolName)
+      let boxVolume = try boxes.importBox(plan.box, lockFile: boxLockFile, progress: progress)
+      let pool = try boxes.ensure()
+      let overlay = LibvirtHypervisor.overlayName(plan.domainName)
+      if try pool.volume(named: overlay) == nil {
+        let capacity = try boxVolume.info().capacity
+        let xml = """
+          <volume>
+            <name>\(overlay)</name>
+            <capacity unit='bytes'>\(capacity)</capacity>
+            <target><format type='qcow2'/></target>
+            <backingStore><path>\(try boxVolume.path())</path><format type='qcow2'/></backingStore>
+          </volume>
+          """
+        _ = try pool.createVolume(xml: xml, name: overlay)
+      }
+      let existing = try connection.domain(named: plan.domainName)
+      let definition = DomainDefinition(
+        name: plan.domainName, uuid: try existing?.uuid(),
+        type: plan.accelerator == .kvm ? "kvm" : "qemu",
+        memoryMiB: plan.machine.memoryMiB, vcpus: plan.machine.cpus,
+        machineType: plan.machine.libvirt.machineType ?? "pc",
+        cpuMode: plan.accelerator == .kvm ? (plan.machine.libvirt.cpuMode ?? "host-passthrough") : plan.machine.libvirt.cpuMode,
+        metadata: .init(project: plan.projectRoot, machine: plan.machine.name, pool: boxes.name,
+          box: plan.box.name, boxVersion: plan.box.version, boxVolume: plan.box.volumeName),
+        disks: [.init(pool: boxes.name, volume: overlay, target: "vda", bus: "virtio")],
+        consoleLog: consoleLogPath(domain: plan.domainName),
+        forwards: plan.forwards, restrictNetwork: plan.restrictNetwork)
+      return try connection.defineDomain(xml: definition.xml, name: plan.domainName).uuid()
+    }
+  }
+
+  public func start(domain: String) throws {
+    try wrap { try lookup(domain).start() }
+  }
+
+  public func requestShutdown(domain: String) throws {
+    try wrap { try lookup(domain).shutdown() }
+  }
+
+  public func forceOff(domain: String) throws {
+    try wrap {
+      guard let found = try connection.domain(named: domain) else { return }
+      let state = try found.state()
+      if state == .shutoff { return }
+      try found.destroy()
+    }
+  }
+
+  public func remove(domain: String) throws {
+    try wrap {
+      var poolName = defaultPool ?? BoxPool.defaultName
+      if let found = try connection.domain(named: domain) {
+        if let meta = try metadata(of: found) { poolName = meta.pool }
+        if try found.state() != .shutoff { try found.destroy() }
+        try found.undefine()
+      }
+      if let pool = try connection.pool(named: poolName), try pool.isActive() {
+        try pool.refresh()
+        try pool.volume(named: LibvirtHypervisor.overlayName(domain))?.delete()
+      }
+      try? FileManager.default.removeItem(atPath: consoleLogPath(domain: domain))
+    }
+  }
+
+  func lookup(_ domain: String) throws -> Domain {
+    guard let found = try connection.domain(named: domain) else {
+      throw CaravanError(.notFound, "libvirt (\(uri)) has no domain '\(domain)'",
+        hint: "It was removed outside Caravan; `caravan up` makes it anew.")
+    }
+    return found
+  }
+}
+
+/// Reads Caravan's `<metadata>` element back (libvirt returns it as text).
+enum MetadataReader {
+  static func parse(_ xml: String) -> DomainDefinition.Metadata? {
+    guard let project = text(xml, "project"), let machine = text(xml, "name") else { return nil }
+    return DomainDefinition.Metadata(
+      project: project, machine: machine, pool: text(xml, "pool") ?? BoxPool.defaultName,
+      box: text(xml, "box") ?? "", boxVersion: attribute(xml, "box", "version") ?? "",
+      boxVolume: attribute(xml, "box", "volume") ?? "")
+  }
+
+  /// The opening tag `<prefix:local …>` (any prefix) and its range.
+  static func openTag(_ xml: String, _ local: String) -> Range<String.Index>? {
+    var search = xml.startIndex..<xml.endIndex
+    while let start = xml.range(of: "<", range: search) {
+      guard let end = xml.range(of: ">", range: start.upperBound..<xml.endIndex) else { return nil }
+      let tag = xml[start.upperBound..<end.lowerBound]
+      let tagName = tag.split(whereSeparator: { $0 == " " || $0 == "/" }).first.map(String.init) ?? ""
+      if tagName == local || tagName.hasSuffix(":" + local) { return start.lowerBound..<end.upperBound }
+      search = end.upperBound..<xml.endIndex
+    }
+    return nil
+  }
+
+  static func text(_ xml: String, _ local: String) -> String? {
+    guard let open = openTag(xml, local), let close = xml.range(of: "</", range: open.upperBound..<xml.endIndex) else { return nil }
+    return unescape(String(xml[open.upperBound..<close.lowerBound]))
+  }
+
+  static func attribute(_ xml: String, _ local: String, _ name: String) -> String? {
+    guard let open = openTag(xml, local) else { return nil }
+    let tag = xml[open]
+    for quote in ["'", "\""] {
+      if let start = tag.range(of: " \(name)=\(quote)"), let end = tag.range(of: quote, range: start.upperBound..<tag.endIndex) {
+        return unescape(String(tag[start.upperBound..<end.lowerBound]))
+      }
+    }
+    return nil
+  }
+
+  static func unescape(_ text: String) -> String {
+    text.replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
+      .replacingOccurrences(of: "&apos;", with: "'").replacingOccurrences(of: "&quot;", with: "\"")
+      .replacingOccurrences(of: "&amp;", with: "&")
+  }
+}

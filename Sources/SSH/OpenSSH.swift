@@ -1,0 +1,143 @@
+import Core
+import Foundation
+
+/// `Communicator` over the OpenSSH client. While a command runs, one
+/// ControlMaster connection per machine carries every step.
+public final class OpenSSHCommunicator: Communicator {
+  public private(set) var endpoint: SSHEndpoint
+
+  public init(endpoint: SSHEndpoint) {
+    self.endpoint = endpoint
+  }
+
+  /// `ssh` and its options, up to and including the destination.
+  public static func arguments(_ endpoint: SSHEndpoint, batch: Bool = true, connectTimeout: Int = 10, tty: Bool = false) -> [String] {
+    var args = [
+      "ssh", "-p", String(endpoint.port),
+      "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
+      "-o", "IdentitiesOnly=yes", "-o", "PasswordAuthentication=no", "-o", "ConnectTimeout=\(connectTimeout)",
+      "-o", "ServerAliveInterval=10", "-o", "ServerAliveCountMax=6",
+    ]
+    if batch { args += ["-o", "BatchMode=yes"] }
+    for key in endpoint.identityFiles { args += ["-i", key] }
+    if let control = endpoint.controlPath {
+      args += ["-o", "ControlMaster=auto", "-o", "ControlPath=\(control)", "-o", "ControlPersist=60"]
+    } else {
+      args += ["-o", "ControlMaster=no", "-o", "ControlPath=none"]
+    }
+    if endpoint.forwardAgent { args.append("-A") }
+    if tty { args.append("-t") }
+    args += endpoint.extraArgs
+    args.append("\(endpoint.user)@\(endpoint.host)")
+    return args
+  }
+
+  func prepareControlDirectory() {
+    guard let control = endpoint.controlPath else { return }
+    let dir = (control as NSString).deletingLastPathComponent
+    try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+  }
+
+  public func probe() -> (ready: Bool, detail: String) {
+    prepareControlDirectory()
+    let args = OpenSSHCommunicator.arguments(endpoint, connectTimeout: 5) + ["true"]
+    do {
+      let result = try Subprocess(args, timeout: 20).run()
+      let detail = result.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
+      return (result.status == 0, detail.isEmpty ? "ssh exit status \(result.status)" : detail)
+    } catch {
+      return (false, "\(error)")
+    }
+  }
+
+  public func execute(_ command: String, output: (Subprocess.Stream, String) -> Void) throws -> Int32 {
+    try execute(command, input: nil, output: output)
+  }
+
+  func execute(_ command: String, input: Data?, output: (Subprocess.Stream, String) -> Void) throws -> Int32 {
+    prepareControlDirectory()
+    let status = try Subprocess(OpenSSHCommunicator.arguments(endpoint) + [command], input: input).runStreamingLines(output)
+    if status == 255 {
+      throw CaravanError(.guest, "the SSH connection to \(endpoint.user)@\(endpoint.host):\(endpoint.port) failed while running a command",
+        hint: "Check that the machine runs (`caravan status`) and try again.")
+    }
+    return status
+  }
+
+  public func upload(_ data: Data, to remotePath: String) throws {
+    var errors = ""
+    let status = try execute("cat > \(shellQuote(remotePath))", input: data) { _, line in errors += line + "\n" }
+    guard status == 0 else {
+      throw CaravanError(.guest, "cannot write '\(remotePath)' in the guest: \(errors.trimmingCharacters(in: .whitespacesAndNewlines))",
+        hint: "Check that \(endpoint.user) may write there.")
+    }
+  }
+
+  public func upload(file: String, to remotePath: String) throws {
+    guard let data = FileManager.default.contents(atPath: file) else {
+      throw CaravanError(.notFound, "cannot read '\(file)' to copy it into the guest", hint: "Check the path.")
+    }
+    try upload(data, to: remotePath)
+  }
+
+  public func replaceKey(withPrivateKeyAt path: String) throws {
+    guard let publicKey = (try? String(contentsOfFile: path + ".pub", encoding: .utf8))?
+      .trimmingCharacters(in: .whitespacesAndNewlines), !publicKey.isEmpty
+    else {
+      throw CaravanError(.notFound, "the public key '\(path).pub' is missing", hint: "Remove '\(path)' so a new pair is made.")
+    }
+    _ = try run(
+      "umask 077; mkdir -p ~/.ssh && touch ~/.ssh/authorized_keys && (grep -qxF \(shellQuote(publicKey)) ~/.ssh/authorized_keys || echo \(shellQuote(publicKey)) >> ~/.ssh/authorized_keys)",
+      what: "adding the new key to ~/.ssh/authorized_keys")
+    // Verify the new key on a connection of its own before the old keys go.
+    var fresh = endpoint
+    fresh.identityFiles = [path]
+    fresh.controlPath = nil
+    let check = OpenSSHCommunicator(endpoint: fresh).probe()
+    guard check.ready else {
+      throw CaravanError(.guest, "the new key '\(path)' does not log in (\(check.detail)); the box's key was left in place",
+        hint: "Check sshd's AuthorizedKeysFile setting in the box.")
+    }
+    let patterns = InsecureKeys.publicKeyBodies.map { "-e \(shellQuote($0))" }.joined(separator: " ")
+    _ = try run(
+      "umask 077; grep -v -F \(patterns) ~/.ssh/authorized_keys > ~/.ssh/authorized_keys.caravan; mv ~/.ssh/authorized_keys.caravan ~/.ssh/authorized_keys",
+      what: "removing the insecure key from ~/.ssh/authorized_keys")
+    endpoint.identityFiles = [path]
+  }
+
+  public func close() {
+    guard let control = endpoint.controlPath, FileManager.default.fileExists(atPath: control) else { return }
+    _ = try? Subprocess(["ssh", "-o", "ControlPath=\(control)", "-O", "exit", "\(endpoint.user)@\(endpoint.host)"], timeout: 10).run()
+  }
+}
+
+public struct OpenSSHFactory: CommunicatorFactory {
+  let keyDirectory: String
+
+  /// `keyDirectory` holds the insecure keys as files (`$CARAVAN_HOME/keys`).
+  public init(keyDirectory: String) { self.keyDirectory = keyDirectory }
+
+  public func communicator(for endpoint: SSHEndpoint) -> Communicator { OpenSSHCommunicator(endpoint: endpoint) }
+
+  public func insecureKeyFiles() throws -> [String] {
+    try FileSystem.makeDirectory(keyDirectory, mode: 0o700)
+    return try [("vagrant-insecure-ed25519", InsecureKeys.ed25519), ("vagrant-insecure-rsa", InsecureKeys.rsa)].map { name, key in
+      let path = keyDirectory + "/" + name
+      let data = Data((key + "\n").utf8)
+      if FileManager.default.contents(atPath: path) != data {
+        try FileSystem.writeAtomically(data, to: path, mode: 0o600)
+      }
+      return path
+    }
+  }
+
+  public func generateKey(at path: String, comment: String) throws {
+    try FileSystem.makeDirectory((path as NSString).deletingLastPathComponent, mode: 0o700)
+    try? FileManager.default.removeItem(atPath: path)
+    try? FileManager.default.removeItem(atPath: path + ".pub")
+    let result = try Subprocess(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", path]).run()
+    guard result.status == 0 else {
+      throw CaravanError(.io, "ssh-keygen could not write '\(path)': \(result.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
+    }
+  }
+}

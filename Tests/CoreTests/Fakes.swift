@@ -1,0 +1,118 @@
+import Boxes
+import Foundation
+import Machinefile
+
+@testable import Core
+
+/// A hypervisor in memory: domains with a state, and a log of calls.
+final class FakeHypervisor: Hypervisor {
+  var uri = "fake:///"
+  var domains: [String: (uuid: String, status: MachineStatus)] = [:]
+  var calls: [String] = []
+  /// When false, ACPI shutdown requests are ignored (as a Debian guest under TCG does).
+  var honoursACPI = true
+  var plans: [MachinePlan] = []
+
+  func status(domain: String) throws -> MachineStatus { domains[domain]?.status ?? .notCreated }
+  func uuid(domain: String) throws -> String? { domains[domain]?.uuid }
+  func chooseAccelerator(_ requested: LibvirtSettings.Accel) throws -> AcceleratorChoice { AcceleratorChoice(.tcg, reason: "fake") }
+  func define(_ plan: MachinePlan, progress: (String) -> Void) throws -> String {
+    calls.append("define \(plan.domainName)")
+    plans.append(plan)
+    let uuid = domains[plan.domainName]?.uuid ?? UUID().uuidString.lowercased()
+    domains[plan.domainName] = (uuid, domains[plan.domainName]?.status ?? .poweroff)
+    return uuid
+  }
+  func start(domain: String) throws {
+    calls.append("start \(domain)")
+    domains[domain]?.status = .running
+  }
+  func requestShutdown(domain: String) throws {
+    calls.append("shutdown \(domain)")
+    if honoursACPI { domains[domain]?.status = .poweroff }
+  }
+  func forceOff(domain: String) throws {
+    calls.append("forceOff \(domain)")
+    if domains[domain] != nil { domains[domain]?.status = .poweroff }
+  }
+  func remove(domain: String) throws {
+    calls.append("remove \(domain)")
+    domains[domain] = nil
+  }
+  func domains(ofProject projectRoot: String) throws -> [String] { Array(domains.keys) }
+  func consoleLogPath(domain: String) -> String { "/log/\(domain)-console.log" }
+  func machinesUsing(box: InstalledBox) throws -> [String] { [] }
+  func removeBoxVolume(_ box: InstalledBox) throws {}
+}
+
+/// A guest that answers every command with exit 0, and records them.
+final class FakeGuest: Communicator {
+  var commands: [String] = []
+  var uploads: [String: Data] = [:]
+  var ready = true
+  /// Called for `sudo … poweroff`; the fake hypervisor's domain goes off when true.
+  var onPoweroff: () -> Void = {}
+
+  func probe() -> (ready: Bool, detail: String) { (ready, ready ? "" : "Connection refused") }
+  func execute(_ command: String, output: (Subprocess.Stream, String) -> Void) throws -> Int32 {
+    commands.append(command)
+    if command.contains("poweroff") { onPoweroff() }
+    output(.stdout, "ran")
+    return 0
+  }
+  func upload(_ data: Data, to remotePath: String) throws { uploads[remotePath] = data }
+  func upload(file: String, to remotePath: String) throws { uploads[remotePath] = Data() }
+  func replaceKey(withPrivateKeyAt path: String) throws { commands.append("replaceKey \(path)") }
+  func close() {}
+}
+
+struct FakeFactory: CommunicatorFactory {
+  let guest: FakeGuest
+  func communicator(for endpoint: SSHEndpoint) -> Communicator { guest }
+  func insecureKeyFiles() throws -> [String] { ["/keys/insecure"] }
+  func generateKey(at path: String, comment: String) throws {
+    try FileSystem.writeAtomically(Data("key".utf8), to: path)
+    try FileSystem.writeAtomically(Data("ssh-ed25519 AAAA".utf8), to: path + ".pub")
+  }
+}
+
+struct RecordingProvisioner: ProvisionerRunner {
+  let guest: FakeGuest
+  func run(_ provisioner: ProvisionerSpec, machine: MachineSpec, projectRoot: String, on communicator: Communicator, reporter: Reporter) throws {
+    guest.commands.append("provision \(provisioner.name)")
+  }
+}
+
+final class CollectingReporter: Reporter {
+  var lines: [String] = []
+  func step(_ machine: String, _ message: String) { lines.append("\(machine): \(message)") }
+  func detail(_ machine: String, _ line: String) { lines.append("\(machine):   \(line)") }
+  func progress(_ machine: String, _ message: String) {}
+  func warning(_ message: String) { lines.append("warning: \(message)") }
+}
+
+/// A project in a temporary folder with one installed fake box.
+struct Fixture {
+  let root: String
+  let hypervisor = FakeHypervisor()
+  let guest = FakeGuest()
+  let reporter = CollectingReporter()
+  let lifecycle: Lifecycle
+  let project: Project
+
+  init(_ machinefile: String, installBox: Bool = true) throws {
+    root = NSTemporaryDirectory() + "caravan-core-\(UUID().uuidString)"
+    let boxes = BoxStore(root: root + "/home/boxes")
+    if installBox {
+      let dir = boxes.directory(name: "caravan/debian-12", version: "0")
+      try FileSystem.writeAtomically(Data(#"{"provider":"libvirt","format":"qcow2","virtual_size":4}"#.utf8), to: dir + "/metadata.json")
+    }
+    let spec = try Machinefile.load(source: machinefile, fileName: "Machinefile", environment: [:])
+    project = Project(root: root + "/project", machinefilePath: root + "/project/Machinefile", spec: spec)
+    lifecycle = Lifecycle(project: project, hypervisor: hypervisor, communicators: FakeFactory(guest: guest),
+      provisioners: RecordingProvisioner(guest: guest), boxes: boxes, reporter: reporter,
+      environment: ["CARAVAN_HOME": root + "/home"])
+  }
+
+  func cleanUp() { try? FileManager.default.removeItem(atPath: root) }
+}

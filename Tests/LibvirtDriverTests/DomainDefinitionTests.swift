@@ -1,0 +1,81 @@
+import Core
+import Foundation
+import Machinefile
+import Testing
+
+@testable import LibvirtDriver
+
+struct DomainDefinitionTests {
+  static func sample(type: String = "qemu", restrict: Bool = false) -> DomainDefinition {
+    DomainDefinition(
+      name: "caravan-hello-web-1a2b3c", uuid: nil, type: type, memoryMiB: 1024, vcpus: 2,
+      machineType: "pc", cpuMode: type == "kvm" ? "host-passthrough" : nil,
+      metadata: .init(project: "/home/dev/hello & co", machine: "web", pool: "caravan",
+        box: "caravan/debian-12", boxVersion: "0", boxVolume: "caravan-box_caravan-VAGRANTSLASH-debian-12_0.img"),
+      disks: [.init(pool: "caravan", volume: "caravan-hello-web-1a2b3c.qcow2", target: "vda", bus: "virtio")],
+      consoleLog: "/var/log/libvirt/qemu/caravan-hello-web-1a2b3c-console.log",
+      forwards: [
+        ResolvedForward(transport: .tcp, hostIP: "127.0.0.1", host: 2222, guest: 22),
+        ResolvedForward(transport: .udp, hostIP: "127.0.0.1", host: 5353, guest: 53),
+      ],
+      restrictNetwork: restrict)
+  }
+
+  static func golden(_ name: String) throws -> String {
+    let url = try #require(Bundle.module.url(forResource: "Golden/\(name)", withExtension: nil))
+    return try String(contentsOf: url, encoding: .utf8)
+  }
+
+  @Test func tcgDomainMatchesTheGoldenFile() throws {
+    #expect(DomainDefinitionTests.sample().xml == (try DomainDefinitionTests.golden("domain-tcg.xml")))
+  }
+
+  @Test func kvmUsesHostPassthroughAndRestrictIsPassedToQEMU() throws {
+    let xml = DomainDefinitionTests.sample(type: "kvm", restrict: true).xml
+    #expect(xml.hasPrefix("<domain type='kvm'"))
+    #expect(xml.contains("<cpu mode='host-passthrough'/>"))
+    #expect(xml.contains("hostfwd=tcp:127.0.0.1:2222-:22,hostfwd=udp:127.0.0.1:5353-:53,restrict=on"))
+  }
+
+  @Test func libvirtsSchemaAcceptsTheDomain() throws {
+    let path = NSTemporaryDirectory() + "caravan-domain-\(getpid()).xml"
+    try DomainDefinitionTests.sample().xml.write(toFile: path, atomically: true, encoding: .utf8)
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let result = try Subprocess(["virt-xml-validate", path, "domain"]).run()
+    #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+  }
+
+  @Test func metadataIsReadBackFromWhatLibvirtReturns() {
+    let returned = """
+      <caravan:machine xmlns:caravan="https://caravan.dev/xmlns/machine/1">
+        <caravan:project>/home/dev/hello &amp; co</caravan:project>
+        <caravan:name>web</caravan:name>
+        <caravan:pool>caravan</caravan:pool>
+        <caravan:box version="0" volume="v.img">caravan/debian-12</caravan:box>
+      </caravan:machine>
+      """
+    let meta = MetadataReader.parse(returned)
+    #expect(meta?.project == "/home/dev/hello & co")
+    #expect(meta?.machine == "web")
+    #expect(meta?.boxVolume == "v.img")
+    #expect(meta?.boxVersion == "0")
+    #expect(MetadataReader.parse("<other/>") == nil)
+  }
+
+  @Test func acceleratorFallsBackToTCGOnKvmPvmAndWithoutKVM() throws {
+    let kvmCaps = "<capabilities><guest><arch><domain type='qemu'/><domain type='kvm'/></arch></guest></capabilities>"
+    var detector = AcceleratorDetector(capabilities: { kvmCaps }, isLocal: true)
+    detector.fileExists = { ["/dev/kvm", "/sys/module/kvm_pvm"].contains($0) }
+    let pvm = try detector.choose(.auto)
+    #expect(pvm.accelerator == .tcg)
+    #expect(pvm.reason.contains("kvm_pvm"))
+    detector.fileExists = { $0 == "/dev/kvm" }
+    #expect(try detector.choose(.auto).accelerator == .kvm)
+    detector.fileExists = { _ in false }
+    #expect(try detector.choose(.auto).reason.contains("/dev/kvm is missing"))
+    #expect(try detector.choose(.kvm).accelerator == .kvm)
+    let noKVM = AcceleratorDetector(capabilities: { "<domain type='qemu'/>" }, isLocal: false)
+    #expect(try noKVM.choose(.auto).accelerator == .tcg)
+    #expect(try noKVM.choose(.tcg).accelerator == .tcg)
+  }
+}
