@@ -1,0 +1,44 @@
+import ArgumentParser
+import Core
+import Foundation
+import Machinefile
+
+public struct CaravanCommand: ParsableCommand {
+  public static let configuration = CommandConfiguration(
+    commandName: "caravan",
+    abstract: "Local virtual machines on libvirt/QEMU, described by a Machinefile.",
+    discussion: """
+      Caravan reads the Machinefile in this folder (or the nearest parent; CARAVAN_MACHINEFILE names another) \
+      and runs its machines through libvirt. libvirt is asked, not a cache, whether a machine exists and runs.
+      Environment: CARAVAN_HOME (boxes and keys), CARAVAN_LIBVIRT_URI (connection), CARAVAN_NAT_RESTRICT=1 \
+      (guests get no outbound network, only their forwarded ports).
+      """,
+    version: "0.1.0",
+    subcommands: [
+      UpCommand.self, StatusCommand.self, SSHCommand.self, ProvisionCommand.self, HaltCommand.self,
+      DestroyCommand.self, BoxCommand.self,
+    ])
+
+  public init() {}
+
+  /// Runs the command line; Caravan's own errors are printed with their fix and
+  /// exit 1; an invalid Machinefile exits 65.
+  public static func main() {
+    do {
+      var command = try parseAsRoot()
+      try command.run()
+    } catch let error as CaravanError {
+      printError("error: \(error.description)")
+      Foundation.exit(1)
+    } catch let error as MachinefileError {
+      printError(error.description)
+      Foundation.exit(65)
+    } catch {
+      exit(withError: error)
+    }
+  }
+}
+
+func printError(_ text: String) {
+  FileHandle.standardError.write(Data((text + "\n").utf8))
+}

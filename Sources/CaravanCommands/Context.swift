@@ -1,0 +1,71 @@
+import Boxes
+import Core
+import Foundation
+import LibvirtDriver
+import Machinefile
+import Provisioning
+import SSH
+
+/// Flags shared by the commands that change machines.
+struct LockOptions: ParsableArguments {
+  @Flag(name: .customLong("no-wait"), help: "Fail at once if another caravan command is working on this project.")
+  var noWait = false
+}
+
+import ArgumentParser
+
+/// Everything a project command needs, wired from the environment.
+struct Context {
+  let environment = ProcessInfo.processInfo.environment
+  let project: Project
+
+  /// Finds and loads the Machinefile; an invalid one throws `MachinefileError` (exit 65).
+  init() throws {
+    let cwd = FileManager.default.currentDirectoryPath
+    guard let path = Machinefile.find(from: cwd, environment: environment) else {
+      throw CaravanError(.notFound, "no Machinefile in \(cwd) or any folder above it",
+        hint: "Write one (see README.md), or set CARAVAN_MACHINEFILE to its path.")
+    }
+    let absolute = FileSystem.resolve(path, relativeTo: cwd)
+    let spec = try Machinefile.load(path: absolute, environment: environment)
+    let root = (absolute as NSString).deletingLastPathComponent
+    project = Project(root: (root as NSString).standardizingPath, machinefilePath: absolute, spec: spec)
+  }
+
+  var uri: String {
+    defaultLibvirtURI(configured: project.spec.machines.first?.libvirt.uri, environment: environment)
+  }
+
+  func hypervisor() throws -> LibvirtHypervisor {
+    try LibvirtHypervisor(uri: uri, pool: project.spec.machines.first?.libvirt.pool,
+      lockDirectory: CaravanPaths.home(environment: environment) + "/locks")
+  }
+
+  func lifecycle(_ hypervisor: Hypervisor) -> Lifecycle {
+    Lifecycle(project: project, hypervisor: hypervisor,
+      communicators: OpenSSHFactory(keyDirectory: CaravanPaths.home(environment: environment) + "/keys"),
+      provisioners: GuestProvisioner(), boxes: BoxStore(root: CaravanPaths.boxes(environment: environment)),
+      reporter: ConsoleReporter(), environment: environment)
+  }
+
+  func lock(_ options: LockOptions) throws -> ProjectLock {
+    try ProjectLock(stateDirectory: project.stateDirectory, wait: !options.noWait) { printError($0) }
+  }
+
+  /// The machines named, else (for `up`) those with autostart, else all.
+  func machines(_ names: [String], autostartOnly: Bool = false) throws -> [MachineSpec] {
+    let chosen = try project.machines(named: names)
+    return names.isEmpty && autostartOnly ? chosen.filter(\.autostart) : chosen
+  }
+
+  /// One machine for `ssh`: the one named, else the primary or only one.
+  func singleMachine(_ name: String?) throws -> MachineSpec {
+    if let name { return try project.machines(named: [name])[0] }
+    guard let machine = project.spec.primaryMachine else {
+      let names = project.spec.machines.map(\.name).joined(separator: ", ")
+      throw CaravanError(.invalidInput, "this project has several machines (\(names)) and none is primary",
+        hint: "Name one, e.g. `caravan ssh \(project.spec.machines.first?.name ?? "NAME")`, or mark one `primary: true`.")
+    }
+    return machine
+  }
+}

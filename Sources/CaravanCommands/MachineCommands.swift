@@ -1,0 +1,143 @@
+import ArgumentParser
+import Core
+import Foundation
+import Machinefile
+import SSH
+
+struct UpCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "up",
+    abstract: "Create and boot machines, wait for SSH, and provision them the first time.")
+
+  @Argument(help: "Machines to bring up (default: all with autostart).") var machines: [String] = []
+  @Flag(inversion: .prefixedNo, help: "Run provisioners again (--provision) or not at all (--no-provision).")
+  var provision: Bool?
+  @OptionGroup var lockOptions: LockOptions
+
+  func run() throws {
+    let context = try Context()
+    let selected = try context.machines(machines, autostartOnly: true)
+    let lock = try context.lock(lockOptions)
+    defer { withExtendedLifetime(lock) {} }
+    try context.lifecycle(try context.hypervisor()).up(selected, provision: provision)
+  }
+}
+
+struct StatusCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "status", abstract: "Show each machine's state, asked live from libvirt.")
+
+  @Argument(help: "Machines to show (default: all).") var machines: [String] = []
+  @Flag(help: "Print JSON.") var json = false
+
+  func run() throws {
+    let context = try Context()
+    let reports = try context.lifecycle(try context.hypervisor()).status(try context.machines(machines))
+    if json {
+      let rows = reports.map { report -> [String: Any] in
+        var row: [String: Any] = ["name": report.name, "state": report.status.description, "domain": report.domain]
+        if let record = report.record { row["ssh_port"] = record.sshPort; row["forwards"] = record.forwards }
+        return row
+      }
+      let data = try JSONSerialization.data(withJSONObject: ["machines": rows, "uri": context.uri], options: [.prettyPrinted, .sortedKeys])
+      print(String(decoding: data, as: UTF8.self))
+      return
+    }
+    let width = max(12, (reports.map(\.name.count).max() ?? 0) + 2)
+    for report in reports {
+      var line = report.name.padding(toLength: width, withPad: " ", startingAt: 0)
+        + report.status.description.padding(toLength: 14, withPad: " ", startingAt: 0)
+      if report.status == .running, let record = report.record { line += "ssh 127.0.0.1:\(record.sshPort)  " }
+      line += "(\(report.domain))"
+      print(line)
+    }
+  }
+}
+
+struct SSHCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "ssh", abstract: "Log in to a machine with OpenSSH, or run one command there.")
+
+  @Argument(help: "Machine (default: the primary or only one).") var machine: String?
+  @Option(name: .shortAndLong, help: "Run this command and exit with its status.") var command: String?
+  @Argument(parsing: .postTerminator, help: "Extra arguments for ssh, after --.") var sshArguments: [String] = []
+
+  func run() throws {
+    let context = try Context()
+    let spec = try context.singleMachine(machine)
+    let lifecycle = context.lifecycle(try context.hypervisor())
+    let record = try lifecycle.runningRecord(spec, for: "ssh")
+    let endpoint = try lifecycle.endpoint(for: spec, record: record, shared: false)
+    var args = OpenSSHCommunicator.arguments(endpoint, batch: false)
+    args.insert(contentsOf: sshArguments, at: args.count - 1)
+    if let command { args.append(command) }
+    throw execProgram(args)
+  }
+}
+
+struct ProvisionCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "provision", abstract: "Run a running machine's provisioners again.")
+
+  @Argument(help: "Machines (default: all).") var machines: [String] = []
+  @Option(name: .customLong("provision-with"), parsing: .upToNextOption, help: "Only these provisioners, by name.")
+  var only: [String] = []
+  @OptionGroup var lockOptions: LockOptions
+
+  func run() throws {
+    let context = try Context()
+    let selected = try context.machines(machines)
+    let lock = try context.lock(lockOptions)
+    defer { withExtendedLifetime(lock) {} }
+    try context.lifecycle(try context.hypervisor()).provision(selected, only: only)
+  }
+}
+
+struct HaltCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "halt",
+    abstract: "Power machines off: poweroff over SSH, then ACPI, then a forced power-off.")
+
+  @Argument(help: "Machines (default: all).") var machines: [String] = []
+  @Flag(name: .shortAndLong, help: "Power off at once, like pulling the plug.") var force = false
+  @OptionGroup var lockOptions: LockOptions
+
+  func run() throws {
+    let context = try Context()
+    let selected = try context.machines(machines)
+    let lock = try context.lock(lockOptions)
+    defer { withExtendedLifetime(lock) {} }
+    try context.lifecycle(try context.hypervisor()).halt(selected, force: force)
+  }
+}
+
+struct DestroyCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "destroy",
+    abstract: "Remove machines: their domains, disks and state. Boxes stay.")
+
+  @Argument(help: "Machines (default: all).") var machines: [String] = []
+  @Flag(name: .shortAndLong, help: "Do not ask for confirmation.") var force = false
+  @OptionGroup var lockOptions: LockOptions
+
+  func run() throws {
+    let context = try Context()
+    let selected = try context.machines(machines)
+    if !force {
+      let names = selected.map(\.name).joined(separator: ", ")
+      guard isatty(STDIN_FILENO) == 1 else {
+        throw CaravanError(.invalidInput, "`caravan destroy` needs confirmation to remove \(names), and there is no terminal to ask",
+          hint: "Run `caravan destroy -f` to remove without asking.")
+      }
+      print("Destroy \(names)? Their disks are deleted. [y/N] ", terminator: "")
+      fflush(stdout)
+      guard let answer = readLine(), ["y", "yes"].contains(answer.lowercased()) else {
+        print("Nothing destroyed.")
+        return
+      }
+    }
+    let lock = try context.lock(lockOptions)
+    defer { withExtendedLifetime(lock) {} }
+    try context.lifecycle(try context.hypervisor()).destroy(selected)
+  }
+}

@@ -1,0 +1,82 @@
+import Foundation
+
+/// Runs the real `caravan` binary (CARAVAN_BIN) in a project folder with a
+/// throw-away CARAVAN_HOME, and `virsh` against the same libvirt.
+struct Harness {
+  static let binary = ProcessInfo.processInfo.environment["CARAVAN_BIN"] ?? ""
+  static let boxFile = ProcessInfo.processInfo.environment["CARAVAN_E2E_BOX"] ?? ""
+  static var enabled: Bool { !binary.isEmpty && !boxFile.isEmpty }
+  static let uri = "qemu:///system"
+
+  let root: String
+  let home: String
+
+  init(name: String) throws {
+    root = NSTemporaryDirectory() + "caravan-e2e-\(name)-\(getpid())"
+    home = root + "/home"
+    try? FileManager.default.removeItem(atPath: root)
+    try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+  }
+
+  struct Output: CustomStringConvertible {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+    var description: String { "exit \(status)\n--- stdout\n\(stdout)--- stderr\n\(stderr)" }
+  }
+
+  @discardableResult
+  func run(_ args: [String], in directory: String? = nil, environment extra: [String: String] = [:]) throws -> Output {
+    var environment = ProcessInfo.processInfo.environment
+    environment["CARAVAN_HOME"] = home
+    environment["CARAVAN_NAT_RESTRICT"] = "1"
+    environment["CARAVAN_LIBVIRT_URI"] = Harness.uri
+    for (key, value) in extra { environment[key] = value }
+    return try Harness.exec(args, in: directory ?? root, environment: environment)
+  }
+
+  func caravan(_ args: String..., in directory: String, environment: [String: String] = [:]) throws -> Output {
+    try run([Harness.binary] + args, in: directory, environment: environment)
+  }
+
+  static func virsh(_ args: String...) throws -> Output {
+    try exec(["virsh", "-c", uri] + args, in: "/", environment: ProcessInfo.processInfo.environment)
+  }
+
+  static func exec(_ args: [String], in directory: String, environment: [String: String]) throws -> Output {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = args
+    process.currentDirectoryURL = URL(fileURLWithPath: directory)
+    process.environment = environment
+    let out = Pipe()
+    let err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    process.standardInput = FileHandle.nullDevice
+    try process.run()
+    var outData = Data()
+    var errData = Data()
+    let group = DispatchGroup()
+    group.enter()
+    DispatchQueue.global().async {
+      errData = err.fileHandleForReading.readDataToEndOfFile()
+      group.leave()
+    }
+    outData = out.fileHandleForReading.readDataToEndOfFile()
+    group.wait()
+    process.waitUntilExit()
+    return Output(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+      stderr: String(decoding: errData, as: UTF8.self))
+  }
+
+  func write(_ text: String, to relative: String) throws {
+    let path = root + "/" + relative
+    try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+  }
+
+  func cleanUp() {
+    try? FileManager.default.removeItem(atPath: root)
+  }
+}

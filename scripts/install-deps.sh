@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Caravan's build, tests and demo need.
+# Skips apt-get entirely when everything is already there.
+set -euo pipefail
+packages=(
+  libvirt-daemon-system libvirt-clients libvirt-dev pkg-config   # libvirt and its C API
+  qemu-system-x86 qemu-utils                                      # guests and qcow2 images
+  openssh-client                                                  # how Caravan reaches guests
+  mmdebstrap extlinux syslinux-common e2fsprogs fdisk             # the box recipe
+  libxml2-utils                                                   # virt-xml-validate's xmllint
+  hyperfine                                                       # bench/
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+echo "==> installing: ${missing[*]}"
+$sudo apt-get update -q
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs a command with libvirtd and virtlogd up: starts whichever is not
+# running (as `libvirtd -d` / `virtlogd -d`, for machines without systemd),
+# and stops only what it started, whatever the command's outcome.
+# usage: libvirt-env.sh COMMAND [ARGS…]
+set -uo pipefail
+started=()
+pidfile_dir=$(mktemp -d /tmp/caravan-libvirt.XXXXXX)
+start() {  # name
+  if pgrep -x "$1" >/dev/null; then return; fi
+  if command -v systemctl >/dev/null && systemctl is-system-running >/dev/null 2>&1; then
+    systemctl start "$1" && return
+  fi
+  "$1" -d -p "$pidfile_dir/$1.pid" && started+=("$1")
+}
+stop() {
+  local name
+  for name in "${started[@]}"; do
+    [ -f "$pidfile_dir/$name.pid" ] && kill "$(cat "$pidfile_dir/$name.pid")" 2>/dev/null
+  done
+  rm -rf "$pidfile_dir"
+}
+trap stop EXIT
+start virtlogd
+start libvirtd
+for _ in $(seq 1 50); do virsh -c qemu:///system version >/dev/null 2>&1 && break; sleep 0.2; done
+"$@"
