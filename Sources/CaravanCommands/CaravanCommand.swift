@@ -16,7 +16,7 @@ public struct CaravanCommand: ParsableCommand {
     version: "0.1.0",
     subcommands: [
       UpCommand.self, StatusCommand.self, SSHCommand.self, ProvisionCommand.self, HaltCommand.self,
-      DestroyCommand.self, BoxCommand.self,
+      DestroyCommand.self, BoxCommand.self, ValidateCommand.self, InitCommand.self,
     ])
 
   public init() {}

@@ -1,4 +1,5 @@
 import Foundation
+import Machinefile
 
 /// How Caravan reaches a running guest (SSH today). Every method blocks.
 public protocol Communicator: AnyObject {
@@ -64,8 +65,7 @@ public protocol CommunicatorFactory {
 
 /// Runs provisioners; the Provisioning module provides the real one.
 public protocol ProvisionerRunner {
-  func run(_ provisioner: Machinefile.ProvisionerSpec, machine: Machinefile.MachineSpec, projectRoot: String,
+  func run(_ provisioner: ProvisionerSpec, machine: MachineSpec, projectRoot: String,
            on communicator: Communicator, reporter: Reporter) throws
 }
 
-import Machinefile

@@ -1,0 +1,110 @@
+import ArgumentParser
+import Core
+import Foundation
+import Machinefile
+
+struct ValidateCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "validate",
+    abstract: "Check a Machinefile and report every problem at once (exit 65 when invalid).")
+
+  @Argument(help: "The file (default: the Machinefile found from this folder up).") var file: String?
+  @Flag(help: "Print the result and diagnostics as JSON.") var json = false
+
+  func run() throws {
+    let environment = ProcessInfo.processInfo.environment
+    let cwd = FileManager.default.currentDirectoryPath
+    guard let path = file ?? Machinefile.find(from: cwd, environment: environment) else {
+      throw CaravanError(.notFound, "no Machinefile in \(cwd) or any folder above it",
+        hint: "Name a file (`caravan validate PATH`) or write one with `caravan init`.")
+    }
+    guard let data = FileManager.default.contents(atPath: path) else {
+      throw CaravanError(.notFound, "cannot read '\(path)'", hint: "Check the path and that you may read it.")
+    }
+    let (spec, diagnostics) = Machinefile.check(
+      source: String(decoding: data, as: UTF8.self), fileName: path, environment: environment)
+    let errors = diagnostics.filter { $0.severity == .error }
+    if json {
+      let rows: [[String: Any]] = diagnostics.map {
+        ["file": $0.file, "line": $0.location.line, "column": $0.location.column,
+         "severity": $0.severity == .error ? "error" : "warning", "message": $0.message]
+      }
+      var object: [String: Any] = ["file": path, "valid": errors.isEmpty, "diagnostics": rows]
+      if let spec, errors.isEmpty { object["machines"] = spec.machines.map(\.name) }
+      let out = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+      print(String(decoding: out, as: UTF8.self))
+    } else {
+      for diagnostic in diagnostics { printError(diagnostic.rendered) }
+      if errors.isEmpty, let spec {
+        let names = spec.machines.map(\.name).joined(separator: ", ")
+        print("\(path): valid, \(spec.machines.count) machine\(spec.machines.count == 1 ? "" : "s") (\(names))")
+      }
+    }
+    if !errors.isEmpty {
+      if !json { printError("\(path): \(errors.count) error\(errors.count == 1 ? "" : "s")") }
+      throw ExitCode(65)
+    }
+  }
+}
+
+struct InitCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "init", abstract: "Write a commented starter Machinefile in this folder.")
+
+  @Argument(help: "The box to use.") var box = "caravan/debian-12"
+  @Flag(help: "Write only the essential lines, without comments.") var minimal = false
+  @Flag(help: "Overwrite an existing Machinefile.") var force = false
+
+  func validate() throws {
+    guard !box.isEmpty, !box.contains("\""), !box.contains("\\"), !box.contains("$") else {
+      throw ValidationError("box name '\(box)' cannot be written into a Machinefile; use a name like caravan/debian-12")
+    }
+  }
+
+  func run() throws {
+    let path = FileManager.default.currentDirectoryPath + "/Machinefile"
+    if FileManager.default.fileExists(atPath: path) && !force {
+      throw CaravanError(.conflict, "'\(path)' already exists",
+        hint: "Run `caravan init --force` to overwrite it.")
+    }
+    try FileSystem.writeAtomically(Data(InitCommand.template(box: box, minimal: minimal).utf8), to: path, mode: 0o644)
+    print("wrote \(path); `caravan up` brings the machine up")
+  }
+
+  static func template(box: String, minimal: Bool) -> String {
+    if minimal {
+      return """
+        version 1
+        box "\(box)"
+
+        """
+    }
+    return """
+      # Machinefile: the machines of this project. `caravan validate` checks it,
+      # `caravan up` brings them up. Top-level settings are defaults for every machine.
+      version 1
+
+      # The base box, as `caravan box list` names it; pin versions with version: "~> 12.0".
+      box "\(box)"
+
+      # Size of each machine.
+      memory 1GiB
+      cpus 2
+
+      # Ports on the host's 127.0.0.1 forwarded into the guest (SSH is forwarded by itself).
+      # forward 8080 -> 80
+
+      # Commands run in the guest on the first `up` (run: always runs them on every `up`).
+      # provision shell, name: "setup", inline: \"\"\"
+      #   apt-get update
+      #   apt-get install -y nginx
+      #   \"\"\"
+
+      # More machines: each block overrides the defaults above.
+      # machine "db", autostart: false {
+      #   memory 2GiB
+      # }
+
+      """
+  }
+}

@@ -1,0 +1,94 @@
+// The public entry points: find a Machinefile, load it (parse, validate, lower), or only
+// check it for `caravan validate`.
+
+import Foundation
+
+public enum Machinefile {
+  /// Parse, validate and lower. Throws `MachinefileError` with all diagnostics (or the single syntax error).
+  public static func load(source: String, fileName: String, environment: [String: String]) throws -> ProjectSpec {
+    let (spec, diagnostics) = check(source: source, fileName: fileName, environment: environment)
+    guard let spec else { throw MachinefileError(diagnostics: diagnostics) }
+    return spec
+  }
+
+  /// Reads the file at `path` (an unreadable file is a `MachinefileError` naming the path),
+  /// then loads it; diagnostics name the file by `path` as given.
+  public static func load(path: String, environment: [String: String]) throws -> ProjectSpec {
+    try load(source: read(path), fileName: path, environment: environment)
+  }
+
+  /// Diagnostics only (for `caravan validate`); never throws for a bad file. The spec is nil
+  /// when there is any error.
+  public static func check(source: String, fileName: String, environment: [String: String])
+    -> (spec: ProjectSpec?, diagnostics: [Diagnostic])
+  {
+    var lexer = Lexer(source: source)
+    let lines = SourceLines(bytes: lexer.bytes)
+    let file: SourceFile
+    do {
+      var parser = Parser(tokens: try lexer.tokenize())
+      file = try parser.parseFile()
+    } catch let error as SyntaxError {
+      let diagnostic = Diagnostic(
+        severity: .error, message: error.message, location: error.location, length: error.length, file: fileName,
+        sourceLine: lines.line(error.location.line))
+      return (nil, [diagnostic])
+    } catch {
+      let diagnostic = Diagnostic(
+        message: "\(error)", location: SourceLocation(line: 0, column: 0), length: 0, file: fileName)
+      return (nil, [diagnostic])
+    }
+    let validator = Validator(fileName: fileName, lines: lines, environment: environment)
+    guard let checked = validator.validate(file), !validator.hasErrors else {
+      return (nil, validator.diagnostics)
+    }
+    return (Lowering.lower(checked, environment: environment), validator.diagnostics)
+  }
+
+  /// Vagrant's lookup: `CARAVAN_MACHINEFILE` if set (a path, relative to the current
+  /// directory), else `Machinefile` in `directory`, then in each parent. nil if none.
+  public static func find(from directory: String, environment: [String: String]) -> String? {
+    let fileManager = FileManager.default
+    if let chosen = environment["CARAVAN_MACHINEFILE"], !chosen.isEmpty {
+      return absolute(chosen, base: fileManager.currentDirectoryPath)
+    }
+    var current = URL(fileURLWithPath: absolute(directory, base: fileManager.currentDirectoryPath)).standardizedFileURL
+    while true {
+      let candidate = current.appendingPathComponent("Machinefile").path
+      var isDirectory: ObjCBool = false
+      if fileManager.fileExists(atPath: candidate, isDirectory: &isDirectory), !isDirectory.boolValue {
+        return candidate
+      }
+      let parent = current.deletingLastPathComponent().standardizedFileURL
+      if parent.path == current.path || current.path == "/" { return nil }
+      current = parent
+    }
+  }
+
+  private static func absolute(_ path: String, base: String) -> String {
+    path.hasPrefix("/") ? path : URL(fileURLWithPath: base).appendingPathComponent(path).standardizedFileURL.path
+  }
+
+  private static func read(_ path: String) throws -> String {
+    func failure(_ message: String) -> MachinefileError {
+      MachinefileError(diagnostics: [
+        Diagnostic(message: message, location: SourceLocation(line: 0, column: 0), length: 0, file: path)
+      ])
+    }
+    let fileManager = FileManager.default
+    var isDirectory: ObjCBool = false
+    guard fileManager.fileExists(atPath: path, isDirectory: &isDirectory) else {
+      throw failure("cannot read Machinefile '\(path)': no such file; create one with `caravan init` or check the path")
+    }
+    guard !isDirectory.boolValue else {
+      throw failure("cannot read Machinefile '\(path)': it is a directory; give the path of the file inside it")
+    }
+    guard let data = fileManager.contents(atPath: path) else {
+      throw failure("cannot read Machinefile '\(path)': permission denied; check the file's permissions")
+    }
+    guard let source = String(data: data, encoding: .utf8) else {
+      throw failure("cannot read Machinefile '\(path)': it is not UTF-8 text; save it as UTF-8")
+    }
+    return source
+  }
+}

@@ -1,0 +1,126 @@
+// The `ssh { … }` and `libvirt { … }` blocks. Each inner setting is single-valued on its
+// own (`ssh.user`, `libvirt.firmware`), so a machine can override one and inherit the rest.
+
+extension Validator {
+  /// The scope of a block's statements, or nil if the statement has no block.
+  private func blockScope(_ statement: Statement, scope: Scope, example: String) -> Scope? {
+    if let first = statement.arguments.first {
+      error(
+        "'\(statement.name)' takes no values or options, only a block, e.g. `\(example)`",
+        at: first.labelLocation, length: first.label == nil ? first.value.length : first.labelLength + 1)
+    }
+    guard statement.block != nil else {
+      error("'\(statement.name)' needs a block \(scope.description), e.g. `\(example)`", at: statement)
+      return nil
+    }
+    let description =
+      scope.inMachine
+      ? "in '\(statement.name)' block of \(scope.description.dropFirst("in ".count))"
+      : "in '\(statement.name)' block at top level"
+    return Scope(inMachine: scope.inMachine, description: description, copies: scope.copies)
+  }
+
+  static let sshSettings = ["user", "port", "private_key", "insert_key", "forward_agent", "extra_args"]
+  static let libvirtSettings = ["uri", "accel", "machine_type", "cpu_mode", "firmware", "graphics", "pool"]
+  static let sshExamples = [
+    "user": "user \"vagrant\"", "port": "port 22", "private_key": "private_key \"~/.ssh/id_ed25519\"",
+    "insert_key": "insert_key false", "forward_agent": "forward_agent true",
+    "extra_args": "extra_args [\"-o\", \"LogLevel=ERROR\"]",
+  ]
+  static let libvirtExamples = [
+    "uri": "uri \"qemu:///system\"", "accel": "accel tcg", "machine_type": "machine_type \"q35\"",
+    "cpu_mode": "cpu_mode \"host-passthrough\"", "firmware": "firmware uefi", "graphics": "graphics vnc",
+    "pool": "pool \"default\"",
+  ]
+
+  func checkSSH(_ statement: Statement, scope: Scope, into settings: inout CheckedScope) {
+    guard let inner = blockScope(statement, scope: scope, example: "ssh { user \"vagrant\" }") else { return }
+    for setting in statement.block?.statements ?? [] {
+      checkInterpolations(in: setting, scope: scope)
+      let key = "ssh.\(setting.name)"
+      let subject = { "'\(setting.name)' of 'ssh'" }
+      guard Validator.sshSettings.contains(setting.name) else {
+        error(
+          "unknown setting '\(setting.name)' \(inner.description)"
+            + Suggestions.didYouMean(setting.name, in: Validator.sshSettings), at: setting)
+        continue
+      }
+      let example = Validator.sshExamples[setting.name] ?? ""
+      guard let value = singleValue(setting, key: key, scope: inner, into: &settings, example: example) else {
+        continue
+      }
+      switch setting.name {
+      case "user":
+        guard let user = stringOrName(value, subject(), example: example) else { continue }
+        checkText(user, at: value, scope: scope) { text in
+          text.isEmpty || text.contains(where: \.isWhitespace)
+            ? "\(subject()) must be a user name without spaces, got \"\(text)\"" : nil
+        }
+        store(key, setting, in: &settings) { machine, expansion in machine.ssh.user = expansion.expand(user) }
+      case "port":
+        guard let port = integer(value, subject(), in: 1...65535, example: example) else { continue }
+        store(key, setting, in: &settings) { machine, _ in machine.ssh.port = port }
+      case "private_key":
+        guard let path = string(value, subject(), example: example) else { continue }
+        checkText(path, at: value, scope: scope) { $0.isEmpty ? "\(subject()) is empty; give the key file's path" : nil }
+        store(key, setting, in: &settings) { machine, expansion in machine.ssh.privateKey = expansion.expand(path) }
+      case "insert_key":
+        guard let flag = bool(value, subject()) else { continue }
+        store(key, setting, in: &settings) { machine, _ in machine.ssh.insertKey = flag }
+      case "forward_agent":
+        guard let flag = bool(value, subject()) else { continue }
+        store(key, setting, in: &settings) { machine, _ in machine.ssh.forwardAgent = flag }
+      default:
+        guard let list = stringList(value, subject(), example: example) else { continue }
+        store(key, setting, in: &settings) { machine, expansion in machine.ssh.extraArgs = expansion.expand(list) }
+      }
+    }
+  }
+
+  func checkLibvirt(_ statement: Statement, scope: Scope, into settings: inout CheckedScope) {
+    guard let inner = blockScope(statement, scope: scope, example: "libvirt { accel tcg }") else { return }
+    for setting in statement.block?.statements ?? [] {
+      checkInterpolations(in: setting, scope: scope)
+      let key = "libvirt.\(setting.name)"
+      let subject = { "'\(setting.name)' of 'libvirt'" }
+      guard Validator.libvirtSettings.contains(setting.name) else {
+        error(
+          "unknown setting '\(setting.name)' \(inner.description)"
+            + Suggestions.didYouMean(setting.name, in: Validator.libvirtSettings), at: setting)
+        continue
+      }
+      let example = Validator.libvirtExamples[setting.name] ?? ""
+      guard let value = singleValue(setting, key: key, scope: inner, into: &settings, example: example) else {
+        continue
+      }
+      switch setting.name {
+      case "uri":
+        guard let uri = string(value, subject(), example: example) else { continue }
+        checkText(uri, at: value, scope: scope) { text in
+          ValueChecks.libvirtURI(text)
+            ? nil : "\(subject()) must be a libvirt connection URI like \"qemu:///system\", got \"\(text)\""
+        }
+        store(key, setting, in: &settings) { machine, expansion in machine.libvirt.uri = expansion.expand(uri) }
+      case "accel":
+        guard let accel = choice(value, subject(), as: LibvirtSettings.Accel.self) else { continue }
+        store(key, setting, in: &settings) { machine, _ in machine.libvirt.accel = accel }
+      case "firmware":
+        guard let firmware = choice(value, subject(), as: LibvirtSettings.Firmware.self) else { continue }
+        store(key, setting, in: &settings) { machine, _ in machine.libvirt.firmware = firmware }
+      case "graphics":
+        guard let graphics = choice(value, subject(), as: LibvirtSettings.Graphics.self) else { continue }
+        store(key, setting, in: &settings) { machine, _ in machine.libvirt.graphics = graphics }
+      default:
+        guard let text = stringOrName(value, subject(), example: example) else { continue }
+        checkText(text, at: value, scope: scope) { $0.isEmpty ? "\(subject()) is empty" : nil }
+        let assign: (inout LibvirtSettings, String) -> Void
+        switch setting.name {
+        case "machine_type": assign = { $0.machineType = $1 }
+        case "cpu_mode": assign = { $0.cpuMode = $1 }
+        default: assign = { $0.pool = $1 }
+        }
+        store(key, setting, in: &settings) { machine, expansion in assign(&machine.libvirt, expansion.expand(text)) }
+      }
+    }
+  }
+}

@@ -1,0 +1,206 @@
+// Reading typed values out of the syntax tree. Each reader reports a wrong type with the
+// thing, the value and the fix, and returns nil.
+
+extension Validator {
+  func wrongType(
+    _ value: Value, _ subject: @autoclosure () -> String, expected: String, example: String?,
+    unquoted: ((TokenKind) -> Bool)? = nil
+  ) {
+    var message = "\(subject()) expects \(expected), got \(value.described)"
+    if case .string(let literal, false) = value.kind, let text = literal.plainText, let unquoted,
+      let tokens = try? Lexer.tokenize(text), tokens.count == 2, unquoted(tokens[0].kind)
+    {
+      message += "; write it without quotes: \(text)"
+    } else if case .name(let name) = value.kind, expected.hasPrefix("a string") {
+      message += "; write it in quotes: \"\(name)\""
+    } else if let example {
+      message += ", e.g. `\(example)`"
+    }
+    error(message, at: value)
+  }
+
+  func integer(_ value: Value, _ subject: @autoclosure () -> String, example: String? = nil) -> Int? {
+    guard case .integer(let number) = value.kind else {
+      wrongType(value, subject(), expected: "an integer", example: example) {
+        if case .integer = $0 { return true } else { return false }
+      }
+      return nil
+    }
+    return number
+  }
+
+  func integer(_ value: Value, _ subject: @autoclosure () -> String, in range: ClosedRange<Int>, example: String? = nil) -> Int? {
+    guard let number = integer(value, subject(), example: example) else { return nil }
+    guard range.contains(number) else {
+      error("\(subject()) must be between \(range.lowerBound) and \(range.upperBound), got \(number)", at: value)
+      return nil
+    }
+    return number
+  }
+
+  func size(_ value: Value, _ subject: @autoclosure () -> String, example: String) -> UInt64? {
+    guard case .size(let bytes) = value.kind else {
+      var expected = "a size with a unit (K, M, G, T, KiB, MiB, GiB, TiB, KB, MB, GB, TB)"
+      if case .name(let word) = value.kind, let first = word.unicodeScalars.first, first.properties.numericType != nil {
+        expected = "a size; '\(word)' has an unknown unit (use K, M, G, T, KiB, MiB, GiB, TiB, KB, MB, GB or TB)"
+        error("\(subject()) expects \(expected), e.g. `\(example)`", at: value)
+        return nil
+      }
+      wrongType(value, subject(), expected: expected, example: example) {
+        if case .size = $0 { return true } else { return false }
+      }
+      return nil
+    }
+    return bytes
+  }
+
+  func duration(_ value: Value, _ subject: @autoclosure () -> String, example: String) -> Int? {
+    guard case .duration(let milliseconds) = value.kind else {
+      wrongType(value, subject(), expected: "a duration (ms, s, m or h)", example: example) {
+        if case .duration = $0 { return true } else { return false }
+      }
+      return nil
+    }
+    return milliseconds
+  }
+
+  func bool(_ value: Value, _ subject: @autoclosure () -> String) -> Bool? {
+    guard case .bool(let flag) = value.kind else {
+      wrongType(value, subject(), expected: "true or false", example: nil) {
+        if case .bool = $0 { return true } else { return false }
+      }
+      return nil
+    }
+    return flag
+  }
+
+  func string(_ value: Value, _ subject: @autoclosure () -> String, example: String? = nil) -> StringLiteral? {
+    guard case .string(let literal, _) = value.kind else {
+      wrongType(value, subject(), expected: "a string", example: example)
+      return nil
+    }
+    return literal
+  }
+
+  /// A string, or a bare name standing for itself (`cpu_mode host-passthrough`).
+  func stringOrName(_ value: Value, _ subject: @autoclosure () -> String, example: String? = nil) -> StringLiteral? {
+    switch value.kind {
+    case .string(let literal, _): return literal
+    case .name(let name): return StringLiteral(parts: [.text(name)])
+    default:
+      wrongType(value, subject(), expected: "a name or a string", example: example)
+      return nil
+    }
+  }
+
+  /// One of a fixed set of words, written bare or quoted.
+  func choice(_ value: Value, _ subject: @autoclosure () -> String, among choices: [String]) -> String? {
+    let word: String
+    switch value.kind {
+    case .name(let name): word = name
+    case .string(let literal, false) where literal.plainText != nil: word = literal.plainText ?? ""
+    default:
+      error("\(subject()) expects one of \(choices.listed), got \(value.described)", at: value)
+      return nil
+    }
+    guard choices.contains(word) else {
+      let suggestion = Suggestions.didYouMean(word, in: choices)
+      let hint = suggestion.isEmpty ? "; valid values are \(choices.listed)" : suggestion
+      error("unknown value '\(word)' for \(subject())\(hint)", at: value)
+      return nil
+    }
+    return word
+  }
+
+  func choice<E: RawRepresentable & CaseIterable>(_ value: Value, _ subject: @autoclosure () -> String, as type: E.Type) -> E?
+  where E.RawValue == String {
+    switch value.kind {
+    case .name(let word):
+      if let chosen = E(rawValue: word) { return chosen }
+    case .string(let literal, false):
+      if let word = literal.plainText, let chosen = E(rawValue: word) { return chosen }
+    default:
+      break
+    }
+    return choice(value, subject(), among: E.allCases.map(\.rawValue)).flatMap(E.init(rawValue:))
+  }
+
+  /// A scalar written where text is wanted: strings keep their `${…}`, numbers and names their text.
+  private func textLike(_ value: Value) -> StringLiteral? {
+    switch value.kind {
+    case .string(let literal, _): return literal
+    case .name(let name): return StringLiteral(parts: [.text(name)])
+    case .integer, .size, .duration, .bool: return StringLiteral(parts: [.text(value.text)])
+    default: return nil
+    }
+  }
+
+  /// A list of strings (`["--quiet", "-x"]`); with `allowSingle`, one string stands for a list of one.
+  func stringList(_ value: Value, _ subject: @autoclosure () -> String, example: String, allowSingle: Bool = false) -> [StringLiteral]? {
+    guard case .list(let elements) = value.kind else {
+      if allowSingle, case .string(let literal, _) = value.kind { return [literal] }
+      wrongType(value, subject(), expected: "a list", example: example)
+      return nil
+    }
+    var result: [StringLiteral] = []
+    var valid = true
+    for element in elements {
+      if let literal = textLike(element) {
+        result.append(literal)
+      } else {
+        error("the elements of \(subject()) must be strings, got \(element.described)", at: element)
+        valid = false
+      }
+    }
+    return valid ? result : nil
+  }
+
+  /// A map of names to text (`{KEY: "value", OTHER: 2}`); `checkKey` vets each key.
+  func stringMap(
+    _ value: Value, _ subject: @autoclosure () -> String, example: String, checkKey: ((String) -> String?)? = nil
+  ) -> [(key: String, value: StringLiteral)]? {
+    guard case .map(let entries) = value.kind else {
+      wrongType(value, subject(), expected: "a map", example: example)
+      return nil
+    }
+    var result: [(key: String, value: StringLiteral)] = []
+    var seen: [String: SourceLocation] = [:]
+    var valid = true
+    for entry in entries {
+      if let first = seen[entry.key] {
+        error(
+          "duplicate key '\(entry.key)' in \(subject()); it is already given at \(first); remove one of them",
+          at: entry.keyLocation, length: entry.keyLength)
+        valid = false
+        continue
+      }
+      seen[entry.key] = entry.keyLocation
+      if let problem = checkKey?(entry.key) {
+        error(problem, at: entry.keyLocation, length: entry.keyLength)
+        valid = false
+      }
+      if let literal = textLike(entry.value) {
+        result.append((entry.key, literal))
+      } else {
+        error(
+          "the values of \(subject()) must be strings, numbers or booleans, got \(entry.value.described) for '\(entry.key)'",
+          at: entry.value)
+        valid = false
+      }
+    }
+    return valid ? result : nil
+  }
+
+  /// `A -> B`.
+  func pair(_ value: Value, _ subject: @autoclosure () -> String, expected: String, example: String) -> (Value, Value)? {
+    guard case .pair(let left, let right) = value.kind else {
+      error("\(subject()) expects \(expected), got \(value.described), e.g. `\(example)`", at: value)
+      return nil
+    }
+    if case .pair = left.kind {
+      error("\(subject()) takes one '->', e.g. `\(example)`", at: value)
+      return nil
+    }
+    return (left, right)
+  }
+}

@@ -1,0 +1,147 @@
+// Checks of the text of values: host names, box version constraints, checksums,
+// addresses, URIs and names. Each returns nil when the text is fine, else the reason.
+
+enum ValueChecks {
+  /// RFC 1123 host name: dot-separated labels of letters, digits and '-', each 1 to 63
+  /// characters, not starting or ending with '-', 253 characters at most.
+  static func hostname(_ text: String) -> String? {
+    let bytes = Array(text.utf8)
+    if bytes.isEmpty { return "it is empty" }
+    if bytes.count > 253 { return "it is longer than 253 characters" }
+    for label in bytes.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false) {
+      let shown = String(decoding: label, as: UTF8.self)
+      if label.isEmpty { return "it has an empty label (two dots in a row, or a dot at the start or end)" }
+      if label.count > 63 { return "label '\(shown)' is longer than 63 characters" }
+      if label.contains(where: { !(isLetter($0) || isDigit($0) || $0 == UInt8(ascii: "-")) }) {
+        let bad = shown.first(where: { !($0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-")) }) ?? "?"
+        return "'\(bad)' is not allowed; use letters, digits and '-'"
+      }
+      if label.first == UInt8(ascii: "-") || label.last == UInt8(ascii: "-") {
+        return "label '\(shown)' starts or ends with '-'"
+      }
+    }
+    return nil
+  }
+
+  static let constraintOperators = ["~>", ">=", "<=", "=", ">", "<"]
+
+  /// Box version constraints: `= >= > < <= ~>` and a dotted numeric version, joined by `,`.
+  static func versionConstraints(_ text: String) -> String? {
+    for piece in text.split(separator: ",", omittingEmptySubsequences: false) {
+      var constraint = Substring(piece.trimmingSpaces)
+      if constraint.isEmpty { return "it has an empty constraint" }
+      if let op = constraintOperators.first(where: { constraint.hasPrefix($0) }) {
+        constraint = Substring(constraint.dropFirst(op.count).trimmingSpaces)
+      } else if let first = constraint.first, !first.isNumber {
+        return "'\(piece.trimmingSpaces)' does not start with one of \(constraintOperators.joined(separator: " ")) or a version number"
+      }
+      let parts = constraint.split(separator: ".", omittingEmptySubsequences: false)
+      if constraint.isEmpty || !parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.isASCII && $0.isNumber } }) {
+        return "'\(constraint)' in '\(piece.trimmingSpaces)' is not a version number like 12.0"
+      }
+    }
+    return nil
+  }
+
+  static let checksumLengths: [(type: String, hexDigits: Int)] = [
+    ("md5", 32), ("sha1", 40), ("sha256", 64), ("sha384", 96), ("sha512", 128),
+  ]
+
+  /// `TYPE:HEX` with a known type and the right number of hex digits.
+  static func checksum(_ text: String) -> String? {
+    guard let colon = text.firstIndex(of: ":") else {
+      return "it must be TYPE:HEX, e.g. \"sha256:…\""
+    }
+    let type = String(text[..<colon])
+    let hex = text[text.index(after: colon)...]
+    guard let expected = checksumLengths.first(where: { $0.type == type }) else {
+      let types = checksumLengths.map(\.type)
+      return "'\(type)' is not a checksum type"
+        + Suggestions.didYouMean(type, in: types).replacingSemicolon() + " (valid types are \(types.listed))"
+    }
+    if let bad = hex.first(where: { !($0.isASCII && $0.isHexDigit) }) {
+      return "'\(bad)' is not a hex digit"
+    }
+    if hex.count != expected.hexDigits {
+      return "a \(type) checksum has \(expected.hexDigits) hex digits, this one has \(hex.count)"
+    }
+    return nil
+  }
+
+  static func ipv4(_ text: String) -> Bool {
+    var parts = 0
+    var value = 0
+    var digits = 0
+    for byte in text.utf8 {
+      if byte == UInt8(ascii: ".") {
+        guard digits > 0 else { return false }
+        parts += 1
+        value = 0
+        digits = 0
+      } else if isDigit(byte) {
+        value = value * 10 + Int(byte - UInt8(ascii: "0"))
+        digits += 1
+        guard digits <= 3, value <= 255 else { return false }
+      } else {
+        return false
+      }
+    }
+    return parts == 3 && digits > 0
+  }
+
+  /// An IPv4 address, or an IPv6 address in its usual notation.
+  static func ipAddress(_ text: String) -> Bool {
+    if ipv4(text) { return true }
+    guard text.contains(":"), text.count <= 45 else { return false }
+    return text.allSatisfy { $0.isASCII && ($0.isHexDigit || $0 == ":" || $0 == ".") }
+  }
+
+  /// A dotted IPv4 netmask with contiguous ones, such as 255.255.255.0.
+  static func netmask(_ text: String) -> Bool {
+    guard ipv4(text) else { return false }
+    let value = text.split(separator: ".").reduce(UInt32(0)) { $0 << 8 | (UInt32($1) ?? 0) }
+    let inverted = ~value
+    return inverted & (inverted &+ 1) == 0
+  }
+
+  /// A libvirt connection URI such as `qemu:///system` or `qemu+ssh://host/system`.
+  static func libvirtURI(_ text: String) -> Bool {
+    guard let range = text.firstRange(of: "://") else { return false }
+    let scheme = text[..<range.lowerBound]
+    guard let first = scheme.unicodeScalars.first, first.isASCII, isLetter(UInt8(first.value)) else {
+      return false
+    }
+    return scheme.unicodeScalars.allSatisfy {
+      $0.isASCII && (isLetter(UInt8($0.value)) || isDigit(UInt8($0.value)) || "+-.".unicodeScalars.contains($0))
+    }
+  }
+
+  /// Names of machines and volumes: letters, digits, '-', '_' and '.', starting with a
+  /// letter or digit (they become file and libvirt object names).
+  static func objectName(_ text: String) -> String? {
+    guard let first = text.unicodeScalars.first else { return "it is empty" }
+    guard first.isASCII, isLetter(UInt8(first.value)) || isDigit(UInt8(first.value)) else {
+      return "it must start with a letter or digit"
+    }
+    if let bad = text.unicodeScalars.first(where: {
+      !($0.isASCII && (isLetter(UInt8($0.value)) || isDigit(UInt8($0.value)) || "-_.".unicodeScalars.contains($0)))
+    }) {
+      return "'\(bad)' is not allowed; use letters, digits, '-', '_' and '.'"
+    }
+    return nil
+  }
+}
+
+extension StringProtocol {
+  var trimmingSpaces: String {
+    let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" }
+    return String(self.drop(while: isSpace).reversed().drop(while: isSpace).reversed())
+  }
+}
+
+extension String {
+  /// Turns `; did you mean 'x'?` into `, did you mean 'x'?` for use inside a clause.
+  fileprivate func replacingSemicolon() -> String {
+    hasPrefix(";") ? "," + dropFirst() : self
+  }
+}
