@@ -27,7 +27,7 @@ struct Context {
         hint: "Write one (see README.md), or set CARAVAN_MACHINEFILE to its path.")
     }
     let absolute = FileSystem.resolve(path, relativeTo: cwd)
-    let spec = try Machinefile.load(path: absolute, environment: environment)
+    let spec = try loadMachinefile(absolute, cwd: cwd, environment: environment)
     let root = (absolute as NSString).deletingLastPathComponent
     project = Project(root: (root as NSString).standardizingPath, machinefilePath: absolute, spec: spec)
   }
@@ -68,4 +68,27 @@ struct Context {
     }
     return machine
   }
+}
+
+/// Reads and loads a Machinefile, naming it in diagnostics as the user would
+/// (`Machinefile`, `../Machinefile`, or its absolute path).
+func loadMachinefile(_ absolute: String, cwd: String, environment: [String: String]) throws -> ProjectSpec {
+  guard let data = FileManager.default.contents(atPath: absolute) else {
+    throw CaravanError(.notFound, "cannot read the Machinefile '\(absolute)'", hint: "Check the path and that you may read it.")
+  }
+  return try Machinefile.load(source: String(decoding: data, as: UTF8.self), fileName: displayPath(absolute, cwd: cwd), environment: environment)
+}
+
+/// `path` relative to `cwd` when it is inside it or one of its parents' direct child, else as given.
+func displayPath(_ path: String, cwd: String) -> String {
+  let base = cwd.hasSuffix("/") ? cwd : cwd + "/"
+  if path.hasPrefix(base) { return String(path.dropFirst(base.count)) }
+  var parent = (cwd as NSString).deletingLastPathComponent
+  var ups = "../"
+  while parent != "/" && ups.count <= 9 {
+    if (path as NSString).deletingLastPathComponent == parent { return ups + (path as NSString).lastPathComponent }
+    parent = (parent as NSString).deletingLastPathComponent
+    ups += "../"
+  }
+  return path
 }

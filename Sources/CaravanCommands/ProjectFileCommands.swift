@@ -21,15 +21,16 @@ struct ValidateCommand: ParsableCommand {
     guard let data = FileManager.default.contents(atPath: path) else {
       throw CaravanError(.notFound, "cannot read '\(path)'", hint: "Check the path and that you may read it.")
     }
+    let shown = displayPath(FileSystem.resolve(path, relativeTo: cwd), cwd: cwd)
     let (spec, diagnostics) = Machinefile.check(
-      source: String(decoding: data, as: UTF8.self), fileName: path, environment: environment)
+      source: String(decoding: data, as: UTF8.self), fileName: shown, environment: environment)
     let errors = diagnostics.filter { $0.severity == .error }
     if json {
       let rows: [[String: Any]] = diagnostics.map {
         ["file": $0.file, "line": $0.location.line, "column": $0.location.column,
          "severity": $0.severity == .error ? "error" : "warning", "message": $0.message]
       }
-      var object: [String: Any] = ["file": path, "valid": errors.isEmpty, "diagnostics": rows]
+      var object: [String: Any] = ["file": shown, "valid": errors.isEmpty, "diagnostics": rows]
       if let spec, errors.isEmpty { object["machines"] = spec.machines.map(\.name) }
       let out = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
       print(String(decoding: out, as: UTF8.self))
@@ -37,11 +38,11 @@ struct ValidateCommand: ParsableCommand {
       for diagnostic in diagnostics { printError(diagnostic.rendered) }
       if errors.isEmpty, let spec {
         let names = spec.machines.map(\.name).joined(separator: ", ")
-        print("\(path): valid, \(spec.machines.count) machine\(spec.machines.count == 1 ? "" : "s") (\(names))")
+        print("\(shown): valid, \(spec.machines.count) machine\(spec.machines.count == 1 ? "" : "s") (\(names))")
       }
     }
     if !errors.isEmpty {
-      if !json { printError("\(path): \(errors.count) error\(errors.count == 1 ? "" : "s")") }
+      if !json { printError("\(shown): \(errors.count) error\(errors.count == 1 ? "" : "s")") }
       throw ExitCode(65)
     }
   }

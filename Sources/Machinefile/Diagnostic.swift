@@ -66,7 +66,7 @@ extension Diagnostic {
     let available = max(scalars.count - start, 1)
     let marked = min(max(length, 1), available)
     if marked > 1 { caret.append(String(repeating: "~", count: marked - 1)) }
-    return "\(header)\n  \(sourceLine)\n  \(caret)"
+    return "\(header)\n\(sourceLine)\n\(caret)"
   }
 }
 

@@ -11,8 +11,8 @@ import Testing
     #expect(
       diagnostic.rendered == """
         Machinefile:12:3: error: unknown setting 'memroy' in machine "web"; did you mean 'memory'?
-            memroy 2GiB
-            ^~~~~~
+          memroy 2GiB
+          ^~~~~~
         """)
   }
 
@@ -27,20 +27,20 @@ import Testing
     let diagnostic = Diagnostic(
       severity: .warning, message: "m", location: SourceLocation(line: 1, column: 3), length: 50, file: "f",
       sourceLine: "\tab")
-    #expect(diagnostic.rendered == "f:1:3: warning: m\n  \tab\n  \t ^")
+    #expect(diagnostic.rendered == "f:1:3: warning: m\n\tab\n\t ^")
   }
 
   @Test func caretAfterTheEndOfTheLine() {
     let diagnostic = Diagnostic(
       message: "m", location: SourceLocation(line: 1, column: 5), length: 1, file: "f", sourceLine: "ab")
-    #expect(diagnostic.rendered == "f:1:5: error: m\n  ab\n    ^")
+    #expect(diagnostic.rendered == "f:1:5: error: m\nab\n  ^")
   }
 
   @Test func placeIsTheFileNameAsGiven() {
     let result = Machinefile.check(source: "cpus 0", fileName: "sub/dir/Machinefile", environment: [:])
     #expect(result.spec == nil)
     #expect(result.diagnostics.map(\.rendered) == [
-      "sub/dir/Machinefile:1:6: error: 'cpus' must be between 1 and 1024, got 0\n  cpus 0\n       ^"
+      "sub/dir/Machinefile:1:6: error: 'cpus' must be between 1 and 1024, got 0\ncpus 0\n     ^"
     ])
   }
 
