@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARAVAN := $(CURDIR)/.build/debug/caravan
 
-.PHONY: deps build box test unit e2e demo bench clean
+.PHONY: deps build box test unit fuzz demo bench clean
 
 deps:
 	@scripts/install-deps.sh
@@ -13,10 +13,15 @@ build: deps
 box: deps
 	@scripts/test-box.sh
 
-# Unit and libvirt-driver tests, then the end-to-end test on a real QEMU guest.
+# Unit and libvirt-driver tests, the end-to-end tests on a real QEMU guest,
+# then a short fuzz run of the Machinefile parser.
 test: build box
 	CARAVAN_E2E_BOX=$(CURDIR)/out/debian-12.box CARAVAN_BIN=$(CARAVAN) \
 	  scripts/libvirt-env.sh swift test
+	fuzz/run.sh 60
+
+fuzz:
+	fuzz/run.sh 300
 
 unit: build
 	swift test --skip EndToEnd
@@ -24,8 +29,10 @@ unit: build
 demo: build box
 	scripts/libvirt-env.sh scripts/demo.sh $(CARAVAN) $(CURDIR)/out/debian-12.box
 
-bench: build box
-	scripts/libvirt-env.sh bench/status.sh $(CARAVAN) $(CURDIR)/out/debian-12.box
+bench: deps box
+	swift build -c release
+	bench/parse.sh $(CURDIR)/.build/release/caravan
+	scripts/libvirt-env.sh bench/status.sh $(CURDIR)/.build/release/caravan $(CURDIR)/out/debian-12.box
 
 clean:
 	rm -rf .build out

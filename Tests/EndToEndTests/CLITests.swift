@@ -1,0 +1,81 @@
+import Foundation
+import Testing
+
+/// The real binary on Machinefiles, no guest needed: validate, init, discovery,
+/// and refusal of an invalid file before anything is touched.
+@Suite(.enabled(if: !Harness.binary.isEmpty, "needs CARAVAN_BIN (run `make test`)"))
+struct CLITests {
+  @Test func validateReportsEveryProblemAtOnceWithExit65() throws {
+    let h = try Harness(name: "validate")
+    defer { h.cleanUp() }
+    try h.write("""
+      version 1
+      box "caravan/debian-12"
+      machine "web" {
+        memroy 2GiB
+        cpus 0
+      }
+      """, to: "p/Machinefile")
+    let out = try h.caravan("validate", in: h.root + "/p")
+    #expect(out.status == 65, "\(out)")
+    #expect(out.stderr.contains("""
+      Machinefile:4:3: error: unknown setting 'memroy' in machine "web"; did you mean 'memory'?
+        memroy 2GiB
+        ^~~~~~
+      """), "\(out)")
+    #expect(out.stderr.contains("Machinefile:5:8: error: 'cpus' must be between 1 and 1024, got 0"), "\(out)")
+
+    let json = try h.caravan("validate", "--json", in: h.root + "/p")
+    #expect(json.status == 65)
+    let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+    #expect(object["valid"] as? Bool == false)
+    #expect((object["diagnostics"] as? [[String: Any]])?.map { $0["line"] as? Int } == [4, 5])
+  }
+
+  @Test func everyCommandRefusesAnInvalidMachinefileBeforeTouchingAnything() throws {
+    let h = try Harness(name: "refuse")
+    defer { h.cleanUp() }
+    try h.write("version 2\n", to: "p/Machinefile")
+    for command in [["up"], ["status"], ["halt"], ["destroy", "-f"], ["ssh", "-c", "true"], ["provision"]] {
+      // An unreachable URI proves libvirt is never asked.
+      let out = try h.run([Harness.binary] + command, in: h.root + "/p",
+        environment: ["CARAVAN_LIBVIRT_URI": "qemu:///system?socket=/nonexistent"])
+      #expect(out.status == 65, "\(command): \(out)")
+      #expect(out.stderr.contains("Machinefile:1:"), "\(command): \(out)")
+      #expect(!out.stderr.contains("cannot connect"), "\(command): \(out)")
+    }
+    #expect(!FileManager.default.fileExists(atPath: h.root + "/p/.caravan"))
+  }
+
+  @Test func initWritesAFileThatValidatesAndDoesNotOverwrite() throws {
+    let h = try Harness(name: "init")
+    defer { h.cleanUp() }
+    let dir = h.root + "/new"
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    #expect(try h.caravan("init", "my/box", in: dir).status == 0)
+    let text = try String(contentsOfFile: dir + "/Machinefile", encoding: .utf8)
+    #expect(text.contains("box \"my/box\""))
+    #expect(text.contains("#"))
+    let valid = try h.caravan("validate", in: dir)
+    #expect(valid.status == 0 && valid.stdout.contains("valid, 1 machine (default)"), "\(valid)")
+    let again = try h.caravan("init", in: dir)
+    #expect(again.status == 1 && again.stderr.contains("already exists") && again.stderr.contains("--force"), "\(again)")
+    #expect(try h.caravan("init", "--minimal", "--force", in: dir).status == 0)
+    #expect(try !String(contentsOfFile: dir + "/Machinefile", encoding: .utf8).contains("#"))
+  }
+
+  @Test func machinefileIsFoundInParentsOrThroughTheEnvironment() throws {
+    let h = try Harness(name: "find")
+    defer { h.cleanUp() }
+    try h.write("machine \"up-here\" {}\n", to: "p/Machinefile")
+    try h.write("machine \"elsewhere\" {}\n", to: "other/Custom")
+    let deep = h.root + "/p/a/b"
+    try FileManager.default.createDirectory(atPath: deep, withIntermediateDirectories: true)
+    let found = try h.caravan("validate", in: deep)
+    #expect(found.stdout.contains("up-here"), "\(found)")
+    let named = try h.caravan("validate", in: deep, environment: ["CARAVAN_MACHINEFILE": h.root + "/other/Custom"])
+    #expect(named.stdout.contains("elsewhere"), "\(named)")
+    let none = try h.caravan("status", in: h.root)
+    #expect(none.status == 1 && none.stderr.contains("no Machinefile"), "\(none)")
+  }
+}
