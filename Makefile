@@ -30,7 +30,7 @@ demo: build box
 	scripts/libvirt-env.sh scripts/demo.sh $(CARAVAN) $(CURDIR)/out/debian-12.box
 
 bench: deps box
-	swift build -c release
+	swift build -c release --static-swift-stdlib
 	bench/parse.sh $(CURDIR)/.build/release/caravan
 	scripts/libvirt-env.sh bench/status.sh $(CURDIR)/.build/release/caravan $(CURDIR)/out/debian-12.box
 

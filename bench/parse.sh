@@ -25,12 +25,14 @@ machine "m$i" {
 M
   done
 } > "$file"
+printf 'version 1\nbox "caravan/debian-12"\n' > "$work/One"
 "$caravan" validate "$file" >/dev/null
-hyperfine --warmup 3 --runs 30 -N --export-json "$work/parse.json" "cat $file" "$caravan validate $file"
+hyperfine --warmup 3 --runs 30 -N --export-json "$work/parse.json" \
+  "cat $file" "$caravan validate $work/One" "$caravan validate $file"
 python3 - "$work/parse.json" <<'PY'
 import json, sys
-r = [x["mean"] for x in json.load(open(sys.argv[1]))["results"]]
-cat, caravan = r
-print(f"caravan validate (1,000 machines): {caravan*1000:.1f} ms in all, {(caravan-cat)*1e6/1000:.1f} us per machine beyond reading; "
-      f"cat: {cat*1000:.2f} ms; ratio {caravan/cat:.1f}x (goal: whole file < 50 ms)")
+cat, one, caravan = [x["mean"] for x in json.load(open(sys.argv[1]))["results"]]
+print(f"caravan validate, 1,000 machines: {caravan*1000:.1f} ms in all; a 2-line file: {one*1000:.1f} ms (process start-up); "
+      f"so parse + validate + lower: {(caravan-one)*1000:.1f} ms, {(caravan-one)*1e6/1000:.1f} us per machine "
+      f"(goal: whole file < 50 ms); cat of the file: {cat*1000:.2f} ms, ratio {caravan/cat:.1f}x")
 PY

@@ -46,6 +46,10 @@ public struct InstalledBox: Sendable, Equatable {
 
   public var rootImagePath: String { directory + "/" + (metadata.disks.first ?? "box.img") }
 
-  /// Name of the pool volume holding this box version's root image.
-  public var volumeName: String { "caravan-box_\(BoxStore.escape(name))_\(version).img" }
+  /// Name of the pool volume holding this box version's root image. It carries
+  /// a hash of the store folder, so two box stores (two users, or two
+  /// CARAVAN_HOMEs) on one libvirt never share, or delete, each other's volume.
+  public var volumeName: String {
+    "caravan-box_\(BoxStore.escape(name))_\(version)_\(StableHash.hex(directory, length: 8)).img"
+  }
 }

@@ -37,7 +37,8 @@ struct ValidateCommand: ParsableCommand {
     } else {
       for diagnostic in diagnostics { printError(diagnostic.rendered) }
       if errors.isEmpty, let spec {
-        let names = spec.machines.map(\.name).joined(separator: ", ")
+        let all = spec.machines.map(\.name)
+        let names = all.count <= 8 ? all.joined(separator: ", ") : all.prefix(6).joined(separator: ", ") + ", … " + (all.last ?? "")
         print("\(shown): valid, \(spec.machines.count) machine\(spec.machines.count == 1 ? "" : "s") (\(names))")
       }
     }

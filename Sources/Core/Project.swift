@@ -1,3 +1,4 @@
+import Boxes
 import Foundation
 import Machinefile
 
@@ -21,7 +22,7 @@ public struct Project {
 
   /// A short stable id of the project folder, so two projects in folders of the
   /// same name get different domains.
-  public var id: String { String(fnv1a64(root), radix: 16).prefix(6).description }
+  public var id: String { StableHash.hex(root, length: 6) }
 
   /// `caravan-<folder>-<machine>-<id>`: recognisable in `virsh list`, unique per project.
   public func domainName(for machine: String) -> String {
@@ -67,13 +68,4 @@ public struct Project {
       return machine
     }
   }
-}
-
-func fnv1a64(_ text: String) -> UInt64 {
-  var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-  for byte in text.utf8 {
-    hash ^= UInt64(byte)
-    hash = hash &* 0x100_0000_01b3
-  }
-  return hash
 }
