@@ -32,6 +32,7 @@ demo: build box
 bench: deps box
 	swift build -c release --static-swift-stdlib
 	bench/parse.sh $(CURDIR)/.build/release/caravan
+	bench/box-add.sh $(CURDIR)/.build/release/caravan
 	scripts/libvirt-env.sh bench/status.sh $(CURDIR)/.build/release/caravan $(CURDIR)/out/debian-12.box
 
 clean:

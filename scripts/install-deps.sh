@@ -4,6 +4,7 @@
 set -euo pipefail
 packages=(
   libvirt-daemon-system libvirt-clients libvirt-dev pkg-config   # libvirt and its C API
+  libcurl4-openssl-dev zlib1g-dev                                 # box downloads, .tar.gz boxes
   qemu-system-x86 qemu-utils                                      # guests and qcow2 images
   openssh-client                                                  # how Caravan reaches guests
   mmdebstrap extlinux syslinux-common e2fsprogs fdisk             # the box recipe

@@ -8,6 +8,9 @@ public struct BoxStore {
 
   public init(root: String) { self.root = root }
 
+  /// Locks live beside the store (`$CARAVAN_HOME/locks`), so the store holds boxes only.
+  var lockDirectory: String { (root as NSString).deletingLastPathComponent + "/locks" }
+
   public static func escape(_ name: String) -> String { name.replacingOccurrences(of: "/", with: "-VAGRANTSLASH-") }
   static func unescape(_ name: String) -> String { name.replacingOccurrences(of: "-VAGRANTSLASH-", with: "/") }
 
@@ -39,38 +42,66 @@ public struct BoxStore {
     try list().last(where: { $0.name == name })
   }
 
-  /// Adds a `.box` file (a tar of metadata.json, box.img, Vagrantfile) as `name` at `version`.
-  /// Extracts into a temporary folder beside the target and renames it into place,
-  /// so a failed add leaves nothing behind.
-  @discardableResult
-  public func add(name: String, file: String, version: String = "0", force: Bool = false) throws -> InstalledBox {
-    guard !name.isEmpty, !name.contains(".."), !name.hasPrefix("/"), name.range(of: "[^A-Za-z0-9._/-]", options: .regularExpression) == nil else {
+  public static func validateName(_ name: String) throws {
+    guard !name.isEmpty, !name.contains(".."), !name.hasPrefix("/"), !name.hasSuffix("/"),
+      name.range(of: "[^A-Za-z0-9._/-]", options: .regularExpression) == nil
+    else {
       throw BoxError("'\(name)' is not a valid box name", hint: "Use letters, digits, '.', '_', '-' and one '/', like 'caravan/debian-12'.")
     }
+  }
+
+  /// Adds a `.box` file (a tar or tar.gz of metadata.json, box.img, Vagrantfile)
+  /// as `name` at `version`, verifying `checksum` if given.
+  @discardableResult
+  public func add(name: String, file: String, version: String = "0", checksum: Checksum? = nil, force: Bool = false) throws -> InstalledBox {
     guard FileManager.default.fileExists(atPath: file) else {
       throw BoxError("box file '\(file)' does not exist", hint: "Give the path of a .box file (a vagrant-libvirt box).")
     }
+    return try install(name: name, version: version, force: force, source: file) { staging in
+      var digest = checksum.map { StreamingDigest($0.kind) }
+      try BoxArchive.extract(file: file, into: staging, digest: &digest)
+      if let checksum, var digest { try checksum.verify(digest.finalizeHex(), what: "'\(file)'") }
+    }
+  }
+
+  /// Installs a box version: `fill` writes the box's files into a staging folder
+  /// beside the target, which is checked and renamed into place, so a failed
+  /// add leaves nothing behind.
+  /// Installs of one box name are serialised across processes; with
+  /// `reuseExisting`, a version another process installed meanwhile is returned.
+  @discardableResult
+  public func install(name: String, version: String, force: Bool, reuseExisting: Bool = false, source: String,
+                      fill: (String) throws -> Void) throws -> InstalledBox {
+    try BoxStore.validateName(name)
+    let lock = try FileLock(path: "\(lockDirectory)/box-\(BoxStore.escape(name)).lock")
+    defer { lock.unlock() }
     let target = directory(name: name, version: version)
-    if FileManager.default.fileExists(atPath: target) {
-      guard force else {
-        throw BoxError("box '\(name)' (version \(version)) is already installed",
-          hint: "Run `caravan box add \(name) \(file) --force` to replace it.")
-      }
+    if !force && reuseExisting, let existing = try list().first(where: { $0.name == name && $0.version == version }) {
+      return existing
+    }
+    if FileManager.default.fileExists(atPath: target) && !force {
+      throw BoxError("box '\(name)' (version \(version)) is already installed",
+        hint: "Add --force to replace it, or remove it first with `caravan box remove \(name) --box-version \(version)`.")
     }
     let versionDir = (target as NSString).deletingLastPathComponent
+    let nameDir = (versionDir as NSString).deletingLastPathComponent
+    let existedBefore = FileManager.default.fileExists(atPath: nameDir)
     try FileManager.default.createDirectory(atPath: versionDir, withIntermediateDirectories: true)
     let staging = versionDir + "/.libvirt.partial-\(getpid())"
     try? FileManager.default.removeItem(atPath: staging)
     do {
       try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
-      try TarReader.extract(archive: file, into: staging)
-      let metaPath = staging + "/metadata.json"
-      guard let data = FileManager.default.contents(atPath: metaPath) else {
-        throw BoxError("'\(file)' has no metadata.json", hint: "A vagrant-libvirt box is a tar of metadata.json, box.img and Vagrantfile.")
+      try fill(staging)
+      guard let data = FileManager.default.contents(atPath: staging + "/metadata.json") else {
+        throw BoxError("'\(source)' has no metadata.json", hint: "A vagrant-libvirt box is a tar of metadata.json, box.img and Vagrantfile.")
       }
-      let metadata = try BoxMetadata.parse(data, file: "metadata.json in \(file)")
-      for disk in metadata.disks where !FileManager.default.fileExists(atPath: staging + "/" + disk) {
-        throw BoxError("'\(file)' lacks the disk image '\(disk)' that its metadata.json names")
+      let metadata = try BoxMetadata.parse(data, file: "metadata.json in \(source)")
+      for disk in metadata.disks {
+        guard (try? TarExtractor.safePath(disk, archive: source)) == disk,
+          FileManager.default.fileExists(atPath: staging + "/" + disk)
+        else {
+          throw BoxError("'\(source)' lacks the disk image '\(disk)' that its metadata.json names")
+        }
       }
       if FileManager.default.fileExists(atPath: target) { try FileManager.default.removeItem(atPath: target) }
       try FileManager.default.moveItem(atPath: staging, toPath: target)
@@ -79,10 +110,21 @@ public struct BoxStore {
       try? FileManager.default.removeItem(atPath: staging)
       if (try? FileManager.default.contentsOfDirectory(atPath: versionDir))?.isEmpty == true {
         try? FileManager.default.removeItem(atPath: versionDir)
-        try? FileManager.default.removeItem(atPath: (versionDir as NSString).deletingLastPathComponent)
       }
+      if !existedBefore { try? FileManager.default.removeItem(atPath: nameDir) }
       throw error
     }
+  }
+
+  /// Where a box's catalog lives, recorded when it was added from one (Vagrant's `metadata_url`).
+  public func catalogURL(name: String) -> String? {
+    let path = "\(root)/\(BoxStore.escape(name))/metadata_url"
+    return (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+  }
+
+  public func recordCatalogURL(_ url: String, name: String) throws {
+    let path = "\(root)/\(BoxStore.escape(name))/metadata_url"
+    try Data((url + "\n").utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
   }
 
   /// Removes a box version's folder (and the box's folder when it was the last version).
@@ -90,7 +132,8 @@ public struct BoxStore {
     let versionDir = (box.directory as NSString).deletingLastPathComponent
     try FileManager.default.removeItem(atPath: versionDir)
     let nameDir = (versionDir as NSString).deletingLastPathComponent
-    if (try? FileManager.default.contentsOfDirectory(atPath: nameDir))?.isEmpty == true {
+    let rest = (try? FileManager.default.contentsOfDirectory(atPath: nameDir)) ?? []
+    if rest.allSatisfy({ $0 == "metadata_url" }) {
       try? FileManager.default.removeItem(atPath: nameDir)
     }
   }

@@ -44,12 +44,17 @@ public struct InstalledBox: Sendable, Equatable {
   public var directory: String
   public var metadata: BoxMetadata
 
-  public var rootImagePath: String { directory + "/" + (metadata.disks.first ?? "box.img") }
 
   /// Name of the pool volume holding this box version's root image. It carries
   /// a hash of the store folder, so two box stores (two users, or two
   /// CARAVAN_HOMEs) on one libvirt never share, or delete, each other's volume.
-  public var volumeName: String {
-    "caravan-box_\(BoxStore.escape(name))_\(version)_\(StableHash.hex(directory, length: 8)).img"
+  public var volumeName: String { volumeName(disk: 0) }
+
+  /// The pool volume of the box's `disk`-th image (0 is the root disk).
+  public func volumeName(disk: Int) -> String {
+    let base = "caravan-box_\(BoxStore.escape(name))_\(version)_\(StableHash.hex(directory, length: 8))"
+    return disk == 0 ? base + ".img" : base + "_disk\(disk + 1).img"
   }
+
+  public func imagePath(disk: Int) -> String { directory + "/" + metadata.disks[disk] }
 }

@@ -111,15 +111,31 @@ extension Lifecycle {
       throw CaravanError(.invalidInput, "machine '\(machine.name)' names no box",
         hint: "Add a line like `box \"caravan/debian-12\"` to \(project.machinefilePath).")
     }
-    let installed = try boxes.list().filter { $0.name == wanted.name }
-    if let existing, let same = installed.first(where: { $0.version == existing.boxVersion && $0.name == existing.boxName }) {
-      return same
+    do {
+      let all = try boxes.list().filter { $0.name == wanted.name }
+      // A machine keeps the box version its disk was made from.
+      if let existing, let same = all.first(where: { $0.version == existing.boxVersion && $0.name == existing.boxName }) {
+        return same
+      }
+      let constraint = try wanted.version.map { try VersionConstraint(parsing: $0) }
+      if let newest = all.last(where: { constraint?.matches($0.version) ?? true }) { return newest }
+      let wording = "box '\(wanted.name)'" + (wanted.version.map { " (version \($0))" } ?? "")
+      guard let url = wanted.url else {
+        let others = all.isEmpty ? "" : " Installed versions: \(all.map(\.version).joined(separator: ", "))."
+        throw CaravanError(.notFound, "\(wording) is not installed",
+          hint: "Add it with `caravan box add \(wanted.name) PATH/TO/FILE.box`, or give `url:` on the box line of the Machinefile.\(others)")
+      }
+      reporter.step(machine.name, "\(wording) is not installed; adding it from \(url)")
+      let installer = BoxInstaller(store: boxes, environment: environment)
+      installer.onStep = { [reporter] in reporter.step(machine.name, $0) }
+      installer.onProgress = { [reporter] in reporter.progress(machine.name, DownloadProgressText.line($0)) }
+      var request = BoxInstaller.Request(source: url, name: wanted.name, version: wanted.version,
+        checksum: try wanted.checksum.map { try Checksum(parsing: $0) })
+      request.versionIsConstraint = true
+      return try installer.add(request)
+    } catch let error as BoxError {
+      throw CaravanError(.invalidInput, error.message, hint: error.hint, cause: error)
     }
-    guard let newest = installed.last else {
-      throw CaravanError(.notFound, "box '\(wanted.name)' is not installed",
-        hint: "Add it with `caravan box add \(wanted.name) PATH/TO/FILE.box` (see `caravan box list` for the boxes you have).")
-    }
-    return newest
   }
 
   func allocatePorts(_ machine: MachineSpec, previous: MachineRecord?) throws -> [ResolvedForward] {

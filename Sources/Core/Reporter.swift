@@ -12,6 +12,7 @@ public protocol Reporter: AnyObject {
 public final class ConsoleReporter: Reporter {
   private let isTerminal = isatty(STDOUT_FILENO) == 1
   private var progressShown = false
+  private var lastPlainProgress = Date.distantPast
 
   public init() {}
 
@@ -39,6 +40,9 @@ public final class ConsoleReporter: Reporter {
       print("\r\u{1B}[2K==> \(machine): \(message)", terminator: "")
       progressShown = true
     } else {
+      // Plain lines for logs: one every 5 seconds at most.
+      guard Date().timeIntervalSince(lastPlainProgress) >= 5 else { return }
+      lastPlainProgress = Date()
       print("==> \(machine): \(message)")
     }
     fflush(stdout)

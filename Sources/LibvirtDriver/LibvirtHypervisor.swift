@@ -104,26 +104,33 @@ public final class LibvirtHypervisor: Hypervisor {
 
   // MARK: Changes
 
-  static func overlayName(_ domain: String) -> String { domain + ".qcow2" }
+  /// The machine's disk over the box's `disk`-th image.
+  static func overlayName(_ domain: String, disk: Int = 0) -> String {
+    disk == 0 ? domain + ".qcow2" : domain + "-disk\(disk + 1).qcow2"
+  }
 
   public func define(_ plan: MachinePlan, progress: (String) -> Void) throws -> String {
     try wrap {
       let poolName = plan.machine.libvirt.pool ?? defaultPool
       let boxes = BoxPool(connection: connection, name: poolName)
-      let boxVolume = try boxes.importBox(plan.box, lockFile: boxLockFile, progress: progress)
+      let boxVolumes = try boxes.importBox(plan.box, lockFile: boxLockFile, progress: progress)
       let pool = try boxes.ensure()
-      let overlay = LibvirtHypervisor.overlayName(plan.domainName)
-      if try pool.volume(named: overlay) == nil {
-        let capacity = try boxVolume.info().capacity
-        let xml = """
-          <volume>
-            <name>\(overlay)</name>
-            <capacity unit='bytes'>\(capacity)</capacity>
-            <target><format type='qcow2'/></target>
-            <backingStore><path>\(try boxVolume.path())</path><format type='qcow2'/></backingStore>
-          </volume>
-          """
-        _ = try pool.createVolume(xml: xml, name: overlay)
+      var disks: [DomainDefinition.Disk] = []
+      for (index, boxVolume) in boxVolumes.enumerated() {
+        let overlay = LibvirtHypervisor.overlayName(plan.domainName, disk: index)
+        if try pool.volume(named: overlay) == nil {
+          let capacity = try boxVolume.info().capacity
+          let xml = """
+            <volume>
+              <name>\(overlay)</name>
+              <capacity unit='bytes'>\(capacity)</capacity>
+              <target><format type='qcow2'/></target>
+              <backingStore><path>\(try boxVolume.path())</path><format type='qcow2'/></backingStore>
+            </volume>
+            """
+          _ = try pool.createVolume(xml: xml, name: overlay)
+        }
+        disks.append(.init(pool: boxes.name, volume: overlay, target: "vd" + String(UnicodeScalar(UInt8(97 + index))), bus: "virtio"))
       }
       let existing = try connection.domain(named: plan.domainName)
       let definition = DomainDefinition(
@@ -134,7 +141,7 @@ public final class LibvirtHypervisor: Hypervisor {
         cpuMode: plan.accelerator == .kvm ? (plan.machine.libvirt.cpuMode ?? "host-passthrough") : plan.machine.libvirt.cpuMode,
         metadata: .init(project: plan.projectRoot, machine: plan.machine.name, pool: boxes.name,
           box: plan.box.name, boxVersion: plan.box.version, boxVolume: plan.box.volumeName),
-        disks: [.init(pool: boxes.name, volume: overlay, target: "vda", bus: "virtio")],
+        disks: disks,
         consoleLog: consoleLogPath(domain: plan.domainName),
         forwards: plan.forwards, restrictNetwork: plan.restrictNetwork)
       return try connection.defineDomain(xml: definition.xml, name: plan.domainName).uuid()
@@ -168,7 +175,10 @@ public final class LibvirtHypervisor: Hypervisor {
       }
       if let pool = try connection.pool(named: poolName), try pool.isActive() {
         try pool.refresh()
-        try pool.volume(named: LibvirtHypervisor.overlayName(domain))?.delete()
+        for volume in try pool.volumes() where volume.name == LibvirtHypervisor.overlayName(domain)
+          || (volume.name.hasPrefix(domain + "-disk") && volume.name.hasSuffix(".qcow2")) {
+          try volume.delete()
+        }
       }
       try? FileManager.default.removeItem(atPath: consoleLogPath(domain: domain))
     }

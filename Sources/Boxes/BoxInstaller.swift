@@ -1,0 +1,189 @@
+import Foundation
+
+/// `box add` in all its forms: a catalog (by URL or path, or a name looked up
+/// on the box server), a box URL, or a box file. Downloads are checked and
+/// unpacked while they stream; nothing is installed unless all of it is right.
+public final class BoxInstaller {
+  public struct Request: Sendable {
+    /// A box name, a catalog or box URL, or a file path.
+    public var source: String
+    /// The name to install under (needed for a box URL or file; overrides a catalog's).
+    public var name: String?
+    /// A constraint for catalogs (`~> 12.0`), or the version to record for a box URL or file.
+    public var version: String?
+    public var checksum: Checksum?
+    public var force: Bool
+    /// `version` came from a Machinefile's `box … version:`: for a plain box
+    /// (no catalog) a constraint records version 0 instead of failing.
+    public var versionIsConstraint = false
+
+    public init(source: String, name: String? = nil, version: String? = nil, checksum: Checksum? = nil, force: Bool = false) {
+      self.source = source
+      self.name = name
+      self.version = version
+      self.checksum = checksum
+      self.force = force
+    }
+  }
+
+  public let store: BoxStore
+  let environment: [String: String]
+  /// Steps: "downloading …", "verifying …".
+  public var onStep: (String) -> Void = { _ in }
+  public var onProgress: ((Download.Progress) -> Void)?
+
+  public init(store: BoxStore, environment: [String: String] = ProcessInfo.processInfo.environment) {
+    self.store = store
+    self.environment = environment
+  }
+
+  var token: String? { environment["CARAVAN_CLOUD_TOKEN"].flatMap { $0.isEmpty ? nil : $0 } }
+
+  /// Where a bare box name (`owner/name`) is looked up: `$CARAVAN_SERVER_URL/NAME`.
+  var serverURL: String { environment["CARAVAN_SERVER_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "https://vagrantcloud.com" }
+
+  static func isURL(_ text: String) -> Bool {
+    ["http://", "https://", "file://"].contains { text.lowercased().hasPrefix($0) }
+  }
+
+  @discardableResult
+  public func add(_ request: Request) throws -> InstalledBox {
+    let source = request.source
+    if BoxInstaller.isURL(source) {
+      if source.lowercased().hasSuffix(".json") { return try addFromCatalog(url: source, request) }
+      return try addFromURL(source, request)
+    }
+    if FileManager.default.fileExists(atPath: source) {
+      if try isCatalogFile(source) { return try addFromCatalog(url: source, request) }
+      return try addFromFile(source, request)
+    }
+    if source.contains("/") && !source.hasPrefix(".") && !source.hasPrefix("/") && source.split(separator: "/").count == 2 {
+      return try addFromCatalog(url: serverURL + "/" + source, request)
+    }
+    throw BoxError("'\(source)' is neither a file, a URL nor a box name like 'owner/box'",
+      hint: "Give a .box file, a box or catalog URL, or a catalog name served by $CARAVAN_SERVER_URL.")
+  }
+
+  func isCatalogFile(_ path: String) throws -> Bool {
+    guard let handle = FileHandle(forReadingAtPath: path) else {
+      throw BoxError("cannot open '\(path)'", hint: "Check the path and that you may read it.")
+    }
+    defer { try? handle.close() }
+    return BoxCatalog.looksLikeCatalog((try? handle.read(upToCount: 64)) ?? Data())
+  }
+
+  func plainVersion(_ request: Request, source: String) throws -> String {
+    guard let version = request.version else { return "0" }
+    guard BoxVersionNumber(version) != nil else {
+      if request.versionIsConstraint { return "0" }
+      throw BoxError("'\(version)' is not a version to record for \(source)",
+        hint: "A box file or URL gets one version, like --box-version 12.1.0; constraints like '~> 12.0' need a catalog.")
+    }
+    return version
+  }
+
+  func requireName(_ request: Request, source: String) throws -> String {
+    guard let name = request.name else {
+      throw BoxError("the box at '\(source)' needs a name",
+        hint: "Run `caravan box add NAME \(source)` (or add --name NAME).")
+    }
+    return name
+  }
+
+  func addFromFile(_ path: String, _ request: Request) throws -> InstalledBox {
+    let name = try requireName(request, source: path)
+    onStep("adding box '\(name)' from \(path)")
+    return try store.add(name: name, file: path, version: try plainVersion(request, source: path),
+      checksum: request.checksum, force: request.force)
+  }
+
+  func addFromURL(_ url: String, _ request: Request) throws -> InstalledBox {
+    let name = try requireName(request, source: url)
+    return try download(url, name: name, version: try plainVersion(request, source: url), checksum: request.checksum,
+      force: request.force, reuse: request.versionIsConstraint)
+  }
+
+  /// Streams a box from `url` into the store, hashing and unpacking on the way.
+  func download(_ url: String, name: String, version: String, checksum: Checksum?, force: Bool, reuse: Bool) throws -> InstalledBox {
+    try store.install(name: name, version: version, force: force, reuseExisting: reuse, source: url) { staging in
+      onStep("downloading box '\(name)' (\(version)) from \(url)")
+      var sink = BoxArchiveSink(into: staging, source: url)
+      var digest = checksum.map { StreamingDigest($0.kind) }
+      let download = Download(url: url, bearerToken: token)
+      download.onProgress = onProgress
+      do {
+        try download.run { bytes in
+          digest?.update(bytes)
+          try sink.feed(bytes)
+        }
+        try sink.finish()
+      } catch {
+        sink.abandon()
+        throw error
+      }
+      if let checksum, var digest {
+        onStep("verifying \(checksum.kind.rawValue) checksum")
+        try checksum.verify(digest.finalizeHex(), what: url)
+      }
+    }
+  }
+
+  /// Reads a catalog from a URL or a path.
+  public func catalog(at location: String) throws -> BoxCatalog {
+    let data: Data
+    if BoxInstaller.isURL(location) {
+      let download = Download(url: location, bearerToken: token)
+      download.maximumSize = 16 << 20
+      data = try download.data()
+    } else {
+      guard let contents = FileManager.default.contents(atPath: location) else {
+        throw BoxError("cannot read the box catalog '\(location)'", hint: "Check the path.")
+      }
+      data = contents
+    }
+    return try BoxCatalog.parse(data, source: location)
+  }
+
+  func addFromCatalog(url location: String, _ request: Request) throws -> InstalledBox {
+    let catalog = try catalog(at: location)
+    let constraint = try request.version.map { try VersionConstraint(parsing: $0) }
+    let selection = try catalog.select(constraint: constraint)
+    let name = request.name ?? catalog.name
+    if !request.force, let installed = try store.list().first(where: { $0.name == name && $0.version == selection.version }) {
+      onStep("box '\(name)' (\(selection.version)) is already installed")
+      return installed
+    }
+    var checksum = request.checksum
+    if checksum == nil, let type = selection.provider.checksumType, let value = selection.provider.checksum, !value.isEmpty {
+      checksum = try Checksum(type: type, value: value)
+    }
+    let boxURL = BoxInstaller.resolve(selection.provider.url, against: location)
+    let box: InstalledBox
+    if BoxInstaller.isURL(boxURL) {
+      box = try download(boxURL, name: name, version: selection.version, checksum: checksum, force: request.force, reuse: true)
+    } else {
+      onStep("adding box '\(name)' (\(selection.version)) from \(boxURL)")
+      box = try store.add(name: name, file: boxURL, version: selection.version, checksum: checksum, force: request.force)
+    }
+    try? store.recordCatalogURL(BoxInstaller.isURL(location) ? location : FileSystemPath.absolute(location), name: name)
+    return box
+  }
+
+  /// A provider URL relative to its catalog (`boxes/x.box` next to `catalog.json`).
+  static func resolve(_ url: String, against catalog: String) -> String {
+    if isURL(url) { return url }
+    if isURL(catalog) {
+      if let base = URL(string: catalog), let resolved = URL(string: url, relativeTo: base) { return resolved.absoluteString }
+      return url
+    }
+    if url.hasPrefix("/") { return url }
+    let folder = (FileSystemPath.absolute(catalog) as NSString).deletingLastPathComponent
+    return (folder as NSString).appendingPathComponent(url)
+  }
+}
+
+enum FileSystemPath {
+  static func absolute(_ path: String) -> String {
+    path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+  }
+}

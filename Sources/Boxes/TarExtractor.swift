@@ -1,0 +1,294 @@
+import Foundation
+
+/// Extracts a tar stream (ustar, GNU long names, pax paths) pushed to it in
+/// chunks of any size, so a box can be unpacked while it downloads. It is
+/// safe: every member must be a regular file or folder whose path stays inside
+/// the target; anything else is refused by name before a byte is written.
+public final class TarExtractor {
+  static let block = 512
+  /// A box image is large but not absurd.
+  public static let maximumMemberSize: UInt64 = 1 << 42
+
+  let target: String
+  let archive: String
+  private var header: [UInt8] = []
+  private var state = State.header
+  private var longName: String?
+  private var paxPath: String?
+  private var extended: [UInt8] = []
+  private var output: Int32 = -1
+  private var outputPath = ""
+  private var members = 0
+  private var sawEnd = false
+
+  private enum State {
+    case header
+    /// File data still to write (or to collect, for an extended header), then padding to skip.
+    case data(remaining: UInt64, padding: Int, kind: DataKind)
+    case padding(Int)
+    case end
+  }
+
+  private enum DataKind { case file, gnuLongName, pax, ignored }
+
+  /// Extracts into `target` (which must exist); `archive` names the source in errors.
+  public init(into target: String, archive: String) {
+    self.target = target
+    self.archive = archive
+  }
+
+  /// Paths written so far, relative to the target.
+  public private(set) var extracted: [String] = []
+
+  public func feed(_ buffer: UnsafeRawBufferPointer) throws {
+    var offset = 0
+    while offset < buffer.count {
+      switch state {
+      case .end:
+        return  // trailing zero blocks and padding after the end marker
+      case .header:
+        let want = TarExtractor.block - header.count
+        let take = min(want, buffer.count - offset)
+        header.append(contentsOf: buffer[offset..<offset + take])
+        offset += take
+        if header.count == TarExtractor.block {
+          try startMember()
+          header.removeAll(keepingCapacity: true)
+        }
+      case .padding(let left):
+        let take = min(left, buffer.count - offset)
+        offset += take
+        state = left - take == 0 ? .header : .padding(left - take)
+      case .data(let remaining, let padding, let kind):
+        let take = Int(min(UInt64(buffer.count - offset), remaining))
+        let slice = UnsafeRawBufferPointer(rebasing: buffer[offset..<offset + take])
+        switch kind {
+        case .file: try writeOut(slice)
+        case .gnuLongName, .pax: extended.append(contentsOf: slice)
+        case .ignored: break
+        }
+        offset += take
+        let left = remaining - UInt64(take)
+        if left == 0 {
+          try endMember(kind)
+          state = padding > 0 ? .padding(padding) : .header
+        } else {
+          state = .data(remaining: left, padding: padding, kind: kind)
+        }
+      }
+    }
+  }
+
+  public func feed(_ data: Data) throws {
+    try data.withUnsafeBytes { try feed($0) }
+  }
+
+  /// Checks that the archive ended cleanly.
+  public func finish() throws {
+    closeOutput()
+    switch state {
+    case .end: return
+    case .header where header.isEmpty && members > 0:
+      return  // no end-of-archive marker; tolerated, as GNU tar does
+    default:
+      if members == 0 { throw BoxError("'\(archive)' is not a box: the tar archive is empty or cut short") }
+      throw BoxError("'\(archive)' ends in the middle of a member", hint: "The box file is truncated; download it again.")
+    }
+  }
+
+  /// Closes and removes a partly written member (after a failure).
+  public func abandon() {
+    closeOutput()
+  }
+
+  private func closeOutput() {
+    if output >= 0 {
+      close(output)
+      output = -1
+    }
+  }
+
+  private func startMember() throws {
+    if header.allSatisfy({ $0 == 0 }) {
+      guard members > 0 else { throw BoxError("'\(archive)' is not a box: the tar archive is empty") }
+      state = .end
+      return
+    }
+    guard TarExtractor.isValidChecksum(header) else {
+      throw BoxError("'\(archive)' is not a tar archive (or is damaged)",
+        hint: "A .box is a tar (or .tar.gz) of metadata.json, box.img and Vagrantfile.")
+    }
+    members += 1
+    let type = header[156]
+    let size = try TarExtractor.octal(header, 124, 12, archive: archive)
+    var name = longName ?? paxPath ?? TarExtractor.fullName(header)
+    longName = nil
+    paxPath = nil
+    guard size <= TarExtractor.maximumMemberSize else {
+      throw BoxError("'\(archive)': member '\(name)' declares an absurd size (\(size) bytes)", hint: "The box file is damaged or hostile.")
+    }
+    let padding = (TarExtractor.block - Int(size % UInt64(TarExtractor.block))) % TarExtractor.block
+    switch type {
+    case UInt8(ascii: "L"), UInt8(ascii: "x"):
+      guard size < 1 << 20 else { throw BoxError("'\(archive)': an extended header is too large (\(size) bytes)") }
+      extended.removeAll(keepingCapacity: true)
+      try begin(size: size, padding: padding, kind: type == UInt8(ascii: "L") ? .gnuLongName : .pax)
+      return
+    case UInt8(ascii: "g"):
+      try begin(size: size, padding: padding, kind: .ignored)
+      return
+    default: break
+    }
+    if name.hasPrefix("./") { name.removeFirst(2) }
+    let path = try TarExtractor.safePath(name, archive: archive)
+    switch type {
+    case 0, UInt8(ascii: "0"), UInt8(ascii: "7"):
+      if path.isEmpty { throw BoxError("'\(archive)': a file member has an empty name") }
+      try openOutput(path)
+      try begin(size: size, padding: padding, kind: .file)
+    case UInt8(ascii: "5"):
+      if !path.isEmpty {
+        try FileManager.default.createDirectory(atPath: target + "/" + path, withIntermediateDirectories: true)
+      }
+      try begin(size: 0, padding: 0, kind: .ignored)
+    default:
+      let kind: String
+      switch type {
+      case UInt8(ascii: "1"): kind = "a hard link"
+      case UInt8(ascii: "2"): kind = "a symbolic link"
+      case UInt8(ascii: "3"), UInt8(ascii: "4"): kind = "a device file"
+      case UInt8(ascii: "6"): kind = "a FIFO"
+      case UInt8(ascii: "S"): kind = "a GNU sparse file"
+      default: kind = "of unknown type '\(Character(UnicodeScalar(type)))'"
+      }
+      throw BoxError("'\(archive)': member '\(name)' is \(kind); a box holds only regular files and folders",
+        hint: "Repack the box with plain files (tar -cf x.box metadata.json Vagrantfile box.img).")
+    }
+  }
+
+  private func begin(size: UInt64, padding: Int, kind: DataKind) throws {
+    if size == 0 {
+      try endMember(kind)
+      state = padding > 0 ? .padding(padding) : .header
+    } else {
+      state = .data(remaining: size, padding: padding, kind: kind)
+    }
+  }
+
+  private func endMember(_ kind: DataKind) throws {
+    switch kind {
+    case .file:
+      // Holes written as seeks: make the file its full length.
+      let length = lseek(output, 0, SEEK_CUR)
+      if length >= 0 { _ = ftruncate(output, length) }
+      closeOutput()
+    case .gnuLongName:
+      longName = String(decoding: extended.prefix { $0 != 0 }, as: UTF8.self)
+    case .pax:
+      paxPath = TarExtractor.paxValue(extended, key: "path")
+    case .ignored: break
+    }
+  }
+
+  private func openOutput(_ path: String) throws {
+    let full = target + "/" + path
+    try FileManager.default.createDirectory(
+      atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+    let fd = open(full, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o644)
+    guard fd >= 0 else {
+      throw BoxError("cannot write '\(path)' from '\(archive)': \(String(cString: strerror(errno)))",
+        hint: errno == EEXIST ? "The archive holds '\(path)' twice." : nil)
+    }
+    output = fd
+    outputPath = path
+    extracted.append(path)
+  }
+
+  /// Writes file data; whole zero blocks become holes, so sparse images stay sparse.
+  private func writeOut(_ bytes: UnsafeRawBufferPointer) throws {
+    var offset = 0
+    let hole = 4096
+    while offset < bytes.count {
+      let take = min(hole, bytes.count - offset)
+      let chunk = UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + take])
+      if take == hole && TarExtractor.isZero(chunk) {
+        guard lseek(output, off_t(take), SEEK_CUR) >= 0 else { throw writeError() }
+        offset += take
+        continue
+      }
+      // Write up to the next all-zero page in one call.
+      var end = offset + take
+      while end < bytes.count {
+        let next = min(hole, bytes.count - end)
+        if next == hole && TarExtractor.isZero(UnsafeRawBufferPointer(rebasing: bytes[end..<end + next])) { break }
+        end += next
+      }
+      var written = offset
+      while written < end {
+        let n = write(output, bytes.baseAddress!.advanced(by: written), end - written)
+        if n <= 0 { throw writeError() }
+        written += n
+      }
+      offset = end
+    }
+  }
+
+  private func writeError() -> BoxError {
+    BoxError("cannot write '\(outputPath)' from '\(archive)': \(String(cString: strerror(errno)))", hint: "Is the disk full?")
+  }
+
+  static func isZero(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    let words = bytes.count / 8
+    let base = bytes.baseAddress!
+    for i in 0..<words where base.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self) != 0 { return false }
+    for i in words * 8..<bytes.count where bytes[i] != 0 { return false }
+    return true
+  }
+
+  /// A relative path with no `..` and no absolute start; "" for the archive root.
+  static func safePath(_ name: String, archive: String) throws -> String {
+    if name.hasPrefix("/") {
+      throw BoxError("'\(archive)': member '\(name)' has an absolute path; refused")
+    }
+    let parts = name.split(separator: "/", omittingEmptySubsequences: true).filter { $0 != "." }
+    if parts.contains("..") {
+      throw BoxError("'\(archive)': member '\(name)' points outside the box folder ('..'); refused")
+    }
+    return parts.joined(separator: "/")
+  }
+
+  static func fullName(_ header: [UInt8]) -> String {
+    let name = String(decoding: header[0..<100].prefix { $0 != 0 }, as: UTF8.self)
+    let magic = String(decoding: header[257..<262], as: UTF8.self)
+    let prefix = magic == "ustar" ? String(decoding: header[345..<500].prefix { $0 != 0 }, as: UTF8.self) : ""
+    return prefix.isEmpty ? name : prefix + "/" + name
+  }
+
+  static func octal(_ header: [UInt8], _ offset: Int, _ length: Int, archive: String) throws -> UInt64 {
+    let field = header[offset..<offset + length]
+    if let first = field.first, first & 0x80 != 0 {  // GNU base-256
+      return field.dropFirst().reduce(UInt64(first & 0x7f)) { $0 << 8 | UInt64($1) }
+    }
+    let text = String(decoding: field.prefix { $0 != 0 && $0 != 32 }, as: UTF8.self).trimmingCharacters(in: .whitespaces)
+    if text.isEmpty { return 0 }
+    guard let value = UInt64(text, radix: 8) else { throw BoxError("'\(archive)' has a damaged tar header (field '\(text)')") }
+    return value
+  }
+
+  static func isValidChecksum(_ header: [UInt8]) -> Bool {
+    guard let stored = try? octal(header, 148, 8, archive: "") else { return false }
+    var sum: UInt64 = 0
+    for (i, byte) in header.enumerated() { sum += (148..<156).contains(i) ? 32 : UInt64(byte) }
+    return sum == stored
+  }
+
+  static func paxValue(_ data: [UInt8], key: String) -> String? {
+    // records: "LEN key=value\n"
+    for record in String(decoding: data, as: UTF8.self).split(separator: "\n") {
+      guard let space = record.firstIndex(of: " ") else { continue }
+      let pair = record[record.index(after: space)...]
+      if pair.hasPrefix(key + "=") { return String(pair.dropFirst(key.count + 1)) }
+    }
+    return nil
+  }
+}

@@ -1,0 +1,91 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// Boxes end to end on real guests: a v2 box (two disks) served by a catalog on
+/// 127.0.0.1, added by `up` itself from the Machinefile's `url:`, by two
+/// projects whose `up`s start at once: one download, one import, both run.
+@Suite(.serialized, .enabled(if: Harness.enabled, "needs CARAVAN_BIN and CARAVAN_E2E_BOX (run `make test`)"))
+struct EndToEndBoxes {
+  /// Builds a v2 box from the test box: its image as box_1.img and a blank data disk as box_2.img.
+  static func makeV2Box(in dir: String) throws -> String {
+    let script = """
+      set -e
+      cd '\(dir)'
+      tar -xf '\(Harness.boxFile)' box.img Vagrantfile
+      mv box.img box_1.img
+      qemu-img create -q -f qcow2 box_2.img 64M
+      printf '{"provider":"libvirt","format":"qcow2","disks":[{"path":"box_1.img"},{"path":"box_2.img","name":"data"}]}' > metadata.json
+      tar -czf v2.box metadata.json Vagrantfile box_1.img box_2.img
+      rm box_1.img box_2.img metadata.json Vagrantfile
+      sha256sum v2.box | cut -d' ' -f1
+      """
+    let out = try Harness.exec(["sh", "-c", script], in: "/", environment: ProcessInfo.processInfo.environment)
+    guard out.status == 0 else { throw POSIXError(.EIO) }
+    return out.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+  }
+
+  @Test func twoProjectsUpAtOnceOnAFreshV2BoxFromACatalog() throws {
+    let h = try Harness(name: "boxes")
+    defer { h.cleanUp() }
+    let served = h.root + "/served"
+    try FileManager.default.createDirectory(atPath: served, withIntermediateDirectories: true)
+    let sha = try EndToEndBoxes.makeV2Box(in: served)
+    try #"{"name":"e2e/v2","versions":[{"version":"1.0.0","providers":[{"name":"libvirt","url":"v2.box","checksum_type":"sha256","checksum":"\#(sha)"}]}]}"#
+      .write(toFile: served + "/catalog.json", atomically: true, encoding: .utf8)
+    let server = try BoxServer(root: served)
+    defer { server.stop() }
+    for project in ["a", "b"] {
+      try h.write("""
+        box "e2e/v2", url: "\(server.base)/catalog.json", version: "~> 1.0"
+        memory 512MiB
+        provision shell, inline: "lsblk -dn -o NAME > /tmp/disks"
+        """, to: "\(project)/Machinefile")
+    }
+    // Both `up`s at once.
+    var results: [String: Harness.Output] = [:]
+    let group = DispatchGroup()
+    let lock = NSLock()
+    for project in ["a", "b"] {
+      group.enter()
+      DispatchQueue.global().async {
+        let out = try? h.caravan("up", in: h.root + "/" + project)
+        lock.lock()
+        results[project] = out
+        lock.unlock()
+        group.leave()
+      }
+    }
+    group.wait()
+    defer {
+      for project in ["a", "b"] { _ = try? h.caravan("destroy", "-f", in: h.root + "/" + project) }
+    }
+    let a = try #require(results["a"])
+    let b = try #require(results["b"])
+    try #require(a.status == 0, "\(a)")
+    try #require(b.status == 0, "\(b)")
+    let outputs = [a.stdout, b.stdout]
+    #expect(outputs.filter { $0.contains("downloading box 'e2e/v2' (1.0.0)") }.count == 1, "one download: \(a)\n\(b)")
+    #expect(outputs.filter { $0.contains("importing box 'e2e/v2' (1.0.0) disk 1 of 2") }.count == 1, "one import: \(a)\n\(b)")
+    #expect(server.requests(containing: "v2.box").count == 1)
+    for project in ["a", "b"] {
+      let disks = try h.caravan("ssh", "-c", "cat /tmp/disks", in: h.root + "/" + project)
+      #expect(disks.stdout.contains("vda") && disks.stdout.contains("vdb"), "the v2 box's second disk is attached: \(disks)")
+    }
+    let volumes = try Harness.virsh("vol-list", "caravan").stdout
+    #expect(volumes.components(separatedBy: "caravan-box_e2e-VAGRANTSLASH-v2_1.0.0_").count - 1 == 2, "two disks, imported once: \(volumes)")
+
+    // Removing a box in use is refused and names the machine.
+    let refused = try h.caravan("box", "remove", "e2e/v2", in: h.root)
+    #expect(refused.status == 1 && refused.stderr.contains("is used by machine default"), "\(refused)")
+
+    for project in ["a", "b"] {
+      #expect(try h.caravan("destroy", "-f", in: h.root + "/" + project).status == 0)
+    }
+    let removed = try h.caravan("box", "remove", "e2e/v2", in: h.root)
+    #expect(removed.status == 0, "\(removed)")
+    let after = try Harness.virsh("vol-list", "caravan").stdout
+    #expect(!after.contains("caravan-box_e2e-VAGRANTSLASH-v2_"), "\(after)")
+    #expect(!after.contains("caravan-a-") && !after.contains("caravan-b-"), "\(after)")
+  }
+}
