@@ -2,25 +2,18 @@ import Foundation
 
 /// Reading a box archive from a local file through the same path downloads take.
 public enum BoxArchive {
-  /// Extracts the `.box` file at `path` (tar or tar.gz) into `target`; with
-  /// `digest`, the file's bytes are hashed on the way.
-  public static func extract(file path: String, into target: String, digest: inout StreamingDigest?) throws {
+  /// Extracts the `.box` file at `path` (tar or tar.gz) into `target`, checking
+  /// `checksum` (if given) over the file's bytes.
+  public static func extract(file path: String, into target: String, checksum: Checksum?) throws {
     guard let handle = FileHandle(forReadingAtPath: path) else {
       throw BoxError("cannot open '\(path)'", hint: "Check the path and that you may read it.")
     }
     defer { try? handle.close() }
-    var sink = BoxArchiveSink(into: target, source: path)
-    do {
+    var sink = BoxArchiveSink(into: target, source: path, checksum: checksum)
+    try sink.consume { feed in
       while let chunk = try handle.read(upToCount: 4 << 20), !chunk.isEmpty {
-        try chunk.withUnsafeBytes { bytes in
-          digest?.update(bytes)
-          try sink.feed(bytes)
-        }
+        try chunk.withUnsafeBytes { try feed($0) }
       }
-      try sink.finish()
-    } catch {
-      sink.abandon()
-      throw error
     }
   }
 }

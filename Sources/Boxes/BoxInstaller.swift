@@ -106,25 +106,11 @@ public final class BoxInstaller {
   /// Streams a box from `url` into the store, hashing and unpacking on the way.
   func download(_ url: String, name: String, version: String, checksum: Checksum?, force: Bool, reuse: Bool) throws -> InstalledBox {
     try store.install(name: name, version: version, force: force, reuseExisting: reuse, source: url) { staging in
-      onStep("downloading box '\(name)' (\(version)) from \(url)")
-      var sink = BoxArchiveSink(into: staging, source: url)
-      var digest = checksum.map { StreamingDigest($0.kind) }
+      onStep("downloading box '\(name)' (\(version)) from \(url)" + (checksum.map { ", checking its \($0.kind.rawValue)" } ?? ""))
+      var sink = BoxArchiveSink(into: staging, source: url, checksum: checksum)
       let download = Download(url: url, bearerToken: token)
       download.onProgress = onProgress
-      do {
-        try download.run { bytes in
-          digest?.update(bytes)
-          try sink.feed(bytes)
-        }
-        try sink.finish()
-      } catch {
-        sink.abandon()
-        throw error
-      }
-      if let checksum, var digest {
-        onStep("verifying \(checksum.kind.rawValue) checksum")
-        try checksum.verify(digest.finalizeHex(), what: url)
-      }
+      try sink.consume { feed in try withoutActuallyEscaping(feed) { try download.run(sink: $0) } }
     }
   }
 

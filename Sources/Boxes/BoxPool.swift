@@ -96,11 +96,12 @@ public struct BoxPool {
   }
 }
 
-/// An exclusive `flock` shared by all caravan processes of this host.
-final class FileLock {
+/// An exclusive `flock` shared by all caravan processes of this host; released
+/// by `unlock`, when the object goes, or when the process dies.
+public final class FileLock {
   private var fd: Int32
 
-  init(path: String) throws {
+  public init(path: String) throws {
     try FileManager.default.createDirectory(
       atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
     fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
@@ -113,7 +114,7 @@ final class FileLock {
     }
   }
 
-  func unlock() {
+  public func unlock() {
     guard fd >= 0 else { return }
     flock(fd, LOCK_UN)
     close(fd)

@@ -58,9 +58,7 @@ public struct BoxStore {
       throw BoxError("box file '\(file)' does not exist", hint: "Give the path of a .box file (a vagrant-libvirt box).")
     }
     return try install(name: name, version: version, force: force, source: file) { staging in
-      var digest = checksum.map { StreamingDigest($0.kind) }
-      try BoxArchive.extract(file: file, into: staging, digest: &digest)
-      if let checksum, var digest { try checksum.verify(digest.finalizeHex(), what: "'\(file)'") }
+      try BoxArchive.extract(file: file, into: staging, checksum: checksum)
     }
   }
 

@@ -58,20 +58,25 @@ public final class Gunzip {
   }
 }
 
-/// What a box archive's bytes go through: compression is detected from the
-/// first bytes, then the tar stream is extracted.
+/// What a box archive's bytes go through: hashed (when a checksum is
+/// expected), decompressed when the first bytes say gzip, then extracted.
 public struct BoxArchiveSink {
   private let extractor: TarExtractor
   private var gunzip: Gunzip?
   private var decided = false
   private let source: String
+  private let checksum: Checksum?
+  private var digest: StreamingDigest?
 
-  public init(into target: String, source: String) {
+  public init(into target: String, source: String, checksum: Checksum?) {
     extractor = TarExtractor(into: target, archive: source)
     self.source = source
+    self.checksum = checksum
+    digest = checksum.map { StreamingDigest($0.kind) }
   }
 
   public mutating func feed(_ bytes: UnsafeRawBufferPointer) throws {
+    digest?.update(bytes)
     if !decided && bytes.count > 0 {
       decided = true
       if bytes.count >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b { gunzip = try Gunzip(source: source) }
@@ -83,10 +88,23 @@ public struct BoxArchiveSink {
     }
   }
 
+  /// Checks that the archive ended cleanly and, last, the checksum.
   public mutating func finish() throws {
     try gunzip?.finish()
     try extractor.finish()
+    if let checksum, var digest { try checksum.verify(digest.finalizeHex(), what: source) }
   }
 
   public mutating func abandon() { extractor.abandon() }
+
+  /// Feeds everything `produce` hands over, then finishes; abandons on any error.
+  public mutating func consume(_ produce: (_ feed: (UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
+    do {
+      try produce { try self.feed($0) }
+      try finish()
+    } catch {
+      abandon()
+      throw error
+    }
+  }
 }

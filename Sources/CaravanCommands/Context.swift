@@ -52,6 +52,15 @@ struct Context {
     try ProjectLock(stateDirectory: project.stateDirectory, wait: !options.noWait) { printError($0) }
   }
 
+  /// Runs `body` on the chosen machines while holding the project lock.
+  func changing(_ names: [String], lock options: LockOptions, autostartOnly: Bool = false,
+                _ body: (Lifecycle, [MachineSpec]) throws -> Void) throws {
+    let selected = try machines(names, autostartOnly: autostartOnly)
+    let held = try lock(options)
+    defer { withExtendedLifetime(held) {} }
+    try body(lifecycle(try hypervisor()), selected)
+  }
+
   /// The machines named, else (for `up`) those with autostart, else all.
   func machines(_ names: [String], autostartOnly: Bool = false) throws -> [MachineSpec] {
     let chosen = try project.machines(named: names)

@@ -15,11 +15,7 @@ struct UpCommand: ParsableCommand {
   @OptionGroup var lockOptions: LockOptions
 
   func run() throws {
-    let context = try Context()
-    let selected = try context.machines(machines, autostartOnly: true)
-    let lock = try context.lock(lockOptions)
-    defer { withExtendedLifetime(lock) {} }
-    try context.lifecycle(try context.hypervisor()).up(selected, provision: provision)
+    try Context().changing(machines, lock: lockOptions, autostartOnly: true) { try $0.up($1, provision: provision) }
   }
 }
 
@@ -85,11 +81,7 @@ struct ProvisionCommand: ParsableCommand {
   @OptionGroup var lockOptions: LockOptions
 
   func run() throws {
-    let context = try Context()
-    let selected = try context.machines(machines)
-    let lock = try context.lock(lockOptions)
-    defer { withExtendedLifetime(lock) {} }
-    try context.lifecycle(try context.hypervisor()).provision(selected, only: only)
+    try Context().changing(machines, lock: lockOptions) { try $0.provision($1, only: only) }
   }
 }
 
@@ -103,11 +95,7 @@ struct HaltCommand: ParsableCommand {
   @OptionGroup var lockOptions: LockOptions
 
   func run() throws {
-    let context = try Context()
-    let selected = try context.machines(machines)
-    let lock = try context.lock(lockOptions)
-    defer { withExtendedLifetime(lock) {} }
-    try context.lifecycle(try context.hypervisor()).halt(selected, force: force)
+    try Context().changing(machines, lock: lockOptions) { try $0.halt($1, force: force) }
   }
 }
 
@@ -136,8 +124,6 @@ struct DestroyCommand: ParsableCommand {
         return
       }
     }
-    let lock = try context.lock(lockOptions)
-    defer { withExtendedLifetime(lock) {} }
-    try context.lifecycle(try context.hypervisor()).destroy(selected)
+    try context.changing(machines, lock: lockOptions) { try $0.destroy($1) }
   }
 }

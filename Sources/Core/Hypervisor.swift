@@ -77,6 +77,8 @@ public protocol Hypervisor: AnyObject {
   func domains(ofProject projectRoot: String) throws -> [String]
   /// Where the guest's serial console is logged (for boot problems).
   func consoleLogPath(domain: String) -> String
+  /// The last error lines QEMU logged for the domain, when they can be read.
+  func startLog(domain: String) -> String?
   /// Names of domains whose disks are backed by this box's pool volume.
   func machinesUsing(box: InstalledBox) throws -> [String]
   /// Deletes the box's pool volume, if any.

@@ -73,6 +73,10 @@ extension Lifecycle {
     let box = try resolveBox(machine, existing: existing)
     let choice = try hypervisor.chooseAccelerator(machine.libvirt.accel)
     reporter.step(name, "accelerator: \(choice.accelerator.rawValue) (\(choice.reason))")
+    // Ports are chosen and bound (by QEMU, at start) under one lock for all of
+    // this user's caravan processes, so parallel `up`s never pick the same port.
+    let portLock = try FileLock(path: CaravanPaths.runtime(environment: environment) + "/ports.lock")
+    defer { portLock.unlock() }
     let forwards = try allocatePorts(machine, previous: existing)
     let restrict = ["1", "true", "yes"].contains(environment["CARAVAN_NAT_RESTRICT"]?.lowercased() ?? "")
     let plan = MachinePlan(domainName: domain, projectRoot: project.root, machine: machine, box: box,
@@ -100,7 +104,8 @@ extension Lifecycle {
     do {
       try hypervisor.start(domain: domain)
     } catch {
-      throw CaravanError(.hypervisor, "machine '\(name)' could not start: \(error)",
+      let log = hypervisor.startLog(domain: domain).map { "\nQEMU said: \($0)" } ?? ""
+      throw CaravanError(.hypervisor, "machine '\(name)' could not start: \(error)\(log)",
         hint: "Its console log is \(hypervisor.consoleLogPath(domain: domain)); `caravan destroy -f \(name)` removes it.", cause: error)
     }
     return record

@@ -76,6 +76,16 @@ public final class LibvirtHypervisor: Hypervisor {
     return "/var/log/libvirt/qemu/\(domain)-console.log"
   }
 
+  public func startLog(domain: String) -> String? {
+    guard !uri.hasSuffix("session"), uri.hasPrefix("qemu:///"),
+      let text = try? String(contentsOfFile: "/var/log/libvirt/qemu/\(domain).log", encoding: .utf8)
+    else { return nil }
+    let lines = text.split(separator: "\n").suffix(40).filter {
+      $0.contains("qemu-system") && ($0.contains("rror") || $0.contains("Could not") || $0.contains("could not"))
+    }
+    return lines.isEmpty ? nil : lines.suffix(3).joined(separator: "\n")
+  }
+
   func metadata(of domain: Domain) throws -> DomainDefinition.Metadata? {
     guard let xml = try domain.metadata(namespace: DomainDefinition.metadataNamespace) else { return nil }
     return MetadataReader.parse(xml)
@@ -181,6 +191,7 @@ public final class LibvirtHypervisor: Hypervisor {
         }
       }
       try? FileManager.default.removeItem(atPath: consoleLogPath(domain: domain))
+      if uri.hasPrefix("qemu:///system") { try? FileManager.default.removeItem(atPath: "/var/log/libvirt/qemu/\(domain).log") }
     }
   }
 

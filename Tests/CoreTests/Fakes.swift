@@ -41,6 +41,7 @@ final class FakeHypervisor: Hypervisor {
   }
   func domains(ofProject projectRoot: String) throws -> [String] { Array(domains.keys) }
   func consoleLogPath(domain: String) -> String { "/log/\(domain)-console.log" }
+  func startLog(domain: String) -> String? { nil }
   func machinesUsing(box: InstalledBox) throws -> [String] { [] }
   func removeBoxVolume(_ box: InstalledBox) throws {}
 }

@@ -32,6 +32,7 @@ struct EndToEndWalkingSkeleton {
 
     let add = try h.caravan("box", "add", "caravan/debian-12", Harness.boxFile, in: h.root)
     #expect(add.status == 0, "\(add)")
+    defer { _ = try? h.caravan("box", "remove", "caravan/debian-12", "--force", in: h.root) }
     let list = try h.caravan("box", "list", in: h.root)
     #expect(list.stdout.contains("caravan/debian-12") && list.stdout.contains("(libvirt, 0)"), "\(list)")
 

@@ -7,8 +7,9 @@ import Testing
 struct ConnectionTests {
   @Test func listsAndLooksUpDomains() throws {
     let connection = try Connection(uri: "test:///default")
+    // test:///default is one shared instance per process: other tests' domains may be there too.
     let domains = try connection.allDomains()
-    #expect(domains.map(\.name) == ["test"])
+    #expect(domains.map(\.name).contains("test"))
     let test = try #require(try connection.domain(named: "test"))
     #expect(try test.state() == .running)
     #expect(try test.uuid().count == 36)
