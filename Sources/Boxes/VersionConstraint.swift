@@ -1,18 +1,25 @@
+import Foundation
+
 /// A box version: dotted numbers, compared segment by segment (`12.10` > `12.9`,
 /// `12.0` == `12`).
 public struct BoxVersionNumber: Comparable, Hashable, Sendable, CustomStringConvertible {
   public var segments: [Int]
 
+  /// `"12"`, `"12.1"`, `"12.1.20240101"`; nil for anything else (`"v1"`, `"1..2"`, `"1.0-rc1"`).
   public init?(_ text: String) {
     let parts = text.trimmingCharacters(in: .whitespaces).split(separator: ".", omittingEmptySubsequences: false)
-    guard !parts.isEmpty else { return nil }
     var segments: [Int] = []
     for part in parts {
-      guard !part.isEmpty, part.count <= 18, part.allSatisfy({ $0.isASCII && $0.isNumber }), let value = Int(part) else { return nil }
+      // 18 digits always fit an Int, and leave room for the `~>` bump.
+      guard !part.isEmpty, part.count <= 18, part.allSatisfy({ $0.isASCII && $0.isNumber }), let value = Int(part)
+      else { return nil }
       segments.append(value)
     }
+    guard !segments.isEmpty else { return nil }
     self.segments = segments
   }
+
+  init(segments: [Int]) { self.segments = segments }
 
   public var description: String { segments.map(String.init).joined(separator: ".") }
 
@@ -24,6 +31,7 @@ public struct BoxVersionNumber: Comparable, Hashable, Sendable, CustomStringConv
   }
 
   public func hash(into hasher: inout Hasher) {
+    // Equal numbers hash alike: "12", "12.0" and "12.0.0" all hash as [12].
     var trimmed = segments
     while trimmed.count > 1 && trimmed.last == 0 { trimmed.removeLast() }
     hasher.combine(trimmed)
@@ -35,68 +43,107 @@ public struct BoxVersionNumber: Comparable, Hashable, Sendable, CustomStringConv
   }
 }
 
-/// Vagrant's box version constraints: `= >= > < <= != ~>` joined by commas.
-/// `~>` is RubyGems' pessimistic operator: `~> 12.0` is `>= 12.0, < 13`,
-/// `~> 12.0.1` is `>= 12.0.1, < 12.1`; with one segment RubyGems (and so
-/// Vagrant) reads `~> 12` as `>= 12, < 13`.
+/// Vagrant's box version constraints: `= != >= <= > < ~>` joined by commas, all
+/// of which must hold; a bare version means `=`.
+///
+/// `~>` is RubyGems' pessimistic operator (Vagrant hands each part to
+/// `Gem::Requirement`): the upper bound drops the last segment and bumps the one
+/// before it, so `~> 12.0` is `>= 12.0, < 13` and `~> 12.0.1` is
+/// `>= 12.0.1, < 12.1`. With one segment there is nothing to drop and RubyGems'
+/// `Gem::Version#bump` bumps that segment, so `~> 12` is `>= 12, < 13` — and we
+/// do the same.
 public struct VersionConstraint: Sendable, Equatable, CustomStringConvertible {
-  public enum Operator: String, Sendable, CaseIterable { case eq = "=", ne = "!=", ge = ">=", le = "<=", gt = ">", lt = "<", pessimistic = "~>" }
+  public enum Operator: String, Sendable, CaseIterable {
+    case eq = "=", ne = "!=", ge = ">=", le = "<=", gt = ">", lt = "<", pessimistic = "~>"
+  }
 
   public struct Clause: Sendable, Equatable {
     public var op: Operator
     public var version: BoxVersionNumber
   }
 
+  /// All must match.
   public var clauses: [Clause]
+  /// The constraint as written, for messages.
   public let text: String
+
+  static let forms =
+    "Write constraints like '~> 12.0', '>= 1.2, < 2' or '= 1.0.3' (operators = != >= <= > < ~>, joined by commas; versions are dotted numbers)."
+
+  /// Operators people write by mistake, and what they meant.
+  static let misspelledOperators = ["=>": ">=", "=<": "<=", "==": "=", "~": "~>", "<>": "!=", "=~": "~>", "~=": "~>", "!": "!="]
 
   public init(parsing text: String) throws {
     self.text = text
-    var clauses: [Clause] = []
-    for raw in text.split(separator: ",", omittingEmptySubsequences: false) {
-      let part = raw.trimmingCharacters(in: .whitespaces)
-      // Longest operators first so ">=" is not read as ">".
-      let ops = Operator.allCases.sorted { $0.rawValue.count > $1.rawValue.count }
-      let op = ops.first { part.hasPrefix($0.rawValue) }
-      let rest = op.map { part.dropFirst($0.rawValue.count).trimmingCharacters(in: .whitespaces) } ?? part
-      guard !part.isEmpty, let version = BoxVersionNumber(rest) else {
-        throw BoxError("'\(part)' in version constraint '\(text)' is not OPERATOR VERSION",
-          hint: "Write constraints like '~> 12.0', '>= 1.2, < 2' or '= 1.0.3' (operators = != >= <= > < ~>, versions of dotted numbers).")
-      }
-      clauses.append(Clause(op: op ?? .eq, version: version))
+    guard !text.trimmingCharacters(in: .whitespaces).isEmpty else {
+      throw BoxError("the version constraint is empty", hint: VersionConstraint.forms)
     }
-    self.clauses = clauses
+    clauses = try text.split(separator: ",", omittingEmptySubsequences: false).map {
+      try VersionConstraint.clause(String($0), in: text)
+    }
+  }
+
+  private static func clause(_ raw: String, in text: String) throws -> Clause {
+    let part = raw.trimmingCharacters(in: .whitespaces)
+    guard !part.isEmpty else {
+      throw BoxError("version constraint '\(text)' has an empty part between commas", hint: forms)
+    }
+    // The operator is the leading run of operator characters, so a typo such as
+    // `=>` is reported as a typo rather than as a bad version.
+    let symbol = String(part.prefix { "<>=!~".contains($0) })
+    let rest = part.dropFirst(symbol.count).trimmingCharacters(in: .whitespaces)
+    if symbol.isEmpty {
+      guard let version = BoxVersionNumber(rest) else {
+        throw BoxError("'\(part)' in version constraint '\(text)' is not OPERATOR VERSION", hint: forms)
+      }
+      return Clause(op: .eq, version: version)
+    }
+    guard let op = Operator(rawValue: symbol) else {
+      let suggestion = misspelledOperators[symbol].map { "; did you mean '\($0)'?" } ?? ""
+      throw BoxError("'\(symbol)' in version constraint '\(text)' is not an operator\(suggestion)", hint: forms)
+    }
+    guard !rest.isEmpty else {
+      throw BoxError("'\(symbol)' in version constraint '\(text)' has no version after it", hint: forms)
+    }
+    guard let version = BoxVersionNumber(rest) else {
+      throw BoxError("'\(rest)' in version constraint '\(text)' is not a version (dotted numbers like 12.1.0)", hint: forms)
+    }
+    return Clause(op: op, version: version)
   }
 
   public var description: String { text }
 
   public static func == (a: VersionConstraint, b: VersionConstraint) -> Bool { a.clauses == b.clauses }
 
+  /// False for a version that is not dotted numbers.
   public func matches(_ version: String) -> Bool {
     guard let number = BoxVersionNumber(version) else { return false }
     return matches(number)
   }
 
   public func matches(_ version: BoxVersionNumber) -> Bool {
-    clauses.allSatisfy { clause in
-      let v = clause.version
-      switch clause.op {
-      case .eq: return version == v
-      case .ne: return version != v
-      case .ge: return version >= v
-      case .le: return version <= v
-      case .gt: return version > v
-      case .lt: return version < v
-      case .pessimistic:
-        // Drop the last segment and bump the one before it: ~> 1.2.3 → < 1.3; ~> 1 → < 2.
-        var upper = v.segments.count > 1 ? Array(v.segments.dropLast()) : v.segments
-        upper[upper.count - 1] += 1
-        return version >= v && version < BoxVersionNumber(segments: upper)
-      }
-    }
+    clauses.allSatisfy { $0.matches(version) }
   }
 }
 
-extension BoxVersionNumber {
-  init(segments: [Int]) { self.segments = segments }
+extension VersionConstraint.Clause {
+  func matches(_ version: BoxVersionNumber) -> Bool {
+    switch op {
+    case .eq: return version == self.version
+    case .ne: return version != self.version
+    case .ge: return version >= self.version
+    case .le: return version <= self.version
+    case .gt: return version > self.version
+    case .lt: return version < self.version
+    case .pessimistic: return version >= self.version && version < pessimisticUpperBound
+    }
+  }
+
+  /// RubyGems' `Gem::Version#bump`: drop the last segment unless it is the only
+  /// one, then add one to the new last: 1.2.3 → 1.3, 1.2 → 2, 1 → 2.
+  var pessimisticUpperBound: BoxVersionNumber {
+    var upper = version.segments.count > 1 ? Array(version.segments.dropLast()) : version.segments
+    upper[upper.count - 1] += 1
+    return BoxVersionNumber(segments: upper)
+  }
 }
