@@ -5,16 +5,7 @@
 set -euo pipefail
 caravan=${1:?usage: status.sh CARAVAN BOXFILE}
 box=${2:?usage: status.sh CARAVAN BOXFILE}
-top=$(cd "$(dirname "$0")/.." && pwd)
-work=$(mktemp -d /tmp/caravan-bench.XXXXXX)
-export CARAVAN_HOME="$work/home" CARAVAN_NAT_RESTRICT=1
-cp -r "$top/examples/hello" "$work/hello"
-cleanup() {
-  (cd "$work/hello" && "$caravan" destroy -f >/dev/null 2>&1 || true)
-  "$caravan" box remove caravan/debian-12 >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source "$(dirname "$0")/../scripts/sandbox.sh"
 "$caravan" box add caravan/debian-12 "$box" >/dev/null
 (cd "$work/hello" && "$caravan" up --no-provision >/dev/null)
 cd "$work/hello"

@@ -40,7 +40,7 @@ public struct BoxCatalog: Sendable, Equatable {
     do {
       json = try JSONSerialization.jsonObject(with: data)
     } catch {
-      throw BoxError("the box catalog '\(source)' is not JSON (it starts with '\(opening(data))')", hint: shape)
+      throw BoxError("the box catalog '\(source)' is not JSON (\(opening(data)))", hint: shape)
     }
     guard let object = json as? [String: Any] else {
       throw BoxError("the box catalog '\(source)' is not a JSON object", hint: shape)
@@ -100,12 +100,16 @@ public struct BoxCatalog: Sendable, Equatable {
       defaultArchitecture: provider["default_architecture"] as? Bool ?? false)
   }
 
-  /// The start of something that is not JSON, for the message (an HTML login page
-  /// or an error text usually says what went wrong).
+  /// How something that is not JSON starts, for the message: an HTML login page
+  /// or an error text usually says what went wrong; binary is likely a box file.
   private static func opening(_ data: Data) -> String {
     let text = String(decoding: data.prefix(40), as: UTF8.self)
+    let isBinary = text.unicodeScalars.contains {
+      $0 == "\u{FFFD}" || ($0.value < 0x20 && !["\t", "\n", "\r"].contains($0)) || $0.value == 0x7F
+    }
+    if isBinary { return "it starts with binary data: is it a .box file rather than its catalog?" }
     let line = text.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
-    return line.count < text.count || data.count > 40 ? line + "…" : line
+    return "it starts with '" + (line.count < text.count || data.count > 40 ? line + "…" : line) + "'"
   }
 }
 

@@ -20,6 +20,29 @@ extension Validator {
     return Scope(inMachine: scope.inMachine, description: description, copies: scope.copies)
   }
 
+  /// Checks each statement of an `ssh`/`libvirt` block: known name, one value,
+  /// not repeated in its scope; then hands the value to `check`.
+  private func forEachSetting(
+    of statement: Statement, scope: Scope, allowed: [String], examples: [String: String], blockExample: String,
+    into settings: inout CheckedScope,
+    _ check: (_ setting: Statement, _ value: Value, _ key: String, _ subject: String, _ example: String, _ settings: inout CheckedScope) -> Void
+  ) {
+    guard let inner = blockScope(statement, scope: scope, example: blockExample) else { return }
+    for setting in statement.block?.statements ?? [] {
+      checkInterpolations(in: setting, scope: scope)
+      let key = "\(statement.name).\(setting.name)"
+      guard allowed.contains(setting.name) else {
+        error(
+          "unknown setting '\(setting.name)' \(inner.description)" + Suggestions.didYouMean(setting.name, in: allowed),
+          at: setting)
+        continue
+      }
+      let example = examples[setting.name] ?? ""
+      guard let value = singleValue(setting, key: key, scope: inner, into: &settings, example: example) else { continue }
+      check(setting, value, key, "'\(setting.name)' of '\(statement.name)'", example, &settings)
+    }
+  }
+
   static let sshSettings = ["user", "port", "private_key", "insert_key", "forward_agent", "extra_args"]
   static let libvirtSettings = ["uri", "accel", "machine_type", "cpu_mode", "firmware", "graphics", "pool"]
   static let sshExamples = [
@@ -34,85 +57,63 @@ extension Validator {
   ]
 
   func checkSSH(_ statement: Statement, scope: Scope, into settings: inout CheckedScope) {
-    guard let inner = blockScope(statement, scope: scope, example: "ssh { user \"vagrant\" }") else { return }
-    for setting in statement.block?.statements ?? [] {
-      checkInterpolations(in: setting, scope: scope)
-      let key = "ssh.\(setting.name)"
-      let subject = { "'\(setting.name)' of 'ssh'" }
-      guard Validator.sshSettings.contains(setting.name) else {
-        error(
-          "unknown setting '\(setting.name)' \(inner.description)"
-            + Suggestions.didYouMean(setting.name, in: Validator.sshSettings), at: setting)
-        continue
-      }
-      let example = Validator.sshExamples[setting.name] ?? ""
-      guard let value = singleValue(setting, key: key, scope: inner, into: &settings, example: example) else {
-        continue
-      }
+    forEachSetting(
+      of: statement, scope: scope, allowed: Validator.sshSettings, examples: Validator.sshExamples,
+      blockExample: "ssh { user \"vagrant\" }", into: &settings
+    ) { setting, value, key, subject, example, settings in
       switch setting.name {
       case "user":
-        guard let user = stringOrName(value, subject(), example: example) else { continue }
+        guard let user = stringOrName(value, subject, example: example) else { return }
         checkText(user, at: value, scope: scope) { text in
           text.isEmpty || text.contains(where: \.isWhitespace)
-            ? "\(subject()) must be a user name without spaces, got \"\(text)\"" : nil
+            ? "\(subject) must be a user name without spaces, got \"\(text)\"" : nil
         }
         store(key, setting, in: &settings) { machine, expansion in machine.ssh.user = expansion.expand(user) }
       case "port":
-        guard let port = integer(value, subject(), in: 1...65535, example: example) else { continue }
+        guard let port = integer(value, subject, in: 1...65535, example: example) else { return }
         store(key, setting, in: &settings) { machine, _ in machine.ssh.port = port }
       case "private_key":
-        guard let path = string(value, subject(), example: example) else { continue }
-        checkText(path, at: value, scope: scope) { $0.isEmpty ? "\(subject()) is empty; give the key file's path" : nil }
+        guard let path = string(value, subject, example: example) else { return }
+        checkText(path, at: value, scope: scope) { $0.isEmpty ? "\(subject) is empty; give the key file's path" : nil }
         store(key, setting, in: &settings) { machine, expansion in machine.ssh.privateKey = expansion.expand(path) }
       case "insert_key":
-        guard let flag = bool(value, subject()) else { continue }
+        guard let flag = bool(value, subject) else { return }
         store(key, setting, in: &settings) { machine, _ in machine.ssh.insertKey = flag }
       case "forward_agent":
-        guard let flag = bool(value, subject()) else { continue }
+        guard let flag = bool(value, subject) else { return }
         store(key, setting, in: &settings) { machine, _ in machine.ssh.forwardAgent = flag }
       default:
-        guard let list = stringList(value, subject(), example: example) else { continue }
+        guard let list = stringList(value, subject, example: example) else { return }
         store(key, setting, in: &settings) { machine, expansion in machine.ssh.extraArgs = expansion.expand(list) }
       }
     }
   }
 
   func checkLibvirt(_ statement: Statement, scope: Scope, into settings: inout CheckedScope) {
-    guard let inner = blockScope(statement, scope: scope, example: "libvirt { accel tcg }") else { return }
-    for setting in statement.block?.statements ?? [] {
-      checkInterpolations(in: setting, scope: scope)
-      let key = "libvirt.\(setting.name)"
-      let subject = { "'\(setting.name)' of 'libvirt'" }
-      guard Validator.libvirtSettings.contains(setting.name) else {
-        error(
-          "unknown setting '\(setting.name)' \(inner.description)"
-            + Suggestions.didYouMean(setting.name, in: Validator.libvirtSettings), at: setting)
-        continue
-      }
-      let example = Validator.libvirtExamples[setting.name] ?? ""
-      guard let value = singleValue(setting, key: key, scope: inner, into: &settings, example: example) else {
-        continue
-      }
+    forEachSetting(
+      of: statement, scope: scope, allowed: Validator.libvirtSettings, examples: Validator.libvirtExamples,
+      blockExample: "libvirt { accel tcg }", into: &settings
+    ) { setting, value, key, subject, example, settings in
       switch setting.name {
       case "uri":
-        guard let uri = string(value, subject(), example: example) else { continue }
+        guard let uri = string(value, subject, example: example) else { return }
         checkText(uri, at: value, scope: scope) { text in
           ValueChecks.libvirtURI(text)
-            ? nil : "\(subject()) must be a libvirt connection URI like \"qemu:///system\", got \"\(text)\""
+            ? nil : "\(subject) must be a libvirt connection URI like \"qemu:///system\", got \"\(text)\""
         }
         store(key, setting, in: &settings) { machine, expansion in machine.libvirt.uri = expansion.expand(uri) }
       case "accel":
-        guard let accel = choice(value, subject(), as: LibvirtSettings.Accel.self) else { continue }
+        guard let accel = choice(value, subject, as: LibvirtSettings.Accel.self) else { return }
         store(key, setting, in: &settings) { machine, _ in machine.libvirt.accel = accel }
       case "firmware":
-        guard let firmware = choice(value, subject(), as: LibvirtSettings.Firmware.self) else { continue }
+        guard let firmware = choice(value, subject, as: LibvirtSettings.Firmware.self) else { return }
         store(key, setting, in: &settings) { machine, _ in machine.libvirt.firmware = firmware }
       case "graphics":
-        guard let graphics = choice(value, subject(), as: LibvirtSettings.Graphics.self) else { continue }
+        guard let graphics = choice(value, subject, as: LibvirtSettings.Graphics.self) else { return }
         store(key, setting, in: &settings) { machine, _ in machine.libvirt.graphics = graphics }
       default:
-        guard let text = stringOrName(value, subject(), example: example) else { continue }
-        checkText(text, at: value, scope: scope) { $0.isEmpty ? "\(subject()) is empty" : nil }
+        guard let text = stringOrName(value, subject, example: example) else { return }
+        checkText(text, at: value, scope: scope) { $0.isEmpty ? "\(subject) is empty" : nil }
         let assign: (inout LibvirtSettings, String) -> Void
         switch setting.name {
         case "machine_type": assign = { $0.machineType = $1 }

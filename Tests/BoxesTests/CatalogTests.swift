@@ -64,6 +64,7 @@ struct BoxCatalogTests {
     ("<html><body>Sign in</body></html>", "the box catalog 'SRC' is not JSON (it starts with '<html><body>Sign in</body></html>')"),
     ("{\"name\": \"a/b\",\n \"versions\": [", "the box catalog 'SRC' is not JSON (it starts with '{\"name\": \"a/b\",…')"),
     ("", "the box catalog 'SRC' is not JSON (it starts with '')"),
+    ("\u{1f}\u{8b}\u{08}\u{00}", "the box catalog 'SRC' is not JSON (it starts with binary data: is it a .box file rather than its catalog?)"),
     ("[1]", "the box catalog 'SRC' is not a JSON object"),
     (#"{"versions": []}"#, "the box catalog 'SRC' has no \"name\""),
     (#"{"name": 7, "versions": []}"#, "the box catalog 'SRC' has no \"name\""),
