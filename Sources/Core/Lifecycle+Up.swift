@@ -35,9 +35,9 @@ extension Lifecycle {
 
     let communicator = communicators.communicator(for: try endpoint(for: machine, record: record, shared: true))
     defer { communicator.close() }
-    if status != .running {
-      try waitForSSH(machine, record: record, communicator: communicator)
-    }
+    // Also when it was already running: an `up` stopped half way (Ctrl-C) may
+    // have left a guest that is still booting.
+    try waitForSSH(machine, record: record, communicator: communicator)
     if !record.keyReplaced && machine.ssh.insertKey && machine.ssh.privateKey == nil {
       let keyPath = project.keyPath(name)
       reporter.step(name, "replacing the box's insecure key with a new ed25519 key")
