@@ -29,7 +29,25 @@ public final class TarExtractor {
     case end
   }
 
-  private enum DataKind { case file, gnuLongName, pax, ignored }
+  private enum DataKind { case file, sparseFile, gnuLongName, pax, ignored }
+
+  /// An old-GNU sparse member (type 'S', what `tar -S` writes): the stored
+  /// bytes are the data regions, in order; the rest of the file is holes.
+  private struct Sparse {
+    var name: String
+    var path: String
+    var size: UInt64
+    var padding: Int
+    var realSize: UInt64
+    var regions: [(offset: UInt64, length: UInt64)]
+    var region = 0
+    var doneInRegion: UInt64 = 0
+  }
+
+  private var sparse: Sparse?
+  /// Set while more sparse-map blocks follow the header.
+  private var sparseMapContinues = false
+  private var paxSparse = false
 
   /// Extracts into `target` (which must exist); `archive` names the source in errors.
   public init(into target: String, archive: String) {
@@ -52,7 +70,7 @@ public final class TarExtractor {
         header.append(contentsOf: buffer[offset..<offset + take])
         offset += take
         if header.count == TarExtractor.block {
-          try startMember()
+          if sparseMapContinues { try readSparseExtension() } else { try startMember() }
           header.removeAll(keepingCapacity: true)
         }
       case .padding(let left):
@@ -64,6 +82,7 @@ public final class TarExtractor {
         let slice = UnsafeRawBufferPointer(rebasing: buffer[offset..<offset + take])
         switch kind {
         case .file: try writeOut(slice)
+        case .sparseFile: try writeSparse(slice)
         case .gnuLongName, .pax: extended.append(contentsOf: slice)
         case .ignored: break
         }
@@ -141,7 +160,19 @@ public final class TarExtractor {
     }
     if name.hasPrefix("./") { name.removeFirst(2) }
     let path = try TarExtractor.safePath(name, archive: archive)
+    if paxSparse {
+      throw BoxError("'\(archive)': member '\(name)' is a PAX-format sparse file, which Caravan does not read yet",
+        hint: "Repack the box with GNU tar's own sparse format (tar --format=gnu -S -cf …) or without -S.")
+    }
     switch type {
+    case UInt8(ascii: "S"):
+      if path.isEmpty { throw BoxError("'\(archive)': a file member has an empty name") }
+      var regions: [(UInt64, UInt64)] = []
+      for i in 0..<4 { try appendRegion(header, at: 386 + i * 24, to: &regions, name: name) }
+      sparse = Sparse(name: name, path: path, size: size, padding: padding,
+        realSize: try TarExtractor.octal(header, 483, 12, archive: archive), regions: regions)
+      sparseMapContinues = header[482] != 0
+      if !sparseMapContinues { try beginSparse() }
     case 0, UInt8(ascii: "0"), UInt8(ascii: "7"):
       if path.isEmpty { throw BoxError("'\(archive)': a file member has an empty name") }
       try openOutput(path)
@@ -158,12 +189,70 @@ public final class TarExtractor {
       case UInt8(ascii: "2"): kind = "a symbolic link"
       case UInt8(ascii: "3"), UInt8(ascii: "4"): kind = "a device file"
       case UInt8(ascii: "6"): kind = "a FIFO"
-      case UInt8(ascii: "S"): kind = "a GNU sparse file"
       default: kind = "of unknown type '\(Character(UnicodeScalar(type)))'"
       }
       throw BoxError("'\(archive)': member '\(name)' is \(kind); a box holds only regular files and folders",
         hint: "Repack the box with plain files (tar -cf x.box metadata.json Vagrantfile box.img).")
     }
+  }
+
+  private func appendRegion(_ block: [UInt8], at offset: Int, to regions: inout [(UInt64, UInt64)], name: String) throws {
+    guard block[offset] != 0 else { return }
+    regions.append((try TarExtractor.octal(block, offset, 12, archive: archive),
+      try TarExtractor.octal(block, offset + 12, 12, archive: archive)))
+  }
+
+  /// A block of 21 more sparse-map entries.
+  private func readSparseExtension() throws {
+    guard var pending = sparse else { return }
+    var regions = pending.regions.map { ($0.offset, $0.length) }
+    for i in 0..<21 { try appendRegion(header, at: i * 24, to: &regions, name: pending.name) }
+    pending.regions = regions.map { (offset: $0.0, length: $0.1) }
+    sparse = pending
+    sparseMapContinues = header[504] != 0
+    if !sparseMapContinues { try beginSparse() }
+  }
+
+  /// Checks the sparse map against the sizes, then takes the data.
+  private func beginSparse() throws {
+    guard let pending = sparse else { return }
+    let stored = pending.regions.reduce(UInt64(0)) { $0 + $1.length }
+    var end: UInt64 = 0
+    for region in pending.regions {
+      guard region.offset >= end, region.offset + region.length <= pending.realSize else {
+        throw BoxError("'\(archive)': member '\(pending.name)' has a damaged sparse map", hint: "The box file is damaged or hostile.")
+      }
+      end = region.offset + region.length
+    }
+    guard stored == pending.size, pending.realSize <= TarExtractor.maximumMemberSize else {
+      throw BoxError("'\(archive)': member '\(pending.name)' has a sparse map that does not fit its size", hint: "The box file is damaged or hostile.")
+    }
+    try openOutput(pending.path)
+    try begin(size: pending.size, padding: pending.padding, kind: .sparseFile)
+  }
+
+  /// Writes stored bytes into their regions.
+  private func writeSparse(_ bytes: UnsafeRawBufferPointer) throws {
+    guard var current = sparse else { return }
+    var offset = 0
+    while offset < bytes.count, current.region < current.regions.count {
+      let region = current.regions[current.region]
+      let take = Int(min(UInt64(bytes.count - offset), region.length - current.doneInRegion))
+      var written = 0
+      while written < take {
+        let n = pwrite(output, bytes.baseAddress!.advanced(by: offset + written), take - written,
+          off_t(region.offset + current.doneInRegion) + off_t(written))
+        if n <= 0 { throw writeError() }
+        written += n
+      }
+      offset += take
+      current.doneInRegion += UInt64(take)
+      if current.doneInRegion == region.length {
+        current.region += 1
+        current.doneInRegion = 0
+      }
+    }
+    sparse = current
   }
 
   private func begin(size: UInt64, padding: Int, kind: DataKind) throws {
@@ -182,10 +271,17 @@ public final class TarExtractor {
       let length = lseek(output, 0, SEEK_CUR)
       if length >= 0 { _ = ftruncate(output, length) }
       closeOutput()
+    case .sparseFile:
+      if let realSize = sparse?.realSize, ftruncate(output, off_t(realSize)) != 0 { throw writeError() }
+      sparse = nil
+      closeOutput()
     case .gnuLongName:
       longName = String(decoding: extended.prefix { $0 != 0 }, as: UTF8.self)
     case .pax:
       paxPath = TarExtractor.paxValue(extended, key: "path")
+      paxSparse = TarExtractor.paxValue(extended, key: "GNU.sparse.major") != nil
+        || TarExtractor.paxValue(extended, key: "GNU.sparse.map") != nil
+        || TarExtractor.paxValue(extended, key: "GNU.sparse.size") != nil
     case .ignored: break
     }
   }

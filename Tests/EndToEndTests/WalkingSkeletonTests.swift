@@ -17,6 +17,7 @@ struct EndToEndWalkingSkeleton {
       memory 768MiB
       cpus 2
       forward 8080 -> 80
+      sync "./site" -> "/srv/site"
       provision shell, name: "hello", inline: \"\"\"
         echo "hello from $(hostname)" > /etc/caravan-hello
         echo run >> /var/tmp/caravan-provision-count
@@ -47,6 +48,7 @@ struct EndToEndWalkingSkeleton {
     defer { _ = try? h.caravan("destroy", "-f", in: project) }
     try #require(up.status == 0, "\(up)")
     #expect(up.stdout.contains("accelerator: tcg"), "\(up)")
+    #expect(up.stderr.contains("warning: machine 'default': 'sync' (Machinefile:7:1) is not supported yet"), "\(up)")
     #expect(up.stdout.contains("host port 127.0.0.1:8080 is in use; forwarding "), "\(up)")
     #expect(up.stdout.contains("running provisioner 'hello'"), "\(up)")
     #expect(up.stdout.contains("replacing the box's insecure key"), "\(up)")
