@@ -7,6 +7,8 @@ on purpose:
   /cut-norange/FILE  the same, and later requests ignore Range (a full 200 again)
   /redirect/PATH     302 to /PATH
   /private/FILE      needs "Authorization: Bearer TOKEN" (else 401)
+It is also an HTTP proxy for plain http: a request for http://ANY-HOST/PATH is
+answered as /PATH (and logged with its full URL), to test http_proxy/no_proxy.
 Every request is logged as a JSON line to --log. Prints "READY PORT" when listening.
 """
 import argparse, json, os, signal, sys, threading
@@ -45,6 +47,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def serve(self, head):
         path = self.path.split("?", 1)[0]
+        if path.startswith("http://"):  # absolute form: we are being used as a proxy
+            path = "/" + path[len("http://"):].split("/", 1)[-1]
         mode = None
         for prefix in ("/cut-norange/", "/cut/", "/redirect/", "/private/"):
             if path.startswith(prefix):

@@ -52,6 +52,16 @@ struct BoxCommandsTests {
     #expect(bad.status == 1 && bad.stderr.contains("checksum mismatch"), "\(bad)")
     #expect(!(try h.caravan("box", "list", in: h.root).stdout.contains("other/small")))
 
+    // Proxies come from the environment (http_proxy, no_proxy), as libcurl reads them.
+    let far = "http://127.0.0.2:9/small.box"
+    let proxied = try h.caravan("box", "add", "via/proxy", far, in: h.root, environment: ["http_proxy": server.base])
+    #expect(proxied.status == 0, "\(proxied)")
+    #expect(server.requests(containing: "127.0.0.2:9/small.box").first?["path"] as? String == far)
+    let direct = try h.caravan("box", "add", "no/proxy", far, in: h.root,
+      environment: ["http_proxy": server.base, "no_proxy": "127.0.0.2"])
+    #expect(direct.status == 1 && direct.stderr.contains("download of \(far) failed"), "no_proxy bypasses the proxy: \(direct)")
+    #expect(try h.caravan("box", "remove", "via/proxy", in: h.root).status == 0)
+
     let remove = try h.caravan("box", "remove", "acme/small", in: h.root)
     #expect(remove.status == 0, "\(remove)")
     #expect(try h.caravan("box", "list", in: h.root).stdout.contains("There are no installed boxes"))

@@ -31,6 +31,8 @@ struct Harness {
     environment["CARAVAN_HOME"] = home
     environment["CARAVAN_NAT_RESTRICT"] = "1"
     environment["CARAVAN_LIBVIRT_URI"] = Harness.uri
+    // The test servers are on loopback: never through a proxy the host may have set.
+    environment["no_proxy"] = "127.0.0.1,localhost"
     for (key, value) in extra { environment[key] = value }
     return try Harness.exec(args, in: directory ?? root, environment: environment)
   }
