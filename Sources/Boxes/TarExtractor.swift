@@ -19,7 +19,6 @@ public final class TarExtractor {
   private var output: Int32 = -1
   private var outputPath = ""
   private var members = 0
-  private var sawEnd = false
 
   private enum State {
     case header
@@ -54,9 +53,6 @@ public final class TarExtractor {
     self.target = target
     self.archive = archive
   }
-
-  /// Paths written so far, relative to the target.
-  public private(set) var extracted: [String] = []
 
   public func feed(_ buffer: UnsafeRawBufferPointer) throws {
     var offset = 0
@@ -297,7 +293,6 @@ public final class TarExtractor {
     }
     output = fd
     outputPath = path
-    extracted.append(path)
   }
 
   /// Writes file data; whole zero blocks become holes, so sparse images stay sparse.

@@ -90,9 +90,8 @@ public struct Subprocess {
     }
     // Standard input is written from a thread so a large input cannot deadlock with our reads.
     let inputFD = inPipe[1]
-    let writer: Thread?
     if let input, !input.isEmpty {
-      let thread = Thread {
+      Thread {
         signal(SIGPIPE, SIG_IGN)
         input.withUnsafeBytes { buffer in
           var offset = 0
@@ -103,14 +102,10 @@ public struct Subprocess {
           }
         }
         close(inputFD)
-      }
-      thread.start()
-      writer = thread
+      }.start()
     } else {
       close(inputFD)
-      writer = nil
     }
-    _ = writer
     let deadline = timeout.map { Date().addingTimeInterval($0) }
     var fds = [pollfd(fd: outPipe[0], events: Int16(POLLIN), revents: 0), pollfd(fd: errPipe[0], events: Int16(POLLIN), revents: 0)]
     var open = 2
