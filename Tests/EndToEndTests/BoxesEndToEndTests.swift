@@ -39,6 +39,7 @@ struct EndToEndBoxes {
       try h.write("""
         box "e2e/v2", url: "\(server.base)/catalog.json", version: "~> 1.0"
         memory 512MiB
+        hostname "box-\(project).local"
         provision shell, inline: "lsblk -dn -o NAME > /tmp/disks"
         """, to: "\(project)/Machinefile")
     }
@@ -72,6 +73,8 @@ struct EndToEndBoxes {
     for project in ["a", "b"] {
       let disks = try h.caravan("ssh", "-c", "cat /tmp/disks", in: h.root + "/" + project)
       #expect(disks.stdout.contains("vda") && disks.stdout.contains("vdb"), "the v2 box's second disk is attached: \(disks)")
+      let name = try h.caravan("ssh", "-c", "hostname; grep 127.0.1.1 /etc/hosts", in: h.root + "/" + project)
+      #expect(name.stdout.hasPrefix("box-\(project).local\n") && name.stdout.contains("box-\(project).local box-\(project)"), "\(name)")
     }
     let volumes = try Harness.virsh("vol-list", "caravan").stdout
     let boxVolumes = volumes.split(separator: "\n").filter { $0.contains("caravan-box_e2e-VAGRANTSLASH-v2_1.0.0_") }
