@@ -44,6 +44,11 @@ public final class Download {
     var lastReport = Date.distantPast
     var onProgress: ((Progress) -> Void)?
     init(sink: @escaping (UnsafeRawBufferPointer) throws -> Void) { self.sink = sink }
+
+    var progress: Progress {
+      let seconds = Date().timeIntervalSince(started)
+      return Progress(received: delivered, total: total, bytesPerSecond: seconds > 0 ? Double(delivered) / seconds : 0)
+    }
   }
 
   /// Downloads, handing every byte to `sink` exactly once and in order.
@@ -76,7 +81,7 @@ public final class Download {
       _ = caravan_curl_getinfo_long(curl, CURLINFO_RESPONSE_CODE, &status)
       if let failure = context.failure { throw failure }
       if code == CURLE_OK {
-        onProgress?(Progress(received: context.delivered, total: context.total, bytesPerSecond: rate(context)))
+        onProgress?(context.progress)
         return context.delivered
       }
       let detail = String(cString: errorBuffer).isEmpty ? String(cString: curl_easy_strerror(code)) : String(cString: errorBuffer)
@@ -114,11 +119,6 @@ public final class Download {
     default:
       return BoxError("download of \(url) failed: HTTP \(status)", hint: "The server had a problem; try again later.")
     }
-  }
-
-  func rate(_ context: Context) -> Double {
-    let seconds = Date().timeIntervalSince(context.started)
-    return seconds > 0 ? Double(context.delivered) / seconds : 0
   }
 
   private func configure(_ curl: UnsafeMutableRawPointer, context: UnsafeMutableRawPointer, resumeFrom offset: UInt64) throws {
@@ -191,8 +191,7 @@ public final class Download {
     context.delivered += UInt64(bytes.count)
     if let report = context.onProgress, Date().timeIntervalSince(context.lastReport) >= 0.25 {
       context.lastReport = Date()
-      let seconds = Date().timeIntervalSince(context.started)
-      report(Progress(received: context.delivered, total: context.total, bytesPerSecond: seconds > 0 ? Double(context.delivered) / seconds : 0))
+      report(context.progress)
     }
     return length
   }

@@ -83,13 +83,7 @@ public final class TarExtractor {
         case .ignored: break
         }
         offset += take
-        let left = remaining - UInt64(take)
-        if left == 0 {
-          try endMember(kind)
-          state = padding > 0 ? .padding(padding) : .header
-        } else {
-          state = .data(remaining: left, padding: padding, kind: kind)
-        }
+        try begin(size: remaining - UInt64(take), padding: padding, kind: kind)
       }
     }
   }
@@ -251,6 +245,7 @@ public final class TarExtractor {
     sparse = current
   }
 
+  /// Data of `size` bytes follows (none: the member ends now), then `padding`.
   private func begin(size: UInt64, padding: Int, kind: DataKind) throws {
     if size == 0 {
       try endMember(kind)

@@ -20,9 +20,7 @@ func boxErrors<T>(_ body: () throws -> T) throws -> T {
 
 func makeInstaller(_ store: BoxStore) -> BoxInstaller {
   let installer = BoxInstaller(store: store)
-  let reporter = ConsoleReporter()
-  installer.onStep = { reporter.step("box", $0) }
-  installer.onProgress = { reporter.progress("box", DownloadProgressText.line($0)) }
+  installer.report(to: ConsoleReporter(), as: "box")
   return installer
 }
 

@@ -33,3 +33,11 @@ public enum DownloadProgressText {
     return "downloading \(Int(fraction * 100))% [\(bar)] \(size(Double(progress.received))) of \(size(Double(total))), \(rate), \(duration(left)) left"
   }
 }
+
+extension BoxInstaller {
+  /// Says the installer's steps and download progress on `reporter`, as `name`.
+  public func report(to reporter: Reporter, as name: String) {
+    onStep = { reporter.step(name, $0) }
+    onProgress = { reporter.progress(name, DownloadProgressText.line($0)) }
+  }
+}

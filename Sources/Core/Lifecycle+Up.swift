@@ -132,8 +132,7 @@ extension Lifecycle {
       }
       reporter.step(machine.name, "\(wording) is not installed; adding it from \(url)")
       let installer = BoxInstaller(store: boxes, environment: environment)
-      installer.onStep = { [reporter] in reporter.step(machine.name, $0) }
-      installer.onProgress = { [reporter] in reporter.progress(machine.name, DownloadProgressText.line($0)) }
+      installer.report(to: reporter, as: machine.name)
       var request = BoxInstaller.Request(source: url, name: wanted.name, version: wanted.version,
         checksum: try wanted.checksum.map { try Checksum(parsing: $0) })
       request.versionIsConstraint = true

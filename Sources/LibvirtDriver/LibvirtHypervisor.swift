@@ -23,13 +23,17 @@ public final class LibvirtHypervisor: Hypervisor {
     defaultPool = pool
   }
 
+  /// A URI whose host is this machine, where /dev/kvm and libvirt's logs can be looked at.
+  static func isLocal(_ uri: String) -> Bool { uri.hasPrefix("qemu:///") || uri.hasPrefix("test:///") }
+
   static func translate(_ error: LibvirtError, uri: String) -> CaravanError {
-    let local = !uri.contains("+") && !uri.contains("//") || uri.hasPrefix("qemu:///")
     let start = uri.hasSuffix("session")
-      ? "check that libvirt's session daemon can start (`virsh -c \(uri) list`)"
-      : "start it: `sudo systemctl start libvirtd` (or `libvirtd -d` and `virtlogd -d` where systemd does not run)"
+      ? "Check that libvirt's session daemon can start (`virsh -c \(uri) list`)"
+      : "Start it: `sudo systemctl start libvirtd` (or `libvirtd -d` and `virtlogd -d` where systemd does not run)"
     return CaravanError(.hypervisor, "cannot connect to libvirt at '\(uri)': \(error.message)",
-      hint: local ? "Is libvirtd running? \(start.prefix(1).uppercased() + start.dropFirst()). Another URI can be set with CARAVAN_LIBVIRT_URI." : "Check that the host is reachable and libvirtd runs there.", cause: error)
+      hint: isLocal(uri)
+        ? "Is libvirtd running? \(start). Another URI can be set with CARAVAN_LIBVIRT_URI."
+        : "Check that the host is reachable and libvirtd runs there.", cause: error)
   }
 
   func wrap<T>(_ body: () throws -> T) throws -> T {
@@ -63,7 +67,7 @@ public final class LibvirtHypervisor: Hypervisor {
 
   public func chooseAccelerator(_ requested: LibvirtSettings.Accel) throws -> AcceleratorChoice {
     try wrap {
-      try AcceleratorDetector(capabilities: { try self.connection.capabilities() }, isLocal: uri.hasPrefix("qemu:///") || uri.hasPrefix("test:///"))
+      try AcceleratorDetector(capabilities: { try self.connection.capabilities() }, isLocal: LibvirtHypervisor.isLocal(uri))
         .choose(requested)
     }
   }
@@ -77,7 +81,7 @@ public final class LibvirtHypervisor: Hypervisor {
   }
 
   public func startLog(domain: String) -> String? {
-    guard !uri.hasSuffix("session"), uri.hasPrefix("qemu:///"),
+    guard !uri.hasSuffix("session"), LibvirtHypervisor.isLocal(uri),
       let text = try? String(contentsOfFile: "/var/log/libvirt/qemu/\(domain).log", encoding: .utf8)
     else { return nil }
     let lines = text.split(separator: "\n").suffix(40).filter {
