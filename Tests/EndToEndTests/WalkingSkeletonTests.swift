@@ -90,6 +90,15 @@ struct EndToEndWalkingSkeleton {
     let count = try h.caravan("ssh", "-c", "wc -l < /var/tmp/caravan-provision-count", in: project)
     #expect(count.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "1", "\(count)")
 
+    // `caravan provision` runs it again, on demand; `status --json` tells the SSH port.
+    let again = try h.caravan("provision", in: project)
+    #expect(again.status == 0 && again.stdout.contains("running provisioner 'hello'"), "\(again)")
+    let count2 = try h.caravan("ssh", "-c", "wc -l < /var/tmp/caravan-provision-count", in: project)
+    #expect(count2.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "2", "\(count2)")
+    let json = try h.caravan("status", "--json", in: project)
+    let machines = try #require((try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])?["machines"] as? [[String: Any]])
+    #expect(machines.first?["state"] as? String == "running" && machines.first?["ssh_port"] as? Int == Int(port), "\(json)")
+
     // State drift: a `virsh destroy` by hand is seen at once.
     _ = try Harness.virsh("destroy", domain)
     let status3 = try h.caravan("status", in: project)
