@@ -14,12 +14,19 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
   ],
   targets: [
+    // Lowest layer: what every module shares (the one error type, locks, child
+    // processes, file-system helpers, the path resolver, hashing, shell quoting).
+    .target(name: "Support"),
+    // What the language means, as typed values: ProjectSpec, MachineSpec, box
+    // versions, version constraints, checksums.
+    .target(name: "Spec", dependencies: ["Support"]),
+
     // The only module that sees libvirt's C API; found through pkg-config (libvirt-dev).
     .systemLibrary(
       name: "CLibvirt", pkgConfig: "libvirt",
       providers: [.apt(["libvirt-dev"])]),
-    .target(name: "Libvirt", dependencies: ["CLibvirt"]),
-    .target(name: "Machinefile"),
+    .target(name: "Libvirt", dependencies: ["CLibvirt", "Support"]),
+    .target(name: "Machinefile", dependencies: ["Spec", "Support"]),
     // libcurl (Debian libcurl4-openssl-dev) for box downloads; only Boxes imports it.
     .systemLibrary(
       name: "CCurl", pkgConfig: "libcurl",
@@ -30,30 +37,33 @@ let package = Package(
       providers: [.apt(["zlib1g-dev"])]),
     .target(
       name: "Boxes",
-      dependencies: ["Libvirt", "CCurl", "CZlib", .product(name: "Crypto", package: "swift-crypto")]),
-    .target(name: "Core", dependencies: ["Machinefile", "Boxes"]),
-    .target(name: "LibvirtDriver", dependencies: ["Core", "Libvirt", "Boxes"]),
-    .target(name: "SSH", dependencies: ["Core"]),
-    .target(name: "Provisioning", dependencies: ["Core"]),
+      dependencies: [
+        "Spec", "Support", "CCurl", "CZlib", .product(name: "Crypto", package: "swift-crypto"),
+      ]),
+    .target(name: "Core", dependencies: ["Spec", "Boxes", "Support"]),
+    .target(name: "LibvirtDriver", dependencies: ["Core", "Libvirt", "Boxes", "Spec", "Support"]),
+    .target(name: "SSH", dependencies: ["Core", "Support"]),
+    .target(name: "Provisioning", dependencies: ["Core", "Spec", "Support"]),
     .target(
       name: "CaravanCommands",
       dependencies: [
-        "Machinefile", "Boxes", "Core", "LibvirtDriver", "SSH", "Provisioning",
+        "Machinefile", "Spec", "Support", "Boxes", "Core", "LibvirtDriver", "SSH", "Provisioning",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .executableTarget(name: "caravan", dependencies: ["CaravanCommands"]),
 
     .testTarget(
-      name: "MachinefileTests", dependencies: ["Machinefile"],
+      name: "MachinefileTests", dependencies: ["Machinefile", "Spec", "Support"],
       resources: [.copy("Golden")]),
-    .testTarget(name: "LibvirtTests", dependencies: ["Libvirt"]),
+    .testTarget(name: "SpecTests", dependencies: ["Spec", "Support"]),
+    .testTarget(name: "LibvirtTests", dependencies: ["Libvirt", "Support"]),
     .testTarget(
-      name: "LibvirtDriverTests", dependencies: ["LibvirtDriver", "Core", "Machinefile"],
+      name: "LibvirtDriverTests", dependencies: ["LibvirtDriver", "Core", "Spec", "Support"],
       resources: [.copy("Golden")]),
-    .testTarget(name: "CoreTests", dependencies: ["Core", "Machinefile"]),
+    .testTarget(name: "CoreTests", dependencies: ["Core", "Spec", "Boxes", "Support", "Machinefile"]),
     // Shared by the test targets: the box server on 127.0.0.1 (scripts/box-server.py).
     .target(name: "TestSupport", path: "Tests/TestSupport"),
-    .testTarget(name: "BoxesTests", dependencies: ["Boxes", "TestSupport"]),
+    .testTarget(name: "BoxesTests", dependencies: ["Boxes", "Spec", "Support", "TestSupport"]),
     .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"]),
   ],
   swiftLanguageModes: [.v5]

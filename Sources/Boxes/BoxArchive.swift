@@ -1,4 +1,6 @@
 import Foundation
+import Spec
+import Support
 
 /// Reading a box archive from a local file through the same path downloads take.
 public enum BoxArchive {
@@ -6,7 +8,7 @@ public enum BoxArchive {
   /// `checksum` (if given) over the file's bytes.
   public static func extract(file path: String, into target: String, checksum: Checksum?) throws {
     guard let handle = FileHandle(forReadingAtPath: path) else {
-      throw BoxError("cannot open '\(path)'", hint: "Check the path and that you may read it.")
+      throw CaravanError(.notFound, "cannot open '\(path)'", hint: "Check the path and that you may read it.")
     }
     defer { try? handle.close() }
     var sink = BoxArchiveSink(into: target, source: path, checksum: checksum)

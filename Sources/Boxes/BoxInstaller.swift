@@ -1,4 +1,6 @@
 import Foundation
+import Spec
+import Support
 
 /// `box add` in all its forms: a catalog (by URL or path, or a name looked up
 /// on the box server), a box URL, or a box file. Downloads are checked and
@@ -60,13 +62,13 @@ public final class BoxInstaller {
     if source.contains("/") && !source.hasPrefix(".") && !source.hasPrefix("/") && source.split(separator: "/").count == 2 {
       return try addFromCatalog(url: serverURL + "/" + source, request)
     }
-    throw BoxError("'\(source)' is neither a file, a URL nor a box name like 'owner/box'",
+    throw CaravanError(.invalidInput, "'\(source)' is neither a file, a URL nor a box name like 'owner/box'",
       hint: "Give a .box file, a box or catalog URL, or a catalog name served by $CARAVAN_SERVER_URL.")
   }
 
   func isCatalogFile(_ path: String) throws -> Bool {
     guard let handle = FileHandle(forReadingAtPath: path) else {
-      throw BoxError("cannot open '\(path)'", hint: "Check the path and that you may read it.")
+      throw CaravanError(.notFound, "cannot open '\(path)'", hint: "Check the path and that you may read it.")
     }
     defer { try? handle.close() }
     return BoxCatalog.looksLikeCatalog((try? handle.read(upToCount: 64)) ?? Data())
@@ -76,7 +78,7 @@ public final class BoxInstaller {
     guard let version = request.version else { return "0" }
     guard BoxVersionNumber(version) != nil else {
       if request.versionIsConstraint { return "0" }
-      throw BoxError("'\(version)' is not a version to record for \(source)",
+      throw CaravanError(.invalidInput, "'\(version)' is not a version to record for \(source)",
         hint: "A box file or URL gets one version, like --box-version 12.1.0; constraints like '~> 12.0' need a catalog.")
     }
     return version
@@ -84,7 +86,7 @@ public final class BoxInstaller {
 
   func requireName(_ request: Request, source: String) throws -> String {
     guard let name = request.name else {
-      throw BoxError("the box at '\(source)' needs a name",
+      throw CaravanError(.invalidInput, "the box at '\(source)' needs a name",
         hint: "Run `caravan box add NAME \(source)` (or add --name NAME).")
     }
     return name
@@ -123,7 +125,7 @@ public final class BoxInstaller {
       data = try download.data()
     } else {
       guard let contents = FileManager.default.contents(atPath: location) else {
-        throw BoxError("cannot read the box catalog '\(location)'", hint: "Check the path.")
+        throw CaravanError(.notFound, "cannot read the box catalog '\(location)'", hint: "Check the path.")
       }
       data = contents
     }
@@ -151,7 +153,7 @@ public final class BoxInstaller {
       onStep("adding box '\(name)' (\(selection.version)) from \(boxURL)")
       box = try store.add(name: name, file: boxURL, version: selection.version, checksum: checksum, force: request.force)
     }
-    try? store.recordCatalogURL(BoxInstaller.isURL(location) ? location : FileSystemPath.absolute(location), name: name)
+    try? store.recordCatalogURL(BoxInstaller.isURL(location) ? location : FileSystem.absolute(location), name: name)
     return box
   }
 
@@ -163,13 +165,7 @@ public final class BoxInstaller {
       return url
     }
     if url.hasPrefix("/") { return url }
-    let folder = (FileSystemPath.absolute(catalog) as NSString).deletingLastPathComponent
+    let folder = (FileSystem.absolute(catalog) as NSString).deletingLastPathComponent
     return (folder as NSString).appendingPathComponent(url)
-  }
-}
-
-enum FileSystemPath {
-  static func absolute(_ path: String) -> String {
-    path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
   }
 }

@@ -1,4 +1,6 @@
 import Foundation
+import Spec
+import Support
 
 /// The box store under `$CARAVAN_HOME/boxes`, laid out as Vagrant does:
 /// `NAME/VERSION/libvirt/{box.img,metadata.json,Vagrantfile}` with `/` in
@@ -33,7 +35,7 @@ public struct BoxStore {
       }
     }
     return boxes.sorted {
-      $0.name != $1.name ? $0.name < $1.name : BoxVersion.sortKey($0.version).lexicographicallyPrecedes(BoxVersion.sortKey($1.version))
+      $0.name != $1.name ? $0.name < $1.name : BoxVersionNumber.ascending($0.version, $1.version)
     }
   }
 
@@ -46,7 +48,7 @@ public struct BoxStore {
     guard !name.isEmpty, !name.contains(".."), !name.hasPrefix("/"), !name.hasSuffix("/"),
       name.range(of: "[^A-Za-z0-9._/-]", options: .regularExpression) == nil
     else {
-      throw BoxError("'\(name)' is not a valid box name", hint: "Use letters, digits, '.', '_', '-' and one '/', like 'caravan/debian-12'.")
+      throw CaravanError(.invalidInput, "'\(name)' is not a valid box name", hint: "Use letters, digits, '.', '_', '-' and one '/', like 'caravan/debian-12'.")
     }
   }
 
@@ -55,7 +57,7 @@ public struct BoxStore {
   @discardableResult
   public func add(name: String, file: String, version: String = "0", checksum: Checksum? = nil, force: Bool = false) throws -> InstalledBox {
     guard FileManager.default.fileExists(atPath: file) else {
-      throw BoxError("box file '\(file)' does not exist", hint: "Give the path of a .box file (a vagrant-libvirt box).")
+      throw CaravanError(.notFound, "box file '\(file)' does not exist", hint: "Give the path of a .box file (a vagrant-libvirt box).")
     }
     return try install(name: name, version: version, force: force, source: file) { staging in
       try BoxArchive.extract(file: file, into: staging, checksum: checksum)
@@ -78,7 +80,7 @@ public struct BoxStore {
       return existing
     }
     if FileManager.default.fileExists(atPath: target) && !force {
-      throw BoxError("box '\(name)' (version \(version)) is already installed",
+      throw CaravanError(.conflict, "box '\(name)' (version \(version)) is already installed",
         hint: "Add --force to replace it, or remove it first with `caravan box remove \(name) --box-version \(version)`.")
     }
     let versionDir = (target as NSString).deletingLastPathComponent
@@ -91,14 +93,14 @@ public struct BoxStore {
       try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
       try fill(staging)
       guard let data = FileManager.default.contents(atPath: staging + "/metadata.json") else {
-        throw BoxError("'\(source)' has no metadata.json", hint: "A vagrant-libvirt box is a tar of metadata.json, box.img and Vagrantfile.")
+        throw CaravanError(.invalidInput, "'\(source)' has no metadata.json", hint: "A vagrant-libvirt box is a tar of metadata.json, box.img and Vagrantfile.")
       }
       let metadata = try BoxMetadata.parse(data, file: "metadata.json in \(source)")
       for disk in metadata.disks {
         guard (try? TarExtractor.safePath(disk, archive: source)) == disk,
           FileManager.default.fileExists(atPath: staging + "/" + disk)
         else {
-          throw BoxError("'\(source)' lacks the disk image '\(disk)' that its metadata.json names")
+          throw CaravanError(.invalidInput, "'\(source)' lacks the disk image '\(disk)' that its metadata.json names")
         }
       }
       if FileManager.default.fileExists(atPath: target) { try FileManager.default.removeItem(atPath: target) }
@@ -136,11 +138,3 @@ public struct BoxStore {
     }
   }
 }
-
-/// Orders versions like `1.10.0` after `1.9.2`.
-enum BoxVersion {
-  static func sortKey(_ version: String) -> [Int] {
-    version.split(separator: ".").map { Int($0) ?? 0 }
-  }
-}
-

@@ -1,5 +1,7 @@
 import CCurl
 import Foundation
+import Spec
+import Support
 
 /// One HTTP(S)/file download through libcurl, streamed to a sink: redirects
 /// followed, `http_proxy`/`https_proxy`/`no_proxy` honoured (libcurl reads
@@ -56,7 +58,7 @@ public final class Download {
   @discardableResult
   public func run(sink: @escaping (UnsafeRawBufferPointer) throws -> Void) throws -> UInt64 {
     guard Download.initialised, let curl = curl_easy_init() else {
-      throw BoxError("cannot start a download: libcurl failed to initialise")
+      throw CaravanError(.io, "cannot start a download: libcurl failed to initialise")
     }
     defer { curl_easy_cleanup(curl) }
     let context = Context(sink: sink)
@@ -96,7 +98,7 @@ public final class Download {
           continue
         }
       }
-      throw BoxError("download of \(url) failed after \(context.delivered) bytes: \(detail)",
+      throw CaravanError(.io, "download of \(url) failed after \(context.delivered) bytes: \(detail)",
         hint: resumable ? "The connection kept breaking; try again later (nothing was installed)."
           : "Check the URL, your network and proxy settings (http_proxy, https_proxy, no_proxy).")
     }
@@ -109,21 +111,21 @@ public final class Download {
     return data
   }
 
-  func httpError(status: Int) -> BoxError {
+  func httpError(status: Int) -> CaravanError {
     switch status {
     case 401, 403:
-      return BoxError("download of \(url) was refused: HTTP \(status)",
+      return CaravanError(.io, "download of \(url) was refused: HTTP \(status)",
         hint: bearerToken == nil ? "The server wants a token: set CARAVAN_CLOUD_TOKEN." : "Check that CARAVAN_CLOUD_TOKEN is valid for this server.")
     case 404:
-      return BoxError("download of \(url) failed: HTTP 404, not found", hint: "Check the box name, version and URL.")
+      return CaravanError(.io, "download of \(url) failed: HTTP 404, not found", hint: "Check the box name, version and URL.")
     default:
-      return BoxError("download of \(url) failed: HTTP \(status)", hint: "The server had a problem; try again later.")
+      return CaravanError(.io, "download of \(url) failed: HTTP \(status)", hint: "The server had a problem; try again later.")
     }
   }
 
   private func configure(_ curl: UnsafeMutableRawPointer, context: UnsafeMutableRawPointer, resumeFrom offset: UInt64) throws {
     func check(_ code: CURLcode, _ what: String) throws {
-      guard code == CURLE_OK else { throw BoxError("cannot set up the download of \(url) (\(what)): \(String(cString: curl_easy_strerror(code)))") }
+      guard code == CURLE_OK else { throw CaravanError(.io, "cannot set up the download of \(url) (\(what)): \(String(cString: curl_easy_strerror(code)))") }
     }
     try check(caravan_curl_setopt_string(curl, CURLOPT_URL, url), "URL")
     try check(caravan_curl_setopt_long(curl, CURLOPT_FOLLOWLOCATION, 1), "redirects")
@@ -179,7 +181,7 @@ public final class Download {
       if bytes.isEmpty { return length }
     }
     if let limit = context.maximumSize, context.delivered + UInt64(bytes.count) > limit {
-      context.failure = BoxError("the response is larger than \(limit) bytes; this is not a box catalog")
+      context.failure = CaravanError(.invalidInput, "the response is larger than \(limit) bytes; this is not a box catalog")
       return 0
     }
     do {

@@ -1,5 +1,7 @@
 import CZlib
 import Foundation
+import Spec
+import Support
 
 /// Inflates a gzip (or zlib) stream pushed to it in chunks; concatenated gzip
 /// members are read one after another, as gunzip does.
@@ -12,7 +14,7 @@ public final class Gunzip {
   public init(source: String) throws {
     self.source = source
     guard caravan_inflate_init_gzip(&stream) == Z_OK else {
-      throw BoxError("cannot start decompressing '\(source)': zlib failed to initialise")
+      throw CaravanError(.invalidInput, "cannot start decompressing '\(source)': zlib failed to initialise")
     }
   }
 
@@ -53,8 +55,8 @@ public final class Gunzip {
     guard ended else { throw damaged("the gzip stream is cut short") }
   }
 
-  private func damaged(_ detail: String) -> BoxError {
-    BoxError("'\(source)' is not a valid gzip file: \(detail)", hint: "The box file is damaged or truncated; download it again.")
+  private func damaged(_ detail: String) -> CaravanError {
+    CaravanError(.invalidInput, "'\(source)' is not a valid gzip file: \(detail)", hint: "The box file is damaged or truncated; download it again.")
   }
 }
 

@@ -1,4 +1,6 @@
 import Foundation
+import Spec
+import Support
 
 /// Extracts a tar stream (ustar, GNU long names, pax paths) pushed to it in
 /// chunks of any size, so a box can be unpacked while it downloads. It is
@@ -100,8 +102,8 @@ public final class TarExtractor {
     case .header where header.isEmpty && members > 0:
       return  // no end-of-archive marker; tolerated, as GNU tar does
     default:
-      if members == 0 { throw BoxError("'\(archive)' is not a box: the tar archive is empty or cut short") }
-      throw BoxError("'\(archive)' ends in the middle of a member", hint: "The box file is truncated; download it again.")
+      if members == 0 { throw CaravanError(.invalidInput, "'\(archive)' is not a box: the tar archive is empty or cut short") }
+      throw CaravanError(.invalidInput, "'\(archive)' ends in the middle of a member", hint: "The box file is truncated; download it again.")
     }
   }
 
@@ -119,12 +121,12 @@ public final class TarExtractor {
 
   private func startMember() throws {
     if header.allSatisfy({ $0 == 0 }) {
-      guard members > 0 else { throw BoxError("'\(archive)' is not a box: the tar archive is empty") }
+      guard members > 0 else { throw CaravanError(.invalidInput, "'\(archive)' is not a box: the tar archive is empty") }
       state = .end
       return
     }
     guard TarExtractor.isValidChecksum(header) else {
-      throw BoxError("'\(archive)' is not a tar archive (or is damaged)",
+      throw CaravanError(.invalidInput, "'\(archive)' is not a tar archive (or is damaged)",
         hint: "A .box is a tar (or .tar.gz) of metadata.json, box.img and Vagrantfile.")
     }
     members += 1
@@ -134,12 +136,12 @@ public final class TarExtractor {
     longName = nil
     paxPath = nil
     guard size <= TarExtractor.maximumMemberSize else {
-      throw BoxError("'\(archive)': member '\(name)' declares an absurd size (\(size) bytes)", hint: "The box file is damaged or hostile.")
+      throw CaravanError(.invalidInput, "'\(archive)': member '\(name)' declares an absurd size (\(size) bytes)", hint: "The box file is damaged or hostile.")
     }
     let padding = (TarExtractor.block - Int(size % UInt64(TarExtractor.block))) % TarExtractor.block
     switch type {
     case UInt8(ascii: "L"), UInt8(ascii: "x"):
-      guard size < 1 << 20 else { throw BoxError("'\(archive)': an extended header is too large (\(size) bytes)") }
+      guard size < 1 << 20 else { throw CaravanError(.invalidInput, "'\(archive)': an extended header is too large (\(size) bytes)") }
       extended.removeAll(keepingCapacity: true)
       try begin(size: size, padding: padding, kind: type == UInt8(ascii: "L") ? .gnuLongName : .pax)
       return
@@ -151,12 +153,12 @@ public final class TarExtractor {
     if name.hasPrefix("./") { name.removeFirst(2) }
     let path = try TarExtractor.safePath(name, archive: archive)
     if paxSparse {
-      throw BoxError("'\(archive)': member '\(name)' is a PAX-format sparse file, which Caravan does not read yet",
+      throw CaravanError(.invalidInput, "'\(archive)': member '\(name)' is a PAX-format sparse file, which Caravan does not read yet",
         hint: "Repack the box with GNU tar's own sparse format (tar --format=gnu -S -cf …) or without -S.")
     }
     switch type {
     case UInt8(ascii: "S"):
-      if path.isEmpty { throw BoxError("'\(archive)': a file member has an empty name") }
+      if path.isEmpty { throw CaravanError(.invalidInput, "'\(archive)': a file member has an empty name") }
       var regions: [(UInt64, UInt64)] = []
       for i in 0..<4 { try appendRegion(header, at: 386 + i * 24, to: &regions, name: name) }
       sparse = Sparse(name: name, path: path, size: size, padding: padding,
@@ -164,7 +166,7 @@ public final class TarExtractor {
       sparseMapContinues = header[482] != 0
       if !sparseMapContinues { try beginSparse() }
     case 0, UInt8(ascii: "0"), UInt8(ascii: "7"):
-      if path.isEmpty { throw BoxError("'\(archive)': a file member has an empty name") }
+      if path.isEmpty { throw CaravanError(.invalidInput, "'\(archive)': a file member has an empty name") }
       try openOutput(path)
       try begin(size: size, padding: padding, kind: .file)
     case UInt8(ascii: "5"):
@@ -181,7 +183,7 @@ public final class TarExtractor {
       case UInt8(ascii: "6"): kind = "a FIFO"
       default: kind = "of unknown type '\(Character(UnicodeScalar(type)))'"
       }
-      throw BoxError("'\(archive)': member '\(name)' is \(kind); a box holds only regular files and folders",
+      throw CaravanError(.invalidInput, "'\(archive)': member '\(name)' is \(kind); a box holds only regular files and folders",
         hint: "Repack the box with plain files (tar -cf x.box metadata.json Vagrantfile box.img).")
     }
   }
@@ -210,12 +212,12 @@ public final class TarExtractor {
     var end: UInt64 = 0
     for region in pending.regions {
       guard region.offset >= end, region.offset + region.length <= pending.realSize else {
-        throw BoxError("'\(archive)': member '\(pending.name)' has a damaged sparse map", hint: "The box file is damaged or hostile.")
+        throw CaravanError(.invalidInput, "'\(archive)': member '\(pending.name)' has a damaged sparse map", hint: "The box file is damaged or hostile.")
       }
       end = region.offset + region.length
     }
     guard stored == pending.size, pending.realSize <= TarExtractor.maximumMemberSize else {
-      throw BoxError("'\(archive)': member '\(pending.name)' has a sparse map that does not fit its size", hint: "The box file is damaged or hostile.")
+      throw CaravanError(.invalidInput, "'\(archive)': member '\(pending.name)' has a sparse map that does not fit its size", hint: "The box file is damaged or hostile.")
     }
     try openOutput(pending.path)
     try begin(size: pending.size, padding: pending.padding, kind: .sparseFile)
@@ -283,7 +285,7 @@ public final class TarExtractor {
       atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
     let fd = open(full, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o644)
     guard fd >= 0 else {
-      throw BoxError("cannot write '\(path)' from '\(archive)': \(String(cString: strerror(errno)))",
+      throw CaravanError(.io, "cannot write '\(path)' from '\(archive)': \(String(cString: strerror(errno)))",
         hint: errno == EEXIST ? "The archive holds '\(path)' twice." : nil)
     }
     output = fd
@@ -319,8 +321,8 @@ public final class TarExtractor {
     }
   }
 
-  private func writeError() -> BoxError {
-    BoxError("cannot write '\(outputPath)' from '\(archive)': \(String(cString: strerror(errno)))", hint: "Is the disk full?")
+  private func writeError() -> CaravanError {
+    CaravanError(.io, "cannot write '\(outputPath)' from '\(archive)': \(String(cString: strerror(errno)))", hint: "Is the disk full?")
   }
 
   static func isZero(_ bytes: UnsafeRawBufferPointer) -> Bool {
@@ -334,11 +336,11 @@ public final class TarExtractor {
   /// A relative path with no `..` and no absolute start; "" for the archive root.
   static func safePath(_ name: String, archive: String) throws -> String {
     if name.hasPrefix("/") {
-      throw BoxError("'\(archive)': member '\(name)' has an absolute path; refused")
+      throw CaravanError(.invalidInput, "'\(archive)': member '\(name)' has an absolute path; refused")
     }
     let parts = name.split(separator: "/", omittingEmptySubsequences: true).filter { $0 != "." }
     if parts.contains("..") {
-      throw BoxError("'\(archive)': member '\(name)' points outside the box folder ('..'); refused")
+      throw CaravanError(.invalidInput, "'\(archive)': member '\(name)' points outside the box folder ('..'); refused")
     }
     return parts.joined(separator: "/")
   }
@@ -357,7 +359,7 @@ public final class TarExtractor {
     }
     let text = String(decoding: field.prefix { $0 != 0 && $0 != 32 }, as: UTF8.self).trimmingCharacters(in: .whitespaces)
     if text.isEmpty { return 0 }
-    guard let value = UInt64(text, radix: 8) else { throw BoxError("'\(archive)' has a damaged tar header (field '\(text)')") }
+    guard let value = UInt64(text, radix: 8) else { throw CaravanError(.invalidInput, "'\(archive)' has a damaged tar header (field '\(text)')") }
     return value
   }
 

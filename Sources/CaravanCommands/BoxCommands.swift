@@ -4,18 +4,13 @@ import Core
 import Foundation
 import LibvirtDriver
 import Machinefile
+import Spec
+import Support
 
 struct BoxCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "box", abstract: "Manage base boxes.",
     subcommands: [BoxAdd.self, BoxList.self, BoxRemove.self, BoxPrune.self, BoxOutdated.self, BoxUpdate.self])
-}
-
-/// Box layer errors become Caravan errors with the same words.
-func boxErrors<T>(_ body: () throws -> T) throws -> T {
-  do { return try body() } catch let error as BoxError {
-    throw CaravanError(.invalidInput, error.message, hint: error.hint, cause: error)
-  }
 }
 
 func makeInstaller(_ store: BoxStore) -> BoxInstaller {
@@ -50,11 +45,10 @@ struct BoxAdd: ParsableCommand {
     let source = second ?? first
     let boxName = second == nil ? name : (name ?? first)
     let resolved = BoxInstallerSource.resolve(source)
-    let box = try boxErrors {
-      try makeInstaller(store).add(BoxInstaller.Request(
+    let box = try makeInstaller(store).add(
+      BoxInstaller.Request(
         source: resolved, name: boxName, version: version,
         checksum: try checksum.map { try Checksum(parsing: $0) }, force: force))
-    }
     print("box '\(box.name)' (version \(box.version), libvirt) added")
   }
 }
@@ -62,8 +56,7 @@ struct BoxAdd: ParsableCommand {
 enum BoxInstallerSource {
   /// A relative path that exists is made absolute; URLs and names stay as they are.
   static func resolve(_ source: String) -> String {
-    FileManager.default.fileExists(atPath: source)
-      ? FileSystem.resolve(source, relativeTo: FileManager.default.currentDirectoryPath) : source
+    FileManager.default.fileExists(atPath: source) ? FileSystem.absolute(source) : source
   }
 }
 
@@ -73,7 +66,7 @@ struct BoxList: ParsableCommand {
   @Flag(help: "Print JSON.") var json = false
 
   func run() throws {
-    let boxes = try boxErrors { try BoxStore(root: CaravanPaths.boxes()).list() }
+    let boxes = try BoxStore(root: CaravanPaths.boxes()).list()
     if json {
       let rows = boxes.map { ["name": $0.name, "version": $0.version, "provider": "libvirt", "path": $0.directory] }
       let data = try JSONSerialization.data(withJSONObject: rows, options: [.prettyPrinted, .sortedKeys])
@@ -103,45 +96,30 @@ struct BoxRemove: ParsableCommand {
   @Argument(help: "The box's name.") var name: String
   @Option(name: .customLong("box-version"), help: "Only this version.") var version: String?
   @Flag(help: "Remove every version.") var all = false
-  @Flag(help: "Remove from the store even when a machine uses it (its pool volume stays until that machine is destroyed).")
+  @Flag(
+    help:
+      "Remove from the store even when a machine uses it (its pool volume stays until that machine is destroyed).")
   var force = false
 
   func run() throws {
     let store = BoxStore(root: CaravanPaths.boxes())
-    var matches = try boxErrors { try store.list() }.filter { $0.name == name }
-    guard !matches.isEmpty else {
-      throw CaravanError(.notFound, "box '\(name)' is not installed", hint: "`caravan box list` shows the installed boxes.")
-    }
-    if let version { matches = matches.filter { $0.version == version } }
-    guard !matches.isEmpty else {
-      throw CaravanError(.notFound, "box '\(name)' has no version '\(version ?? "")'",
-        hint: "Installed versions: \(try store.list().filter { $0.name == name }.map(\.version).joined(separator: ", ")).")
-    }
-    if matches.count > 1 && !all {
-      throw CaravanError(.invalidInput, "box '\(name)' has \(matches.count) versions (\(matches.map(\.version).joined(separator: ", ")))",
-        hint: "Choose one with --box-version, or remove them all with --all.")
-    }
+    let boxes = try store.versionsToRemove(name: name, version: version, all: all)
     let hypervisor = try boxHypervisor()
-    for box in matches {
-      try BoxRemoval.remove(box, store: store, hypervisor: hypervisor, force: force)
+    for box in boxes {
+      report(box, try store.remove(box, volumes: hypervisor, force: force))
     }
   }
 }
 
-enum BoxRemoval {
-  /// Removes a box version and its pool volume; a box a machine uses is refused
-  /// by name, or with `force` leaves the store but keeps its volume for the machine.
-  static func remove(_ box: InstalledBox, store: BoxStore, hypervisor: Hypervisor, force: Bool) throws {
-    let users = try hypervisor.machinesUsing(box: box)
-    if !users.isEmpty && !force {
-      throw CaravanError(.conflict, "box '\(box.name)' (\(box.version)) is used by machine \(users.joined(separator: ", "))",
-        hint: "Destroy the machine first (`caravan destroy` in its project), or add --force to remove the box but keep its disk image for the machine.")
-    }
-    if users.isEmpty { try hypervisor.removeBoxVolume(box) }
-    try store.remove(box)
-    print(users.isEmpty
-      ? "box '\(box.name)' (version \(box.version)) removed, with its storage pool volume"
-      : "box '\(box.name)' (version \(box.version)) removed; its pool volume stays while \(users.joined(separator: ", ")) uses it")
+/// Says what `BoxStore.remove` did.
+func report(_ box: InstalledBox, _ removal: BoxStore.Removal) {
+  switch removal {
+  case .removedWithVolume:
+    print("box '\(box.name)' (version \(box.version)) removed, with its storage pool volume")
+  case .keptVolume(let users):
+    print(
+      "box '\(box.name)' (version \(box.version)) removed; its pool volume stays while \(users.joined(separator: ", ")) uses it"
+    )
   }
 }
 
@@ -154,49 +132,49 @@ struct BoxPrune: ParsableCommand {
 
   func run() throws {
     let store = BoxStore(root: CaravanPaths.boxes())
-    let boxes = try boxErrors { try store.list() }
     let hypervisor = try boxHypervisor()
-    var removed = 0
-    for name in Set(boxes.map(\.name)).sorted() {
-      let versions = boxes.filter { $0.name == name }
-      for box in versions.dropLast() {
-        let users = try hypervisor.machinesUsing(box: box)
-        if !users.isEmpty && keepActive {
-          print("keeping box '\(box.name)' (\(box.version)): used by \(users.joined(separator: ", "))")
-          continue
-        }
-        removed += 1
-        if dryRun {
-          print("would remove box '\(box.name)' (\(box.version))\(users.isEmpty ? "" : ", used by \(users.joined(separator: ", "))")")
-        } else {
-          try BoxRemoval.remove(box, store: store, hypervisor: hypervisor, force: true)
-        }
+    let candidates = try store.pruneCandidates(volumes: hypervisor, keepActive: keepActive)
+    for candidate in candidates {
+      let box = candidate.box
+      let users = candidate.users.joined(separator: ", ")
+      if candidate.keep {
+        print("keeping box '\(box.name)' (\(box.version)): used by \(users)")
+      } else if dryRun {
+        print("would remove box '\(box.name)' (\(box.version))\(users.isEmpty ? "" : ", used by \(users)")")
+      } else {
+        report(box, try store.remove(box, volumes: hypervisor, force: true))
       }
     }
-    if removed == 0 { print("Nothing to prune: each box has one version\(keepActive ? " (or its old ones are in use)" : "").") }
+    if !candidates.contains(where: { !$0.keep }) {
+      print("Nothing to prune: each box has one version\(keepActive ? " (or its old ones are in use)" : "").")
+    }
   }
 }
 
+/// The Machinefile's machines, for box commands that act on a project's boxes.
+func projectMachines() throws -> [MachineSpec] { try Context().project.spec.machines }
+
 struct BoxOutdated: ParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "outdated", abstract: "Say whether this project's boxes (or, with --global, all boxes) have newer versions.")
+    commandName: "outdated",
+    abstract: "Say whether this project's boxes (or, with --global, all boxes) have newer versions.")
 
   @Flag(help: "Check every installed box.") var global = false
 
   func run() throws {
     let store = BoxStore(root: CaravanPaths.boxes())
     let installer = BoxInstaller(store: store)
-    for target in try BoxTargets.resolve(global: global, store: store) {
-      guard let catalog = target.catalog else {
+    for target in try BoxTarget.resolve(store: store, global: global, machines: projectMachines) {
+      guard let check = try installer.newestVersion(of: target) else {
         print("box '\(target.name)': no catalog known (added from a file or URL), cannot check")
         continue
       }
-      let current = try boxErrors { try store.list() }.filter { $0.name == target.name }.last?.version ?? "0"
-      let newer = try boxErrors { try installer.catalog(at: catalog) }.newer(than: current, constraint: target.constraint)
-      if let newest = newer.first {
-        print("box '\(target.name)' is outdated: \(current) installed, \(newest.version) available. `caravan box update\(global ? " --box \(target.name)" : "")` adds it.")
+      if let newest = check.newer {
+        print(
+          "box '\(target.name)' is outdated: \(check.installed) installed, \(newest) available. `caravan box update\(global ? " --box \(target.name)" : "")` adds it."
+        )
       } else {
-        print("box '\(target.name)' (\(current)) is up to date")
+        print("box '\(target.name)' (\(check.installed)) is up to date")
       }
     }
   }
@@ -204,45 +182,17 @@ struct BoxOutdated: ParsableCommand {
 
 struct BoxUpdate: ParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "update", abstract: "Add the newest version of this project's boxes (or of --box NAME) from their catalog.")
+    commandName: "update",
+    abstract: "Add the newest version of this project's boxes (or of --box NAME) from their catalog.")
 
   @Option(help: "Update this box instead of the project's.") var box: String?
 
   func run() throws {
-    let store = BoxStore(root: CaravanPaths.boxes())
-    let installer = makeInstaller(store)
-    let targets = try BoxTargets.resolve(global: false, store: store, only: box)
-    for target in targets {
-      guard let catalog = target.catalog else {
-        throw CaravanError(.notFound, "box '\(target.name)' has no known catalog, so there is nothing to update from",
-          hint: "Boxes added from a file or URL are updated by adding the new file: `caravan box add \(target.name) FILE --box-version V`.")
-      }
-      let added = try boxErrors {
-        try installer.add(BoxInstaller.Request(source: catalog, name: target.name, version: target.constraint?.description))
-      }
-      print("box '\(added.name)' is at version \(added.version); machines made from older versions keep theirs until destroyed")
-    }
-  }
-}
-
-/// Which boxes `outdated` and `update` look at, with their catalog and constraint.
-struct BoxTargets {
-  var name: String
-  var catalog: String?
-  var constraint: VersionConstraint?
-
-  static func resolve(global: Bool, store: BoxStore, only: String? = nil) throws -> [BoxTargets] {
-    if let only { return [BoxTargets(name: only, catalog: store.catalogURL(name: only), constraint: nil)] }
-    if global {
-      return try boxErrors { try store.list() }.map(\.name).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
-        .map { BoxTargets(name: $0, catalog: store.catalogURL(name: $0), constraint: nil) }
-    }
-    let context = try Context()
-    var seen = Set<String>()
-    return try context.project.spec.machines.compactMap(\.box).filter { seen.insert($0.name).inserted }.map { wanted in
-      let catalog = wanted.url.flatMap { $0.hasSuffix(".json") ? $0 : nil } ?? store.catalogURL(name: wanted.name)
-      return BoxTargets(name: wanted.name, catalog: catalog,
-        constraint: try boxErrors { try wanted.version.map { try VersionConstraint(parsing: $0) } })
+    let installer = makeInstaller(BoxStore(root: CaravanPaths.boxes()))
+    for target in try BoxTarget.resolve(store: installer.store, only: box, machines: projectMachines) {
+      let added = try installer.update(target)
+      print(
+        "box '\(added.name)' is at version \(added.version); machines made from older versions keep theirs until destroyed")
     }
   }
 }

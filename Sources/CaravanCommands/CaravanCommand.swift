@@ -2,6 +2,8 @@ import ArgumentParser
 import Core
 import Foundation
 import Machinefile
+import Spec
+import Support
 
 public struct CaravanCommand: ParsableCommand {
   public static let configuration = CommandConfiguration(

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Boxes
 import Core
 import Foundation
@@ -5,6 +6,8 @@ import LibvirtDriver
 import Machinefile
 import Provisioning
 import SSH
+import Spec
+import Support
 
 /// Flags shared by the commands that change machines.
 struct LockOptions: ParsableArguments {
@@ -12,7 +15,6 @@ struct LockOptions: ParsableArguments {
   var noWait = false
 }
 
-import ArgumentParser
 
 /// Everything a project command needs, wired from the environment.
 struct Context {
@@ -26,10 +28,9 @@ struct Context {
       throw CaravanError(.notFound, "no Machinefile in \(cwd) or any folder above it",
         hint: "Write one (see README.md), or set CARAVAN_MACHINEFILE to its path.")
     }
-    let absolute = FileSystem.resolve(path, relativeTo: cwd)
-    let spec = try loadMachinefile(absolute, cwd: cwd, environment: environment)
-    let root = (absolute as NSString).deletingLastPathComponent
-    project = Project(root: (root as NSString).standardizingPath, machinefilePath: absolute, spec: spec)
+    let spec = try Machinefile.load(
+      path: path, shownAs: Machinefile.displayName(of: path, from: cwd), environment: environment)
+    project = Project(root: (path as NSString).deletingLastPathComponent, machinefilePath: path, spec: spec)
   }
 
   var uri: String {
@@ -48,8 +49,16 @@ struct Context {
       reporter: ConsoleReporter(), environment: environment)
   }
 
-  func lock(_ options: LockOptions) throws -> ProjectLock {
-    try ProjectLock(stateDirectory: project.stateDirectory, wait: !options.noWait) { printError($0) }
+  /// One `caravan` process changes a project at a time: `.caravan/lock`.
+  func lock(_ options: LockOptions) throws -> FileLock {
+    try FileLock(
+      path: project.stateDirectory + "/lock", wait: !options.noWait,
+      waitNotice: { _ in
+        printError("another caravan command is working on this project; waiting for it to finish (Ctrl-C to stop)")
+      },
+      busy: CaravanError(
+        .conflict, "another caravan command is working on this project (lock: \(project.stateDirectory)/lock)",
+        hint: "Wait for it to finish, or run again without --no-wait to wait for it."))
   }
 
   /// Runs `body` on the chosen machines while holding the project lock.
@@ -77,27 +86,4 @@ struct Context {
     }
     return machine
   }
-}
-
-/// Reads and loads a Machinefile, naming it in diagnostics as the user would
-/// (`Machinefile`, `../Machinefile`, or its absolute path).
-func loadMachinefile(_ absolute: String, cwd: String, environment: [String: String]) throws -> ProjectSpec {
-  guard let data = FileManager.default.contents(atPath: absolute) else {
-    throw CaravanError(.notFound, "cannot read the Machinefile '\(absolute)'", hint: "Check the path and that you may read it.")
-  }
-  return try Machinefile.load(source: String(decoding: data, as: UTF8.self), fileName: displayPath(absolute, cwd: cwd), environment: environment)
-}
-
-/// `path` relative to `cwd` when it is inside it or one of its parents' direct child, else as given.
-func displayPath(_ path: String, cwd: String) -> String {
-  let base = cwd.hasSuffix("/") ? cwd : cwd + "/"
-  if path.hasPrefix(base) { return String(path.dropFirst(base.count)) }
-  var parent = (cwd as NSString).deletingLastPathComponent
-  var ups = "../"
-  while parent != "/" && ups.count <= 9 {
-    if (path as NSString).deletingLastPathComponent == parent { return ups + (path as NSString).lastPathComponent }
-    parent = (parent as NSString).deletingLastPathComponent
-    ups += "../"
-  }
-  return path
 }

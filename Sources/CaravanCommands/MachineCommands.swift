@@ -3,6 +3,8 @@ import Core
 import Foundation
 import Machinefile
 import SSH
+import Spec
+import Support
 
 struct UpCommand: ParsableCommand {
   static let configuration = CommandConfiguration(

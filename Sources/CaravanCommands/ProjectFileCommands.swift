@@ -2,6 +2,8 @@ import ArgumentParser
 import Core
 import Foundation
 import Machinefile
+import Spec
+import Support
 
 struct ValidateCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -18,12 +20,9 @@ struct ValidateCommand: ParsableCommand {
       throw CaravanError(.notFound, "no Machinefile in \(cwd) or any folder above it",
         hint: "Name a file (`caravan validate PATH`) or write one with `caravan init`.")
     }
-    guard let data = FileManager.default.contents(atPath: path) else {
-      throw CaravanError(.notFound, "cannot read '\(path)'", hint: "Check the path and that you may read it.")
-    }
-    let shown = displayPath(FileSystem.resolve(path, relativeTo: cwd), cwd: cwd)
-    let (spec, diagnostics) = Machinefile.check(
-      source: String(decoding: data, as: UTF8.self), fileName: shown, environment: environment)
+    let absolute = FileSystem.absolute(path)
+    let shown = Machinefile.displayName(of: absolute, from: cwd)
+    let (spec, diagnostics) = try Machinefile.check(path: absolute, shownAs: shown, environment: environment)
     let errors = diagnostics.filter { $0.severity == .error }
     if json {
       let rows: [[String: Any]] = diagnostics.map {

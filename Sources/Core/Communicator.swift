@@ -1,5 +1,6 @@
 import Foundation
-import Machinefile
+import Spec
+import Support
 
 /// How Caravan reaches a running guest (SSH today). Every method blocks.
 public protocol Communicator: AnyObject {

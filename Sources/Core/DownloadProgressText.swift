@@ -1,5 +1,6 @@
 import Boxes
 import Foundation
+import Support
 
 /// Words for download progress: size, rate and time left.
 public enum DownloadProgressText {

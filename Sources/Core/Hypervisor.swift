@@ -1,5 +1,6 @@
 import Boxes
-import Machinefile
+import Spec
+import Support
 
 public enum Accelerator: String, Sendable, Equatable {
   case kvm, tcg
@@ -56,7 +57,7 @@ public struct MachinePlan: Sendable {
 
 /// The boundary to the virtualisation layer. The libvirt driver implements it;
 /// unit tests replace it with a fake. Every method blocks.
-public protocol Hypervisor: AnyObject {
+public protocol Hypervisor: BoxVolumes {
   var uri: String { get }
   /// The machine's state, asked live; `.notCreated` when no such domain exists.
   func status(domain: String) throws -> MachineStatus
@@ -79,8 +80,4 @@ public protocol Hypervisor: AnyObject {
   func consoleLogPath(domain: String) -> String
   /// The last error lines QEMU logged for the domain, when they can be read.
   func startLog(domain: String) -> String?
-  /// Names of domains whose disks are backed by this box's pool volume.
-  func machinesUsing(box: InstalledBox) throws -> [String]
-  /// Deletes the box's pool volume, if any.
-  func removeBoxVolume(_ box: InstalledBox) throws
 }

@@ -1,5 +1,6 @@
 import Foundation
-import Machinefile
+import Spec
+import Support
 
 extension Lifecycle {
   /// `caravan halt`: `sudo poweroff` over SSH, then ACPI, then a forced power-off,

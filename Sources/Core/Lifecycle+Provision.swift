@@ -1,5 +1,6 @@
 import Foundation
-import Machinefile
+import Spec
+import Support
 
 extension Lifecycle {
   enum ProvisionMode { case none, pending, alwaysOnly, all }

@@ -1,6 +1,7 @@
 import Boxes
 import Foundation
-import Machinefile
+import Spec
+import Support
 
 extension Lifecycle {
   /// `caravan up`: create or boot each machine, wait for SSH, replace the
@@ -116,30 +117,26 @@ extension Lifecycle {
       throw CaravanError(.invalidInput, "machine '\(machine.name)' names no box",
         hint: "Add a line like `box \"caravan/debian-12\"` to \(project.machinefilePath).")
     }
-    do {
-      let all = try boxes.list().filter { $0.name == wanted.name }
-      // A machine keeps the box version its disk was made from.
-      if let existing, let same = all.first(where: { $0.version == existing.boxVersion && $0.name == existing.boxName }) {
-        return same
-      }
-      let constraint = try wanted.version.map { try VersionConstraint(parsing: $0) }
-      if let newest = all.last(where: { constraint?.matches($0.version) ?? true }) { return newest }
-      let wording = "box '\(wanted.name)'" + (wanted.version.map { " (version \($0))" } ?? "")
-      guard let url = wanted.url else {
-        let others = all.isEmpty ? "" : " Installed versions: \(all.map(\.version).joined(separator: ", "))."
-        throw CaravanError(.notFound, "\(wording) is not installed",
-          hint: "Add it with `caravan box add \(wanted.name) PATH/TO/FILE.box`, or give `url:` on the box line of the Machinefile.\(others)")
-      }
-      reporter.step(machine.name, "\(wording) is not installed; adding it from \(url)")
-      let installer = BoxInstaller(store: boxes, environment: environment)
-      installer.report(to: reporter, as: machine.name)
-      var request = BoxInstaller.Request(source: url, name: wanted.name, version: wanted.version,
-        checksum: try wanted.checksum.map { try Checksum(parsing: $0) })
-      request.versionIsConstraint = true
-      return try installer.add(request)
-    } catch let error as BoxError {
-      throw CaravanError(.invalidInput, error.message, hint: error.hint, cause: error)
+    let all = try boxes.list().filter { $0.name == wanted.name }
+    // A machine keeps the box version its disk was made from.
+    if let existing, let same = all.first(where: { $0.version == existing.boxVersion && $0.name == existing.boxName }) {
+      return same
     }
+    let constraint = wanted.version
+    if let newest = all.last(where: { constraint?.matches($0.version) ?? true }) { return newest }
+    let wording = "box '\(wanted.name)'" + (wanted.version.map { " (version \($0))" } ?? "")
+    guard let url = wanted.url else {
+      let others = all.isEmpty ? "" : " Installed versions: \(all.map(\.version).joined(separator: ", "))."
+      throw CaravanError(.notFound, "\(wording) is not installed",
+        hint: "Add it with `caravan box add \(wanted.name) PATH/TO/FILE.box`, or give `url:` on the box line of the Machinefile.\(others)")
+    }
+    reporter.step(machine.name, "\(wording) is not installed; adding it from \(url)")
+    let installer = BoxInstaller(store: boxes, environment: environment)
+    installer.report(to: reporter, as: machine.name)
+    var request = BoxInstaller.Request(
+      source: url, name: wanted.name, version: wanted.version?.text, checksum: wanted.checksum)
+    request.versionIsConstraint = true
+    return try installer.add(request)
   }
 
   func allocatePorts(_ machine: MachineSpec, previous: MachineRecord?) throws -> [ResolvedForward] {

@@ -1,6 +1,7 @@
 import Boxes
 import Foundation
-import Machinefile
+import Spec
+import Support
 
 /// The engine: moves a project's machines through their lifecycle, asking
 /// libvirt (through `Hypervisor`) what is true, and keeping `.caravan/` in step.

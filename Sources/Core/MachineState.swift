@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// What `.caravan/machines/NAME/state.json` remembers about a machine. It is a
 /// cache: libvirt is asked whether the machine exists and runs.

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// Where Caravan keeps user data: `$CARAVAN_HOME`, else `$XDG_DATA_HOME/caravan`,
 /// else `~/.local/share/caravan`.

@@ -1,5 +1,6 @@
 import Foundation
-import Machinefile
+import Spec
+import Support
 
 /// Host port choice for forwards: a wanted port if it is free, else (with
 /// auto-correct) the first free one in Vagrant's range 2200–2250.

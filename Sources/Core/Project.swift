@@ -1,6 +1,7 @@
 import Boxes
 import Foundation
-import Machinefile
+import Spec
+import Support
 
 /// A project: the folder holding the Machinefile, its `.caravan/` state folder
 /// and the parsed spec.

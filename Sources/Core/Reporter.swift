@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// Where the engine says what it does: `==> web: Booting…` lines and indented guest output.
 public protocol Reporter: AnyObject {

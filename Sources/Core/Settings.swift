@@ -1,4 +1,5 @@
-import Machinefile
+import Spec
+import Support
 
 /// Settings the engine acts on today. Everything else a Machinefile may say is
 /// accepted by the language, and `up` names it as not supported yet.

@@ -1,5 +1,6 @@
 import CLibvirt
 import Glibc
+import Support
 
 /// An open libvirt connection. Calls block (libvirt is synchronous): callers
 /// keep them off Swift's cooperative thread pool.
@@ -10,11 +11,30 @@ public final class Connection {
   /// Opens `uri` read-write (`qemu:///system`, `qemu:///session`, `test:///default`, `qemu+ssh://…`).
   public init(uri: String) throws {
     _ = silenceLibvirtOnce
-    handle = try check(virConnectOpen(uri), "connect to libvirt at '\(uri)'")
+    guard let opened = virConnectOpen(uri) else {
+      let error = LibvirtError.last("connect to libvirt at '\(uri)'")
+      throw CaravanError(
+        .hypervisor, "cannot connect to libvirt at '\(uri)': \(error.message)",
+        hint: Connection.howToReach(uri), cause: error)
+    }
+    handle = opened
     self.uri = uri
   }
 
   deinit { virConnectClose(handle) }
+
+  /// A URI whose host is this machine, where /dev/kvm and libvirt's logs can be looked at.
+  public static func isLocal(_ uri: String) -> Bool { uri.hasPrefix("qemu:///") || uri.hasPrefix("test:///") }
+
+  /// What to do when `uri` cannot be reached.
+  static func howToReach(_ uri: String) -> String {
+    guard isLocal(uri) else { return "Check that the host is reachable and libvirtd runs there." }
+    let start =
+      uri.hasSuffix("session")
+      ? "Check that libvirt's session daemon can start (`virsh -c \(uri) list`)"
+      : "Start it: `sudo systemctl start libvirtd` (or `libvirtd -d` and `virtlogd -d` where systemd does not run)"
+    return "Is libvirtd running? \(start). Another URI can be set with CARAVAN_LIBVIRT_URI."
+  }
 
   /// The URI libvirt actually connected to (resolves aliases and defaults).
   public func canonicalURI() throws -> String {
@@ -39,14 +59,14 @@ public final class Connection {
     if let pointer = virDomainLookupByName(handle, name) { return Domain(pointer, connection: self) }
     let error = LibvirtError.last("look up domain '\(name)'")
     if error.isNotFound { return nil }
-    throw error
+    throw error.caravanError
   }
 
   public func domain(uuid: String) throws -> Domain? {
     if let pointer = virDomainLookupByUUIDString(handle, uuid) { return Domain(pointer, connection: self) }
     let error = LibvirtError.last("look up domain \(uuid)")
     if error.isNotFound { return nil }
-    throw error
+    throw error.caravanError
   }
 
   public func allDomains() throws -> [Domain] {
@@ -68,7 +88,7 @@ public final class Connection {
     if let pointer = virStoragePoolLookupByName(handle, name) { return StoragePool(pointer, connection: self) }
     let error = LibvirtError.last("look up storage pool '\(name)'")
     if error.isNotFound { return nil }
-    throw error
+    throw error.caravanError
   }
 
   public func definePool(xml: String, name: String) throws -> StoragePool {
@@ -81,7 +101,7 @@ public final class Connection {
     if let pointer = virStorageVolLookupByPath(handle, path) { return Volume(pointer, connection: self) }
     let error = LibvirtError.last("look up volume '\(path)'")
     if error.isNotFound { return nil }
-    throw error
+    throw error.caravanError
   }
 
   // MARK: Networks
@@ -90,7 +110,7 @@ public final class Connection {
     if let pointer = virNetworkLookupByName(handle, name) { return Network(pointer, connection: self) }
     let error = LibvirtError.last("look up network '\(name)'")
     if error.isNotFound { return nil }
-    throw error
+    throw error.caravanError
   }
 
   public func defineNetwork(xml: String, name: String) throws -> Network {

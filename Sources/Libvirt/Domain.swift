@@ -1,5 +1,6 @@
 import CLibvirt
 import Glibc
+import Support
 
 /// What libvirt says a domain is doing (`virDomainState`).
 public enum DomainState: String, Sendable, Equatable {
@@ -61,7 +62,7 @@ public final class Domain {
     }
     let error = LibvirtError.last("read the metadata of domain '\(name)'")
     if error.code == Int32(VIR_ERR_NO_DOMAIN_METADATA.rawValue) { return nil }
-    throw error
+    throw error.caravanError
   }
 
   /// Boots a defined domain.
@@ -79,7 +80,7 @@ public final class Domain {
     let base = VIR_DOMAIN_UNDEFINE_MANAGED_SAVE.rawValue | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA.rawValue
     if virDomainUndefineFlags(handle, base | VIR_DOMAIN_UNDEFINE_NVRAM.rawValue) == 0 { return }
     let error = LibvirtError.last("undefine domain '\(name)'")
-    guard error.code == Int32(VIR_ERR_INVALID_ARG.rawValue) else { throw error }
+    guard error.code == Int32(VIR_ERR_INVALID_ARG.rawValue) else { throw error.caravanError }
     try check(virDomainUndefineFlags(handle, base), "undefine domain '\(name)'")
   }
 }

@@ -1,8 +1,10 @@
 import CLibvirt
 import Glibc
+import Support
 
 /// A failed libvirt call: which operation, on what, and libvirt's own words
-/// (`virGetLastError`), kept so the layers above can translate it.
+/// (`virGetLastError`). What callers see is a `CaravanError` (`.hypervisor`)
+/// whose cause is this, so its code can still be looked at.
 public struct LibvirtError: Error, CustomStringConvertible, Sendable {
   /// What Caravan asked libvirt to do, e.g. "define domain 'caravan-x-web'".
   public var operation: String
@@ -21,6 +23,11 @@ public struct LibvirtError: Error, CustomStringConvertible, Sendable {
   }
 
   public var description: String { "failed to \(operation): \(message)" }
+
+  /// The error every layer throws, in words a user can act on, with this as its cause.
+  public var caravanError: CaravanError {
+    CaravanError(.hypervisor, "libvirt could not \(operation): \(message)", cause: self)
+  }
 
   /// The object asked for does not exist (domain, pool, volume or network).
   public var isNotFound: Bool {
@@ -60,18 +67,18 @@ let silenceLibvirtOnce: Void = {
 
 @discardableResult
 func check(_ result: Int32, _ operation: @autoclosure () -> String) throws -> Int32 {
-  if result < 0 { throw LibvirtError.last(operation()) }
+  if result < 0 { throw LibvirtError.last(operation()).caravanError }
   return result
 }
 
 func check<T>(_ pointer: T?, _ operation: @autoclosure () -> String) throws -> T {
-  guard let pointer else { throw LibvirtError.last(operation()) }
+  guard let pointer else { throw LibvirtError.last(operation()).caravanError }
   return pointer
 }
 
 /// Takes ownership of a string libvirt allocated and frees it.
 func takeString(_ pointer: UnsafeMutablePointer<CChar>?, _ operation: @autoclosure () -> String) throws -> String {
-  guard let pointer else { throw LibvirtError.last(operation()) }
+  guard let pointer else { throw LibvirtError.last(operation()).caravanError }
   defer { free(pointer) }
   return String(cString: pointer)
 }

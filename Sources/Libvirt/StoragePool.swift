@@ -1,5 +1,6 @@
 import CLibvirt
 import Glibc
+import Support
 
 public final class StoragePool {
   let handle: virStoragePoolPtr
@@ -37,7 +38,7 @@ public final class StoragePool {
     if let pointer = virStorageVolLookupByName(handle, volumeName) { return Volume(pointer, connection: connection) }
     let error = LibvirtError.last("look up volume '\(volumeName)' in pool '\(name)'")
     if error.isNotFound { return nil }
-    throw error
+    throw error.caravanError
   }
 
   public func volumes() throws -> [Volume] {
@@ -93,7 +94,7 @@ public final class Volume {
   public func upload(fromFile path: String, progress: ((UInt64) -> Void)? = nil) throws {
     let fd = open(path, O_RDONLY)
     guard fd >= 0 else {
-      throw LibvirtError(operation: "upload '\(path)' into volume '\(name)'", message: String(cString: strerror(errno)))
+      throw CaravanError(.io, "cannot read '\(path)' to upload it into volume '\(name)': \(String(cString: strerror(errno)))")
     }
     defer { close(fd) }
     let stream = try connection.newStream()
@@ -106,7 +107,7 @@ public final class Volume {
       while true {
         let count = read(fd, buffer, chunk)
         if count < 0 {
-          throw LibvirtError(operation: "read '\(path)'", message: String(cString: strerror(errno)))
+          throw CaravanError(.io, "cannot read '\(path)': \(String(cString: strerror(errno)))")
         }
         if count == 0 { break }
         try stream.sendAll(buffer, count: count, operation: "upload into volume '\(name)'")

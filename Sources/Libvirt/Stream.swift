@@ -1,5 +1,6 @@
 import CLibvirt
 import Glibc
+import Support
 
 public final class Stream {
   let handle: virStreamPtr

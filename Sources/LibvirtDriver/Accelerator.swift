@@ -1,6 +1,7 @@
 import Core
 import Foundation
-import Machinefile
+import Spec
+import Support
 
 /// Chooses KVM when the host's KVM can run a guest, else TCG (domain type `qemu`).
 struct AcceleratorDetector {

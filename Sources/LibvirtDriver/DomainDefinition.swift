@@ -1,5 +1,6 @@
 import Core
-import Machinefile
+import Spec
+import Support
 
 /// The domain XML Caravan writes, as a typed model. `xml` encodes it.
 public struct DomainDefinition: Equatable {

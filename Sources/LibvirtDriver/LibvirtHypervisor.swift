@@ -2,7 +2,8 @@ import Boxes
 import Core
 import Foundation
 import Libvirt
-import Machinefile
+import Spec
+import Support
 
 /// `Hypervisor` over libvirt: domains from `DomainDefinition`, machine disks as
 /// qcow2 overlays on the box's pool volume, Caravan metadata in every domain.
@@ -14,62 +15,33 @@ public final class LibvirtHypervisor: Hypervisor {
 
   /// Connects to `uri`; a failure says how to start libvirt.
   public init(uri: String, pool: String? = nil, lockDirectory: String) throws {
-    do {
-      connection = try Connection(uri: uri)
-    } catch let error as LibvirtError {
-      throw LibvirtHypervisor.translate(error, uri: uri)
-    }
+    connection = try Connection(uri: uri)
     boxLockFile = lockDirectory + "/box-import.lock"
     defaultPool = pool
-  }
-
-  /// A URI whose host is this machine, where /dev/kvm and libvirt's logs can be looked at.
-  static func isLocal(_ uri: String) -> Bool { uri.hasPrefix("qemu:///") || uri.hasPrefix("test:///") }
-
-  static func translate(_ error: LibvirtError, uri: String) -> CaravanError {
-    let start = uri.hasSuffix("session")
-      ? "Check that libvirt's session daemon can start (`virsh -c \(uri) list`)"
-      : "Start it: `sudo systemctl start libvirtd` (or `libvirtd -d` and `virtlogd -d` where systemd does not run)"
-    return CaravanError(.hypervisor, "cannot connect to libvirt at '\(uri)': \(error.message)",
-      hint: isLocal(uri)
-        ? "Is libvirtd running? \(start). Another URI can be set with CARAVAN_LIBVIRT_URI."
-        : "Check that the host is reachable and libvirtd runs there.", cause: error)
-  }
-
-  func wrap<T>(_ body: () throws -> T) throws -> T {
-    do { return try body() } catch let error as LibvirtError {
-      throw CaravanError(.hypervisor, "libvirt (\(uri)) could not \(error.operation): \(error.message)", cause: error)
-    } catch let error as BoxError {
-      throw CaravanError(.io, error.message, hint: error.hint, cause: error)
-    }
   }
 
   // MARK: Queries
 
   public func status(domain: String) throws -> MachineStatus {
-    try wrap {
-      guard let found = try connection.domain(named: domain) else { return .notCreated }
-      switch try found.state() {
-      case .running, .blocked: return .running
-      case .paused: return .paused
-      case .shuttingDown: return .shuttingDown
-      case .shutoff: return .poweroff
-      case .crashed: return .crashed
-      case .suspended: return .suspended
-      case .unknown: return .unknown
-      }
+    guard let found = try connection.domain(named: domain) else { return .notCreated }
+    switch try found.state() {
+    case .running, .blocked: return .running
+    case .paused: return .paused
+    case .shuttingDown: return .shuttingDown
+    case .shutoff: return .poweroff
+    case .crashed: return .crashed
+    case .suspended: return .suspended
+    case .unknown: return .unknown
     }
   }
 
   public func uuid(domain: String) throws -> String? {
-    try wrap { try connection.domain(named: domain)?.uuid() }
+    try connection.domain(named: domain)?.uuid()
   }
 
   public func chooseAccelerator(_ requested: LibvirtSettings.Accel) throws -> AcceleratorChoice {
-    try wrap {
-      try AcceleratorDetector(capabilities: { try self.connection.capabilities() }, isLocal: LibvirtHypervisor.isLocal(uri))
-        .choose(requested)
-    }
+    try AcceleratorDetector(capabilities: { try self.connection.capabilities() }, isLocal: Connection.isLocal(uri))
+      .choose(requested)
   }
 
   public func consoleLogPath(domain: String) -> String {
@@ -81,7 +53,7 @@ public final class LibvirtHypervisor: Hypervisor {
   }
 
   public func startLog(domain: String) -> String? {
-    guard !uri.hasSuffix("session"), LibvirtHypervisor.isLocal(uri),
+    guard !uri.hasSuffix("session"), Connection.isLocal(uri),
       let text = try? String(contentsOfFile: "/var/log/libvirt/qemu/\(domain).log", encoding: .utf8)
     else { return nil }
     let lines = text.split(separator: "\n").suffix(40).filter {
@@ -96,24 +68,20 @@ public final class LibvirtHypervisor: Hypervisor {
   }
 
   public func domains(ofProject projectRoot: String) throws -> [String] {
-    try wrap {
-      try connection.allDomains().compactMap { domain in
-        try metadata(of: domain)?.project == projectRoot ? domain.name : nil
-      }
+    try connection.allDomains().compactMap { domain in
+      try metadata(of: domain)?.project == projectRoot ? domain.name : nil
     }
   }
 
   public func machinesUsing(box: InstalledBox) throws -> [String] {
-    try wrap {
-      try connection.allDomains().compactMap { domain in
-        guard let meta = try metadata(of: domain), meta.boxVolume == box.volumeName else { return nil }
-        return "\(meta.machine) (\(meta.project))"
-      }
+    try connection.allDomains().compactMap { domain in
+      guard let meta = try metadata(of: domain), meta.boxVolume == box.volumeName else { return nil }
+      return "\(meta.machine) (\(meta.project))"
     }
   }
 
   public func removeBoxVolume(_ box: InstalledBox) throws {
-    try wrap { try BoxPool(connection: connection, name: defaultPool).removeBoxVolume(box) }
+    try BoxPool(connection: connection, name: defaultPool).removeBoxVolume(box)
   }
 
   // MARK: Changes
@@ -124,79 +92,73 @@ public final class LibvirtHypervisor: Hypervisor {
   }
 
   public func define(_ plan: MachinePlan, progress: (String) -> Void) throws -> String {
-    try wrap {
-      let poolName = plan.machine.libvirt.pool ?? defaultPool
-      let boxes = BoxPool(connection: connection, name: poolName)
-      let boxVolumes = try boxes.importBox(plan.box, lockFile: boxLockFile, progress: progress)
-      let pool = try boxes.ensure()
-      var disks: [DomainDefinition.Disk] = []
-      for (index, boxVolume) in boxVolumes.enumerated() {
-        let overlay = LibvirtHypervisor.overlayName(plan.domainName, disk: index)
-        if try pool.volume(named: overlay) == nil {
-          let capacity = try boxVolume.info().capacity
-          let xml = """
-            <volume>
-              <name>\(overlay)</name>
-              <capacity unit='bytes'>\(capacity)</capacity>
-              <target><format type='qcow2'/></target>
-              <backingStore><path>\(try boxVolume.path())</path><format type='qcow2'/></backingStore>
-            </volume>
-            """
-          _ = try pool.createVolume(xml: xml, name: overlay)
-        }
-        disks.append(.init(pool: boxes.name, volume: overlay, target: "vd" + String(UnicodeScalar(UInt8(97 + index))), bus: "virtio"))
+    let poolName = plan.machine.libvirt.pool ?? defaultPool
+    let boxes = BoxPool(connection: connection, name: poolName)
+    let boxVolumes = try boxes.importBox(plan.box, lockFile: boxLockFile, progress: progress)
+    let pool = try boxes.ensure()
+    var disks: [DomainDefinition.Disk] = []
+    for (index, boxVolume) in boxVolumes.enumerated() {
+      let overlay = LibvirtHypervisor.overlayName(plan.domainName, disk: index)
+      if try pool.volume(named: overlay) == nil {
+        let capacity = try boxVolume.info().capacity
+        let xml = """
+          <volume>
+            <name>\(overlay)</name>
+            <capacity unit='bytes'>\(capacity)</capacity>
+            <target><format type='qcow2'/></target>
+            <backingStore><path>\(try boxVolume.path())</path><format type='qcow2'/></backingStore>
+          </volume>
+          """
+        _ = try pool.createVolume(xml: xml, name: overlay)
       }
-      let existing = try connection.domain(named: plan.domainName)
-      let definition = DomainDefinition(
-        name: plan.domainName, uuid: try existing?.uuid(),
-        type: plan.accelerator == .kvm ? "kvm" : "qemu",
-        memoryMiB: plan.machine.memoryMiB, vcpus: plan.machine.cpus,
-        machineType: plan.machine.libvirt.machineType ?? "pc",
-        cpuMode: plan.accelerator == .kvm ? (plan.machine.libvirt.cpuMode ?? "host-passthrough") : plan.machine.libvirt.cpuMode,
-        metadata: .init(project: plan.projectRoot, machine: plan.machine.name, pool: boxes.name,
-          box: plan.box.name, boxVersion: plan.box.version, boxVolume: plan.box.volumeName),
-        disks: disks,
-        consoleLog: consoleLogPath(domain: plan.domainName),
-        forwards: plan.forwards, restrictNetwork: plan.restrictNetwork)
-      return try connection.defineDomain(xml: definition.xml, name: plan.domainName).uuid()
+      disks.append(.init(pool: boxes.name, volume: overlay, target: "vd" + String(UnicodeScalar(UInt8(97 + index))), bus: "virtio"))
     }
+    let existing = try connection.domain(named: plan.domainName)
+    let definition = DomainDefinition(
+      name: plan.domainName, uuid: try existing?.uuid(),
+      type: plan.accelerator == .kvm ? "kvm" : "qemu",
+      memoryMiB: plan.machine.memoryMiB, vcpus: plan.machine.cpus,
+      machineType: plan.machine.libvirt.machineType ?? "pc",
+      cpuMode: plan.accelerator == .kvm ? (plan.machine.libvirt.cpuMode ?? "host-passthrough") : plan.machine.libvirt.cpuMode,
+      metadata: .init(project: plan.projectRoot, machine: plan.machine.name, pool: boxes.name,
+        box: plan.box.name, boxVersion: plan.box.version, boxVolume: plan.box.volumeName),
+      disks: disks,
+      consoleLog: consoleLogPath(domain: plan.domainName),
+      forwards: plan.forwards, restrictNetwork: plan.restrictNetwork)
+    return try connection.defineDomain(xml: definition.xml, name: plan.domainName).uuid()
   }
 
   public func start(domain: String) throws {
-    try wrap { try lookup(domain).start() }
+    try lookup(domain).start()
   }
 
   public func requestShutdown(domain: String) throws {
-    try wrap { try lookup(domain).shutdown() }
+    try lookup(domain).shutdown()
   }
 
   public func forceOff(domain: String) throws {
-    try wrap {
-      guard let found = try connection.domain(named: domain) else { return }
-      let state = try found.state()
-      if state == .shutoff { return }
-      try found.destroy()
-    }
+    guard let found = try connection.domain(named: domain) else { return }
+    let state = try found.state()
+    if state == .shutoff { return }
+    try found.destroy()
   }
 
   public func remove(domain: String) throws {
-    try wrap {
-      var poolName = defaultPool ?? BoxPool.defaultName
-      if let found = try connection.domain(named: domain) {
-        if let meta = try metadata(of: found) { poolName = meta.pool }
-        if try found.state() != .shutoff { try found.destroy() }
-        try found.undefine()
-      }
-      if let pool = try connection.pool(named: poolName), try pool.isActive() {
-        try pool.refresh()
-        for volume in try pool.volumes() where volume.name == LibvirtHypervisor.overlayName(domain)
-          || (volume.name.hasPrefix(domain + "-disk") && volume.name.hasSuffix(".qcow2")) {
-          try volume.delete()
-        }
-      }
-      try? FileManager.default.removeItem(atPath: consoleLogPath(domain: domain))
-      if uri.hasPrefix("qemu:///system") { try? FileManager.default.removeItem(atPath: "/var/log/libvirt/qemu/\(domain).log") }
+    var poolName = defaultPool ?? BoxPool.defaultName
+    if let found = try connection.domain(named: domain) {
+      if let meta = try metadata(of: found) { poolName = meta.pool }
+      if try found.state() != .shutoff { try found.destroy() }
+      try found.undefine()
     }
+    if let pool = try connection.pool(named: poolName), try pool.isActive() {
+      try pool.refresh()
+      for volume in try pool.volumes() where volume.name == LibvirtHypervisor.overlayName(domain)
+        || (volume.name.hasPrefix(domain + "-disk") && volume.name.hasSuffix(".qcow2")) {
+        try volume.delete()
+      }
+    }
+    try? FileManager.default.removeItem(atPath: consoleLogPath(domain: domain))
+    if uri.hasPrefix("qemu:///system") { try? FileManager.default.removeItem(atPath: "/var/log/libvirt/qemu/\(domain).log") }
   }
 
   func lookup(_ domain: String) throws -> Domain {
@@ -205,51 +167,5 @@ public final class LibvirtHypervisor: Hypervisor {
         hint: "It was removed outside Caravan; `caravan up` makes it anew.")
     }
     return found
-  }
-}
-
-/// Reads Caravan's `<metadata>` element back (libvirt returns it as text).
-enum MetadataReader {
-  static func parse(_ xml: String) -> DomainDefinition.Metadata? {
-    guard let project = text(xml, "project"), let machine = text(xml, "name") else { return nil }
-    return DomainDefinition.Metadata(
-      project: project, machine: machine, pool: text(xml, "pool") ?? BoxPool.defaultName,
-      box: text(xml, "box") ?? "", boxVersion: attribute(xml, "box", "version") ?? "",
-      boxVolume: attribute(xml, "box", "volume") ?? "")
-  }
-
-  /// The opening tag `<prefix:local …>` (any prefix) and its range.
-  static func openTag(_ xml: String, _ local: String) -> Range<String.Index>? {
-    var search = xml.startIndex..<xml.endIndex
-    while let start = xml.range(of: "<", range: search) {
-      guard let end = xml.range(of: ">", range: start.upperBound..<xml.endIndex) else { return nil }
-      let tag = xml[start.upperBound..<end.lowerBound]
-      let tagName = tag.split(whereSeparator: { $0 == " " || $0 == "/" }).first.map(String.init) ?? ""
-      if tagName == local || tagName.hasSuffix(":" + local) { return start.lowerBound..<end.upperBound }
-      search = end.upperBound..<xml.endIndex
-    }
-    return nil
-  }
-
-  static func text(_ xml: String, _ local: String) -> String? {
-    guard let open = openTag(xml, local), let close = xml.range(of: "</", range: open.upperBound..<xml.endIndex) else { return nil }
-    return unescape(String(xml[open.upperBound..<close.lowerBound]))
-  }
-
-  static func attribute(_ xml: String, _ local: String, _ name: String) -> String? {
-    guard let open = openTag(xml, local) else { return nil }
-    let tag = xml[open]
-    for quote in ["'", "\""] {
-      if let start = tag.range(of: " \(name)=\(quote)"), let end = tag.range(of: quote, range: start.upperBound..<tag.endIndex) {
-        return unescape(String(tag[start.upperBound..<end.lowerBound]))
-      }
-    }
-    return nil
-  }
-
-  static func unescape(_ text: String) -> String {
-    text.replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
-      .replacingOccurrences(of: "&apos;", with: "'").replacingOccurrences(of: "&quot;", with: "\"")
-      .replacingOccurrences(of: "&amp;", with: "&")
   }
 }

@@ -1,6 +1,9 @@
 // The syntax tree: statements with arguments and optional blocks, exactly as written.
 // Meaning (which settings exist, which values they take) is the validator's business.
 
+import Spec
+import Support
+
 struct Value: Equatable {
   indirect enum Kind: Equatable {
     case string(StringLiteral, multiline: Bool)

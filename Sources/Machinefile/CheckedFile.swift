@@ -2,6 +2,9 @@
 // as a small function that applies it to a machine. Strings are still templates; the
 // `Expansion` given to `apply` expands them for one machine copy.
 
+import Spec
+import Support
+
 /// One accepted setting, ready to be applied to a machine.
 struct CheckedSetting {
   /// `memory`, `ssh.forward_agent`, `sync`, … (the name recorded in `settingsUsed`).

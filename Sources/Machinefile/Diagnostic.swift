@@ -5,6 +5,8 @@
 //     ^~~~~~
 
 import Foundation
+import Spec
+import Support
 
 public struct Diagnostic: Sendable, Equatable, Encodable {
   public enum Severity: String, Sendable, Equatable, Encodable {

@@ -1,6 +1,9 @@
 // Expanding `${…}` in strings. The validator has already checked that every variable
 // without a fallback is set and that `${index}`/`${name}` appear only in machine blocks.
 
+import Spec
+import Support
+
 struct Expansion {
   var environment: [String: String]
   /// The machine copy being lowered (nil at top level).

@@ -1,5 +1,8 @@
 // Integers (`42`, `0x2a`, `1_000`), sizes (`2GiB`, `500MB`) and durations (`500ms`, `5m`).
 
+import Spec
+import Support
+
 extension Lexer {
   static let sizeUnits: [String: UInt64] = [
     "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40,

@@ -1,6 +1,9 @@
 // String literals: `"..."` with escapes and `${…}` interpolation, and multi-line `"""`
 // strings whose closing line's indentation is removed from every line (Swift's rule).
 
+import Spec
+import Support
+
 /// Collects the parts of a string literal, merging adjacent text.
 struct StringPartsBuilder {
   private(set) var parts: [StringPart] = []

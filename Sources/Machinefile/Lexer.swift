@@ -1,6 +1,9 @@
 // Turns the UTF-8 bytes of a Machinefile into tokens. Works on bytes (no regexes) so a
 // large file lexes in microseconds; columns count Unicode scalars, a tab is one column.
 
+import Spec
+import Support
+
 struct Lexer {
   /// The source as UTF-8 bytes, BOM removed and CRLF turned into LF.
   let bytes: [UInt8]

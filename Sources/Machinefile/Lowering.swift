@@ -4,6 +4,9 @@
 // A `count: N` machine becomes N machines `NAME-1` … `NAME-N`, with `${index}` and
 // `${name}` expanded for each copy.
 
+import Spec
+import Support
+
 enum Lowering {
   static func lower(_ file: CheckedFile, environment: [String: String]) -> ProjectSpec {
     var machines: [MachineSpec] = []

@@ -2,6 +2,8 @@
 // check it for `caravan validate`.
 
 import Foundation
+import Spec
+import Support
 
 public enum Machinefile {
   /// Parse, validate and lower. Throws `MachinefileError` with all diagnostics (or the single syntax error).
@@ -12,9 +14,35 @@ public enum Machinefile {
   }
 
   /// Reads the file at `path` (an unreadable file is a `MachinefileError` naming the path),
-  /// then loads it; diagnostics name the file by `path` as given.
-  public static func load(path: String, environment: [String: String]) throws -> ProjectSpec {
-    try load(source: read(path), fileName: path, environment: environment)
+  /// then loads it; diagnostics name the file as `shownAs` (default: `path` as given).
+  /// Every command that reads a Machinefile comes through here.
+  public static func load(path: String, shownAs: String? = nil, environment: [String: String]) throws
+    -> ProjectSpec
+  {
+    try load(source: read(path), fileName: shownAs ?? path, environment: environment)
+  }
+
+  /// `check` of the file at `path`, for `caravan validate`; an unreadable file is a
+  /// `MachinefileError` naming the path.
+  public static func check(path: String, shownAs: String? = nil, environment: [String: String]) throws
+    -> (spec: ProjectSpec?, diagnostics: [Diagnostic])
+  {
+    check(source: try read(path), fileName: shownAs ?? path, environment: environment)
+  }
+
+  /// `path` as the user would name it from `cwd`: relative when it is inside
+  /// `cwd` or in one of its parents (`Machinefile`, `../Machinefile`), else as given.
+  public static func displayName(of path: String, from cwd: String) -> String {
+    let base = cwd.hasSuffix("/") ? cwd : cwd + "/"
+    if path.hasPrefix(base) { return String(path.dropFirst(base.count)) }
+    var parent = (cwd as NSString).deletingLastPathComponent
+    var ups = "../"
+    while parent != "/" && ups.count <= 9 {
+      if (path as NSString).deletingLastPathComponent == parent { return ups + (path as NSString).lastPathComponent }
+      parent = (parent as NSString).deletingLastPathComponent
+      ups += "../"
+    }
+    return path
   }
 
   /// Diagnostics only (for `caravan validate`); never throws for a bad file. The spec is nil
@@ -50,9 +78,9 @@ public enum Machinefile {
   public static func find(from directory: String, environment: [String: String]) -> String? {
     let fileManager = FileManager.default
     if let chosen = environment["CARAVAN_MACHINEFILE"], !chosen.isEmpty {
-      return absolute(chosen, base: fileManager.currentDirectoryPath)
+      return FileSystem.absolute(chosen)
     }
-    var current = URL(fileURLWithPath: absolute(directory, base: fileManager.currentDirectoryPath)).standardizedFileURL
+    var current = URL(fileURLWithPath: FileSystem.absolute(directory)).standardizedFileURL
     while true {
       let candidate = current.appendingPathComponent("Machinefile").path
       var isDirectory: ObjCBool = false
@@ -63,10 +91,6 @@ public enum Machinefile {
       if parent.path == current.path || current.path == "/" { return nil }
       current = parent
     }
-  }
-
-  private static func absolute(_ path: String, base: String) -> String {
-    path.hasPrefix("/") ? path : URL(fileURLWithPath: base).appendingPathComponent(path).standardizedFileURL.path
   }
 
   private static func read(_ path: String) throws -> String {

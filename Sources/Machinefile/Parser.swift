@@ -10,6 +10,9 @@
 // A statement continues on the next line inside `[...]`, inside a map and after a `,`.
 // Parsing stops at the first syntax error.
 
+import Spec
+import Support
+
 struct Parser {
   private let tokens: [Token]
   private var index = 0

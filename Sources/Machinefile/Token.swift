@@ -1,6 +1,9 @@
 // Tokens of the Machinefile language. Every token carries where it starts
 // (line:column, 1-based, columns counted in Unicode scalars) and its length.
 
+import Spec
+import Support
+
 /// One piece of a string literal. Strings stay as parts until lowering so that
 /// `${index}` and `${name}` can expand once per copy of a `count:` machine.
 enum StringPart: Equatable {

@@ -1,6 +1,9 @@
 // The shape of a statement: how many values it takes, which `name:` options, whether it
 // takes a block; and checks of `${…}` in every string it holds.
 
+import Spec
+import Support
+
 extension Validator {
   enum BlockRule { case forbidden, optional, required }
 

@@ -1,6 +1,9 @@
 // The `ssh { … }` and `libvirt { … }` blocks. Each inner setting is single-valued on its
 // own (`ssh.user`, `libvirt.firmware`), so a machine can override one and inherit the rest.
 
+import Spec
+import Support
+
 extension Validator {
   /// The scope of a block's statements, or nil if the statement has no block.
   private func blockScope(_ statement: Statement, scope: Scope, example: String) -> Scope? {

@@ -1,6 +1,9 @@
 // Multi-valued settings that attach things to a machine: volume, forward, network, sync.
 // A machine gets the top-level ones first, then its own.
 
+import Spec
+import Support
+
 extension Validator {
   func append(
     _ statement: Statement, to settings: inout CheckedScope, _ apply: @escaping (inout MachineSpec, Expansion) -> Void

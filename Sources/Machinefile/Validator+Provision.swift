@@ -1,5 +1,8 @@
 // `provision` (shell, file, ansible) and `trigger`.
 
+import Spec
+import Support
+
 extension Validator {
   static let provisionerTypes = ["shell", "file", "ansible"]
   static let provisionerOptions: [String: [String]] = [

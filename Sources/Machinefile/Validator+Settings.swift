@@ -1,5 +1,8 @@
 // Settings that size and name a machine: box, cpus, memory, disk, hostname, boot_timeout.
 
+import Spec
+import Support
+
 extension Validator {
   /// The one value of a single-valued setting, after the duplicate and shape checks.
   func singleValue(
@@ -30,9 +33,7 @@ extension Validator {
     {
       version = literal
       checkText(literal, at: option.value, scope: scope) { text in
-        ValueChecks.versionConstraints(text).map {
-          "invalid box version constraint \"\(text)\": \($0); write constraints with = >= > < <= ~> joined by ',', e.g. \"~> 12.0\" or \">= 12.1, < 13\""
-        }
+        ValueChecks.problem { _ = try VersionConstraint(parsing: text) }
       }
     }
     if let option = args.options["url"], let literal = string(option.value, "'url:' of 'box'") {
@@ -46,7 +47,7 @@ extension Validator {
     {
       checksum = literal
       checkText(literal, at: option.value, scope: scope) { text in
-        ValueChecks.checksum(text).map { "invalid box checksum \"\(text)\": \($0)" }
+        ValueChecks.problem { _ = try Checksum(parsing: text) }
       }
     }
     guard let value = args.values.first, let name = string(value, "'box'", example: example) else { return }
@@ -56,9 +57,12 @@ extension Validator {
       return nil
     }
     store("box", statement, in: &settings) { machine, expansion in
+      // The validator has checked these texts with the same parsers.
       machine.box = BoxRequirement(
-        name: expansion.expand(name), version: version.map(expansion.expand), url: url.map(expansion.expand),
-        checksum: checksum.map(expansion.expand))
+        name: expansion.expand(name),
+        version: version.flatMap { try? VersionConstraint(parsing: expansion.expand($0)) },
+        url: url.map(expansion.expand),
+        checksum: checksum.flatMap { try? Checksum(parsing: expansion.expand($0)) })
     }
   }
 

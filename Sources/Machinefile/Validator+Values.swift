@@ -1,6 +1,9 @@
 // Reading typed values out of the syntax tree. Each reader reports a wrong type with the
 // thing, the value and the fix, and returns nil.
 
+import Spec
+import Support
+
 extension Validator {
   func wrongType(
     _ value: Value, _ subject: @autoclosure () -> String, expected: String, example: String?,

@@ -2,6 +2,9 @@
 // (it does not stop at the first), in the order a reader meets them. What it accepts it
 // records in a `CheckedFile` for lowering.
 
+import Spec
+import Support
+
 final class Validator {
   let fileName: String
   let lines: SourceLines

@@ -1,5 +1,9 @@
-// Checks of the text of values: host names, box version constraints, checksums,
-// addresses, URIs and names. Each returns nil when the text is fine, else the reason.
+// Checks of the text of values: host names, addresses, URIs and names (box version
+// constraints and checksums are checked by their own parsers in Spec). Each returns nil
+// when the text is fine, else the reason.
+
+import Spec
+import Support
 
 enum ValueChecks {
   /// RFC 1123 host name: dot-separated labels of letters, digits and '-', each 1 to 63
@@ -23,49 +27,18 @@ enum ValueChecks {
     return nil
   }
 
-  static let constraintOperators = ["~>", ">=", "<=", "=", ">", "<"]
-
-  /// Box version constraints: `= >= > < <= ~>` and a dotted numeric version, joined by `,`.
-  static func versionConstraints(_ text: String) -> String? {
-    for piece in text.split(separator: ",", omittingEmptySubsequences: false) {
-      var constraint = Substring(piece.trimmingSpaces)
-      if constraint.isEmpty { return "it has an empty constraint" }
-      if let op = constraintOperators.first(where: { constraint.hasPrefix($0) }) {
-        constraint = Substring(constraint.dropFirst(op.count).trimmingSpaces)
-      } else if let first = constraint.first, !first.isNumber {
-        return "'\(piece.trimmingSpaces)' does not start with one of \(constraintOperators.joined(separator: " ")) or a version number"
-      }
-      let parts = constraint.split(separator: ".", omittingEmptySubsequences: false)
-      if constraint.isEmpty || !parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.isASCII && $0.isNumber } }) {
-        return "'\(constraint)' in '\(piece.trimmingSpaces)' is not a version number like 12.0"
-      }
+  /// What is wrong with a value that one of the spec's parsers (version
+  /// constraints, checksums) refuses: its message and its fix, for a diagnostic.
+  static func problem(_ parse: () throws -> Void) -> String? {
+    do {
+      try parse()
+      return nil
+    } catch let error as CaravanError {
+      guard let hint = error.hint, let first = hint.first else { return error.message }
+      return error.message + "; " + first.lowercased() + hint.dropFirst()
+    } catch {
+      return "\(error)"
     }
-    return nil
-  }
-
-  static let checksumLengths: [(type: String, hexDigits: Int)] = [
-    ("md5", 32), ("sha1", 40), ("sha256", 64), ("sha384", 96), ("sha512", 128),
-  ]
-
-  /// `TYPE:HEX` with a known type and the right number of hex digits.
-  static func checksum(_ text: String) -> String? {
-    guard let colon = text.firstIndex(of: ":") else {
-      return "it must be TYPE:HEX, e.g. \"sha256:…\""
-    }
-    let type = String(text[..<colon])
-    let hex = text[text.index(after: colon)...]
-    guard let expected = checksumLengths.first(where: { $0.type == type }) else {
-      let types = checksumLengths.map(\.type)
-      return "'\(type)' is not a checksum type"
-        + Suggestions.didYouMean(type, in: types).replacingSemicolon() + " (valid types are \(types.listed))"
-    }
-    if let bad = hex.first(where: { !($0.isASCII && $0.isHexDigit) }) {
-      return "'\(bad)' is not a hex digit"
-    }
-    if hex.count != expected.hexDigits {
-      return "a \(type) checksum has \(expected.hexDigits) hex digits, this one has \(hex.count)"
-    }
-    return nil
   }
 
   static func ipv4(_ text: String) -> Bool {

@@ -1,6 +1,7 @@
 import Core
 import Foundation
-import Machinefile
+import Spec
+import Support
 
 /// Runs provisioners in the guest. Shell today: the script (inline or a host
 /// file) is uploaded and run, as root by default, with its output streamed.

@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import Support
 
 /// `Communicator` over the OpenSSH client. While a command runs, one
 /// ControlMaster connection per machine carries every step.

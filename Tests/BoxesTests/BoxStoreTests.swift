@@ -2,6 +2,8 @@ import Foundation
 import Testing
 
 @testable import Boxes
+import Spec
+import Support
 
 /// Builds ustar archives member by member, hostile ones included.
 struct TarBuilder {
@@ -69,7 +71,7 @@ struct BoxStoreTests {
     #expect(added.metadata.virtualSizeGB == 4)
     #expect(FileManager.default.fileExists(atPath: root + "/store/caravan-VAGRANTSLASH-debian-12/0/libvirt/box.img"))
     #expect(try store.list().map { "\($0.name) \($0.version)" } == ["caravan/debian-12 0"])
-    let again = try #require(throws: BoxError.self) { try store.add(name: "caravan/debian-12", file: file) }
+    let again = try #require(throws: CaravanError.self) { try store.add(name: "caravan/debian-12", file: file) }
     #expect(again.message == "box 'caravan/debian-12' (version 0) is already installed")
     try store.add(name: "caravan/debian-12", file: file, version: "12.10.0")
     try store.add(name: "caravan/debian-12", file: file, version: "12.9.1")
@@ -82,7 +84,7 @@ struct BoxStoreTests {
   @Test func readsV2Metadata() throws {
     let meta = try BoxMetadata.parse(Data(#"{"provider":"libvirt","disks":[{"path":"box_1.img"},{"path":"box_2.img","name":"data"}]}"#.utf8), file: "m")
     #expect(meta.disks == ["box_1.img", "box_2.img"])
-    let wrong = try #require(throws: BoxError.self) { try BoxMetadata.parse(Data(#"{"provider":"virtualbox"}"#.utf8), file: "m") }
+    let wrong = try #require(throws: CaravanError.self) { try BoxMetadata.parse(Data(#"{"provider":"virtualbox"}"#.utf8), file: "m") }
     #expect(wrong.message.contains("provider is 'virtualbox'"))
   }
 
@@ -100,7 +102,7 @@ struct BoxStoreTests {
       $0.add(member, type: Character(type), contents: type == "0" ? Data("x".utf8) : Data(), link: "/etc/passwd")
     }
     let store = BoxStore(root: root + "/store")
-    let error = try #require(throws: BoxError.self) { try store.add(name: "evil", file: file) }
+    let error = try #require(throws: CaravanError.self) { try store.add(name: "evil", file: file) }
     #expect(error.message.contains("member '\(member)'"), "\(error)")
     #expect(error.message.contains(words), "\(error)")
     #expect(try store.list().isEmpty)
@@ -111,7 +113,7 @@ struct BoxStoreTests {
   @Test func absurdDeclaredSizeIsRefused() throws {
     defer { try? FileManager.default.removeItem(atPath: root) }
     let file = try box { $0.add("box.img", declaredSize: 1 << 43) }
-    let error = try #require(throws: BoxError.self) { try BoxStore(root: root + "/store").add(name: "huge", file: file) }
+    let error = try #require(throws: CaravanError.self) { try BoxStore(root: root + "/store").add(name: "huge", file: file) }
     #expect(error.message.contains("member 'box.img' declares an absurd size"))
   }
 
@@ -120,7 +122,7 @@ struct BoxStoreTests {
     try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
     let path = root + "/junk.box"
     try Data(repeating: 65, count: 2048).write(to: URL(fileURLWithPath: path))
-    let error = try #require(throws: BoxError.self) { try BoxStore(root: root + "/store").add(name: "junk", file: path) }
+    let error = try #require(throws: CaravanError.self) { try BoxStore(root: root + "/store").add(name: "junk", file: path) }
     #expect(error.message.contains("is not a tar archive"))
   }
 }

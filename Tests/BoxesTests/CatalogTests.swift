@@ -2,6 +2,8 @@ import Foundation
 import Testing
 
 @testable import Boxes
+import Spec
+import Support
 
 /// Vagrant's box catalog JSON: parsing, choosing a version, and the messages.
 struct BoxCatalogTests {
@@ -87,7 +89,7 @@ struct BoxCatalogTests {
   ])
   func malformedCatalogsNameTheSourceAndTheFault(json: String, message: String) throws {
     let source = "/home/me/boxes/catalog.json"
-    let error = try #require(throws: BoxError.self) { try parse(json, source: source) }
+    let error = try #require(throws: CaravanError.self) { try parse(json, source: source) }
     #expect(error.message == message.replacingOccurrences(of: "SRC", with: source))
     #expect(error.hint != nil)
   }
@@ -174,7 +176,7 @@ struct BoxCatalogTests {
       ("12.1.0", nil, libvirt("b.box")), ("12.0.0", nil, libvirt("a.box")),
       ("12.2.0", nil, #"{"name": "virtualbox", "url": "vb.box"}"#), ("13.0.0", "revoked", libvirt("r.box")),
     ])
-    let error = try #require(throws: BoxError.self) {
+    let error = try #require(throws: CaravanError.self) {
       try c.select(constraint: VersionConstraint(parsing: "~> 13.0"), architecture: "amd64")
     }
     #expect(
@@ -190,11 +192,11 @@ struct BoxCatalogTests {
         ("2", nil, #"{"name": "vmware_desktop", "url": "v.box"}, {"name": "virtualbox", "url": "vb.box"}"#),
         ("1", nil, #"{"name": "virtualbox", "url": "vb1.box"}"#),
       ])
-    let error = try #require(throws: BoxError.self) { try c.select(constraint: nil, architecture: "amd64") }
+    let error = try #require(throws: CaravanError.self) { try c.select(constraint: nil, architecture: "amd64") }
     #expect(error.message == "box 'x' has no libvirt provider (it has: virtualbox, vmware_desktop)")
     #expect(error.hint?.contains("Caravan runs libvirt boxes only") == true)
     let empty = try catalog(named: "x", [("1", nil, "")])
-    let none = try #require(throws: BoxError.self) { try empty.select(constraint: nil, architecture: "amd64") }
+    let none = try #require(throws: CaravanError.self) { try empty.select(constraint: nil, architecture: "amd64") }
     #expect(none.message == "box 'x' has no libvirt provider (it has: none)")
   }
 
@@ -205,18 +207,18 @@ struct BoxCatalogTests {
         ("2", nil, [libvirt("a2.box", arch: "amd64"), libvirt("p.box", arch: "ppc64le")].joined(separator: ", ")),
         ("1", nil, libvirt("a1.box", arch: "amd64")),
       ])
-    let error = try #require(throws: BoxError.self) { try c.select(constraint: nil, architecture: "arm64") }
+    let error = try #require(throws: CaravanError.self) { try c.select(constraint: nil, architecture: "arm64") }
     #expect(error.message == "box 'x' has no libvirt provider for architecture 'arm64' (it has: amd64, ppc64le)")
     #expect(error.hint?.contains("Use a box built for arm64") == true)
   }
 
   @Test func noActiveVersionAtAll() throws {
     let revoked = try catalog(named: "x", [("1.0", "revoked", libvirt("a.box")), ("nightly", nil, libvirt("n.box"))])
-    let error = try #require(throws: BoxError.self) { try revoked.select(constraint: nil, architecture: "amd64") }
+    let error = try #require(throws: CaravanError.self) { try revoked.select(constraint: nil, architecture: "amd64") }
     #expect(
       error.message == "box 'x' has no active version with a number like 1.2.3 (its catalog lists: 1.0 (revoked), nightly (active))")
     let empty = try catalog(named: "x", [])
-    let none = try #require(throws: BoxError.self) { try empty.select(constraint: nil, architecture: "amd64") }
+    let none = try #require(throws: CaravanError.self) { try empty.select(constraint: nil, architecture: "amd64") }
     #expect(none.message == "box 'x' has no versions in its catalog")
   }
 

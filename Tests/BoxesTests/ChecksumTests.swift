@@ -2,6 +2,8 @@ import Foundation
 import Testing
 
 @testable import Boxes
+import Spec
+import Support
 
 /// Published test vectors: RFC 1321 (MD5), FIPS 180 examples (SHA-1, SHA-2).
 struct BoxChecksumTests {
@@ -99,40 +101,40 @@ struct BoxChecksumTests {
   }
 
   @Test func badValuesAreNamed() throws {
-    let short = try #require(throws: BoxError.self) { try Checksum(parsing: "sha256:abc") }
+    let short = try #require(throws: CaravanError.self) { try Checksum(parsing: "sha256:abc") }
     #expect(short.message == "'abc' is not a sha256 checksum: it needs 64 hex digits")
     #expect(short.hint == "It has 3; copy the checksum again (`sha256sum FILE` prints it).")
 
     let sha1 = "a9993e364706816aba3e25717850c26c9cd0d89d"
-    let wrongType = try #require(throws: BoxError.self) { try Checksum(type: "sha256", value: sha1) }
+    let wrongType = try #require(throws: CaravanError.self) { try Checksum(type: "sha256", value: sha1) }
     #expect(wrongType.message == "'\(sha1)' is not a sha256 checksum: it needs 64 hex digits")
     #expect(wrongType.hint == "It has 40, as a sha1 checksum does: is the type right?")
 
-    let notHex = try #require(throws: BoxError.self) { try Checksum(kind: .md5, hex: "900150983cd24fb0d6963f7d28e17g72") }
+    let notHex = try #require(throws: CaravanError.self) { try Checksum(kind: .md5, hex: "900150983cd24fb0d6963f7d28e17g72") }
     #expect(notHex.message == "'900150983cd24fb0d6963f7d28e17g72' is not a md5 checksum: 'g' is not a hex digit")
 
     // Fullwidth digits are hex digits to Character, not to sha256sum.
     let fullwidth = "ａ" + String(repeating: "0", count: 31)
-    let wide = try #require(throws: BoxError.self) { try Checksum(kind: .md5, hex: fullwidth) }
+    let wide = try #require(throws: CaravanError.self) { try Checksum(kind: .md5, hex: fullwidth) }
     #expect(wide.message == "'\(fullwidth)' is not a md5 checksum: 'ａ' is not a hex digit")
 
-    let empty = try #require(throws: BoxError.self) { try Checksum(parsing: "sha1:") }
+    let empty = try #require(throws: CaravanError.self) { try Checksum(parsing: "sha1:") }
     #expect(empty.message == "'' is not a sha1 checksum: it needs 40 hex digits")
   }
 
   @Test func badTypesSayTheFormAndTheTypes() throws {
-    let unknown = try #require(throws: BoxError.self) { try Checksum(parsing: "crc32:abcd") }
+    let unknown = try #require(throws: CaravanError.self) { try Checksum(parsing: "crc32:abcd") }
     #expect(unknown.message == "checksum type 'crc32' is not known")
     #expect(unknown.hint == "Write TYPE:HEX with TYPE one of md5, sha1, sha256, sha384, sha512, e.g. sha256:ba7816bf…")
 
-    let dashed = try #require(throws: BoxError.self) { try Checksum(type: "SHA-256", value: "00") }
+    let dashed = try #require(throws: CaravanError.self) { try Checksum(type: "SHA-256", value: "00") }
     #expect(dashed.message == "checksum type 'SHA-256' is not known")
 
-    let bare = try #require(throws: BoxError.self) { try Checksum(parsing: "ba7816bf") }
+    let bare = try #require(throws: CaravanError.self) { try Checksum(parsing: "ba7816bf") }
     #expect(bare.message == "checksum 'ba7816bf' has no type")
     #expect(bare.hint?.hasPrefix("Write TYPE:HEX") == true)
 
-    let spaced = try #require(throws: BoxError.self) {
+    let spaced = try #require(throws: CaravanError.self) {
       try Checksum(parsing: "sha256 ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
     }
     #expect(spaced.message.hasSuffix("has no type"))
@@ -141,7 +143,7 @@ struct BoxChecksumTests {
   @Test func verifyAcceptsAnyCaseAndNamesAMismatch() throws {
     let sum = try Checksum(kind: .md5, hex: "900150983cd24fb0d6963f7d28e17f72")
     try sum.verify("900150983CD24FB0D6963F7D28E17F72", what: "'x.box'")
-    let mismatch = try #require(throws: BoxError.self) {
+    let mismatch = try #require(throws: CaravanError.self) {
       try sum.verify("D41D8CD98F00B204E9800998ECF8427E", what: "'https://example.org/x.box'")
     }
     #expect(

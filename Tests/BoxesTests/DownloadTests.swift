@@ -3,6 +3,8 @@ import TestSupport
 import Testing
 
 @testable import Boxes
+import Spec
+import Support
 
 /// Box downloads against a real HTTP server on 127.0.0.1: catalogs, resume
 /// after a cut connection, checksums, redirects, tokens, tar.gz.
@@ -101,7 +103,7 @@ struct DownloadTests {
     try writeCatalog("catalog.json", versions: [("1.0.0", "b.box", wrong)])
     let server = try BoxServer(root: served)
     defer { server.stop() }
-    let error = try #require(throws: BoxError.self) { try installer().add(.init(source: server.base + "/catalog.json")) }
+    let error = try #require(throws: CaravanError.self) { try installer().add(.init(source: server.base + "/catalog.json")) }
     #expect(error.message.contains("checksum mismatch"), "\(error)")
     #expect(error.message.contains("sha256:" + wrong), "\(error)")
     #expect(try store.list().isEmpty)
@@ -125,7 +127,7 @@ struct DownloadTests {
     try makeBox("p.box")
     let server = try BoxServer(root: served, token: "s3cret")
     defer { server.stop() }
-    let refused = try #require(throws: BoxError.self) {
+    let refused = try #require(throws: CaravanError.self) {
       try installer().add(.init(source: server.base + "/private/p.box", name: "p/box"))
     }
     #expect(refused.message.contains("HTTP 401"), "\(refused)")
@@ -141,11 +143,11 @@ struct DownloadTests {
     try FileManager.default.createDirectory(atPath: served, withIntermediateDirectories: true)
     let server = try BoxServer(root: served)
     defer { server.stop() }
-    let missing = try #require(throws: BoxError.self) { try installer().add(.init(source: server.base + "/nope.box", name: "x/y")) }
+    let missing = try #require(throws: CaravanError.self) { try installer().add(.init(source: server.base + "/nope.box", name: "x/y")) }
     #expect(missing.message == "download of \(server.base)/nope.box failed: HTTP 404, not found")
-    let noName = try #require(throws: BoxError.self) { try installer().add(.init(source: server.base + "/nope.box")) }
+    let noName = try #require(throws: CaravanError.self) { try installer().add(.init(source: server.base + "/nope.box")) }
     #expect(noName.message.contains("needs a name"))
-    let constraint = try #require(throws: BoxError.self) {
+    let constraint = try #require(throws: CaravanError.self) {
       try installer().add(.init(source: server.base + "/nope.box", name: "x/y", version: "~> 1.0"))
     }
     #expect(constraint.message.contains("'~> 1.0' is not a version to record"))

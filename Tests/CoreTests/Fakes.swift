@@ -1,6 +1,8 @@
 import Boxes
 import Foundation
 import Machinefile
+import Spec
+import Support
 
 @testable import Core
 

@@ -1,5 +1,6 @@
 import Foundation
-import Machinefile
+import Spec
+import Support
 import Testing
 
 @testable import Core

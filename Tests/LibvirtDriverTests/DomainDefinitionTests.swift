@@ -1,6 +1,7 @@
 import Core
 import Foundation
-import Machinefile
+import Spec
+import Support
 import Testing
 
 @testable import LibvirtDriver

@@ -1,6 +1,7 @@
 import Testing
 
 @testable import Libvirt
+import Support
 
 /// The wrapper against libvirt's `test:///default` driver: a real driver that
 /// needs no daemon, with one running domain "test" and a pool "default-pool".
@@ -43,16 +44,22 @@ struct ConnectionTests {
     let connection = try Connection(uri: "test:///default")
     let domain = try #require(try connection.domain(named: "test"))
     // Starting a running domain is refused by libvirt.
-    let error = try #require(throws: LibvirtError.self) { try domain.start() }
+    let thrown = try #require(throws: CaravanError.self) { try domain.start() }
+    #expect(thrown.kind == .hypervisor)
+    #expect(thrown.message.hasPrefix("libvirt could not start domain 'test': "))
+    let error = try #require(thrown.cause as? LibvirtError)
     #expect(error.operation == "start domain 'test'")
     #expect(error.message.contains("already running"))
     #expect(!error.isNotFound)
   }
 
   @Test func unreachableURIIsAConnectionError() throws {
-    let error = try #require(throws: LibvirtError.self) {
+    let thrown = try #require(throws: CaravanError.self) {
       try Connection(uri: "qemu:///system?socket=/nonexistent/sock")
     }
+    #expect(thrown.message.contains("cannot connect to libvirt at 'qemu:///system?socket=/nonexistent/sock'"))
+    #expect(thrown.hint?.contains("libvirtd") == true)
+    let error = try #require(thrown.cause as? LibvirtError)
     #expect(error.operation.contains("qemu:///system?socket=/nonexistent/sock"))
     #expect(error.message.contains("/nonexistent/sock"))
   }

@@ -3,6 +3,8 @@
 // spec for a valid file. Set MACHINEFILE_RECORD_GOLDEN=1 to rewrite the expected files.
 
 import Foundation
+import Spec
+import Support
 import Testing
 
 @testable import Machinefile

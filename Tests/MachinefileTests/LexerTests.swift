@@ -1,3 +1,5 @@
+import Spec
+import Support
 import Testing
 
 @testable import Machinefile

@@ -1,4 +1,6 @@
 import Foundation
+import Spec
+import Support
 import Testing
 
 @testable import Machinefile

@@ -1,3 +1,5 @@
+import Spec
+import Support
 import Testing
 
 @testable import Machinefile
@@ -115,7 +117,7 @@ private func load(_ source: String, _ environment: [String: String] = [:]) throw
     #expect(spec.machines.map(\.name) == ["web", "db", "worker-1", "worker-2", "worker-3"])
     #expect(spec.primaryMachine?.name == "web")
     let web = try #require(spec.machine(named: "web"))
-    #expect(web.box == BoxRequirement(name: "caravan/debian-12", version: "~> 12.0"))
+    #expect(web.box == BoxRequirement(name: "caravan/debian-12", version: try VersionConstraint(parsing: "~> 12.0")))
     #expect(web.cpus == 2 && web.memoryMiB == 1024)
     #expect(web.hostname == "web.local")
     #expect(web.forwards == [PortForward(host: 8080, guest: 80)])

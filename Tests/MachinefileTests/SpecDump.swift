@@ -1,5 +1,7 @@
 // A stable, readable text form of a ProjectSpec, for golden files and assertions.
 
+import Spec
+
 @testable import Machinefile
 
 func dump(_ spec: ProjectSpec) -> String {
@@ -25,7 +27,7 @@ func dump(_ spec: ProjectSpec) -> String {
   for machine in spec.machines {
     out.append("machine \(quoted(machine.name)) index=\(machine.index) primary=\(machine.primary) autostart=\(machine.autostart)")
     if let box = machine.box {
-      out.append("  box \(quoted(box.name)) version=\(quoted(box.version)) url=\(quoted(box.url)) checksum=\(quoted(box.checksum))")
+      out.append("  box \(quoted(box.name)) version=\(quoted(box.version?.text)) url=\(quoted(box.url)) checksum=\(quoted(box.checksum?.description))")
     }
     out.append("  cpus \(machine.cpus) memory=\(machine.memoryBytes) disk=\(machine.diskBytes.map(String.init) ?? "nil") boot_timeout=\(machine.bootTimeoutSeconds)")
     out.append("  hostname \(quoted(machine.hostname))")

@@ -1,4 +1,6 @@
 import Foundation
+import Spec
+import Support
 import Testing
 
 @testable import Machinefile
@@ -66,11 +68,11 @@ private func messages(_ source: String, _ environment: [String: String] = [:]) -
   @Test func valueChecks() {
     #expect(ValueChecks.hostname("web-1.example.com") == nil)
     #expect(ValueChecks.hostname(String(repeating: "a.", count: 127) + "a") != nil)
-    #expect(ValueChecks.versionConstraints("~> 12.0, >= 12.1,<13, 1.2.3, =1") == nil)
-    #expect(ValueChecks.versionConstraints("~> 12.x") != nil)
-    #expect(ValueChecks.checksum("sha1:" + String(repeating: "a", count: 40)) == nil)
-    #expect(ValueChecks.checksum("sha512:" + String(repeating: "F", count: 128)) == nil)
-    #expect(ValueChecks.checksum("sha384:" + String(repeating: "0", count: 95)) != nil)
+    #expect(ValueChecks.problem { _ = try VersionConstraint(parsing: "~> 12.0, >= 12.1,<13, 1.2.3, =1") } == nil)
+    #expect(ValueChecks.problem { _ = try VersionConstraint(parsing: "~> 12.x") } != nil)
+    #expect(ValueChecks.problem { _ = try Checksum(parsing: "sha1:" + String(repeating: "a", count: 40)) } == nil)
+    #expect(ValueChecks.problem { _ = try Checksum(parsing: "sha512:" + String(repeating: "F", count: 128)) } == nil)
+    #expect(ValueChecks.problem { _ = try Checksum(parsing: "sha384:" + String(repeating: "0", count: 95)) } != nil)
     #expect(ValueChecks.netmask("255.255.255.0") && ValueChecks.netmask("0.0.0.0") && !ValueChecks.netmask("255.0.255.0"))
     #expect(ValueChecks.ipAddress("::1") && ValueChecks.ipAddress("fe80::1") && !ValueChecks.ipAddress("1.2.3"))
     #expect(ValueChecks.libvirtURI("qemu:///session") && !ValueChecks.libvirtURI("qemu"))

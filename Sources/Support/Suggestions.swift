@@ -1,9 +1,9 @@
 // "did you mean …?": the closest valid name by edit distance (with transpositions, so
 // `memroy` is one edit from `memory`).
 
-enum Suggestions {
+public enum Suggestions {
   /// The candidate closest to `word`, if it is close enough to be a likely typo.
-  static func closest(to word: String, in candidates: [String]) -> String? {
+  public static func closest(to word: String, in candidates: [String]) -> String? {
     let lowered = word.lowercased()
     if let sameIgnoringCase = candidates.first(where: { $0.lowercased() == lowered }) {
       return sameIgnoringCase
@@ -20,7 +20,7 @@ enum Suggestions {
   }
 
   /// `; did you mean 'memory'?` or an empty string.
-  static func didYouMean(_ word: String, in candidates: [String], quote: (String) -> String = { "'\($0)'" })
+  public static func didYouMean(_ word: String, in candidates: [String], quote: (String) -> String = { "'\($0)'" })
     -> String
   {
     closest(to: word, in: candidates).map { "; did you mean \(quote($0))?" } ?? ""
@@ -28,7 +28,7 @@ enum Suggestions {
 
   /// Optimal string alignment distance: insertions, deletions, substitutions and
   /// transpositions of neighbours each cost 1.
-  static func editDistance(_ a: String, _ b: String) -> Int {
+  public static func editDistance(_ a: String, _ b: String) -> Int {
     let a = Array(a.unicodeScalars)
     let b = Array(b.unicodeScalars)
     if a.isEmpty { return b.count }
@@ -54,7 +54,7 @@ enum Suggestions {
 
 extension Array where Element == String {
   /// `a, b and c`
-  var listed: String {
+  public var listed: String {
     switch count {
     case 0: return ""
     case 1: return self[0]

@@ -1,6 +1,7 @@
 import Testing
 
-@testable import Boxes
+@testable import Spec
+import Support
 
 /// Vagrant's box version constraints, as RubyGems reads them.
 struct BoxVersionConstraintTests {
@@ -80,7 +81,7 @@ struct BoxVersionConstraintTests {
     ("> 1 2", "'1 2' in version constraint '> 1 2' is not a version (dotted numbers like 12.1.0)"),
   ])
   func badConstraintsNameTheBadPartAndShowTheForms(text: String, message: String) throws {
-    let error = try #require(throws: BoxError.self) { try VersionConstraint(parsing: text) }
+    let error = try #require(throws: CaravanError.self) { try VersionConstraint(parsing: text) }
     #expect(error.message == message)
     #expect(error.hint?.contains("'~> 12.0', '>= 1.2, < 2' or '= 1.0.3'") == true)
     #expect(error.hint?.contains("= != >= <= > < ~>") == true)

@@ -1,5 +1,5 @@
-// The lowered form of a Machinefile: what every command works from.
-// Lowering (Lowering.swift) fills these from a validated AST; defaults live here.
+// What a Machinefile means, as typed values: what every command works from.
+// The Machinefile module's lowering fills these from a validated AST; defaults live here.
 
 /// A place in a Machinefile, 1-based.
 public struct SourceLocation: Sendable, Equatable, Hashable, CustomStringConvertible {
@@ -77,12 +77,12 @@ public struct UsedSetting: Sendable, Equatable {
 
 public struct BoxRequirement: Sendable, Equatable {
   public var name: String
-  /// Raw constraint text, e.g. `~> 12.0, >= 12.1`; nil means any version.
-  public var version: String?
+  /// e.g. `~> 12.0, >= 12.1`; nil means any version.
+  public var version: VersionConstraint?
   public var url: String?
-  /// `TYPE:HEX`, e.g. `sha256:ab…`.
-  public var checksum: String?
-  public init(name: String, version: String? = nil, url: String? = nil, checksum: String? = nil) {
+  /// `sha256:ab…`.
+  public var checksum: Checksum?
+  public init(name: String, version: VersionConstraint? = nil, url: String? = nil, checksum: Checksum? = nil) {
     self.name = name
     self.version = version
     self.url = url

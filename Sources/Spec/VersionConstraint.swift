@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// A box version: dotted numbers, compared segment by segment (`12.10` > `12.9`,
 /// `12.0` == `12`).
@@ -19,9 +20,21 @@ public struct BoxVersionNumber: Comparable, Hashable, Sendable, CustomStringConv
     self.segments = segments
   }
 
-  init(segments: [Int]) { self.segments = segments }
+  public init(segments: [Int]) { self.segments = segments }
 
   public var description: String { segments.map(String.init).joined(separator: ".") }
+
+  /// The one ordering of version texts (box lists, catalogs): dotted numbers
+  /// by value (`1.10.0` after `1.9.2`); a text that is not dotted numbers comes
+  /// before all of them, and such texts sort among themselves as text.
+  public static func ascending(_ a: String, _ b: String) -> Bool {
+    switch (BoxVersionNumber(a), BoxVersionNumber(b)) {
+    case let (x?, y?): return x < y || (x == y && a < b)
+    case (nil, _?): return true
+    case (_?, nil): return false
+    case (nil, nil): return a < b
+    }
+  }
 
   private func padded(to count: Int) -> [Int] { segments + Array(repeating: 0, count: max(0, count - segments.count)) }
 
@@ -76,7 +89,7 @@ public struct VersionConstraint: Sendable, Equatable, CustomStringConvertible {
   public init(parsing text: String) throws {
     self.text = text
     guard !text.trimmingCharacters(in: .whitespaces).isEmpty else {
-      throw BoxError("the version constraint is empty", hint: VersionConstraint.forms)
+      throw CaravanError(.invalidInput, "the version constraint is empty", hint: VersionConstraint.forms)
     }
     clauses = try text.split(separator: ",", omittingEmptySubsequences: false).map {
       try VersionConstraint.clause(String($0), in: text)
@@ -86,7 +99,7 @@ public struct VersionConstraint: Sendable, Equatable, CustomStringConvertible {
   private static func clause(_ raw: String, in text: String) throws -> Clause {
     let part = raw.trimmingCharacters(in: .whitespaces)
     guard !part.isEmpty else {
-      throw BoxError("version constraint '\(text)' has an empty part between commas", hint: forms)
+      throw CaravanError(.invalidInput, "version constraint '\(text)' has an empty part between commas", hint: forms)
     }
     // The operator is the leading run of operator characters, so a typo such as
     // `=>` is reported as a typo rather than as a bad version.
@@ -94,19 +107,19 @@ public struct VersionConstraint: Sendable, Equatable, CustomStringConvertible {
     let rest = part.dropFirst(symbol.count).trimmingCharacters(in: .whitespaces)
     if symbol.isEmpty {
       guard let version = BoxVersionNumber(rest) else {
-        throw BoxError("'\(part)' in version constraint '\(text)' is not OPERATOR VERSION", hint: forms)
+        throw CaravanError(.invalidInput, "'\(part)' in version constraint '\(text)' is not OPERATOR VERSION", hint: forms)
       }
       return Clause(op: .eq, version: version)
     }
     guard let op = Operator(rawValue: symbol) else {
       let suggestion = misspelledOperators[symbol].map { "; did you mean '\($0)'?" } ?? ""
-      throw BoxError("'\(symbol)' in version constraint '\(text)' is not an operator\(suggestion)", hint: forms)
+      throw CaravanError(.invalidInput, "'\(symbol)' in version constraint '\(text)' is not an operator\(suggestion)", hint: forms)
     }
     guard !rest.isEmpty else {
-      throw BoxError("'\(symbol)' in version constraint '\(text)' has no version after it", hint: forms)
+      throw CaravanError(.invalidInput, "'\(symbol)' in version constraint '\(text)' has no version after it", hint: forms)
     }
     guard let version = BoxVersionNumber(rest) else {
-      throw BoxError("'\(rest)' in version constraint '\(text)' is not a version (dotted numbers like 12.1.0)", hint: forms)
+      throw CaravanError(.invalidInput, "'\(rest)' in version constraint '\(text)' is not a version (dotted numbers like 12.1.0)", hint: forms)
     }
     return Clause(op: op, version: version)
   }

@@ -60,10 +60,22 @@ public enum FileSystem {
     CaravanError(.io, "cannot \(what) '\(path)': \(String(cString: strerror(errno)))")
   }
 
-  /// Resolves `path` against `base` unless it is absolute; `~` is the home folder.
+  /// The one path resolver: `path` against `base` unless it is absolute; `~` is
+  /// the home folder; `.` and `..` are folded (symbolic links are not followed).
   public static func resolve(_ path: String, relativeTo base: String) -> String {
-    if path.hasPrefix("/") { return path }
-    if path == "~" || path.hasPrefix("~/") { return NSHomeDirectory() + path.dropFirst() }
-    return (base as NSString).appendingPathComponent(path)
+    let joined: String
+    if path.hasPrefix("/") {
+      joined = path
+    } else if path == "~" || path.hasPrefix("~/") {
+      joined = NSHomeDirectory() + path.dropFirst()
+    } else {
+      joined = (base as NSString).appendingPathComponent(path)
+    }
+    return (joined as NSString).standardizingPath
+  }
+
+  /// `path` resolved against the current folder.
+  public static func absolute(_ path: String) -> String {
+    resolve(path, relativeTo: FileManager.default.currentDirectoryPath)
   }
 }

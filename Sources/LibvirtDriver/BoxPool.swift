@@ -1,9 +1,11 @@
+import Boxes
 import Foundation
 import Libvirt
+import Support
 
 /// Caravan's storage pool: box images enter it once per box version (uploaded
 /// through a libvirt stream, so remote URIs work), machine overlays live beside them.
-public struct BoxPool {
+struct BoxPool {
   public static let defaultName = "caravan"
   public let connection: Connection
   public let name: String
@@ -94,32 +96,4 @@ public struct BoxPool {
       try pool.volume(named: box.volumeName(disk: disk))?.delete()
     }
   }
-}
-
-/// An exclusive `flock` shared by all caravan processes of this host; released
-/// by `unlock`, when the object goes, or when the process dies.
-public final class FileLock {
-  private var fd: Int32
-
-  public init(path: String) throws {
-    try FileManager.default.createDirectory(
-      atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-    guard fd >= 0 else { throw BoxError("cannot open lock file '\(path)': \(String(cString: strerror(errno)))") }
-    while flock(fd, LOCK_EX) != 0 {
-      guard errno == EINTR else {
-        close(fd)
-        throw BoxError("cannot lock '\(path)': \(String(cString: strerror(errno)))")
-      }
-    }
-  }
-
-  public func unlock() {
-    guard fd >= 0 else { return }
-    flock(fd, LOCK_UN)
-    close(fd)
-    fd = -1
-  }
-
-  deinit { unlock() }
 }

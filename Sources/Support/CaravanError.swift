@@ -1,6 +1,6 @@
 /// Core's error: what failed, the value involved, and what the user can do.
 /// Lower layers' errors are translated into this at the boundary, keeping the cause.
-public struct CaravanError: Error, CustomStringConvertible {
+public struct CaravanError: Error, CustomStringConvertible, Sendable {
   public enum Kind: Sendable {
     case invalidInput, notFound, conflict, hypervisor, guest, timeout, io, internalError
   }

@@ -165,8 +165,3 @@ public func execProgram(_ arguments: [String]) -> CaravanError {
   return CaravanError(.notFound, "cannot run '\(arguments[0])': \(String(cString: strerror(errno)))",
     hint: "Install it (Debian package: \(Subprocess.debianPackage(for: arguments[0]))).")
 }
-
-/// Quotes a string as one word for a POSIX shell.
-public func shellQuote(_ text: String) -> String {
-  "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
-}

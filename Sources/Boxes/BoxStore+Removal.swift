@@ -1,0 +1,85 @@
+import Foundation
+import Spec
+import Support
+
+/// What knows which machines' disks depend on a box's pool volumes, and can
+/// delete them: the hypervisor driver. The store asks it before removing a box.
+public protocol BoxVolumes: AnyObject {
+  /// Machines ("web (/path/to/project)") whose disks are backed by the box's volumes.
+  func machinesUsing(box: InstalledBox) throws -> [String]
+  /// Deletes the box's pool volumes, if any.
+  func removeBoxVolume(_ box: InstalledBox) throws
+}
+
+extension BoxStore {
+  /// The versions of `name` that `box remove` acts on: `version` only, or all
+  /// of them with `all`; several without either is refused.
+  public func versionsToRemove(name: String, version: String?, all: Bool) throws -> [InstalledBox] {
+    let installed = try list().filter { $0.name == name }
+    guard !installed.isEmpty else {
+      throw CaravanError(
+        .notFound, "box '\(name)' is not installed", hint: "`caravan box list` shows the installed boxes.")
+    }
+    let matches = version.map { wanted in installed.filter { $0.version == wanted } } ?? installed
+    guard !matches.isEmpty else {
+      throw CaravanError(
+        .notFound, "box '\(name)' has no version '\(version ?? "")'",
+        hint: "Installed versions: \(installed.map(\.version).joined(separator: ", ")).")
+    }
+    if matches.count > 1 && !all {
+      throw CaravanError(
+        .invalidInput,
+        "box '\(name)' has \(matches.count) versions (\(matches.map(\.version).joined(separator: ", ")))",
+        hint: "Choose one with --box-version, or remove them all with --all.")
+    }
+    return matches
+  }
+
+  /// What `remove` did.
+  public enum Removal: Equatable, Sendable {
+    /// The box and its pool volumes are gone.
+    case removedWithVolume
+    /// The box left the store; its pool volumes stay for the machines named.
+    case keptVolume(users: [String])
+  }
+
+  /// Removes a box version and its pool volumes. A box a machine uses is
+  /// refused by name, or with `force` leaves the store while its volumes stay
+  /// for the machines that need them.
+  @discardableResult
+  public func remove(_ box: InstalledBox, volumes: BoxVolumes, force: Bool) throws -> Removal {
+    let users = try volumes.machinesUsing(box: box)
+    if !users.isEmpty && !force {
+      throw CaravanError(
+        .conflict, "box '\(box.name)' (\(box.version)) is used by machine \(users.joined(separator: ", "))",
+        hint:
+          "Destroy the machine first (`caravan destroy` in its project), or add --force to remove the box but keep its disk image for the machine."
+      )
+    }
+    if users.isEmpty { try volumes.removeBoxVolume(box) }
+    try remove(box)
+    return users.isEmpty ? .removedWithVolume : .keptVolume(users: users)
+  }
+
+  /// One old box version, as `box prune` sees it.
+  public struct PruneCandidate: Sendable {
+    public var box: InstalledBox
+    /// Machines whose disks depend on it.
+    public var users: [String]
+    /// Kept because it is in use and `keepActive` was asked.
+    public var keep: Bool
+  }
+
+  /// Every version but the newest of each box, with the machines using it.
+  public func pruneCandidates(volumes: BoxVolumes, keepActive: Bool) throws -> [PruneCandidate] {
+    let boxes = try list()
+    var result: [PruneCandidate] = []
+    for name in Set(boxes.map(\.name)).sorted() {
+      for box in boxes.filter({ $0.name == name }).dropLast() {
+        let users = try volumes.machinesUsing(box: box)
+        result.append(PruneCandidate(box: box, users: users, keep: keepActive && !users.isEmpty))
+      }
+    }
+    return result
+  }
+}
