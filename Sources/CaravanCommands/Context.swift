@@ -33,6 +33,10 @@ struct Context {
     project = Project(root: (path as NSString).deletingLastPathComponent, machinefilePath: path, spec: spec)
   }
 
+  /// What `up` acts on with the libvirt driver and the guest provisioner: the
+  /// same as `Lifecycle.support` gives once they are connected.
+  static let support = SettingSupport.engine.union(LibvirtHypervisor.support).union(GuestProvisioner.support)
+
   var uri: String {
     defaultLibvirtURI(configured: project.spec.machines.first?.libvirt.uri, environment: environment)
   }

@@ -64,7 +64,7 @@ struct SSHCommand: ParsableCommand {
     let context = try Context()
     let spec = try context.singleMachine(machine)
     let lifecycle = context.lifecycle(try context.hypervisor())
-    let record = try lifecycle.runningRecord(spec, for: "ssh")
+    let record = try lifecycle.runningRecord(spec, for: "ssh into")
     let endpoint = try lifecycle.endpoint(for: spec, record: record, shared: false)
     var args = OpenSSHCommunicator.arguments(endpoint, batch: false)
     args.insert(contentsOf: sshArguments, at: args.count - 1)
@@ -120,7 +120,7 @@ struct DestroyCommand: ParsableCommand {
           hint: "Run `caravan destroy -f` to remove without asking.")
       }
       print("Destroy \(names)? Their disks are deleted. [y/N] ", terminator: "")
-      fflush(stdout)
+      fflush(nil)
       guard let answer = readLine(), ["y", "yes"].contains(answer.lowercased()) else {
         print("Nothing destroyed.")
         return

@@ -30,7 +30,10 @@ struct ValidateCommand: ParsableCommand {
          "severity": $0.severity == .error ? "error" : "warning", "message": $0.message]
       }
       var object: [String: Any] = ["file": shown, "valid": errors.isEmpty, "diagnostics": rows]
-      if let spec, errors.isEmpty { object["machines"] = spec.machines.map(\.name) }
+      if let spec, errors.isEmpty {
+        object["machines"] = spec.machines.map(\.name)
+        object["unsupported"] = ValidateCommand.unsupported(in: spec)
+      }
       let out = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
       print(String(decoding: out, as: UTF8.self))
     } else {
@@ -44,6 +47,18 @@ struct ValidateCommand: ParsableCommand {
     if !errors.isEmpty {
       if !json { printError("\(shown): \(errors.count) error\(errors.count == 1 ? "" : "s")") }
       throw ExitCode(65)
+    }
+  }
+}
+
+extension ValidateCommand {
+  /// What `up` would name as not supported yet, per machine and setting, from
+  /// the same declarations `up` uses.
+  static func unsupported(in spec: ProjectSpec) -> [[String: Any]] {
+    spec.machines.flatMap { machine in
+      Context.support.unsupported(in: machine).map {
+        ["machine": machine.name, "setting": $0.name, "line": $0.location.line, "column": $0.location.column]
+      }
     }
   }
 }

@@ -66,6 +66,8 @@ public protocol CommunicatorFactory {
 
 /// Runs provisioners; the Provisioning module provides the real one.
 public protocol ProvisionerRunner {
+  /// The provisioner types it runs.
+  var support: SettingSupport { get }
   func run(_ provisioner: ProvisionerSpec, machine: MachineSpec, projectRoot: String,
            on communicator: Communicator, reporter: Reporter) throws
 }

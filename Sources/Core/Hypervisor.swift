@@ -31,27 +31,48 @@ public struct ResolvedForward: Sendable, Equatable, CustomStringConvertible {
   public var description: String { "\(transport.rawValue) \(hostIP):\(host) -> \(guest)" }
 }
 
-/// Everything the hypervisor needs to define (or redefine) one machine's domain.
+/// How a machine reaches the network.
+public enum NetworkPlan: Sendable, Equatable {
+  /// QEMU user-mode NAT with the forwards bound on the host; `restricted`: the
+  /// guest gets no outbound network, only its forwarded ports (`CARAVAN_NAT_RESTRICT=1`).
+  case userMode(restricted: Bool)
+}
+
+/// Everything the hypervisor needs to define (or redefine) one machine's
+/// domain, resolved: no Machinefile setting is left for the driver to interpret.
 public struct MachinePlan: Sendable {
   public var domainName: String
   public var projectRoot: String
-  public var machine: MachineSpec
+  public var machineName: String
+  public var cpus: Int
+  public var memoryMiB: UInt64
   public var box: InstalledBox
   /// SSH first, then the Machinefile's forwards.
   public var forwards: [ResolvedForward]
   public var accelerator: Accelerator
-  /// The guest gets no outbound network, only its forwarded ports (`CARAVAN_NAT_RESTRICT=1`).
-  public var restrictNetwork: Bool
+  public var network: NetworkPlan
+  /// `libvirt { machine_type cpu_mode pool }`; nil: the driver's default.
+  public var machineType: String?
+  public var cpuMode: String?
+  public var pool: String?
 
-  public init(domainName: String, projectRoot: String, machine: MachineSpec, box: InstalledBox,
-              forwards: [ResolvedForward], accelerator: Accelerator, restrictNetwork: Bool) {
+  public init(
+    domainName: String, projectRoot: String, machineName: String, cpus: Int, memoryMiB: UInt64,
+    box: InstalledBox, forwards: [ResolvedForward], accelerator: Accelerator, network: NetworkPlan,
+    machineType: String? = nil, cpuMode: String? = nil, pool: String? = nil
+  ) {
     self.domainName = domainName
     self.projectRoot = projectRoot
-    self.machine = machine
+    self.machineName = machineName
+    self.cpus = cpus
+    self.memoryMiB = memoryMiB
     self.box = box
     self.forwards = forwards
     self.accelerator = accelerator
-    self.restrictNetwork = restrictNetwork
+    self.network = network
+    self.machineType = machineType
+    self.cpuMode = cpuMode
+    self.pool = pool
   }
 }
 
@@ -59,6 +80,8 @@ public struct MachinePlan: Sendable {
 /// unit tests replace it with a fake. Every method blocks.
 public protocol Hypervisor: BoxVolumes {
   var uri: String { get }
+  /// The `libvirt { … }` settings this driver acts on.
+  var support: SettingSupport { get }
   /// The machine's state, asked live; `.notCreated` when no such domain exists.
   func status(domain: String) throws -> MachineStatus
   /// The domain's UUID, nil when it does not exist.

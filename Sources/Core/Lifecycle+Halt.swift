@@ -14,7 +14,8 @@ extension Lifecycle {
   func halt(_ machine: MachineSpec, force: Bool) throws {
     let name = machine.name
     let domain = project.domainName(for: name)
-    let (status, record) = try reconcile(machine)
+    let state = try reconcile(machine)
+    let status = state.status
     switch status {
     case .notCreated:
       reporter.step(name, "not created")
@@ -24,7 +25,7 @@ extension Lifecycle {
       return
     default: break
     }
-    if !force, status == .running, let record {
+    if !force, case .tracked(.running, let record) = state {
       reporter.step(name, "powering off through SSH (sudo poweroff)")
       let communicator = communicators.communicator(for: try endpoint(for: machine, record: record, shared: false))
       // The connection drops as the guest goes down: any exit status is fine.

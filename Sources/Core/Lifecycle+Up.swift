@@ -15,24 +15,30 @@ extension Lifecycle {
 
   func up(_ machine: MachineSpec, provision: Bool?) throws {
     let name = machine.name
-    for setting in SupportedSettings.unsupported(in: machine) {
+    for setting in support.unsupported(in: machine) {
       let place = setting.location.line > 0 ? " (\((project.machinefilePath as NSString).lastPathComponent):\(setting.location))" : ""
       reporter.warning("machine '\(name)': '\(setting.name)'\(place) is not supported yet and is ignored")
     }
-    var (status, record) = try reconcile(machine)
-    if status != .notCreated && record == nil { throw stateLost(machine) }
-
-    switch status {
-    case .running:
+    let state = try reconcile(machine)
+    let status = state.status
+    var record: MachineRecord
+    switch state {
+    case .untracked:
+      throw stateErrors(machine, action: "bring up").untracked(
+        domain: project.domainName(for: name), stateDirectory: project.stateDirectory)
+    case .tracked(.running, let known):
       reporter.step(name, "already running")
-    case .notCreated, .poweroff, .crashed, .shuttingDown:
+      record = known
+    case .notCreated, .tracked(.poweroff, _), .tracked(.crashed, _), .tracked(.shuttingDown, _):
       if status == .shuttingDown || status == .crashed { try hypervisor.forceOff(domain: project.domainName(for: name)) }
-      record = try createOrBoot(machine, existing: record)
-    case .paused, .suspended, .unknown:
-      throw CaravanError(.conflict, "machine '\(name)' is \(status) in libvirt; `up` does not resume it yet",
-        hint: "Resume or power it off with virsh (`virsh -c \(hypervisor.uri) destroy \(project.domainName(for: name))`), then run `caravan up` again.")
+      record = try createOrBoot(machine, existing: state.record)
+    case .tracked:
+      throw CaravanError(
+        .conflict, "machine '\(name)' is \(status) in libvirt; `up` does not resume it yet",
+        hint:
+          "Resume or power it off with virsh (`virsh -c \(hypervisor.uri) destroy \(project.domainName(for: name))`), then run `caravan up` again."
+      )
     }
-    guard var record else { throw stateLost(machine) }
 
     let communicator = communicators.communicator(for: try endpoint(for: machine, record: record, shared: true))
     defer { communicator.close() }
@@ -80,8 +86,11 @@ extension Lifecycle {
     defer { portLock.unlock() }
     let forwards = try allocatePorts(machine, previous: existing)
     let restrict = ["1", "true", "yes"].contains(environment["CARAVAN_NAT_RESTRICT"]?.lowercased() ?? "")
-    let plan = MachinePlan(domainName: domain, projectRoot: project.root, machine: machine, box: box,
-      forwards: forwards, accelerator: choice.accelerator, restrictNetwork: restrict)
+    let plan = MachinePlan(
+      domainName: domain, projectRoot: project.root, machineName: name, cpus: machine.cpus,
+      memoryMiB: machine.memoryMiB, box: box, forwards: forwards, accelerator: choice.accelerator,
+      network: .userMode(restricted: restrict), machineType: machine.libvirt.machineType,
+      cpuMode: machine.libvirt.cpuMode, pool: machine.libvirt.pool)
     reporter.step(name, existing == nil
       ? "creating domain '\(domain)' from box '\(box.name)' (\(box.version)), \(machine.cpus) CPU, \(machine.memoryMiB) MiB"
       : "booting domain '\(domain)'")

@@ -28,6 +28,11 @@ public final class Lifecycle {
     self.environment = environment
   }
 
+  /// What `up` acts on with this hypervisor and provisioner runner.
+  public var support: SettingSupport {
+    SettingSupport.engine.union(hypervisor.support).union(provisioners.support)
+  }
+
   // MARK: Status
 
   public struct MachineReport: Sendable {
@@ -49,9 +54,9 @@ public final class Lifecycle {
 
   // MARK: Reconcile
 
-  /// The machine's record if it matches the domain libvirt has; stale state
-  /// (domain gone, or replaced) is cleared so the next step starts clean.
-  func reconcile(_ machine: MachineSpec) throws -> (status: MachineStatus, record: MachineRecord?) {
+  /// The machine as libvirt has it, with its record when the record matches
+  /// the domain; stale state (domain gone) is cleared so the next step starts clean.
+  func reconcile(_ machine: MachineSpec) throws -> MachineState {
     let domain = project.domainName(for: machine.name)
     let status = try hypervisor.status(domain: domain)
     let record = try project.loadRecord(machine.name)
@@ -60,15 +65,17 @@ public final class Lifecycle {
         reporter.step(machine.name, "its domain '\(domain)' is gone from libvirt; clearing the stale state in .caravan/")
         try project.removeMachineState(machine.name)
       }
-      return (.notCreated, nil)
+      return .notCreated
     }
-    guard let record else { return (status, nil) }
+    guard let record else { return .untracked(status) }
     let uuid = try hypervisor.uuid(domain: domain)
     if uuid != record.domainUUID {
-      reporter.warning("machine '\(machine.name)': libvirt's domain '\(domain)' is not the one Caravan made (UUID \(uuid ?? "?") instead of \(record.domainUUID))")
-      return (status, nil)
+      reporter.warning(
+        "machine '\(machine.name)': libvirt's domain '\(domain)' is not the one Caravan made (UUID \(uuid ?? "?") instead of \(record.domainUUID))"
+      )
+      return .untracked(status)
     }
-    return (status, record)
+    return .tracked(status, record)
   }
 
   /// The SSH endpoint of a running machine, for `caravan ssh` and the provisioners.
@@ -87,22 +94,20 @@ public final class Lifecycle {
       extraArgs: machine.ssh.extraArgs, forwardAgent: machine.ssh.forwardAgent, controlPath: control)
   }
 
-  /// The record of a machine that must be running, or a clear error.
-  public func runningRecord(_ machine: MachineSpec, for command: String) throws -> MachineRecord {
-    let (status, record) = try reconcile(machine)
-    guard status == .running else {
-      throw CaravanError(.conflict, "machine '\(machine.name)' is \(status), so `caravan \(command)` cannot reach it",
-        hint: "Run `caravan up\(project.spec.machines.count > 1 ? " " + machine.name : "")` first.")
+  /// The record of a machine that must be running, or a clear error naming
+  /// `action` ("ssh into", "provision") and the fix.
+  public func runningRecord(_ machine: MachineSpec, for action: String) throws -> MachineRecord {
+    let state = try reconcile(machine)
+    let errors = stateErrors(machine, action: action)
+    switch state {
+    case .tracked(.running, let record): return record
+    case .untracked(.running): throw errors.untracked(domain: project.domainName(for: machine.name), stateDirectory: project.stateDirectory)
+    default: throw errors.notRunning(state.status)
     }
-    guard let record else {
-      throw stateLost(machine)
-    }
-    return record
   }
 
-  func stateLost(_ machine: MachineSpec) -> CaravanError {
-    CaravanError(.conflict,
-      "machine '\(machine.name)' exists in libvirt (domain '\(project.domainName(for: machine.name))') but its state in \(project.stateDirectory) is missing, so its SSH key is unknown",
-      hint: "Run `caravan destroy -f \(machine.name)` and then `caravan up \(machine.name)` to make it anew.")
+  func stateErrors(_ machine: MachineSpec, action: String) -> MachineStateError {
+    MachineStateError(
+      machine: machine.name, argument: project.spec.machines.count > 1 ? " " + machine.name : "", action: action)
   }
 }

@@ -1,40 +1,4 @@
-import Foundation
 import Support
-
-/// What `.caravan/machines/NAME/state.json` remembers about a machine. It is a
-/// cache: libvirt is asked whether the machine exists and runs.
-public struct MachineRecord: Codable, Equatable, Sendable {
-  public var domainName: String
-  public var domainUUID: String
-  public var libvirtURI: String
-  public var boxName: String
-  public var boxVersion: String
-  /// The host port on 127.0.0.1 that reaches the guest's SSH port.
-  public var sshPort: Int
-  /// Forwards as last started: "tcp 127.0.0.1:8080 -> 80".
-  public var forwards: [String]
-  /// true once the box's insecure key has been replaced by `id_ed25519`.
-  public var keyReplaced: Bool
-  /// Names of provisioners already run (for `run: once`).
-  public var provisioned: [String]
-  public var accelerator: String
-  public var createdAt: String
-
-  public init(domainName: String, domainUUID: String, libvirtURI: String, boxName: String, boxVersion: String,
-              sshPort: Int, forwards: [String], accelerator: String) {
-    self.domainName = domainName
-    self.domainUUID = domainUUID
-    self.libvirtURI = libvirtURI
-    self.boxName = boxName
-    self.boxVersion = boxVersion
-    self.sshPort = sshPort
-    self.forwards = forwards
-    self.keyReplaced = false
-    self.provisioned = []
-    self.accelerator = accelerator
-    self.createdAt = ISO8601DateFormatter().string(from: Date())
-  }
-}
 
 /// What a user sees in `status`, derived from libvirt.
 public enum MachineStatus: Equatable, Sendable, CustomStringConvertible {
@@ -51,5 +15,61 @@ public enum MachineStatus: Equatable, Sendable, CustomStringConvertible {
     case .suspended: return "suspended"
     case .unknown: return "unknown"
     }
+  }
+}
+
+/// A machine as a command finds it, once `.caravan/` has been compared with
+/// libvirt (which is the truth): each case carries what is known in that state.
+public enum MachineState: Sendable {
+  /// libvirt has no domain for it (stale state, if any, was cleared).
+  case notCreated
+  /// A domain Caravan made, with the record that says how to reach it.
+  case tracked(MachineStatus, MachineRecord)
+  /// A domain of the machine's name without a matching record: `.caravan/` was
+  /// deleted, or the domain was made anew outside Caravan.
+  case untracked(MachineStatus)
+
+  public var status: MachineStatus {
+    switch self {
+    case .notCreated: return .notCreated
+    case .tracked(let status, _), .untracked(let status): return status
+    }
+  }
+
+  /// The record, if Caravan tracks this machine.
+  public var record: MachineRecord? {
+    if case .tracked(_, let record) = self { return record }
+    return nil
+  }
+}
+
+/// Errors for a command that makes no sense in the machine's state, in one voice:
+/// "cannot ssh into machine 'web': it is not created; run `caravan up web`".
+public struct MachineStateError {
+  public var machine: String
+  /// How the user names the machine on the command line ("" for a project's only machine).
+  public var argument: String
+  /// What could not be done: "ssh into", "provision".
+  public var action: String
+
+  public init(machine: String, argument: String, action: String) {
+    self.machine = machine
+    self.argument = argument
+    self.action = action
+  }
+
+  public func notRunning(_ status: MachineStatus) -> CaravanError {
+    let fix =
+      status == .notCreated || status == .poweroff || status == .crashed
+      ? "run `caravan up\(argument)`"
+      : "resume or start it with `caravan up\(argument)`"
+    return CaravanError(.conflict, "cannot \(action) machine '\(machine)': it is \(status); \(fix)")
+  }
+
+  public func untracked(domain: String, stateDirectory: String) -> CaravanError {
+    CaravanError(
+      .conflict,
+      "cannot \(action) machine '\(machine)': libvirt has its domain '\(domain)' but \(stateDirectory) has no state for it, so its SSH key is unknown",
+      hint: "Run `caravan destroy -f\(argument)` and then `caravan up\(argument)` to make it anew.")
   }
 }

@@ -27,13 +27,13 @@ public final class ConsoleReporter: Reporter {
   public func step(_ machine: String, _ message: String) {
     endProgress()
     print("==> \(machine): \(message)")
-    fflush(stdout)
+    fflush(nil)
   }
 
   public func detail(_ machine: String, _ line: String) {
     endProgress()
     print("    \(machine): \(line)")
-    fflush(stdout)
+    fflush(nil)
   }
 
   public func progress(_ machine: String, _ message: String) {
@@ -46,7 +46,7 @@ public final class ConsoleReporter: Reporter {
       lastPlainProgress = Date()
       print("==> \(machine): \(message)")
     }
-    fflush(stdout)
+    fflush(nil)
   }
 
   public func warning(_ message: String) {

@@ -20,6 +20,12 @@ public final class LibvirtHypervisor: Hypervisor {
     defaultPool = pool
   }
 
+  /// The `libvirt { … }` settings this driver acts on (firmware and graphics not yet).
+  public static let support = SettingSupport(settings: [
+    "libvirt", "libvirt.uri", "libvirt.accel", "libvirt.pool", "libvirt.machine_type", "libvirt.cpu_mode",
+  ])
+  public var support: SettingSupport { LibvirtHypervisor.support }
+
   // MARK: Queries
 
   public func status(domain: String) throws -> MachineStatus {
@@ -92,7 +98,7 @@ public final class LibvirtHypervisor: Hypervisor {
   }
 
   public func define(_ plan: MachinePlan, progress: (String) -> Void) throws -> String {
-    let poolName = plan.machine.libvirt.pool ?? defaultPool
+    let poolName = plan.pool ?? defaultPool
     let boxes = BoxPool(connection: connection, name: poolName)
     let boxVolumes = try boxes.importBox(plan.box, lockFile: boxLockFile, progress: progress)
     let pool = try boxes.ensure()
@@ -117,14 +123,14 @@ public final class LibvirtHypervisor: Hypervisor {
     let definition = DomainDefinition(
       name: plan.domainName, uuid: try existing?.uuid(),
       type: plan.accelerator == .kvm ? "kvm" : "qemu",
-      memoryMiB: plan.machine.memoryMiB, vcpus: plan.machine.cpus,
-      machineType: plan.machine.libvirt.machineType ?? "pc",
-      cpuMode: plan.accelerator == .kvm ? (plan.machine.libvirt.cpuMode ?? "host-passthrough") : plan.machine.libvirt.cpuMode,
-      metadata: .init(project: plan.projectRoot, machine: plan.machine.name, pool: boxes.name,
+      memoryMiB: plan.memoryMiB, vcpus: plan.cpus,
+      machineType: plan.machineType ?? "pc",
+      cpuMode: plan.accelerator == .kvm ? (plan.cpuMode ?? "host-passthrough") : plan.cpuMode,
+      metadata: .init(project: plan.projectRoot, machine: plan.machineName, pool: boxes.name,
         box: plan.box.name, boxVersion: plan.box.version, boxVolume: plan.box.volumeName),
       disks: disks,
       consoleLog: consoleLogPath(domain: plan.domainName),
-      forwards: plan.forwards, restrictNetwork: plan.restrictNetwork)
+      forwards: plan.forwards, restrictNetwork: plan.network == .userMode(restricted: true))
     return try connection.defineDomain(xml: definition.xml, name: plan.domainName).uuid()
   }
 

@@ -100,6 +100,14 @@ extension Validator {
       switch setting.name {
       case "uri":
         guard let uri = string(value, subject, example: example) else { return }
+        if scope.inMachine {
+          // One project, one libvirt connection: machines are listed, locked and
+          // cleaned up together, so a per-machine connection is refused rather than ignored.
+          error(
+            "\(subject) cannot be set \(scope.description): a project's machines share one libvirt connection; set it at the top level (`libvirt { uri \"qemu:///system\" }`) or with CARAVAN_LIBVIRT_URI",
+            at: value)
+          return
+        }
         checkText(uri, at: value, scope: scope) { text in
           ValueChecks.libvirtURI(text)
             ? nil : "\(subject) must be a libvirt connection URI like \"qemu:///system\", got \"\(text)\""

@@ -8,6 +8,10 @@ import Support
 public struct GuestProvisioner: ProvisionerRunner {
   public init() {}
 
+  /// The provisioner types `run` handles.
+  public static let support = SettingSupport(provisionerTypes: ["shell"])
+  public var support: SettingSupport { GuestProvisioner.support }
+
   public func run(_ provisioner: ProvisionerSpec, machine: MachineSpec, projectRoot: String,
                   on communicator: Communicator, reporter: Reporter) throws {
     switch provisioner.kind {

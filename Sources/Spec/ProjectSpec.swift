@@ -150,6 +150,15 @@ public struct ProvisionerSpec: Sendable, Equatable {
     case shell(ShellProvisioner)
     case file(source: String, destination: String)
     case ansible(AnsibleProvisioner)
+
+    /// The type as the Machinefile writes it: `shell`, `file`, `ansible`.
+    public var typeName: String {
+      switch self {
+      case .shell: return "shell"
+      case .file: return "file"
+      case .ansible: return "ansible"
+      }
+    }
   }
   /// `name:` if given, else `<type>-<n>` where n counts provisioners of the machine from 1.
   public var name: String

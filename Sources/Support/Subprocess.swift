@@ -159,8 +159,7 @@ func withCStrings<R>(_ strings: [String], _ body: ([UnsafeMutablePointer<CChar>?
 
 /// Replaces this process with `program` (for `caravan ssh`); returns only on failure.
 public func execProgram(_ arguments: [String]) -> CaravanError {
-  fflush(stdout)
-  fflush(stderr)
+  fflush(nil)  // every output stream
   _ = withCStrings(arguments) { argv in execvp(arguments[0], argv) }
   return CaravanError(.notFound, "cannot run '\(arguments[0])': \(String(cString: strerror(errno)))",
     hint: "Install it (Debian package: \(Subprocess.debianPackage(for: arguments[0]))).")

@@ -9,6 +9,7 @@ import Support
 /// A hypervisor in memory: domains with a state, and a log of calls.
 final class FakeHypervisor: Hypervisor {
   var uri = "fake:///"
+  var support = SettingSupport(settings: ["libvirt", "libvirt.accel"])
   var domains: [String: (uuid: String, status: MachineStatus)] = [:]
   var calls: [String] = []
   /// When false, ACPI shutdown requests are ignored (as a Debian guest under TCG does).
@@ -81,6 +82,7 @@ struct FakeFactory: CommunicatorFactory {
 
 struct RecordingProvisioner: ProvisionerRunner {
   let guest: FakeGuest
+  var support: SettingSupport { SettingSupport(provisionerTypes: ["shell"]) }
   func run(_ provisioner: ProvisionerSpec, machine: MachineSpec, projectRoot: String, on communicator: Communicator, reporter: Reporter) throws {
     guest.commands.append("provision \(provisioner.name)")
   }

@@ -45,20 +45,18 @@ struct EndToEndBoxes {
     }
     defer { _ = try? h.caravan("box", "remove", "e2e/v2", "--all", "--force", in: h.root) }
     // Both `up`s at once.
-    var results: [String: Harness.Output] = [:]
+    let shared = Locked<[String: Harness.Output]>([:])
     let group = DispatchGroup()
-    let lock = NSLock()
     for project in ["a", "b"] {
       group.enter()
       DispatchQueue.global().async {
         let out = try? h.caravan("up", in: h.root + "/" + project)
-        lock.lock()
-        results[project] = out
-        lock.unlock()
+        shared.withLock { $0[project] = out }
         group.leave()
       }
     }
     group.wait()
+    let results = shared.current
     defer {
       for project in ["a", "b"] { _ = try? h.caravan("destroy", "-f", in: h.root + "/" + project) }
     }

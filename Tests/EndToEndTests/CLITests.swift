@@ -32,6 +32,30 @@ struct CLITests {
     #expect((object["diagnostics"] as? [[String: Any]])?.map { $0["line"] as? Int } == [4, 5])
   }
 
+  /// `validate --json` lists what `up` would name as not supported yet, from the
+  /// same declarations, and README.md's list says the same.
+  @Test func unsupportedSettingsAreListedByValidateAndTheReadme() throws {
+    let h = try Harness(name: "unsupported")
+    defer { h.cleanUp() }
+    let tests = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    let everySetting = tests.appendingPathComponent("MachinefileTests/Golden/all_settings.machinefile").path
+    let out = try h.run(
+      [Harness.binary, "validate", "--json", everySetting], environment: ["BOX_URL": "https://example.com/b.box"])
+    #expect(out.status == 0, "\(out)")
+    let object = try #require(try JSONSerialization.jsonObject(with: Data(out.stdout.utf8)) as? [String: Any])
+    let rows = try #require(object["unsupported"] as? [[String: Any]])
+    let listed = Set(rows.compactMap { $0["setting"] as? String })
+    #expect(listed.contains("sync") && listed.contains("provision ansible"), "\(listed)")
+    #expect(!listed.contains("memory") && !listed.contains("libvirt.machine_type"), "\(listed)")
+    #expect(rows.allSatisfy { ($0["line"] as? Int ?? 0) > 0 }, "each with its line")
+
+    let readme = try String(contentsOf: tests.deletingLastPathComponent().appendingPathComponent("README.md"), encoding: .utf8)
+    let sentence = try #require(readme.range(of: "Not supported yet: ").map { readme[$0.upperBound...] })
+    let end = try #require(sentence.range(of: #"\.(\s|$)"#, options: .regularExpression)?.lowerBound)
+    let named = Set(sentence[..<end].split(separator: "`", omittingEmptySubsequences: false).enumerated().filter { $0.offset % 2 == 1 }.map { String($0.element) })
+    #expect(named == listed, "README.md's list of unsupported settings differs from what validate --json says")
+  }
+
   @Test func everyCommandRefusesAnInvalidMachinefileBeforeTouchingAnything() throws {
     let h = try Harness(name: "refuse")
     defer { h.cleanUp() }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// Runs the real `caravan` binary (CARAVAN_BIN) in a project folder with a
 /// throw-away CARAVAN_HOME, and `virsh` against the same libvirt.
@@ -57,19 +58,19 @@ struct Harness {
     process.standardError = err
     process.standardInput = FileHandle.nullDevice
     try process.run()
-    var outData = Data()
-    var errData = Data()
+    let errData = Locked(Data())
     let group = DispatchGroup()
     group.enter()
     DispatchQueue.global().async {
-      errData = err.fileHandleForReading.readDataToEndOfFile()
+      let data = err.fileHandleForReading.readDataToEndOfFile()
+      errData.withLock { $0 = data }
       group.leave()
     }
-    outData = out.fileHandleForReading.readDataToEndOfFile()
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
     group.wait()
     process.waitUntilExit()
     return Output(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-      stderr: String(decoding: errData, as: UTF8.self))
+      stderr: String(decoding: errData.current, as: UTF8.self))
   }
 
   func write(_ text: String, to relative: String) throws {

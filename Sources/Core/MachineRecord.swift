@@ -1,0 +1,37 @@
+import Foundation
+import Support
+
+/// What `.caravan/machines/NAME/state.json` remembers about a machine. It is a
+/// cache: libvirt is asked whether the machine exists and runs.
+public struct MachineRecord: Codable, Equatable, Sendable {
+  public var domainName: String
+  public var domainUUID: String
+  public var libvirtURI: String
+  public var boxName: String
+  public var boxVersion: String
+  /// The host port on 127.0.0.1 that reaches the guest's SSH port.
+  public var sshPort: Int
+  /// Forwards as last started: "tcp 127.0.0.1:8080 -> 80".
+  public var forwards: [String]
+  /// true once the box's insecure key has been replaced by `id_ed25519`.
+  public var keyReplaced: Bool
+  /// Names of provisioners already run (for `run: once`).
+  public var provisioned: [String]
+  public var accelerator: String
+  public var createdAt: String
+
+  public init(domainName: String, domainUUID: String, libvirtURI: String, boxName: String, boxVersion: String,
+              sshPort: Int, forwards: [String], accelerator: String) {
+    self.domainName = domainName
+    self.domainUUID = domainUUID
+    self.libvirtURI = libvirtURI
+    self.boxName = boxName
+    self.boxVersion = boxVersion
+    self.sshPort = sshPort
+    self.forwards = forwards
+    self.keyReplaced = false
+    self.provisioned = []
+    self.accelerator = accelerator
+    self.createdAt = ISO8601DateFormatter().string(from: Date())
+  }
+}
