@@ -4,7 +4,7 @@ import Support
 
 extension Lifecycle {
   /// `caravan halt`: `sudo poweroff` over SSH, then ACPI, then a forced power-off,
-  /// each stage waiting `gracefulHaltTimeout`; `force` goes straight to the last.
+  /// each stage waiting the machine's `graceful_halt_timeout`; `force` goes straight to the last.
   public func halt(_ machines: [MachineSpec], force: Bool) throws {
     for machine in machines.reversed() {
       try halt(machine, force: force)
@@ -31,12 +31,18 @@ extension Lifecycle {
       // The connection drops as the guest goes down: any exit status is fine.
       _ = try? communicator.execute("sudo -n systemctl poweroff || sudo -n poweroff") { _, _ in }
       communicator.close()
-      if try waitForPowerOff(domain, seconds: gracefulHaltTimeout) { return reporter.step(name, "powered off") }
+      if try waitForPowerOff(domain, seconds: machine.gracefulHaltTimeoutSeconds) {
+        return reporter.step(name, "powered off")
+      }
     }
     if !force, status == .running || status == .shuttingDown {
       reporter.step(name, "asking the guest to shut down (ACPI)")
-      try? hypervisor.requestShutdown(domain: domain)
-      if try waitForPowerOff(domain, seconds: gracefulHaltTimeout) { return reporter.step(name, "powered off") }
+      // A refused ACPI request has nothing to wait for.
+      if (try? hypervisor.requestShutdown(domain: domain)) != nil,
+        try waitForPowerOff(domain, seconds: machine.gracefulHaltTimeoutSeconds)
+      {
+        return reporter.step(name, "powered off")
+      }
     }
     reporter.step(name, "forcing power-off")
     try hypervisor.forceOff(domain: domain)

@@ -13,8 +13,6 @@ public final class Lifecycle {
   public let boxes: BoxStore
   public let reporter: Reporter
   public let environment: [String: String]
-  /// Seconds each halt stage (SSH poweroff, then ACPI) may take before the next.
-  public var gracefulHaltTimeout: Double = 60
 
   public init(project: Project, hypervisor: Hypervisor, communicators: CommunicatorFactory,
               provisioners: ProvisionerRunner, boxes: BoxStore, reporter: Reporter,

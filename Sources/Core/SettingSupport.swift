@@ -19,6 +19,7 @@ public struct SettingSupport: Sendable, Equatable {
   /// forwards, boot timeout, and running provisioners (whose types the runner declares).
   public static let engine = SettingSupport(settings: [
     "version", "box", "cpus", "memory", "forward", "provision", "machine", "hostname", "boot_timeout",
+    "graceful_halt_timeout",
     "ssh", "ssh.user", "ssh.port", "ssh.private_key", "ssh.insert_key", "ssh.forward_agent", "ssh.extra_args",
   ])
 

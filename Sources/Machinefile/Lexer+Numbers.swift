@@ -69,6 +69,17 @@ extension Lexer {
       throw SyntaxError(message: "integer '\(literal)' is too large", location: start, length: length)
     }
     if negative { value = -value }
+    return try token(
+      value: value, negative: negative, unit: unit, hex: hex, literal: literal, start: start,
+      startOffset: startOffset, length: length)
+  }
+
+  /// The token for a number with its unit read: an integer, a size, a duration,
+  /// or (no known unit) a bare word that starts with a digit.
+  private mutating func token(
+    value: Int, negative: Bool, unit: String, hex: Bool, literal: String, start: SourceLocation, startOffset: Int,
+    length: Int
+  ) throws -> Token {
     if unit.isEmpty {
       return Token(kind: .integer(value), location: start, length: length, text: literal)
     }

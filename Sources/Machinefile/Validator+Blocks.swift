@@ -47,7 +47,7 @@ extension Validator {
   }
 
   static let sshSettings = ["user", "port", "private_key", "insert_key", "forward_agent", "extra_args"]
-  static let libvirtSettings = ["uri", "accel", "machine_type", "cpu_mode", "firmware", "graphics", "pool"]
+  static let libvirtSettings = ["uri", "accel", "machine_type", "cpu_mode", "firmware", "graphics", "pool", "warm"]
   static let sshExamples = [
     "user": "user \"vagrant\"", "port": "port 22", "private_key": "private_key \"~/.ssh/id_ed25519\"",
     "insert_key": "insert_key false", "forward_agent": "forward_agent true",
@@ -56,7 +56,7 @@ extension Validator {
   static let libvirtExamples = [
     "uri": "uri \"qemu:///system\"", "accel": "accel tcg", "machine_type": "machine_type \"q35\"",
     "cpu_mode": "cpu_mode \"host-passthrough\"", "firmware": "firmware uefi", "graphics": "graphics vnc",
-    "pool": "pool \"default\"",
+    "pool": "pool \"default\"", "warm": "warm true",
   ]
 
   func checkSSH(_ statement: Statement, scope: Scope, into settings: inout CheckedScope) {
@@ -122,6 +122,9 @@ extension Validator {
       case "graphics":
         guard let graphics = choice(value, subject, as: LibvirtSettings.Graphics.self) else { return }
         store(key, setting, in: &settings) { machine, _ in machine.libvirt.graphics = graphics }
+      case "warm":
+        guard let flag = bool(value, subject) else { return }
+        store(key, setting, in: &settings) { machine, _ in machine.libvirt.warm = flag }
       default:
         guard let text = stringOrName(value, subject, example: example) else { return }
         checkText(text, at: value, scope: scope) { $0.isEmpty ? "\(subject) is empty" : nil }

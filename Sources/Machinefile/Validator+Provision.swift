@@ -1,14 +1,15 @@
-// `provision` (shell, file, ansible) and `trigger`.
+// `provision` (shell, file, ansible, puppet) and `trigger`.
 
 import Spec
 import Support
 
 extension Validator {
-  static let provisionerTypes = ["shell", "file", "ansible"]
+  static let provisionerTypes = ["shell", "file", "ansible", "puppet"]
   static let provisionerOptions: [String: [String]] = [
     "shell": ["inline", "path", "args", "env", "privileged", "upload_path"],
     "file": ["source", "destination"],
     "ansible": ["playbook", "extra_vars", "inventory", "limit", "tags"],
+    "puppet": ["manifest", "modules", "facts", "options"],
   ]
   static let commonProvisionerOptions = ["name", "run"]
   /// The options each type takes (with the common ones), and all of them for an unknown type.
@@ -28,7 +29,7 @@ extension Validator {
       type.flatMap { Validator.allowedProvisionerOptions[$0] } ?? Validator.anyProvisionerOptions
     let args = arguments(
       of: statement, scope: scope, positional: 1, example: example, options: allowed,
-      needs: "a type (shell, file or ansible)"
+      needs: "a type (shell, file, ansible or puppet)"
     ) { label in
       guard let type,
         let owner = Validator.provisionerTypes.first(where: { Validator.provisionerOptions[$0]?.contains(label) == true })
@@ -51,6 +52,7 @@ extension Validator {
     switch type {
     case "shell": make = checkShell(statement, args.options, scope: scope)
     case "file": make = checkFileProvisioner(statement, args.options, scope: scope)
+    case "puppet": make = checkPuppet(args.options, scope: scope)
     default: make = checkAnsible(statement, args.options, scope: scope)
     }
     guard let make else { return }
@@ -179,6 +181,38 @@ extension Validator {
       ansible.limit = limit.map(expansion.expand)
       ansible.tags = expansion.expand(tags)
       return .ansible(ansible)
+    }
+  }
+
+  private func checkPuppet(_ options: FoundOptions, scope: Scope) -> ((Expansion) -> ProvisionerSpec.Kind)? {
+    var manifest: StringLiteral?
+    if let option = options["manifest"],
+      let literal = string(option.value, "'manifest:' of 'provision puppet'", example: "manifest: \"site.pp\"")
+    {
+      manifest = literal
+      checkText(literal, at: option.value, scope: scope) {
+        $0.isEmpty ? "'manifest:' of 'provision puppet' is empty; give the manifest's path on the host" : nil
+      }
+    }
+    let modules = options["modules"].flatMap {
+      string($0.value, "'modules:' of 'provision puppet'", example: "modules: \"modules\"")
+    }
+    var facts: [(key: String, value: StringLiteral)] = []
+    if let option = options["facts"] {
+      facts = stringMap(option.value, "'facts:' of 'provision puppet'", example: "facts: {role: \"web\"}") ?? []
+    }
+    var extra: [StringLiteral] = []
+    if let option = options["options"] {
+      extra = stringList(option.value, "'options:' of 'provision puppet'", example: "options: [\"--verbose\"]") ?? []
+    }
+    return { expansion in
+      var puppet = PuppetProvisioner()
+      if let manifest { puppet.manifest = expansion.expand(manifest) }
+      puppet.modules = modules.map(expansion.expand)
+      puppet.facts = Dictionary(
+        facts.map { ($0.key, expansion.expand($0.value)) }, uniquingKeysWith: { first, _ in first })
+      puppet.options = expansion.expand(extra)
+      return .puppet(puppet)
     }
   }
 

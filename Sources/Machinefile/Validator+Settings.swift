@@ -121,15 +121,32 @@ extension Validator {
   }
 
   func checkBootTimeout(_ statement: Statement, scope: Scope, into settings: inout CheckedScope) {
-    guard let value = singleValue(statement, scope: scope, into: &settings, example: "boot_timeout 5m"),
-      let milliseconds = duration(value, "'boot_timeout'", example: "boot_timeout 5m")
+    guard let seconds = timeout(statement, scope: scope, into: &settings, example: "boot_timeout 5m", minimum: 1_000)
     else { return }
-    guard milliseconds >= 1_000 else {
-      error("'boot_timeout' must be at least 1s, got \(value.text)", at: value)
-      return
+    store("boot_timeout", statement, in: &settings) { machine, _ in machine.bootTimeoutSeconds = seconds }
+  }
+
+  func checkGracefulHaltTimeout(_ statement: Statement, scope: Scope, into settings: inout CheckedScope) {
+    guard
+      let seconds = timeout(statement, scope: scope, into: &settings, example: "graceful_halt_timeout 60s", minimum: 0)
+    else { return }
+    store("graceful_halt_timeout", statement, in: &settings) { machine, _ in
+      machine.gracefulHaltTimeoutSeconds = seconds
     }
-    store("boot_timeout", statement, in: &settings) { machine, _ in
-      machine.bootTimeoutSeconds = Double(milliseconds) / 1_000
+  }
+
+  /// A single duration setting of at least `minimum` milliseconds, in seconds.
+  private func timeout(
+    _ statement: Statement, scope: Scope, into settings: inout CheckedScope, example: String, minimum: Int
+  ) -> Double? {
+    let setting = "'\(statement.name)'"
+    guard let value = singleValue(statement, scope: scope, into: &settings, example: example),
+      let milliseconds = duration(value, setting, example: example)
+    else { return nil }
+    guard milliseconds >= minimum else {
+      error("\(setting) must be at least \(minimum / 1_000)s, got \(value.text)", at: value)
+      return nil
     }
+    return Double(milliseconds) / 1_000
   }
 }

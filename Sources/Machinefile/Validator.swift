@@ -31,7 +31,7 @@ final class Validator {
 
   static let topLevelSettings = [
     "version", "box", "cpus", "memory", "disk", "volume", "hostname", "forward", "network", "sync",
-    "provision", "trigger", "boot_timeout", "ssh", "libvirt", "machine",
+    "provision", "trigger", "boot_timeout", "graceful_halt_timeout", "ssh", "libvirt", "machine",
   ]
   static let machineSettings = topLevelSettings.filter { $0 != "version" && $0 != "machine" }
 
@@ -147,6 +147,7 @@ final class Validator {
     case "disk": checkDisk(statement, scope: scope, into: &settings)
     case "hostname": checkHostname(statement, scope: scope, into: &settings)
     case "boot_timeout": checkBootTimeout(statement, scope: scope, into: &settings)
+    case "graceful_halt_timeout": checkGracefulHaltTimeout(statement, scope: scope, into: &settings)
     case "volume": checkVolume(statement, scope: scope, into: &settings)
     case "forward": checkForward(statement, scope: scope, into: &settings)
     case "network": checkNetwork(statement, scope: scope, into: &settings)

@@ -17,7 +17,7 @@ public struct GuestProvisioner: ProvisionerRunner {
     switch provisioner.kind {
     case .shell(let shell):
       try runShell(shell, name: provisioner.name, machine: machine, projectRoot: projectRoot, on: communicator, reporter: reporter)
-    case .file, .ansible:
+    case .file, .ansible, .puppet:
       throw CaravanError(.invalidInput, "provisioner '\(provisioner.name)' of machine '\(machine.name)': this type is not supported yet",
         hint: "Use a shell provisioner for now.")
     }

@@ -53,6 +53,8 @@ public struct MachineSpec: Sendable, Equatable {
   public var provisioners: [ProvisionerSpec] = []
   public var triggers: [TriggerSpec] = []
   public var bootTimeoutSeconds: Double = 300
+  /// How long each halt stage (poweroff over SSH, then ACPI) may take before the next.
+  public var gracefulHaltTimeoutSeconds: Double = 60
   public var ssh: SSHSettings = SSHSettings()
   public var libvirt: LibvirtSettings = LibvirtSettings()
 
@@ -150,6 +152,7 @@ public struct ProvisionerSpec: Sendable, Equatable {
     case shell(ShellProvisioner)
     case file(source: String, destination: String)
     case ansible(AnsibleProvisioner)
+    case puppet(PuppetProvisioner)
 
     /// The type as the Machinefile writes it: `shell`, `file`, `ansible`.
     public var typeName: String {
@@ -157,6 +160,7 @@ public struct ProvisionerSpec: Sendable, Equatable {
       case .shell: return "shell"
       case .file: return "file"
       case .ansible: return "ansible"
+      case .puppet: return "puppet"
       }
     }
   }
@@ -192,6 +196,19 @@ public struct AnsibleProvisioner: Sendable, Equatable {
   public var limit: String?
   public var tags: [String] = []
   public init(playbook: String) { self.playbook = playbook }
+}
+
+/// Masterless Puppet, as Vagrant's: the manifest (and modules) uploaded, then
+/// `puppet apply` in the guest with the facts as `FACTER_` variables.
+public struct PuppetProvisioner: Sendable, Equatable {
+  /// Host file, relative to the project; Vagrant's default.
+  public var manifest: String = "manifests/default.pp"
+  /// Host folder of modules.
+  public var modules: String?
+  public var facts: [String: String] = [:]
+  /// Extra `puppet apply` arguments.
+  public var options: [String] = []
+  public init() {}
 }
 
 public struct TriggerSpec: Sendable, Equatable {
@@ -234,5 +251,7 @@ public struct LibvirtSettings: Sendable, Equatable {
   public var firmware: Firmware = .bios
   public var graphics: Graphics = .none
   public var pool: String?
+  /// Start from the box's saved running state instead of booting.
+  public var warm: Bool = false
   public init() {}
 }

@@ -58,16 +58,17 @@ struct LifecycleTests {
   }
 
   @Test func haltFallsFromSSHToACPIToForcedPowerOff() throws {
-    let f = try Fixture(LifecycleTests.machinefile)
+    let f = try Fixture(LifecycleTests.machinefile + "\ngraceful_halt_timeout 200ms\n")
     defer { f.cleanUp() }
     try f.lifecycle.up(f.project.spec.machines, provision: false)
-    f.lifecycle.gracefulHaltTimeout = 0.2
+    let started = Date()
     f.hypervisor.honoursACPI = false
     try f.lifecycle.halt(f.project.spec.machines, force: false)
     let domain = f.project.domainName(for: "default")
     #expect(f.guest.commands.contains { $0.contains("poweroff") })
     #expect(f.hypervisor.calls.suffix(2) == ["shutdown \(domain)", "forceOff \(domain)"])
     #expect(try f.lifecycle.status(f.project.spec.machines).first?.status == .poweroff)
+    #expect(Date().timeIntervalSince(started) < 30, "each stage waits graceful_halt_timeout, not the 60 s default")
   }
 
   @Test func haltStopsAtSSHWhenTheGuestPowersOff() throws {

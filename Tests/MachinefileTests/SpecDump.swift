@@ -29,7 +29,7 @@ func dump(_ spec: ProjectSpec) -> String {
     if let box = machine.box {
       out.append("  box \(quoted(box.name)) version=\(quoted(box.version?.text)) url=\(quoted(box.url)) checksum=\(quoted(box.checksum?.description))")
     }
-    out.append("  cpus \(machine.cpus) memory=\(machine.memoryBytes) disk=\(machine.diskBytes.map(String.init) ?? "nil") boot_timeout=\(machine.bootTimeoutSeconds)")
+    out.append("  cpus \(machine.cpus) memory=\(machine.memoryBytes) disk=\(machine.diskBytes.map(String.init) ?? "nil") boot_timeout=\(machine.bootTimeoutSeconds) graceful_halt_timeout=\(machine.gracefulHaltTimeoutSeconds)")
     out.append("  hostname \(quoted(machine.hostname))")
     for volume in machine.volumes {
       out.append("  volume \(quoted(volume.name)) size=\(volume.sizeBytes) bus=\(volume.bus.rawValue)")
@@ -55,6 +55,8 @@ func dump(_ spec: ProjectSpec) -> String {
         out.append("\(head) file \(quoted(source))->\(quoted(destination))")
       case .ansible(let ansible):
         out.append("\(head) ansible playbook=\(quoted(ansible.playbook)) extra_vars=\(map(ansible.extraVars)) inventory=\(quoted(ansible.inventory)) limit=\(quoted(ansible.limit)) tags=\(list(ansible.tags))")
+      case .puppet(let puppet):
+        out.append("\(head) puppet manifest=\(quoted(puppet.manifest)) modules=\(quoted(puppet.modules)) facts=\(map(puppet.facts)) options=\(list(puppet.options))")
       }
     }
     for trigger in machine.triggers {
@@ -63,7 +65,7 @@ func dump(_ spec: ProjectSpec) -> String {
     let ssh = machine.ssh
     out.append("  ssh user=\(quoted(ssh.user)) port=\(ssh.port) private_key=\(quoted(ssh.privateKey)) insert_key=\(ssh.insertKey) forward_agent=\(ssh.forwardAgent) extra_args=\(list(ssh.extraArgs))")
     let libvirt = machine.libvirt
-    out.append("  libvirt uri=\(quoted(libvirt.uri)) accel=\(libvirt.accel.rawValue) machine_type=\(quoted(libvirt.machineType)) cpu_mode=\(quoted(libvirt.cpuMode)) firmware=\(libvirt.firmware.rawValue) graphics=\(libvirt.graphics.rawValue) pool=\(quoted(libvirt.pool))")
+    out.append("  libvirt uri=\(quoted(libvirt.uri)) accel=\(libvirt.accel.rawValue) machine_type=\(quoted(libvirt.machineType)) cpu_mode=\(quoted(libvirt.cpuMode)) firmware=\(libvirt.firmware.rawValue) graphics=\(libvirt.graphics.rawValue) pool=\(quoted(libvirt.pool)) warm=\(libvirt.warm)")
     out.append((["  used"] + machine.settingsUsed.map { "\($0.name)@\($0.location)" }).joined(separator: " "))
   }
   return out.joined(separator: "\n")
