@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARAVAN := $(CURDIR)/.build/debug/caravan
 
-.PHONY: deps build box test unit fuzz demo bench clean
+.PHONY: deps build box test unit lint format fuzz demo bench clean
 
 deps:
 	@scripts/install-deps.sh
@@ -13,12 +13,19 @@ build: deps
 box: deps
 	@scripts/test-box.sh
 
-# Unit and libvirt-driver tests, the end-to-end tests on a real QEMU guest,
-# then a short fuzz run of the Machinefile parser.
-test: build box
+# The formatter's lint, unit and libvirt-driver tests, the end-to-end tests on
+# a real QEMU guest, then a short fuzz run of the Machinefile parser.
+test: lint build box
 	CARAVAN_E2E_BOX=$(CURDIR)/out/debian-12.box CARAVAN_BIN=$(CARAVAN) \
 	  scripts/libvirt-env.sh swift test
 	fuzz/run.sh 60
+
+# swift-format (part of the toolchain) with the project's .swift-format.
+lint:
+	swift format lint --strict --recursive Sources Tests Package.swift
+
+format:
+	swift format format --in-place --recursive Sources Tests Package.swift
 
 fuzz:
 	fuzz/run.sh 300

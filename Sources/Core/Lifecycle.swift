@@ -81,10 +81,13 @@ public final class Lifecycle {
     var keys: [String]
     if let configured = machine.ssh.privateKey {
       keys = [FileSystem.resolve(configured, relativeTo: project.root)]
-    } else if record.keyReplaced {
-      keys = [project.keyPath(machine.name)]
     } else {
-      keys = try communicators.insecureKeyFiles()
+      // The machine's own key first, then the box's insecure keys: a first `up`
+      // killed or powered off during the key replacement can leave the guest
+      // with either, so the user is never locked out (the guest refuses the
+      // insecure keys once the replacement is complete).
+      let own = project.keyPath(machine.name)
+      keys = (FileSystem.exists(own) ? [own] : []) + (try communicators.insecureKeyFiles())
     }
     if keys.isEmpty { keys = [project.keyPath(machine.name)] }
     let control = shared ? CaravanPaths.runtime(environment: environment) + "/\(project.id)-\(machine.name.prefix(40))" : nil
