@@ -31,14 +31,15 @@ let package = Package(
     .systemLibrary(
       name: "CCurl", pkgConfig: "libcurl",
       providers: [.apt(["libcurl4-openssl-dev"])]),
-    // zlib (Debian zlib1g-dev) for .box archives that are gzip-compressed; only Boxes imports it.
+    // libarchive (Debian libarchive-dev) unpacks box archives: tar in every variant, zip,
+    // gzip/bzip2/xz/zstd. Only Boxes imports it, and only in ArchiveReader.swift.
     .systemLibrary(
-      name: "CZlib", pkgConfig: "zlib",
-      providers: [.apt(["zlib1g-dev"])]),
+      name: "CArchive", pkgConfig: "libarchive",
+      providers: [.apt(["libarchive-dev"])]),
     .target(
       name: "Boxes",
       dependencies: [
-        "Spec", "Support", "CCurl", "CZlib", .product(name: "Crypto", package: "swift-crypto"),
+        "Spec", "Support", "CCurl", "CArchive", .product(name: "Crypto", package: "swift-crypto"),
       ]),
     .target(name: "Core", dependencies: ["Spec", "Boxes", "Support"]),
     .target(name: "LibvirtDriver", dependencies: ["Core", "Libvirt", "Boxes", "Spec", "Support"]),

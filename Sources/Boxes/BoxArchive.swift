@@ -4,7 +4,7 @@ import Support
 
 /// Reading a box archive from a local file through the same path downloads take.
 public enum BoxArchive {
-  /// Extracts the `.box` file at `path` (tar or tar.gz) into `target`, checking
+  /// Extracts the `.box` file at `path` (tar, compressed tar or zip) into `target`, checking
   /// `checksum` (if given) over the file's bytes.
   public static func extract(file path: String, into target: String, checksum: Checksum?) throws {
     guard let handle = FileHandle(forReadingAtPath: path) else {

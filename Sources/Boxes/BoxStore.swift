@@ -52,7 +52,7 @@ public struct BoxStore {
     }
   }
 
-  /// Adds a `.box` file (a tar or tar.gz of metadata.json, box.img, Vagrantfile)
+  /// Adds a `.box` file (a tar, compressed tar or zip of metadata.json, box.img, Vagrantfile)
   /// as `name` at `version`, verifying `checksum` if given.
   @discardableResult
   public func add(name: String, file: String, version: String = "0", checksum: Checksum? = nil, force: Bool = false) throws -> InstalledBox {
@@ -93,11 +93,11 @@ public struct BoxStore {
       try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
       try fill(staging)
       guard let data = FileManager.default.contents(atPath: staging + "/metadata.json") else {
-        throw CaravanError(.invalidInput, "'\(source)' has no metadata.json", hint: "A vagrant-libvirt box is a tar of metadata.json, box.img and Vagrantfile.")
+        throw CaravanError(.invalidInput, "'\(source)' has no metadata.json", hint: "A vagrant-libvirt box is a tar (plain or compressed) or a zip of metadata.json, box.img and Vagrantfile.")
       }
       let metadata = try BoxMetadata.parse(data, file: "metadata.json in \(source)")
       for disk in metadata.disks {
-        guard (try? TarExtractor.safePath(disk, archive: source)) == disk,
+        guard (try? ArchiveExtractor.safePath(disk, archive: source)) == disk,
           FileManager.default.fileExists(atPath: staging + "/" + disk)
         else {
           throw CaravanError(.invalidInput, "'\(source)' lacks the disk image '\(disk)' that its metadata.json names")

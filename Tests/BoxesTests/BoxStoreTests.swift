@@ -117,13 +117,14 @@ struct BoxStoreTests {
     #expect(error.message.contains("member 'box.img' declares an absurd size"))
   }
 
-  @Test func notATarIsSaidPlainly() throws {
+  @Test func notAnArchiveIsSaidPlainly() throws {
     defer { try? FileManager.default.removeItem(atPath: root) }
     try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
     let path = root + "/junk.box"
     try Data(repeating: 65, count: 2048).write(to: URL(fileURLWithPath: path))
     let error = try #require(throws: CaravanError.self) { try BoxStore(root: root + "/store").add(name: "junk", file: path) }
-    #expect(error.message.contains("is not a tar archive"))
+    let expected = "'\(path)' is not a box archive (tar, tar.gz, tar.bz2, tar.xz, tar.zst or zip)"
+    #expect(error.message.contains(expected), "\(error)")
   }
 }
 
