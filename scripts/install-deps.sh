@@ -4,7 +4,8 @@
 set -euo pipefail
 packages=(
   libvirt-daemon-system libvirt-clients libvirt-dev pkg-config   # libvirt and its C API
-  libcurl4-openssl-dev zlib1g-dev                                 # box downloads, .tar.gz boxes
+  libcurl4-openssl-dev libarchive-dev                             # box downloads, box archives
+  zstd xz-utils bzip2 zip                                         # boxes in every format, for the tests
   qemu-system-x86 qemu-utils                                      # guests and qcow2 images
   openssh-client                                                  # how Caravan reaches guests
   mmdebstrap extlinux syslinux-common e2fsprogs fdisk             # the box recipe
