@@ -86,7 +86,8 @@ public final class Download {
         onProgress?(context.progress)
         return context.delivered
       }
-      let detail = String(cString: errorBuffer).isEmpty ? String(cString: curl_easy_strerror(code)) : String(cString: errorBuffer)
+      let written = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+      let detail = written.isEmpty ? String(cString: curl_easy_strerror(code)) : written
       if code == CURLE_HTTP_RETURNED_ERROR || status >= 400 {
         throw httpError(status: status)
       }
