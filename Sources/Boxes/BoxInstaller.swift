@@ -19,7 +19,9 @@ public final class BoxInstaller {
     /// (no catalog) a constraint records version 0 instead of failing.
     public var versionIsConstraint = false
 
-    public init(source: String, name: String? = nil, version: String? = nil, checksum: Checksum? = nil, force: Bool = false) {
+    public init(
+      source: String, name: String? = nil, version: String? = nil, checksum: Checksum? = nil, force: Bool = false
+    ) {
       self.source = source
       self.name = name
       self.version = version
@@ -42,7 +44,9 @@ public final class BoxInstaller {
   var token: String? { environment["CARAVAN_CLOUD_TOKEN"].flatMap { $0.isEmpty ? nil : $0 } }
 
   /// Where a bare box name (`owner/name`) is looked up: `$CARAVAN_SERVER_URL/NAME`.
-  var serverURL: String { environment["CARAVAN_SERVER_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "https://vagrantcloud.com" }
+  var serverURL: String {
+    environment["CARAVAN_SERVER_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "https://vagrantcloud.com"
+  }
 
   static func isURL(_ text: String) -> Bool {
     ["http://", "https://", "file://"].contains { text.lowercased().hasPrefix($0) }
@@ -59,10 +63,13 @@ public final class BoxInstaller {
       if try isCatalogFile(source) { return try addFromCatalog(url: source, request) }
       return try addFromFile(source, request)
     }
-    if source.contains("/") && !source.hasPrefix(".") && !source.hasPrefix("/") && source.split(separator: "/").count == 2 {
+    if source.contains("/") && !source.hasPrefix(".") && !source.hasPrefix("/")
+      && source.split(separator: "/").count == 2
+    {
       return try addFromCatalog(url: serverURL + "/" + source, request)
     }
-    throw CaravanError(.invalidInput, "'\(source)' is neither a file, a URL nor a box name like 'owner/box'",
+    throw CaravanError(
+      .invalidInput, "'\(source)' is neither a file, a URL nor a box name like 'owner/box'",
       hint: "Give a .box file, a box or catalog URL, or a catalog name served by $CARAVAN_SERVER_URL.")
   }
 
@@ -78,15 +85,18 @@ public final class BoxInstaller {
     guard let version = request.version else { return "0" }
     guard BoxVersionNumber(version) != nil else {
       if request.versionIsConstraint { return "0" }
-      throw CaravanError(.invalidInput, "'\(version)' is not a version to record for \(source)",
-        hint: "A box file or URL gets one version, like --box-version 12.1.0; constraints like '~> 12.0' need a catalog.")
+      throw CaravanError(
+        .invalidInput, "'\(version)' is not a version to record for \(source)",
+        hint:
+          "A box file or URL gets one version, like --box-version 12.1.0; constraints like '~> 12.0' need a catalog.")
     }
     return version
   }
 
   func requireName(_ request: Request, source: String) throws -> String {
     guard let name = request.name else {
-      throw CaravanError(.invalidInput, "the box at '\(source)' needs a name",
+      throw CaravanError(
+        .invalidInput, "the box at '\(source)' needs a name",
         hint: "Run `caravan box add NAME \(source)` (or add --name NAME).")
     }
     return name
@@ -95,20 +105,26 @@ public final class BoxInstaller {
   func addFromFile(_ path: String, _ request: Request) throws -> InstalledBox {
     let name = try requireName(request, source: path)
     onStep("adding box '\(name)' from \(path)")
-    return try store.add(name: name, file: path, version: try plainVersion(request, source: path),
+    return try store.add(
+      name: name, file: path, version: try plainVersion(request, source: path),
       checksum: request.checksum, force: request.force)
   }
 
   func addFromURL(_ url: String, _ request: Request) throws -> InstalledBox {
     let name = try requireName(request, source: url)
-    return try download(url, name: name, version: try plainVersion(request, source: url), checksum: request.checksum,
+    return try download(
+      url, name: name, version: try plainVersion(request, source: url), checksum: request.checksum,
       force: request.force, reuse: request.versionIsConstraint)
   }
 
   /// Streams a box from `url` into the store, hashing and unpacking on the way.
-  func download(_ url: String, name: String, version: String, checksum: Checksum?, force: Bool, reuse: Bool) throws -> InstalledBox {
+  func download(_ url: String, name: String, version: String, checksum: Checksum?, force: Bool, reuse: Bool) throws
+    -> InstalledBox
+  {
     try store.install(name: name, version: version, force: force, reuseExisting: reuse, source: url) { staging in
-      onStep("downloading box '\(name)' (\(version)) from \(url)" + (checksum.map { ", checking its \($0.kind.rawValue)" } ?? ""))
+      onStep(
+        "downloading box '\(name)' (\(version)) from \(url)"
+          + (checksum.map { ", checking its \($0.kind.rawValue)" } ?? ""))
       var sink = BoxArchiveSink(into: staging, source: url, checksum: checksum)
       let download = Download(url: url, bearerToken: token)
       download.onProgress = onProgress
@@ -137,21 +153,27 @@ public final class BoxInstaller {
     let constraint = try request.version.map { try VersionConstraint(parsing: $0) }
     let selection = try catalog.select(constraint: constraint)
     let name = request.name ?? catalog.name
-    if !request.force, let installed = try store.list().first(where: { $0.name == name && $0.version == selection.version }) {
+    if !request.force,
+      let installed = try store.list().first(where: { $0.name == name && $0.version == selection.version })
+    {
       onStep("box '\(name)' (\(selection.version)) is already installed")
       return installed
     }
     var checksum = request.checksum
-    if checksum == nil, let type = selection.provider.checksumType, let value = selection.provider.checksum, !value.isEmpty {
+    if checksum == nil, let type = selection.provider.checksumType, let value = selection.provider.checksum,
+      !value.isEmpty
+    {
       checksum = try Checksum(type: type, value: value)
     }
     let boxURL = BoxInstaller.resolve(selection.provider.url, against: location)
     let box: InstalledBox
     if BoxInstaller.isURL(boxURL) {
-      box = try download(boxURL, name: name, version: selection.version, checksum: checksum, force: request.force, reuse: true)
+      box = try download(
+        boxURL, name: name, version: selection.version, checksum: checksum, force: request.force, reuse: true)
     } else {
       onStep("adding box '\(name)' (\(selection.version)) from \(boxURL)")
-      box = try store.add(name: name, file: boxURL, version: selection.version, checksum: checksum, force: request.force)
+      box = try store.add(
+        name: name, file: boxURL, version: selection.version, checksum: checksum, force: request.force)
     }
     try? store.recordCatalogURL(BoxInstaller.isURL(location) ? location : FileSystem.absolute(location), name: name)
     return box
@@ -161,7 +183,9 @@ public final class BoxInstaller {
   static func resolve(_ url: String, against catalog: String) -> String {
     if isURL(url) { return url }
     if isURL(catalog) {
-      if let base = URL(string: catalog), let resolved = URL(string: url, relativeTo: base) { return resolved.absoluteString }
+      if let base = URL(string: catalog), let resolved = URL(string: url, relativeTo: base) {
+        return resolved.absoluteString
+      }
       return url
     }
     if url.hasPrefix("/") { return url }

@@ -31,7 +31,8 @@ public struct BoxStore {
         let dir = "\(root)/\(escaped)/\(version)/libvirt"
         guard let data = fm.contents(atPath: dir + "/metadata.json") else { continue }
         let metadata = try BoxMetadata.parse(data, file: dir + "/metadata.json")
-        boxes.append(InstalledBox(name: BoxStore.unescape(escaped), version: version, directory: dir, metadata: metadata))
+        boxes.append(
+          InstalledBox(name: BoxStore.unescape(escaped), version: version, directory: dir, metadata: metadata))
       }
     }
     return boxes.sorted {
@@ -48,16 +49,21 @@ public struct BoxStore {
     guard !name.isEmpty, !name.contains(".."), !name.hasPrefix("/"), !name.hasSuffix("/"),
       name.range(of: "[^A-Za-z0-9._/-]", options: .regularExpression) == nil
     else {
-      throw CaravanError(.invalidInput, "'\(name)' is not a valid box name", hint: "Use letters, digits, '.', '_', '-' and one '/', like 'caravan/debian-12'.")
+      throw CaravanError(
+        .invalidInput, "'\(name)' is not a valid box name",
+        hint: "Use letters, digits, '.', '_', '-' and one '/', like 'caravan/debian-12'.")
     }
   }
 
   /// Adds a `.box` file (a tar, compressed tar or zip of metadata.json, box.img, Vagrantfile)
   /// as `name` at `version`, verifying `checksum` if given.
   @discardableResult
-  public func add(name: String, file: String, version: String = "0", checksum: Checksum? = nil, force: Bool = false) throws -> InstalledBox {
+  public func add(name: String, file: String, version: String = "0", checksum: Checksum? = nil, force: Bool = false)
+    throws -> InstalledBox
+  {
     guard FileManager.default.fileExists(atPath: file) else {
-      throw CaravanError(.notFound, "box file '\(file)' does not exist", hint: "Give the path of a .box file (a vagrant-libvirt box).")
+      throw CaravanError(
+        .notFound, "box file '\(file)' does not exist", hint: "Give the path of a .box file (a vagrant-libvirt box).")
     }
     return try install(name: name, version: version, force: force, source: file) { staging in
       try BoxArchive.extract(file: file, into: staging, checksum: checksum)
@@ -70,8 +76,10 @@ public struct BoxStore {
   /// Installs of one box name are serialised across processes; with
   /// `reuseExisting`, a version another process installed meanwhile is returned.
   @discardableResult
-  public func install(name: String, version: String, force: Bool, reuseExisting: Bool = false, source: String,
-                      fill: (String) throws -> Void) throws -> InstalledBox {
+  public func install(
+    name: String, version: String, force: Bool, reuseExisting: Bool = false, source: String,
+    fill: (String) throws -> Void
+  ) throws -> InstalledBox {
     try BoxStore.validateName(name)
     let lock = try FileLock(path: "\(lockDirectory)/box-\(BoxStore.escape(name)).lock")
     defer { lock.unlock() }
@@ -80,8 +88,10 @@ public struct BoxStore {
       return existing
     }
     if FileManager.default.fileExists(atPath: target) && !force {
-      throw CaravanError(.conflict, "box '\(name)' (version \(version)) is already installed",
-        hint: "Add --force to replace it, or remove it first with `caravan box remove \(name) --box-version \(version)`.")
+      throw CaravanError(
+        .conflict, "box '\(name)' (version \(version)) is already installed",
+        hint:
+          "Add --force to replace it, or remove it first with `caravan box remove \(name) --box-version \(version)`.")
     }
     let versionDir = (target as NSString).deletingLastPathComponent
     let nameDir = (versionDir as NSString).deletingLastPathComponent
@@ -93,7 +103,10 @@ public struct BoxStore {
       try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
       try fill(staging)
       guard let data = FileManager.default.contents(atPath: staging + "/metadata.json") else {
-        throw CaravanError(.invalidInput, "'\(source)' has no metadata.json", hint: "A vagrant-libvirt box is a tar (plain or compressed) or a zip of metadata.json, box.img and Vagrantfile.")
+        throw CaravanError(
+          .invalidInput, "'\(source)' has no metadata.json",
+          hint:
+            "A vagrant-libvirt box is a tar (plain or compressed) or a zip of metadata.json, box.img and Vagrantfile.")
       }
       let metadata = try BoxMetadata.parse(data, file: "metadata.json in \(source)")
       for disk in metadata.disks {

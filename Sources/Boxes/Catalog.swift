@@ -35,7 +35,8 @@ public struct BoxCatalog: Sendable, Equatable {
     prefix.first { ![9, 10, 13, 32].contains($0) } == UInt8(ascii: "{")
   }
 
-  static let shape = #"A catalog looks like {"name": "owner/box", "versions": [{"version": "1.0.0", "providers": [{"name": "libvirt", "url": "…"}]}]}."#
+  static let shape =
+    #"A catalog looks like {"name": "owner/box", "versions": [{"version": "1.0.0", "providers": [{"name": "libvirt", "url": "…"}]}]}."#
 
   public static func parse(_ data: Data, source: String) throws -> BoxCatalog {
     let json: Any
@@ -48,7 +49,9 @@ public struct BoxCatalog: Sendable, Equatable {
       throw CaravanError(.invalidInput, "the box catalog '\(source)' is not a JSON object", hint: shape)
     }
     guard let name = object["name"] as? String, !name.isEmpty else {
-      throw CaravanError(.invalidInput, "the box catalog '\(source)' has no \"name\"", hint: "Add the box's name, like \"name\": \"owner/box\".")
+      throw CaravanError(
+        .invalidInput, "the box catalog '\(source)' has no \"name\"",
+        hint: "Add the box's name, like \"name\": \"owner/box\".")
     }
     guard let versions = object["versions"] as? [Any] else {
       throw CaravanError(.invalidInput, "the box catalog '\(source)' has no \"versions\" list", hint: shape)
@@ -65,10 +68,12 @@ public struct BoxCatalog: Sendable, Equatable {
       throw CaravanError(.invalidInput, "\(place) is not an object", hint: shape)
     }
     guard let value = entry["version"], !(value is NSNull) else {
-      throw CaravanError(.invalidInput, "\(place) has no \"version\"", hint: #"Give each version a number, like "version": "1.0.0"."#)
+      throw CaravanError(
+        .invalidInput, "\(place) has no \"version\"", hint: #"Give each version a number, like "version": "1.0.0"."#)
     }
     guard let version = value as? String else {
-      throw CaravanError(.invalidInput, "\(place) has a \"version\" that is not a string", hint: #"Quote it, like "version": "1.0.0"."#)
+      throw CaravanError(
+        .invalidInput, "\(place) has a \"version\" that is not a string", hint: #"Quote it, like "version": "1.0.0"."#)
     }
     let status = entry["status"] as? String
     let list: [Any]
@@ -76,7 +81,9 @@ public struct BoxCatalog: Sendable, Equatable {
     case nil, is NSNull: list = []
     case let given as [Any]: list = given
     default:
-      throw CaravanError(.invalidInput, "version \(version) in the box catalog '\(source)' has a \"providers\" that is not a list", hint: shape)
+      throw CaravanError(
+        .invalidInput, "version \(version) in the box catalog '\(source)' has a \"providers\" that is not a list",
+        hint: shape)
     }
     let providers = try list.map { try parseProvider($0, version: version, source: source) }
     return Version(version: version, status: status, providers: providers)
@@ -84,14 +91,17 @@ public struct BoxCatalog: Sendable, Equatable {
 
   private static func parseProvider(_ json: Any, version: String, source: String) throws -> Provider {
     guard let provider = json as? [String: Any] else {
-      throw CaravanError(.invalidInput, "a provider of version \(version) in the box catalog '\(source)' is not an object", hint: shape)
+      throw CaravanError(
+        .invalidInput, "a provider of version \(version) in the box catalog '\(source)' is not an object", hint: shape)
     }
     guard let name = provider["name"] as? String, !name.isEmpty else {
-      throw CaravanError(.invalidInput, "a provider of version \(version) in the box catalog '\(source)' has no \"name\"",
+      throw CaravanError(
+        .invalidInput, "a provider of version \(version) in the box catalog '\(source)' has no \"name\"",
         hint: #"Name the provider, like "name": "libvirt"."#)
     }
     guard let url = provider["url"] as? String, !url.isEmpty else {
-      throw CaravanError(.invalidInput, "the \(name) provider of version \(version) in the box catalog '\(source)' has no \"url\"",
+      throw CaravanError(
+        .invalidInput, "the \(name) provider of version \(version) in the box catalog '\(source)' has no \"url\"",
         hint: "Give the address of the .box file, absolute or relative to the catalog.")
     }
     return Provider(
@@ -154,28 +164,37 @@ extension BoxCatalog {
     // Nothing fits: say why, from the widest reason to the narrowest.
     guard !usable.isEmpty else {
       if versions.isEmpty {
-        throw CaravanError(.invalidInput, "box '\(name)' has no versions in its catalog", hint: "The box's publisher has not released one yet.")
+        throw CaravanError(
+          .invalidInput, "box '\(name)' has no versions in its catalog",
+          hint: "The box's publisher has not released one yet.")
       }
       let listed = versions.map { "\($0.version) (\($0.status ?? "active"))" }.joined(separator: ", ")
-      throw CaravanError(.invalidInput, "box '\(name)' has no active version with a number like 1.2.3 (its catalog lists: \(listed))",
+      throw CaravanError(
+        .invalidInput, "box '\(name)' has no active version with a number like 1.2.3 (its catalog lists: \(listed))",
         hint: "The box's publisher has revoked or not yet released every version.")
     }
     let withProvider = usable.filter { $0.entry.providers.contains { $0.name == provider } }
     if withProvider.isEmpty {
       let others = Set(usable.flatMap { $0.entry.providers.map(\.name) }).sorted()
-      throw CaravanError(.invalidInput, 
+      throw CaravanError(
+        .invalidInput,
         "box '\(name)' has no \(provider) provider (it has: \(others.isEmpty ? "none" : others.joined(separator: ", ")))",
         hint: "Caravan runs libvirt boxes only; look for a libvirt build of this box.")
     }
-    let fitting = withProvider.filter { BoxCatalog.provider(in: $0.entry, named: provider, architecture: architecture) != nil }
+    let fitting = withProvider.filter {
+      BoxCatalog.provider(in: $0.entry, named: provider, architecture: architecture) != nil
+    }
     if fitting.isEmpty {
-      let arches = Set(withProvider.flatMap { $0.entry.providers.filter { $0.name == provider }.compactMap(\.architecture) })
-      throw CaravanError(.invalidInput, 
+      let arches = Set(
+        withProvider.flatMap { $0.entry.providers.filter { $0.name == provider }.compactMap(\.architecture) })
+      throw CaravanError(
+        .invalidInput,
         "box '\(name)' has no \(provider) provider for architecture '\(architecture)' (it has: \(arches.sorted().joined(separator: ", ")))",
         hint: "Use a box built for \(architecture), or run Caravan on a host of one of those architectures.")
     }
     let list = fitting.map(\.entry.version).reversed().joined(separator: ", ")
-    throw CaravanError(.invalidInput, 
+    throw CaravanError(
+      .invalidInput,
       "box '\(name)' has no version matching '\(constraint?.description ?? "any")' with a \(provider) provider; versions with one: \(list)",
       hint: "Change the version constraint (`version:` in the Machinefile, or --box-version).")
   }

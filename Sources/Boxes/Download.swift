@@ -91,16 +91,20 @@ public final class Download {
       if code == CURLE_HTTP_RETURNED_ERROR || status >= 400 {
         throw httpError(status: status)
       }
-      let resumable = [CURLE_PARTIAL_FILE, CURLE_RECV_ERROR, CURLE_OPERATION_TIMEDOUT, CURLE_GOT_NOTHING, CURLE_SEND_ERROR]
-        .contains(code)
+      let resumable = [
+        CURLE_PARTIAL_FILE, CURLE_RECV_ERROR, CURLE_OPERATION_TIMEDOUT, CURLE_GOT_NOTHING, CURLE_SEND_ERROR,
+      ]
+      .contains(code)
       if resumable && attempt <= retries {
         if context.delivered > context.attemptOffset || attempt < 3 {
           Thread.sleep(forTimeInterval: Double(min(attempt, 3)) * 0.5)
           continue
         }
       }
-      throw CaravanError(.io, "download of \(url) failed after \(context.delivered) bytes: \(detail)",
-        hint: resumable ? "The connection kept breaking; try again later (nothing was installed)."
+      throw CaravanError(
+        .io, "download of \(url) failed after \(context.delivered) bytes: \(detail)",
+        hint: resumable
+          ? "The connection kept breaking; try again later (nothing was installed)."
           : "Check the URL, your network and proxy settings (http_proxy, https_proxy, no_proxy).")
     }
   }
@@ -115,18 +119,28 @@ public final class Download {
   func httpError(status: Int) -> CaravanError {
     switch status {
     case 401, 403:
-      return CaravanError(.io, "download of \(url) was refused: HTTP \(status)",
-        hint: bearerToken == nil ? "The server wants a token: set CARAVAN_CLOUD_TOKEN." : "Check that CARAVAN_CLOUD_TOKEN is valid for this server.")
+      return CaravanError(
+        .io, "download of \(url) was refused: HTTP \(status)",
+        hint: bearerToken == nil
+          ? "The server wants a token: set CARAVAN_CLOUD_TOKEN."
+          : "Check that CARAVAN_CLOUD_TOKEN is valid for this server.")
     case 404:
-      return CaravanError(.io, "download of \(url) failed: HTTP 404, not found", hint: "Check the box name, version and URL.")
+      return CaravanError(
+        .io, "download of \(url) failed: HTTP 404, not found", hint: "Check the box name, version and URL.")
     default:
-      return CaravanError(.io, "download of \(url) failed: HTTP \(status)", hint: "The server had a problem; try again later.")
+      return CaravanError(
+        .io, "download of \(url) failed: HTTP \(status)", hint: "The server had a problem; try again later.")
     }
   }
 
-  private func configure(_ curl: UnsafeMutableRawPointer, context: UnsafeMutableRawPointer, resumeFrom offset: UInt64) throws {
+  private func configure(_ curl: UnsafeMutableRawPointer, context: UnsafeMutableRawPointer, resumeFrom offset: UInt64)
+    throws
+  {
     func check(_ code: CURLcode, _ what: String) throws {
-      guard code == CURLE_OK else { throw CaravanError(.io, "cannot set up the download of \(url) (\(what)): \(String(cString: curl_easy_strerror(code)))") }
+      guard code == CURLE_OK else {
+        throw CaravanError(
+          .io, "cannot set up the download of \(url) (\(what)): \(String(cString: curl_easy_strerror(code)))")
+      }
     }
     try check(caravan_curl_setopt_string(curl, CURLOPT_URL, url), "URL")
     try check(caravan_curl_setopt_long(curl, CURLOPT_FOLLOWLOCATION, 1), "redirects")
@@ -165,7 +179,11 @@ public final class Download {
       if context.status == 200 { context.skip = context.attemptOffset }
     } else if line.lowercased().hasPrefix("content-length:") {
       let value = UInt64(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
-      if context.status == 206 { context.total = context.attemptOffset + value } else if context.status == 200 { context.total = value }
+      if context.status == 206 {
+        context.total = context.attemptOffset + value
+      } else if context.status == 200 {
+        context.total = value
+      }
     }
     return length
   }
@@ -182,7 +200,8 @@ public final class Download {
       if bytes.isEmpty { return length }
     }
     if let limit = context.maximumSize, context.delivered + UInt64(bytes.count) > limit {
-      context.failure = CaravanError(.invalidInput, "the response is larger than \(limit) bytes; this is not a box catalog")
+      context.failure = CaravanError(
+        .invalidInput, "the response is larger than \(limit) bytes; this is not a box catalog")
       return 0
     }
     do {

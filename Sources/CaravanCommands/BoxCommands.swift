@@ -34,7 +34,8 @@ struct BoxAdd: ParsableCommand {
   @Argument(help: "A box name, a catalog or box URL, or a file.") var first: String
   @Argument(help: "The box file or URL, when the first argument is its name.") var second: String?
   @Option(help: "The name to install the box under.") var name: String?
-  @Option(name: .customLong("box-version"),
+  @Option(
+    name: .customLong("box-version"),
     help: "For a catalog: a constraint like '~> 12.0'. For a box file or URL: the version to record (default 0).")
   var version: String?
   @Option(help: "Expected checksum, TYPE:HEX (md5, sha1, sha256, sha384, sha512).") var checksum: String?
@@ -192,7 +193,8 @@ struct BoxUpdate: ParsableCommand {
     for target in try BoxTarget.resolve(store: installer.store, only: box, machines: projectMachines) {
       let added = try installer.update(target)
       print(
-        "box '\(added.name)' is at version \(added.version); machines made from older versions keep theirs until destroyed")
+        "box '\(added.name)' is at version \(added.version); machines made from older versions keep theirs until destroyed"
+      )
     }
   }
 }

@@ -15,7 +15,6 @@ struct LockOptions: ParsableArguments {
   var noWait = false
 }
 
-
 /// Everything a project command needs, wired from the environment.
 struct Context {
   let environment = ProcessInfo.processInfo.environment
@@ -25,7 +24,8 @@ struct Context {
   init() throws {
     let cwd = FileManager.default.currentDirectoryPath
     guard let path = Machinefile.find(from: cwd, environment: environment) else {
-      throw CaravanError(.notFound, "no Machinefile in \(cwd) or any folder above it",
+      throw CaravanError(
+        .notFound, "no Machinefile in \(cwd) or any folder above it",
         hint: "Write one (see README.md), or set CARAVAN_MACHINEFILE to its path.")
     }
     let spec = try Machinefile.load(
@@ -42,12 +42,14 @@ struct Context {
   }
 
   func hypervisor() throws -> LibvirtHypervisor {
-    try LibvirtHypervisor(uri: uri, pool: project.spec.machines.first?.libvirt.pool,
+    try LibvirtHypervisor(
+      uri: uri, pool: project.spec.machines.first?.libvirt.pool,
       lockDirectory: CaravanPaths.home(environment: environment) + "/locks")
   }
 
   func lifecycle(_ hypervisor: Hypervisor) -> Lifecycle {
-    Lifecycle(project: project, hypervisor: hypervisor,
+    Lifecycle(
+      project: project, hypervisor: hypervisor,
       communicators: OpenSSHFactory(keyDirectory: CaravanPaths.home(environment: environment) + "/keys"),
       provisioners: GuestProvisioner(), boxes: BoxStore(root: CaravanPaths.boxes(environment: environment)),
       reporter: ConsoleReporter(), environment: environment)
@@ -66,8 +68,10 @@ struct Context {
   }
 
   /// Runs `body` on the chosen machines while holding the project lock.
-  func changing(_ names: [String], lock options: LockOptions, autostartOnly: Bool = false,
-                _ body: (Lifecycle, [MachineSpec]) throws -> Void) throws {
+  func changing(
+    _ names: [String], lock options: LockOptions, autostartOnly: Bool = false,
+    _ body: (Lifecycle, [MachineSpec]) throws -> Void
+  ) throws {
     let selected = try machines(names, autostartOnly: autostartOnly)
     let held = try lock(options)
     defer { withExtendedLifetime(held) {} }
@@ -85,8 +89,10 @@ struct Context {
     if let name { return try project.machines(named: [name])[0] }
     guard let machine = project.spec.primaryMachine else {
       let names = project.spec.machines.map(\.name).joined(separator: ", ")
-      throw CaravanError(.invalidInput, "this project has several machines (\(names)) and none is primary",
-        hint: "Name one, e.g. `caravan ssh \(project.spec.machines.first?.name ?? "NAME")`, or mark one `primary: true`.")
+      throw CaravanError(
+        .invalidInput, "this project has several machines (\(names)) and none is primary",
+        hint:
+          "Name one, e.g. `caravan ssh \(project.spec.machines.first?.name ?? "NAME")`, or mark one `primary: true`.")
     }
     return machine
   }

@@ -34,16 +34,21 @@ struct StatusCommand: ParsableCommand {
     if json {
       let rows = reports.map { report -> [String: Any] in
         var row: [String: Any] = ["name": report.name, "state": report.status.description, "domain": report.domain]
-        if let record = report.record { row["ssh_port"] = record.sshPort; row["forwards"] = record.forwards }
+        if let record = report.record {
+          row["ssh_port"] = record.sshPort
+          row["forwards"] = record.forwards
+        }
         return row
       }
-      let data = try JSONSerialization.data(withJSONObject: ["machines": rows, "uri": context.uri], options: [.prettyPrinted, .sortedKeys])
+      let data = try JSONSerialization.data(
+        withJSONObject: ["machines": rows, "uri": context.uri], options: [.prettyPrinted, .sortedKeys])
       print(String(decoding: data, as: UTF8.self))
       return
     }
     let width = max(12, (reports.map(\.name.count).max() ?? 0) + 2)
     for report in reports {
-      var line = report.name.padding(toLength: width, withPad: " ", startingAt: 0)
+      var line =
+        report.name.padding(toLength: width, withPad: " ", startingAt: 0)
         + report.status.description.padding(toLength: 14, withPad: " ", startingAt: 0)
       if report.status == .running, let record = report.record { line += "ssh 127.0.0.1:\(record.sshPort)  " }
       line += "(\(report.domain))"
@@ -116,7 +121,8 @@ struct DestroyCommand: ParsableCommand {
     if !force {
       let names = selected.map(\.name).joined(separator: ", ")
       guard isatty(STDIN_FILENO) == 1 else {
-        throw CaravanError(.invalidInput, "`caravan destroy` needs confirmation to remove \(names), and there is no terminal to ask",
+        throw CaravanError(
+          .invalidInput, "`caravan destroy` needs confirmation to remove \(names), and there is no terminal to ask",
           hint: "Run `caravan destroy -f` to remove without asking.")
       }
       print("Destroy \(names)? Their disks are deleted. [y/N] ", terminator: "")

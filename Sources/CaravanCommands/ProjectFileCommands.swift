@@ -17,7 +17,8 @@ struct ValidateCommand: ParsableCommand {
     let environment = ProcessInfo.processInfo.environment
     let cwd = FileManager.default.currentDirectoryPath
     guard let path = file ?? Machinefile.find(from: cwd, environment: environment) else {
-      throw CaravanError(.notFound, "no Machinefile in \(cwd) or any folder above it",
+      throw CaravanError(
+        .notFound, "no Machinefile in \(cwd) or any folder above it",
         hint: "Name a file (`caravan validate PATH`) or write one with `caravan init`.")
     }
     let absolute = FileSystem.absolute(path)
@@ -26,8 +27,10 @@ struct ValidateCommand: ParsableCommand {
     let errors = diagnostics.filter { $0.severity == .error }
     if json {
       let rows: [[String: Any]] = diagnostics.map {
-        ["file": $0.file, "line": $0.location.line, "column": $0.location.column,
-         "severity": $0.severity == .error ? "error" : "warning", "message": $0.message]
+        [
+          "file": $0.file, "line": $0.location.line, "column": $0.location.column,
+          "severity": $0.severity == .error ? "error" : "warning", "message": $0.message,
+        ]
       }
       var object: [String: Any] = ["file": shown, "valid": errors.isEmpty, "diagnostics": rows]
       if let spec, errors.isEmpty {
@@ -40,7 +43,9 @@ struct ValidateCommand: ParsableCommand {
       for diagnostic in diagnostics { printError(diagnostic.rendered) }
       if errors.isEmpty, let spec {
         let all = spec.machines.map(\.name)
-        let names = all.count <= 8 ? all.joined(separator: ", ") : all.prefix(6).joined(separator: ", ") + ", … " + (all.last ?? "")
+        let names =
+          all.count <= 8
+          ? all.joined(separator: ", ") : all.prefix(6).joined(separator: ", ") + ", … " + (all.last ?? "")
         print("\(shown): valid, \(spec.machines.count) machine\(spec.machines.count == 1 ? "" : "s") (\(names))")
       }
     }
@@ -80,7 +85,8 @@ struct InitCommand: ParsableCommand {
   func run() throws {
     let path = FileManager.default.currentDirectoryPath + "/Machinefile"
     if FileManager.default.fileExists(atPath: path) && !force {
-      throw CaravanError(.conflict, "'\(path)' already exists",
+      throw CaravanError(
+        .conflict, "'\(path)' already exists",
         hint: "Run `caravan init --force` to overwrite it.")
     }
     try FileSystem.writeAtomically(Data(InitCommand.template(box: box, minimal: minimal).utf8), to: path, mode: 0o644)

@@ -25,7 +25,10 @@ extension Communicator {
     var collected = ""
     let status = try execute(command) { _, line in collected += line + "\n" }
     guard status == 0 else {
-      throw CaravanError(.guest, "\(what) failed in the guest (exit status \(status)): \(collected.trimmingCharacters(in: .whitespacesAndNewlines))")
+      throw CaravanError(
+        .guest,
+        "\(what) failed in the guest (exit status \(status)): \(collected.trimmingCharacters(in: .whitespacesAndNewlines))"
+      )
     }
     return collected
   }
@@ -43,8 +46,10 @@ public struct SSHEndpoint: Sendable, Equatable {
   /// Control socket for the shared connection; nil: no sharing.
   public var controlPath: String?
 
-  public init(host: String = "127.0.0.1", port: Int, user: String, identityFiles: [String],
-              extraArgs: [String] = [], forwardAgent: Bool = false, controlPath: String? = nil) {
+  public init(
+    host: String = "127.0.0.1", port: Int, user: String, identityFiles: [String],
+    extraArgs: [String] = [], forwardAgent: Bool = false, controlPath: String? = nil
+  ) {
     self.host = host
     self.port = port
     self.user = user
@@ -68,7 +73,7 @@ public protocol CommunicatorFactory {
 public protocol ProvisionerRunner {
   /// The provisioner types it runs.
   var support: SettingSupport { get }
-  func run(_ provisioner: ProvisionerSpec, machine: MachineSpec, projectRoot: String,
-           on communicator: Communicator, reporter: Reporter) throws
+  func run(
+    _ provisioner: ProvisionerSpec, machine: MachineSpec, projectRoot: String,
+    on communicator: Communicator, reporter: Reporter) throws
 }
-

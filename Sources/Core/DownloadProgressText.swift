@@ -30,8 +30,10 @@ public enum DownloadProgressText {
     let fraction = min(1, Double(progress.received) / Double(total))
     let filled = Int(fraction * 20)
     let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: 20 - filled)
-    let left = progress.bytesPerSecond > 0 ? Double(total - min(total, progress.received)) / progress.bytesPerSecond : .infinity
-    return "downloading \(Int(fraction * 100))% [\(bar)] \(size(Double(progress.received))) of \(size(Double(total))), \(rate), \(duration(left)) left"
+    let left =
+      progress.bytesPerSecond > 0 ? Double(total - min(total, progress.received)) / progress.bytesPerSecond : .infinity
+    return
+      "downloading \(Int(fraction * 100))% [\(bar)] \(size(Double(progress.received))) of \(size(Double(total))), \(rate), \(duration(left)) left"
   }
 }
 

@@ -76,7 +76,9 @@ extension Lifecycle {
         reporter.step(name, "removing domain '\(domain)' and its disk")
         try hypervisor.remove(domain: domain)
       }
-      if let record = try? project.loadRecord(name), let control = try? endpoint(for: machine, record: record, shared: true) {
+      if let record = try? project.loadRecord(name),
+        let control = try? endpoint(for: machine, record: record, shared: true)
+      {
         communicators.communicator(for: control).close()
       }
       try project.removeMachineState(name)
@@ -85,7 +87,9 @@ extension Lifecycle {
     // but named, so nothing is leaked silently.
     let known = Set(project.spec.machines.map { project.domainName(for: $0.name) })
     for orphan in try hypervisor.domains(ofProject: project.root) where !known.contains(orphan) {
-      reporter.warning("domain '\(orphan)' belongs to this project but to no machine in the Machinefile; remove it with `virsh -c \(hypervisor.uri) destroy \(orphan); virsh -c \(hypervisor.uri) undefine \(orphan) --remove-all-storage`")
+      reporter.warning(
+        "domain '\(orphan)' belongs to this project but to no machine in the Machinefile; remove it with `virsh -c \(hypervisor.uri) destroy \(orphan); virsh -c \(hypervisor.uri) undefine \(orphan) --remove-all-storage`"
+      )
     }
   }
 }

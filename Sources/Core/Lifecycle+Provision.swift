@@ -17,7 +17,8 @@ extension Lifecycle {
       } else {
         for wanted in names where !machine.provisioners.contains(where: { $0.name == wanted }) {
           let known = machine.provisioners.map(\.name).joined(separator: ", ")
-          throw CaravanError(.invalidInput, "machine '\(machine.name)' has no provisioner named '\(wanted)'",
+          throw CaravanError(
+            .invalidInput, "machine '\(machine.name)' has no provisioner named '\(wanted)'",
             hint: known.isEmpty ? "It has no provisioners." : "Its provisioners: \(known).")
         }
         try runProvisioners(machine, record: &record, communicator: communicator, mode: .all, only: Set(names))
@@ -25,8 +26,10 @@ extension Lifecycle {
     }
   }
 
-  func runProvisioners(_ machine: MachineSpec, record: inout MachineRecord, communicator: Communicator,
-                       mode: ProvisionMode, only: Set<String>? = nil) throws {
+  func runProvisioners(
+    _ machine: MachineSpec, record: inout MachineRecord, communicator: Communicator,
+    mode: ProvisionMode, only: Set<String>? = nil
+  ) throws {
     guard mode != .none else { return }
     var ranAny = false
     for provisioner in machine.provisioners {
@@ -43,7 +46,8 @@ extension Lifecycle {
       if case .shell = provisioner.kind {} else { continue }  // named as not supported by `up`
       ranAny = true
       reporter.step(machine.name, "running provisioner '\(provisioner.name)'")
-      try provisioners.run(provisioner, machine: machine, projectRoot: project.root, on: communicator, reporter: reporter)
+      try provisioners.run(
+        provisioner, machine: machine, projectRoot: project.root, on: communicator, reporter: reporter)
       if !record.provisioned.contains(provisioner.name) {
         record.provisioned.append(provisioner.name)
         try project.saveRecord(record, for: machine.name)

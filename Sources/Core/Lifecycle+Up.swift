@@ -16,7 +16,9 @@ extension Lifecycle {
   func up(_ machine: MachineSpec, provision: Bool?) throws {
     let name = machine.name
     for setting in support.unsupported(in: machine) {
-      let place = setting.location.line > 0 ? " (\((project.machinefilePath as NSString).lastPathComponent):\(setting.location))" : ""
+      let place =
+        setting.location.line > 0
+        ? " (\((project.machinefilePath as NSString).lastPathComponent):\(setting.location))" : ""
       reporter.warning("machine '\(name)': '\(setting.name)'\(place) is not supported yet and is ignored")
     }
     let state = try reconcile(machine)
@@ -30,7 +32,9 @@ extension Lifecycle {
       reporter.step(name, "already running")
       record = known
     case .notCreated, .tracked(.poweroff, _), .tracked(.crashed, _), .tracked(.shuttingDown, _):
-      if status == .shuttingDown || status == .crashed { try hypervisor.forceOff(domain: project.domainName(for: name)) }
+      if status == .shuttingDown || status == .crashed {
+        try hypervisor.forceOff(domain: project.domainName(for: name))
+      }
       record = try createOrBoot(machine, existing: state.record)
     case .tracked:
       throw CaravanError(
@@ -59,10 +63,14 @@ extension Lifecycle {
       reporter.step(name, "setting hostname '\(hostname)'")
       _ = try communicator.run(Lifecycle.hostnameCommand(hostname), what: "setting the hostname")
     }
-    try runProvisioners(machine, record: &record, communicator: communicator,
+    try runProvisioners(
+      machine, record: &record, communicator: communicator,
       mode: provision == false ? .none : provision == true ? .all : (status == .running ? .alwaysOnly : .pending))
     let key = record.keyReplaced ? project.keyPath(name) : (machine.ssh.privateKey ?? "the box's insecure key")
-    reporter.step(name, "ready. `caravan ssh\(project.spec.machines.count > 1 ? " " + name : "")` logs in (ssh -p \(record.sshPort) -i \(key) \(machine.ssh.user)@127.0.0.1)")
+    reporter.step(
+      name,
+      "ready. `caravan ssh\(project.spec.machines.count > 1 ? " " + name : "")` logs in (ssh -p \(record.sshPort) -i \(key) \(machine.ssh.user)@127.0.0.1)"
+    )
   }
 
   static func hostnameCommand(_ hostname: String) -> String {
@@ -91,9 +99,11 @@ extension Lifecycle {
       memoryMiB: machine.memoryMiB, box: box, forwards: forwards, accelerator: choice.accelerator,
       network: .userMode(restricted: restrict), machineType: machine.libvirt.machineType,
       cpuMode: machine.libvirt.cpuMode, pool: machine.libvirt.pool)
-    reporter.step(name, existing == nil
-      ? "creating domain '\(domain)' from box '\(box.name)' (\(box.version)), \(machine.cpus) CPU, \(machine.memoryMiB) MiB"
-      : "booting domain '\(domain)'")
+    reporter.step(
+      name,
+      existing == nil
+        ? "creating domain '\(domain)' from box '\(box.name)' (\(box.version)), \(machine.cpus) CPU, \(machine.memoryMiB) MiB"
+        : "booting domain '\(domain)'")
     let uuid: String
     do {
       uuid = try hypervisor.define(plan) { reporter.step(name, $0) }
@@ -101,29 +111,38 @@ extension Lifecycle {
       if existing == nil { try? hypervisor.remove(domain: domain) }
       throw error
     }
-    var record = existing ?? MachineRecord(domainName: domain, domainUUID: uuid, libvirtURI: hypervisor.uri,
-      boxName: box.name, boxVersion: box.version, sshPort: forwards[0].host, forwards: [], accelerator: choice.accelerator.rawValue)
+    var record =
+      existing
+      ?? MachineRecord(
+        domainName: domain, domainUUID: uuid, libvirtURI: hypervisor.uri,
+        boxName: box.name, boxVersion: box.version, sshPort: forwards[0].host, forwards: [],
+        accelerator: choice.accelerator.rawValue)
     record.domainUUID = uuid
     record.sshPort = forwards[0].host
     record.forwards = forwards.map(\.description)
     record.accelerator = choice.accelerator.rawValue
     try project.saveRecord(record, for: name)
     for (index, forward) in forwards.enumerated() {
-      reporter.step(name, index == 0 ? "SSH: \(forward.hostIP):\(forward.host) -> \(forward.guest)" : "forward: \(forward)")
+      reporter.step(
+        name, index == 0 ? "SSH: \(forward.hostIP):\(forward.host) -> \(forward.guest)" : "forward: \(forward)")
     }
     do {
       try hypervisor.start(domain: domain)
     } catch {
       let log = hypervisor.startLog(domain: domain).map { "\nQEMU said: \($0)" } ?? ""
-      throw CaravanError(.hypervisor, "machine '\(name)' could not start: \(error)\(log)",
-        hint: "Its console log is \(hypervisor.consoleLogPath(domain: domain)); `caravan destroy -f \(name)` removes it.", cause: error)
+      throw CaravanError(
+        .hypervisor, "machine '\(name)' could not start: \(error)\(log)",
+        hint:
+          "Its console log is \(hypervisor.consoleLogPath(domain: domain)); `caravan destroy -f \(name)` removes it.",
+        cause: error)
     }
     return record
   }
 
   func resolveBox(_ machine: MachineSpec, existing: MachineRecord?) throws -> InstalledBox {
     guard let wanted = machine.box else {
-      throw CaravanError(.invalidInput, "machine '\(machine.name)' names no box",
+      throw CaravanError(
+        .invalidInput, "machine '\(machine.name)' names no box",
         hint: "Add a line like `box \"caravan/debian-12\"` to \(project.machinefilePath).")
     }
     let all = try boxes.list().filter { $0.name == wanted.name }
@@ -136,8 +155,11 @@ extension Lifecycle {
     let wording = "box '\(wanted.name)'" + (wanted.version.map { " (version \($0))" } ?? "")
     guard let url = wanted.url else {
       let others = all.isEmpty ? "" : " Installed versions: \(all.map(\.version).joined(separator: ", "))."
-      throw CaravanError(.notFound, "\(wording) is not installed",
-        hint: "Add it with `caravan box add \(wanted.name) PATH/TO/FILE.box`, or give `url:` on the box line of the Machinefile.\(others)")
+      throw CaravanError(
+        .notFound, "\(wording) is not installed",
+        hint:
+          "Add it with `caravan box add \(wanted.name) PATH/TO/FILE.box`, or give `url:` on the box line of the Machinefile.\(others)"
+      )
     }
     reporter.step(machine.name, "\(wording) is not installed; adding it from \(url)")
     let installer = BoxInstaller(store: boxes, environment: environment)
@@ -157,12 +179,16 @@ extension Lifecycle {
     }
     var result = [ResolvedForward(transport: .tcp, hostIP: "127.0.0.1", host: ssh, guest: machine.ssh.port)]
     for forward in machine.forwards {
-      let port = try allocator.allocate(forward.transport, hostIP: forward.hostIP, wanted: forward.host,
+      let port = try allocator.allocate(
+        forward.transport, hostIP: forward.hostIP, wanted: forward.host,
         autoCorrect: forward.autoCorrect, what: "forward \(forward.host) -> \(forward.guest)")
       if port != forward.host {
-        reporter.step(machine.name, "host port \(forward.hostIP):\(forward.host) is in use; forwarding \(port) -> \(forward.guest) instead")
+        reporter.step(
+          machine.name,
+          "host port \(forward.hostIP):\(forward.host) is in use; forwarding \(port) -> \(forward.guest) instead")
       }
-      result.append(ResolvedForward(transport: forward.transport, hostIP: forward.hostIP, host: port, guest: forward.guest))
+      result.append(
+        ResolvedForward(transport: forward.transport, hostIP: forward.hostIP, host: port, guest: forward.guest))
     }
     return result
   }
@@ -173,7 +199,8 @@ extension Lifecycle {
     var lastDetail = ""
     while true {
       let elapsed = Date().timeIntervalSince(start)
-      reporter.progress(machine.name, "waiting for SSH on 127.0.0.1:\(record.sshPort) (\(Int(elapsed)) s of \(Int(limit)) s)")
+      reporter.progress(
+        machine.name, "waiting for SSH on 127.0.0.1:\(record.sshPort) (\(Int(elapsed)) s of \(Int(limit)) s)")
       let probe = communicator.probe()
       if probe.ready {
         reporter.step(machine.name, "SSH is up after \(Int(Date().timeIntervalSince(start))) s")
@@ -182,13 +209,19 @@ extension Lifecycle {
       lastDetail = probe.detail
       let status = try hypervisor.status(domain: record.domainName)
       if status != .running {
-        throw CaravanError(.hypervisor, "machine '\(machine.name)' stopped while booting (libvirt says \(status))",
-          hint: "Its serial console log is \(hypervisor.consoleLogPath(domain: record.domainName)); `caravan destroy -f \(machine.name)` removes it.")
+        throw CaravanError(
+          .hypervisor, "machine '\(machine.name)' stopped while booting (libvirt says \(status))",
+          hint:
+            "Its serial console log is \(hypervisor.consoleLogPath(domain: record.domainName)); `caravan destroy -f \(machine.name)` removes it."
+        )
       }
       if Date().timeIntervalSince(start) >= limit {
-        throw CaravanError(.timeout,
+        throw CaravanError(
+          .timeout,
           "machine '\(machine.name)' did not answer SSH on 127.0.0.1:\(record.sshPort) as '\(machine.ssh.user)' within \(Int(limit)) s (last attempt: \(lastDetail))",
-          hint: "The machine is left running so you can look: its serial console log is \(hypervisor.consoleLogPath(domain: record.domainName)). Raise `boot_timeout` if it is only slow; `caravan destroy -f \(machine.name)` removes it.")
+          hint:
+            "The machine is left running so you can look: its serial console log is \(hypervisor.consoleLogPath(domain: record.domainName)). Raise `boot_timeout` if it is only slow; `caravan destroy -f \(machine.name)` removes it."
+        )
       }
       Thread.sleep(forTimeInterval: 1)
     }

@@ -14,9 +14,11 @@ public final class Lifecycle {
   public let reporter: Reporter
   public let environment: [String: String]
 
-  public init(project: Project, hypervisor: Hypervisor, communicators: CommunicatorFactory,
-              provisioners: ProvisionerRunner, boxes: BoxStore, reporter: Reporter,
-              environment: [String: String] = ProcessInfo.processInfo.environment) {
+  public init(
+    project: Project, hypervisor: Hypervisor, communicators: CommunicatorFactory,
+    provisioners: ProvisionerRunner, boxes: BoxStore, reporter: Reporter,
+    environment: [String: String] = ProcessInfo.processInfo.environment
+  ) {
     self.project = project
     self.hypervisor = hypervisor
     self.communicators = communicators
@@ -60,7 +62,8 @@ public final class Lifecycle {
     let record = try project.loadRecord(machine.name)
     if status == .notCreated {
       if record != nil {
-        reporter.step(machine.name, "its domain '\(domain)' is gone from libvirt; clearing the stale state in .caravan/")
+        reporter.step(
+          machine.name, "its domain '\(domain)' is gone from libvirt; clearing the stale state in .caravan/")
         try project.removeMachineState(machine.name)
       }
       return .notCreated
@@ -90,8 +93,10 @@ public final class Lifecycle {
       keys = (FileSystem.exists(own) ? [own] : []) + (try communicators.insecureKeyFiles())
     }
     if keys.isEmpty { keys = [project.keyPath(machine.name)] }
-    let control = shared ? CaravanPaths.runtime(environment: environment) + "/\(project.id)-\(machine.name.prefix(40))" : nil
-    return SSHEndpoint(port: record.sshPort, user: machine.ssh.user, identityFiles: keys,
+    let control =
+      shared ? CaravanPaths.runtime(environment: environment) + "/\(project.id)-\(machine.name.prefix(40))" : nil
+    return SSHEndpoint(
+      port: record.sshPort, user: machine.ssh.user, identityFiles: keys,
       extraArgs: machine.ssh.extraArgs, forwardAgent: machine.ssh.forwardAgent, controlPath: control)
   }
 
@@ -102,7 +107,8 @@ public final class Lifecycle {
     let errors = stateErrors(machine, action: action)
     switch state {
     case .tracked(.running, let record): return record
-    case .untracked(.running): throw errors.untracked(domain: project.domainName(for: machine.name), stateDirectory: project.stateDirectory)
+    case .untracked(.running):
+      throw errors.untracked(domain: project.domainName(for: machine.name), stateDirectory: project.stateDirectory)
     default: throw errors.notRunning(state.status)
     }
   }

@@ -20,8 +20,10 @@ public struct MachineRecord: Codable, Equatable, Sendable {
   public var accelerator: String
   public var createdAt: String
 
-  public init(domainName: String, domainUUID: String, libvirtURI: String, boxName: String, boxVersion: String,
-              sshPort: Int, forwards: [String], accelerator: String) {
+  public init(
+    domainName: String, domainUUID: String, libvirtURI: String, boxName: String, boxVersion: String,
+    sshPort: Int, forwards: [String], accelerator: String
+  ) {
     self.domainName = domainName
     self.domainUUID = domainUUID
     self.libvirtURI = libvirtURI

@@ -24,7 +24,9 @@ public enum CaravanPaths {
 
 /// The connection URI: the Machinefile's `libvirt { uri }`, `$CARAVAN_LIBVIRT_URI`,
 /// `qemu:///system` for root, `qemu:///session` otherwise.
-public func defaultLibvirtURI(configured: String?, environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+public func defaultLibvirtURI(configured: String?, environment: [String: String] = ProcessInfo.processInfo.environment)
+  -> String
+{
   if let configured, !configured.isEmpty { return configured }
   if let fromEnv = environment["CARAVAN_LIBVIRT_URI"], !fromEnv.isEmpty { return fromEnv }
   return getuid() == 0 ? "qemu:///system" : "qemu:///session"

@@ -17,21 +17,26 @@ public struct PortAllocator {
   private func key(_ transport: TransportProtocol, _ ip: String, _ port: Int) -> String { "\(transport) \(ip) \(port)" }
 
   /// The port to use for `wanted`, and whether it differs.
-  public mutating func allocate(_ transport: TransportProtocol, hostIP: String, wanted: Int, autoCorrect: Bool,
-                                what: String) throws -> Int {
+  public mutating func allocate(
+    _ transport: TransportProtocol, hostIP: String, wanted: Int, autoCorrect: Bool,
+    what: String
+  ) throws -> Int {
     if !taken.contains(key(transport, hostIP, wanted)), isFree(transport, hostIP, wanted) {
       taken.insert(key(transport, hostIP, wanted))
       return wanted
     }
     guard autoCorrect else {
-      throw CaravanError(.conflict, "host port \(hostIP):\(wanted) for \(what) is already in use",
+      throw CaravanError(
+        .conflict, "host port \(hostIP):\(wanted) for \(what) is already in use",
         hint: "Free the port, choose another one, or allow `auto_correct: true` on the forward.")
     }
-    for port in PortAllocator.correctionRange where !taken.contains(key(transport, hostIP, port)) && isFree(transport, hostIP, port) {
+    for port in PortAllocator.correctionRange
+    where !taken.contains(key(transport, hostIP, port)) && isFree(transport, hostIP, port) {
       taken.insert(key(transport, hostIP, port))
       return port
     }
-    throw CaravanError(.conflict, "no free host port for \(what): \(wanted) and all of \(PortAllocator.correctionRange) are in use",
+    throw CaravanError(
+      .conflict, "no free host port for \(what): \(wanted) and all of \(PortAllocator.correctionRange) are in use",
       hint: "Free a port in that range or stop other machines.")
   }
 

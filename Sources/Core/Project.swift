@@ -38,8 +38,10 @@ public struct Project {
     do {
       return try JSONDecoder().decode(MachineRecord.self, from: data)
     } catch {
-      throw CaravanError(.io, "the state file '\(path)' is damaged: \(error)",
-        hint: "libvirt still knows the machine; remove the file and run `caravan destroy \(name)` to start over.", cause: error)
+      throw CaravanError(
+        .io, "the state file '\(path)' is damaged: \(error)",
+        hint: "libvirt still knows the machine; remove the file and run `caravan destroy \(name)` to start over.",
+        cause: error)
     }
   }
 
@@ -63,7 +65,8 @@ public struct Project {
     return try names.map { name in
       guard let machine = spec.machine(named: name) else {
         let known = spec.machines.map(\.name).joined(separator: ", ")
-        throw CaravanError(.invalidInput, "no machine named '\(name)' in \(machinefilePath)",
+        throw CaravanError(
+          .invalidInput, "no machine named '\(name)' in \(machinefilePath)",
           hint: "Machines defined there: \(known).")
       }
       return machine

@@ -4,7 +4,11 @@ import Support
 
 /// What libvirt says a domain is doing (`virDomainState`).
 public enum DomainState: String, Sendable, Equatable {
-  case running, blocked, paused, shuttingDown = "shutting down", shutoff, crashed, suspended = "pmsuspended", unknown
+  case running, blocked, paused
+  case shuttingDown = "shutting down"
+  case shutoff, crashed
+  case suspended = "pmsuspended"
+  case unknown
 
   init(_ raw: Int32) {
     switch UInt32(bitPattern: raw) {

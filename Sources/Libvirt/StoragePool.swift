@@ -94,7 +94,8 @@ public final class Volume {
   public func upload(fromFile path: String, progress: ((UInt64) -> Void)? = nil) throws {
     let fd = open(path, O_RDONLY)
     guard fd >= 0 else {
-      throw CaravanError(.io, "cannot read '\(path)' to upload it into volume '\(name)': \(String(cString: strerror(errno)))")
+      throw CaravanError(
+        .io, "cannot read '\(path)' to upload it into volume '\(name)': \(String(cString: strerror(errno)))")
     }
     defer { close(fd) }
     let stream = try connection.newStream()

@@ -30,7 +30,9 @@ struct AcceleratorDetector {
       }
       // A nested, paravirtual KVM (kvm_pvm) accepts a guest but never runs it past the firmware.
       if fileExists("/sys/module/kvm_pvm") {
-        return AcceleratorChoice(.tcg, reason: "the host's KVM is kvm_pvm, which cannot run an ordinary guest; software emulation (TCG), slower")
+        return AcceleratorChoice(
+          .tcg,
+          reason: "the host's KVM is kvm_pvm, which cannot run an ordinary guest; software emulation (TCG), slower")
       }
     }
     return AcceleratorChoice(.kvm, reason: "hardware virtualisation")

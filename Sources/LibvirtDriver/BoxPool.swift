@@ -66,7 +66,8 @@ struct BoxPool {
       let fileSize = (try? FileManager.default.attributesOfItem(atPath: image)[.size] as? NSNumber)?.uint64Value ?? 0
       let virtual = disk == 0 ? UInt64(box.metadata.virtualSizeGB ?? 0) << 30 : 0
       let which = names.count > 1 ? " disk \(disk + 1) of \(names.count)" : ""
-      progress("importing box '\(box.name)' (\(box.version))\(which) into storage pool '\(name)' (\(fileSize >> 20) MiB)")
+      progress(
+        "importing box '\(box.name)' (\(box.version))\(which) into storage pool '\(name)' (\(fileSize >> 20) MiB)")
       let xml = """
         <volume>
           <name>\(volumeName)</name>

@@ -54,23 +54,31 @@ public struct DomainDefinition: Equatable {
     root.children.append(XMLElement("name", text: name))
     if let uuid { root.children.append(XMLElement("uuid", text: uuid)) }
     root.children.append(XMLElement("title", text: "Caravan machine '\(metadata.machine)'"))
-    root.children.append(XMLElement("description", text: "Made by Caravan for \(metadata.project); managed with `caravan` there."))
     root.children.append(
-      XMLElement("metadata", children: [
-        XMLElement("caravan:machine", [("xmlns:caravan", DomainDefinition.metadataNamespace)], children: [
-          XMLElement("caravan:project", text: metadata.project),
-          XMLElement("caravan:name", text: metadata.machine),
-          XMLElement("caravan:pool", text: metadata.pool),
-          XMLElement("caravan:box", [("version", metadata.boxVersion), ("volume", metadata.boxVolume)], text: metadata.box),
-        ])
-      ]))
+      XMLElement("description", text: "Made by Caravan for \(metadata.project); managed with `caravan` there."))
+    root.children.append(
+      XMLElement(
+        "metadata",
+        children: [
+          XMLElement(
+            "caravan:machine", [("xmlns:caravan", DomainDefinition.metadataNamespace)],
+            children: [
+              XMLElement("caravan:project", text: metadata.project),
+              XMLElement("caravan:name", text: metadata.machine),
+              XMLElement("caravan:pool", text: metadata.pool),
+              XMLElement(
+                "caravan:box", [("version", metadata.boxVersion), ("volume", metadata.boxVolume)], text: metadata.box),
+            ])
+        ]))
     root.children.append(XMLElement("memory", [("unit", "MiB")], text: String(memoryMiB)))
     root.children.append(XMLElement("vcpu", text: String(vcpus)))
     root.children.append(
-      XMLElement("os", children: [
-        XMLElement("type", [("arch", "x86_64"), ("machine", machineType)], text: "hvm"),
-        XMLElement("boot", [("dev", "hd")]),
-      ]))
+      XMLElement(
+        "os",
+        children: [
+          XMLElement("type", [("arch", "x86_64"), ("machine", machineType)], text: "hvm"),
+          XMLElement("boot", [("dev", "hd")]),
+        ]))
     root.children.append(XMLElement("features", children: [XMLElement("acpi"), XMLElement("apic")]))
     if let cpuMode { root.children.append(XMLElement("cpu", [("mode", cpuMode)])) }
     root.children.append(XMLElement("clock", [("offset", "utc")]))
@@ -80,20 +88,26 @@ public struct DomainDefinition: Equatable {
     var devices = XMLElement("devices")
     for disk in disks {
       devices.children.append(
-        XMLElement("disk", [("type", "volume"), ("device", "disk")], children: [
-          XMLElement("driver", [("name", "qemu"), ("type", "qcow2"), ("discard", "unmap")]),
-          XMLElement("source", [("pool", disk.pool), ("volume", disk.volume)]),
-          XMLElement("target", [("dev", disk.target), ("bus", disk.bus)]),
-        ]))
+        XMLElement(
+          "disk", [("type", "volume"), ("device", "disk")],
+          children: [
+            XMLElement("driver", [("name", "qemu"), ("type", "qcow2"), ("discard", "unmap")]),
+            XMLElement("source", [("pool", disk.pool), ("volume", disk.volume)]),
+            XMLElement("target", [("dev", disk.target), ("bus", disk.bus)]),
+          ]))
     }
     var serial = XMLElement("serial", [("type", "pty")], children: [XMLElement("target", [("port", "0")])])
     if let consoleLog { serial.children.insert(XMLElement("log", [("file", consoleLog), ("append", "off")]), at: 0) }
     devices.children.append(serial)
-    devices.children.append(XMLElement("console", [("type", "pty")], children: [XMLElement("target", [("type", "serial"), ("port", "0")])]))
-    devices.children.append(XMLElement("rng", [("model", "virtio")], children: [XMLElement("backend", [("model", "random")], text: "/dev/urandom")]))
+    devices.children.append(
+      XMLElement("console", [("type", "pty")], children: [XMLElement("target", [("type", "serial"), ("port", "0")])]))
+    devices.children.append(
+      XMLElement(
+        "rng", [("model", "virtio")], children: [XMLElement("backend", [("model", "random")], text: "/dev/urandom")]))
     devices.children.append(XMLElement("memballoon", [("model", "virtio")]))
     root.children.append(devices)
-    root.children.append(XMLElement("qemu:commandline", children: netdevArguments.map { XMLElement("qemu:arg", [("value", $0)]) }))
+    root.children.append(
+      XMLElement("qemu:commandline", children: netdevArguments.map { XMLElement("qemu:arg", [("value", $0)]) }))
     return root.render()
   }
 }

@@ -117,7 +117,9 @@ public final class LibvirtHypervisor: Hypervisor {
           """
         _ = try pool.createVolume(xml: xml, name: overlay)
       }
-      disks.append(.init(pool: boxes.name, volume: overlay, target: "vd" + String(UnicodeScalar(UInt8(97 + index))), bus: "virtio"))
+      disks.append(
+        .init(pool: boxes.name, volume: overlay, target: "vd" + String(UnicodeScalar(UInt8(97 + index))), bus: "virtio")
+      )
     }
     let existing = try connection.domain(named: plan.domainName)
     let definition = DomainDefinition(
@@ -126,7 +128,8 @@ public final class LibvirtHypervisor: Hypervisor {
       memoryMiB: plan.memoryMiB, vcpus: plan.cpus,
       machineType: plan.machineType ?? "pc",
       cpuMode: plan.accelerator == .kvm ? (plan.cpuMode ?? "host-passthrough") : plan.cpuMode,
-      metadata: .init(project: plan.projectRoot, machine: plan.machineName, pool: boxes.name,
+      metadata: .init(
+        project: plan.projectRoot, machine: plan.machineName, pool: boxes.name,
         box: plan.box.name, boxVersion: plan.box.version, boxVolume: plan.box.volumeName),
       disks: disks,
       consoleLog: consoleLogPath(domain: plan.domainName),
@@ -158,18 +161,23 @@ public final class LibvirtHypervisor: Hypervisor {
     }
     if let pool = try connection.pool(named: poolName), try pool.isActive() {
       try pool.refresh()
-      for volume in try pool.volumes() where volume.name == LibvirtHypervisor.overlayName(domain)
-        || (volume.name.hasPrefix(domain + "-disk") && volume.name.hasSuffix(".qcow2")) {
+      for volume in try pool.volumes()
+      where volume.name == LibvirtHypervisor.overlayName(domain)
+        || (volume.name.hasPrefix(domain + "-disk") && volume.name.hasSuffix(".qcow2"))
+      {
         try volume.delete()
       }
     }
     try? FileManager.default.removeItem(atPath: consoleLogPath(domain: domain))
-    if uri.hasPrefix("qemu:///system") { try? FileManager.default.removeItem(atPath: "/var/log/libvirt/qemu/\(domain).log") }
+    if uri.hasPrefix("qemu:///system") {
+      try? FileManager.default.removeItem(atPath: "/var/log/libvirt/qemu/\(domain).log")
+    }
   }
 
   func lookup(_ domain: String) throws -> Domain {
     guard let found = try connection.domain(named: domain) else {
-      throw CaravanError(.notFound, "libvirt (\(uri)) has no domain '\(domain)'",
+      throw CaravanError(
+        .notFound, "libvirt (\(uri)) has no domain '\(domain)'",
         hint: "It was removed outside Caravan; `caravan up` makes it anew.")
     }
     return found

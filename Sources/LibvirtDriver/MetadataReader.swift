@@ -24,7 +24,9 @@ enum MetadataReader {
   }
 
   static func text(_ xml: String, _ local: String) -> String? {
-    guard let open = openTag(xml, local), let close = xml.range(of: "</", range: open.upperBound..<xml.endIndex) else { return nil }
+    guard let open = openTag(xml, local), let close = xml.range(of: "</", range: open.upperBound..<xml.endIndex) else {
+      return nil
+    }
     return unescape(String(xml[open.upperBound..<close.lowerBound]))
   }
 
@@ -32,7 +34,9 @@ enum MetadataReader {
     guard let open = openTag(xml, local) else { return nil }
     let tag = xml[open]
     for quote in ["'", "\""] {
-      if let start = tag.range(of: " \(name)=\(quote)"), let end = tag.range(of: quote, range: start.upperBound..<tag.endIndex) {
+      if let start = tag.range(of: " \(name)=\(quote)"),
+        let end = tag.range(of: quote, range: start.upperBound..<tag.endIndex)
+      {
         return unescape(String(tag[start.upperBound..<end.lowerBound]))
       }
     }

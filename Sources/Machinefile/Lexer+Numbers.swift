@@ -111,10 +111,13 @@ extension Lexer {
     // mistyped size like `2Gib`: a bare word; the validator says what it expected there.
     if negative {
       throw SyntaxError(
-        message: "'\(literal)' is not a number, size or duration; sizes use K, M, G, T, KiB, MiB, GiB, TiB, KB, MB, GB, TB and durations ms, s, m, h",
+        message:
+          "'\(literal)' is not a number, size or duration; sizes use K, M, G, T, KiB, MiB, GiB, TiB, KB, MB, GB, TB and durations ms, s, m, h",
         location: start, length: length)
     }
-    while let byte = peek(), isNameStart(byte) || isDigit(byte) || (byte == UInt8(ascii: "-") && peek(1) != UInt8(ascii: ">")) {
+    while let byte = peek(),
+      isNameStart(byte) || isDigit(byte) || (byte == UInt8(ascii: "-") && peek(1) != UInt8(ascii: ">"))
+    {
       advance()
     }
     let word = text(from: startOffset)

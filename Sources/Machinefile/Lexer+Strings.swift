@@ -132,7 +132,8 @@ extension Lexer {
       advance()
       builder.append(scalar)
     default:
-      let shown = String(decoding: bytes[offset...].prefix(4), as: UTF8.self).unicodeScalars.first.map(String.init) ?? "?"
+      let shown =
+        String(decoding: bytes[offset...].prefix(4), as: UTF8.self).unicodeScalars.first.map(String.init) ?? "?"
       throw SyntaxError(
         message: "invalid escape '\\\(shown)' in string; valid escapes are \\\" \\\\ \\n \\t \\$ and \\u{…}",
         location: start, length: 2)
@@ -196,7 +197,8 @@ extension Lexer {
     }
     guard isVariableName(name) else {
       return .invalid(
-        message: "invalid variable name '\(name)' in '${\(content)}'; names use letters, digits and '_' (write $$ for a literal '$')",
+        message:
+          "invalid variable name '\(name)' in '${\(content)}'; names use letters, digits and '_' (write $$ for a literal '$')",
         location: location, length: length)
     }
     switch name {
@@ -255,7 +257,8 @@ extension Lexer {
         }
         if isTripleQuote(at: cursor) {
           throw SyntaxError(
-            message: "the closing '\"\"\"' of a multi-line string must be on a line of its own; write \\\"\"\" for quotes in the text",
+            message:
+              "the closing '\"\"\"' of a multi-line string must be on a line of its own; write \\\"\"\" for quotes in the text",
             location: SourceLocation(line: lineNumber, column: scalarCount(lineStart..<cursor) + 1), length: 3)
         }
         cursor += 1
@@ -277,11 +280,14 @@ extension Lexer {
       if number > 0 { builder.append(UInt8(ascii: "\n")) }
       if bytes[range].starts(with: indentation) {
         for _ in 0..<indentation.count { advance() }
-      } else if bytes[range].allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: "\r") }) {
+      } else if bytes[range].allSatisfy({
+        $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: "\r")
+      }) {
         while offset < range.upperBound { advance() }
       } else {
         throw SyntaxError(
-          message: "insufficient indentation of line in multi-line string; indent it at least as much as the closing '\"\"\"' on line \(lineNumber)",
+          message:
+            "insufficient indentation of line in multi-line string; indent it at least as much as the closing '\"\"\"' on line \(lineNumber)",
           location: location, length: 1)
       }
       try scanStringContent(into: &builder, multiline: true, end: range.upperBound, openedAt: start)

@@ -152,7 +152,8 @@ struct Lexer {
     case "-":
       message = "unexpected '-'; did you mean '->'?"
     case "\u{0}"..."\u{1F}":
-      message = "unexpected control character U+\(String(Int(character.unicodeScalars.first?.value ?? 0), radix: 16, uppercase: true))"
+      message =
+        "unexpected control character U+\(String(Int(character.unicodeScalars.first?.value ?? 0), radix: 16, uppercase: true))"
     default:
       message = "unexpected character '\(character)'; text must be quoted, e.g. \"\(character)\""
     }

@@ -19,7 +19,8 @@ enum Lowering {
         + own.single.values.sorted(by: writtenEarlier)
       let multi = defaults.multi + own.multi
       let provisioners = defaults.provisioners + own.provisioners
-      let used = (single.map { UsedSetting(name: $0.name, location: $0.location) }
+      let used =
+        (single.map { UsedSetting(name: $0.name, location: $0.location) }
         + multi.map { UsedSetting(name: $0.name, location: $0.location) }
         + provisioners.map { UsedSetting(name: "provision", location: $0.location) })
         .sorted { ($0.location.line, $0.location.column) < ($1.location.line, $1.location.column) }

@@ -28,7 +28,10 @@ extension Validator {
   private func forEachSetting(
     of statement: Statement, scope: Scope, allowed: [String], examples: [String: String], blockExample: String,
     into settings: inout CheckedScope,
-    _ check: (_ setting: Statement, _ value: Value, _ key: String, _ subject: String, _ example: String, _ settings: inout CheckedScope) -> Void
+    _ check: (
+      _ setting: Statement, _ value: Value, _ key: String, _ subject: String, _ example: String,
+      _ settings: inout CheckedScope
+    ) -> Void
   ) {
     guard let inner = blockScope(statement, scope: scope, example: blockExample) else { return }
     for setting in statement.block?.statements ?? [] {
@@ -41,7 +44,9 @@ extension Validator {
         continue
       }
       let example = examples[setting.name] ?? ""
-      guard let value = singleValue(setting, key: key, scope: inner, into: &settings, example: example) else { continue }
+      guard let value = singleValue(setting, key: key, scope: inner, into: &settings, example: example) else {
+        continue
+      }
       check(setting, value, key, "'\(setting.name)' of '\(statement.name)'", example, &settings)
     }
   }

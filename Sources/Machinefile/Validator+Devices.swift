@@ -144,7 +144,8 @@ extension Validator {
     {
       netmask = literal
       checkText(literal, at: option.value, scope: scope) { text in
-        ValueChecks.netmask(text) ? nil : "'netmask:' of 'network' must be a netmask like \"255.255.255.0\", got \"\(text)\""
+        ValueChecks.netmask(text)
+          ? nil : "'netmask:' of 'network' must be a netmask like \"255.255.255.0\", got \"\(text)\""
       }
     }
     if args.options["ip"] == nil, !dhcp, dhcpReadable {
@@ -165,7 +166,8 @@ extension Validator {
     var disabled = false
     var owner: StringLiteral?
     var group: StringLiteral?
-    if let option = args.options["type"], let chosen = choice(option.value, "'type:' of 'sync'", as: SyncSpec.Kind.self) {
+    if let option = args.options["type"], let chosen = choice(option.value, "'type:' of 'sync'", as: SyncSpec.Kind.self)
+    {
       kind = chosen
     }
     if let option = args.options["exclude"],
@@ -188,7 +190,8 @@ extension Validator {
       $0.isEmpty ? "the source of 'sync' is empty; write a host path like \"./app\"" : nil
     }
     checkText(destination, at: right, scope: scope) { text in
-      text.hasPrefix("/") ? nil : "the destination of 'sync' must be an absolute guest path like \"/srv/app\", got \"\(text)\""
+      text.hasPrefix("/")
+        ? nil : "the destination of 'sync' must be an absolute guest path like \"/srv/app\", got \"\(text)\""
     }
     append(statement, to: &settings) { machine, expansion in
       var sync = SyncSpec(source: expansion.expand(source), destination: expansion.expand(destination))

@@ -32,9 +32,12 @@ extension Validator {
       needs: "a type (shell, file, ansible or puppet)"
     ) { label in
       guard let type,
-        let owner = Validator.provisionerTypes.first(where: { Validator.provisionerOptions[$0]?.contains(label) == true })
+        let owner = Validator.provisionerTypes.first(where: {
+          Validator.provisionerOptions[$0]?.contains(label) == true
+        })
       else { return nil }
-      return "option '\(label):' is for \(owner) provisioners, not \(type); a \(type) provisioner takes \(allowed.map { "\($0):" }.listed)"
+      return
+        "option '\(label):' is for \(owner) provisioners, not \(type); a \(type) provisioner takes \(allowed.map { "\($0):" }.listed)"
     }
     var name: StringLiteral?
     if let option = args.options["name"], let literal = string(option.value, "'name:' of 'provision'") {
@@ -44,7 +47,8 @@ extension Validator {
       }
     }
     var run = RunPolicy.once
-    if let option = args.options["run"], let chosen = choice(option.value, "'run:' of 'provision'", as: RunPolicy.self) {
+    if let option = args.options["run"], let chosen = choice(option.value, "'run:' of 'provision'", as: RunPolicy.self)
+    {
       run = chosen
     }
     guard let type else { return }
@@ -113,7 +117,9 @@ extension Validator {
     if let option = options["upload_path"], let literal = string(option.value, "'upload_path:' of 'provision shell'") {
       uploadPath = literal
       checkText(literal, at: option.value, scope: scope) { text in
-        text.hasPrefix("/") ? nil : "'upload_path:' of 'provision shell' must be an absolute guest path like \"/tmp/provision.sh\", got \"\(text)\""
+        text.hasPrefix("/")
+          ? nil
+          : "'upload_path:' of 'provision shell' must be an absolute guest path like \"/tmp/provision.sh\", got \"\(text)\""
       }
     }
     guard valid, inline != nil || path != nil else { return nil }
@@ -169,7 +175,8 @@ extension Validator {
     var tags: [StringLiteral] = []
     if let option = options["tags"] {
       tags =
-        stringList(option.value, "'tags:' of 'provision ansible'", example: "tags: [\"web\", \"db\"]", allowSingle: true)
+        stringList(
+          option.value, "'tags:' of 'provision ansible'", example: "tags: [\"web\", \"db\"]", allowSingle: true)
         ?? []
     }
     guard let playbook else { return nil }
@@ -240,7 +247,8 @@ extension Validator {
       commands = triggerCommands(option.value, "'\(label):' of 'trigger'")
     }
     if when == nil {
-      error("'trigger' needs before: or after: with a command name \(scope.description), e.g. `\(example)`", at: statement)
+      error(
+        "'trigger' needs before: or after: with a command name \(scope.description), e.g. `\(example)`", at: statement)
     }
     let run = args.options["run"].flatMap { string($0.value, "'run:' of 'trigger'", example: example) }
     let runRemote = args.options["run_remote"].flatMap {

@@ -52,8 +52,12 @@ extension Validator {
     }
     guard let value = args.values.first, let name = string(value, "'box'", example: example) else { return }
     checkText(name, at: value, scope: scope) { text in
-      if text.isEmpty { return "the box name is empty; write the name as in `caravan box list`, e.g. \"caravan/debian-12\"" }
-      if text.contains(where: \.isWhitespace) { return "box name \"\(text)\" contains a space; box names are like \"caravan/debian-12\"" }
+      if text.isEmpty {
+        return "the box name is empty; write the name as in `caravan box list`, e.g. \"caravan/debian-12\""
+      }
+      if text.contains(where: \.isWhitespace) {
+        return "box name \"\(text)\" contains a space; box names are like \"caravan/debian-12\""
+      }
       return nil
     }
     store("box", statement, in: &settings) { machine, expansion in

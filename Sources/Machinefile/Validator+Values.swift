@@ -32,7 +32,9 @@ extension Validator {
     return number
   }
 
-  func integer(_ value: Value, _ subject: @autoclosure () -> String, in range: ClosedRange<Int>, example: String? = nil) -> Int? {
+  func integer(_ value: Value, _ subject: @autoclosure () -> String, in range: ClosedRange<Int>, example: String? = nil)
+    -> Int?
+  {
     guard let number = integer(value, subject(), example: example) else { return nil }
     guard range.contains(number) else {
       error("\(subject()) must be between \(range.lowerBound) and \(range.upperBound), got \(number)", at: value)
@@ -115,7 +117,8 @@ extension Validator {
     return word
   }
 
-  func choice<E: RawRepresentable & CaseIterable>(_ value: Value, _ subject: @autoclosure () -> String, as type: E.Type) -> E?
+  func choice<E: RawRepresentable & CaseIterable>(_ value: Value, _ subject: @autoclosure () -> String, as type: E.Type)
+    -> E?
   where E.RawValue == String {
     switch value.kind {
     case .name(let word):
@@ -139,7 +142,9 @@ extension Validator {
   }
 
   /// A list of strings (`["--quiet", "-x"]`); with `allowSingle`, one string stands for a list of one.
-  func stringList(_ value: Value, _ subject: @autoclosure () -> String, example: String, allowSingle: Bool = false) -> [StringLiteral]? {
+  func stringList(_ value: Value, _ subject: @autoclosure () -> String, example: String, allowSingle: Bool = false)
+    -> [StringLiteral]?
+  {
     guard case .list(let elements) = value.kind else {
       if allowSingle, case .string(let literal, _) = value.kind { return [literal] }
       wrongType(value, subject(), expected: "a list", example: example)
@@ -195,7 +200,8 @@ extension Validator {
   }
 
   /// `A -> B`.
-  func pair(_ value: Value, _ subject: @autoclosure () -> String, expected: String, example: String) -> (Value, Value)? {
+  func pair(_ value: Value, _ subject: @autoclosure () -> String, expected: String, example: String) -> (Value, Value)?
+  {
     guard case .pair(let left, let right) = value.kind else {
       error("\(subject()) expects \(expected), got \(value.described), e.g. `\(example)`", at: value)
       return nil

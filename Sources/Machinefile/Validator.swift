@@ -101,7 +101,9 @@ final class Validator {
     for (position, statement) in file.statements.enumerated() where statement.name == "version" {
       checkInterpolations(in: statement, scope: .topLevel)
       if let first {
-        error("duplicate setting 'version' at top level; it is already set at \(first.location); remove one of them", at: statement)
+        error(
+          "duplicate setting 'version' at top level; it is already set at \(first.location); remove one of them",
+          at: statement)
         continue
       }
       first = statement
@@ -133,7 +135,9 @@ final class Validator {
     switch statement.name {
     case "version":
       if scope.inMachine {
-        error("'version' is only allowed at top level, as the first statement; move it out of the machine block", at: statement)
+        error(
+          "'version' is only allowed at top level, as the first statement; move it out of the machine block",
+          at: statement)
       }
     case "machine":
       if scope.inMachine {
@@ -184,7 +188,9 @@ final class Validator {
       options: ["primary", "autostart", "count"], block: .optional, needs: "a name")
     var name = "?"
     var nameValue: Value?
-    if let value = args.values.first, let literal = stringOrName(value, "the name of 'machine'", example: "machine \"web\" { … }") {
+    if let value = args.values.first,
+      let literal = stringOrName(value, "the name of 'machine'", example: "machine \"web\" { … }")
+    {
       nameValue = value
       if let text = expandedOnce(literal) {
         if let problem = ValueChecks.objectName(text) {
@@ -204,7 +210,9 @@ final class Validator {
     if let option = args.options["autostart"], let autostart = bool(option.value, "'autostart:' of 'machine'") {
       machine.autostart = autostart
     }
-    if let option = args.options["count"], let count = integer(option.value, "'count:' of 'machine'", example: "count: 3") {
+    if let option = args.options["count"],
+      let count = integer(option.value, "'count:' of 'machine'", example: "count: 3")
+    {
       if count < 1 {
         error(
           "'count:' of machine \"\(name)\" must be at least 1, got \(count); remove the machine block to have no such machine",
@@ -241,7 +249,8 @@ final class Validator {
           let by =
             owner.count.map { "machine \"\(owner.name)\" with count: \($0) at \(owner.location) already defines it" }
             ?? "a machine with this name is already defined at \(owner.location)"
-          let renamed = machine.count == nil ? "" : " (from machine \"\(machine.name)\" with count: \(machine.count ?? 0))"
+          let renamed =
+            machine.count == nil ? "" : " (from machine \"\(machine.name)\" with count: \(machine.count ?? 0))"
           error(
             "duplicate machine name '\(copy.name)'\(renamed): \(by); rename one of them",
             at: machine.nameLocation, length: machine.nameLength)

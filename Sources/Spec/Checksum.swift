@@ -24,12 +24,14 @@ public struct Checksum: Sendable, Equatable, CustomStringConvertible {
   public init(kind: Kind, hex: String) throws {
     // ASCII only: Character.isHexDigit also takes fullwidth digits.
     if let bad = hex.first(where: { !($0.isASCII && $0.isHexDigit) }) {
-      throw CaravanError(.invalidInput, "'\(hex)' is not a \(kind.rawValue) checksum: '\(bad)' is not a hex digit",
+      throw CaravanError(
+        .invalidInput, "'\(hex)' is not a \(kind.rawValue) checksum: '\(bad)' is not a hex digit",
         hint: "Copy the checksum again; `\(kind.rawValue)sum FILE` prints it.")
     }
     guard hex.utf8.count == kind.hexLength else {
       let other = Kind.allCases.first { $0.hexLength == hex.utf8.count }
-      throw CaravanError(.invalidInput, "'\(hex)' is not a \(kind.rawValue) checksum: it needs \(kind.hexLength) hex digits",
+      throw CaravanError(
+        .invalidInput, "'\(hex)' is not a \(kind.rawValue) checksum: it needs \(kind.hexLength) hex digits",
         hint: other.map { "It has \(hex.utf8.count), as a \($0.rawValue) checksum does: is the type right?" }
           ?? "It has \(hex.utf8.count); copy the checksum again (`\(kind.rawValue)sum FILE` prints it).")
     }
@@ -66,9 +68,10 @@ public struct Checksum: Sendable, Equatable, CustomStringConvertible {
   public func verify(_ actualHex: String, what: String) throws {
     let actual = actualHex.lowercased()
     guard actual == hex else {
-      throw CaravanError(.invalidInput, "checksum mismatch for \(what): expected \(kind.rawValue):\(hex), got \(kind.rawValue):\(actual)",
+      throw CaravanError(
+        .invalidInput,
+        "checksum mismatch for \(what): expected \(kind.rawValue):\(hex), got \(kind.rawValue):\(actual)",
         hint: "The download is damaged or the catalog's checksum is wrong; nothing was installed.")
     }
   }
 }
-

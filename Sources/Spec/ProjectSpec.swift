@@ -128,7 +128,10 @@ public enum NetworkSpec: Sendable, Equatable {
 }
 
 public struct SyncSpec: Sendable, Equatable {
-  public enum Kind: String, Sendable, Equatable, CaseIterable { case rsync, virtiofs, ninep = "9p" }
+  public enum Kind: String, Sendable, Equatable, CaseIterable {
+    case rsync, virtiofs
+    case ninep = "9p"
+  }
   public var source: String
   public var destination: String
   public var kind: Kind = .rsync

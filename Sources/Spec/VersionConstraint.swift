@@ -29,7 +29,7 @@ public struct BoxVersionNumber: Comparable, Hashable, Sendable, CustomStringConv
   /// before all of them, and such texts sort among themselves as text.
   public static func ascending(_ a: String, _ b: String) -> Bool {
     switch (BoxVersionNumber(a), BoxVersionNumber(b)) {
-    case let (x?, y?): return x < y || (x == y && a < b)
+    case (let x?, let y?): return x < y || (x == y && a < b)
     case (nil, _?): return true
     case (_?, nil): return false
     case (nil, nil): return a < b
@@ -67,7 +67,13 @@ public struct BoxVersionNumber: Comparable, Hashable, Sendable, CustomStringConv
 /// do the same.
 public struct VersionConstraint: Sendable, Equatable, CustomStringConvertible {
   public enum Operator: String, Sendable, CaseIterable {
-    case eq = "=", ne = "!=", ge = ">=", le = "<=", gt = ">", lt = "<", pessimistic = "~>"
+    case eq = "="
+    case ne = "!="
+    case ge = ">="
+    case le = "<="
+    case gt = ">"
+    case lt = "<"
+    case pessimistic = "~>"
   }
 
   public struct Clause: Sendable, Equatable {
@@ -84,7 +90,9 @@ public struct VersionConstraint: Sendable, Equatable, CustomStringConvertible {
     "Write constraints like '~> 12.0', '>= 1.2, < 2' or '= 1.0.3' (operators = != >= <= > < ~>, joined by commas; versions are dotted numbers)."
 
   /// Operators people write by mistake, and what they meant.
-  static let misspelledOperators = ["=>": ">=", "=<": "<=", "==": "=", "~": "~>", "<>": "!=", "=~": "~>", "~=": "~>", "!": "!="]
+  static let misspelledOperators = [
+    "=>": ">=", "=<": "<=", "==": "=", "~": "~>", "<>": "!=", "=~": "~>", "~=": "~>", "!": "!=",
+  ]
 
   public init(parsing text: String) throws {
     self.text = text
@@ -107,19 +115,24 @@ public struct VersionConstraint: Sendable, Equatable, CustomStringConvertible {
     let rest = part.dropFirst(symbol.count).trimmingCharacters(in: .whitespaces)
     if symbol.isEmpty {
       guard let version = BoxVersionNumber(rest) else {
-        throw CaravanError(.invalidInput, "'\(part)' in version constraint '\(text)' is not OPERATOR VERSION", hint: forms)
+        throw CaravanError(
+          .invalidInput, "'\(part)' in version constraint '\(text)' is not OPERATOR VERSION", hint: forms)
       }
       return Clause(op: .eq, version: version)
     }
     guard let op = Operator(rawValue: symbol) else {
       let suggestion = misspelledOperators[symbol].map { "; did you mean '\($0)'?" } ?? ""
-      throw CaravanError(.invalidInput, "'\(symbol)' in version constraint '\(text)' is not an operator\(suggestion)", hint: forms)
+      throw CaravanError(
+        .invalidInput, "'\(symbol)' in version constraint '\(text)' is not an operator\(suggestion)", hint: forms)
     }
     guard !rest.isEmpty else {
-      throw CaravanError(.invalidInput, "'\(symbol)' in version constraint '\(text)' has no version after it", hint: forms)
+      throw CaravanError(
+        .invalidInput, "'\(symbol)' in version constraint '\(text)' has no version after it", hint: forms)
     }
     guard let version = BoxVersionNumber(rest) else {
-      throw CaravanError(.invalidInput, "'\(rest)' in version constraint '\(text)' is not a version (dotted numbers like 12.1.0)", hint: forms)
+      throw CaravanError(
+        .invalidInput, "'\(rest)' in version constraint '\(text)' is not a version (dotted numbers like 12.1.0)",
+        hint: forms)
     }
     return Clause(op: op, version: version)
   }

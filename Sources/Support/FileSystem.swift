@@ -42,7 +42,8 @@ public enum FileSystem {
       try FileManager.default.createDirectory(
         atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: mode])
     } catch {
-      throw CaravanError(.io, "cannot create folder '\(path)': \(error.localizedDescription)",
+      throw CaravanError(
+        .io, "cannot create folder '\(path)': \(error.localizedDescription)",
         hint: "Check that you may write there.", cause: error)
     }
   }

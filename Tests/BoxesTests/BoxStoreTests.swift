@@ -1,15 +1,17 @@
 import Foundation
+import Spec
+import Support
 import Testing
 
 @testable import Boxes
-import Spec
-import Support
 
 /// Builds ustar archives member by member, hostile ones included.
 struct TarBuilder {
   var data = Data()
 
-  mutating func add(_ name: String, type: Character = "0", contents: Data = Data(), declaredSize: UInt64? = nil, link: String = "") {
+  mutating func add(
+    _ name: String, type: Character = "0", contents: Data = Data(), declaredSize: UInt64? = nil, link: String = ""
+  ) {
     var header = [UInt8](repeating: 0, count: 512)
     func put(_ text: String, _ offset: Int, _ length: Int) {
       for (i, byte) in text.utf8.prefix(length).enumerated() { header[offset + i] = byte }
@@ -82,9 +84,13 @@ struct BoxStoreTests {
   }
 
   @Test func readsV2Metadata() throws {
-    let meta = try BoxMetadata.parse(Data(#"{"provider":"libvirt","disks":[{"path":"box_1.img"},{"path":"box_2.img","name":"data"}]}"#.utf8), file: "m")
+    let meta = try BoxMetadata.parse(
+      Data(#"{"provider":"libvirt","disks":[{"path":"box_1.img"},{"path":"box_2.img","name":"data"}]}"#.utf8), file: "m"
+    )
     #expect(meta.disks == ["box_1.img", "box_2.img"])
-    let wrong = try #require(throws: CaravanError.self) { try BoxMetadata.parse(Data(#"{"provider":"virtualbox"}"#.utf8), file: "m") }
+    let wrong = try #require(throws: CaravanError.self) {
+      try BoxMetadata.parse(Data(#"{"provider":"virtualbox"}"#.utf8), file: "m")
+    }
     #expect(wrong.message.contains("provider is 'virtualbox'"))
   }
 
@@ -108,14 +114,18 @@ struct BoxStoreTests {
     #expect(error.message.contains("member '\(member)'"), "\(error)")
     #expect(error.message.contains(words), "\(error)")
     #expect(try store.list().isEmpty)
-    #expect((try? FileManager.default.contentsOfDirectory(atPath: root + "/store"))?.isEmpty ?? true, "a failed add leaves no trace")
+    #expect(
+      (try? FileManager.default.contentsOfDirectory(atPath: root + "/store"))?.isEmpty ?? true,
+      "a failed add leaves no trace")
     #expect(!FileManager.default.fileExists(atPath: root + "/evil"))
   }
 
   @Test func absurdDeclaredSizeIsRefused() throws {
     defer { try? FileManager.default.removeItem(atPath: root) }
     let file = try box { $0.add("box.img", declaredSize: 1 << 43) }
-    let error = try #require(throws: CaravanError.self) { try BoxStore(root: root + "/store").add(name: "huge", file: file) }
+    let error = try #require(throws: CaravanError.self) {
+      try BoxStore(root: root + "/store").add(name: "huge", file: file)
+    }
     #expect(error.message.contains("member 'box.img' declares an absurd size"))
   }
 
@@ -124,7 +134,9 @@ struct BoxStoreTests {
     try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
     let path = root + "/junk.box"
     try Data(repeating: 65, count: 2048).write(to: URL(fileURLWithPath: path))
-    let error = try #require(throws: CaravanError.self) { try BoxStore(root: root + "/store").add(name: "junk", file: path) }
+    let error = try #require(throws: CaravanError.self) {
+      try BoxStore(root: root + "/store").add(name: "junk", file: path)
+    }
     let expected = "'\(path)' is not a box archive (tar, tar.gz, tar.bz2, tar.xz, tar.zst or zip)"
     #expect(error.message.contains(expected), "\(error)")
   }

@@ -1,9 +1,9 @@
 import Foundation
+import Spec
+import Support
 import Testing
 
 @testable import Boxes
-import Spec
-import Support
 
 /// Vagrant's box catalog JSON: parsing, choosing a version, and the messages.
 struct BoxCatalogTests {
@@ -55,7 +55,8 @@ struct BoxCatalogTests {
 
   @Test func optionalPartsMayBeMissingOrNull() throws {
     let c = try parse(
-      #"{"name": "a/b", "description": null, "versions": [{"version": "1", "status": null}, {"version": "2", "providers": null}]}"#)
+      #"{"name": "a/b", "description": null, "versions": [{"version": "1", "status": null}, {"version": "2", "providers": null}]}"#
+    )
     #expect(c.description == nil)
     #expect(c.versions.map(\.providers) == [[], []])
     #expect(c.versions[0].status == nil)
@@ -63,10 +64,19 @@ struct BoxCatalogTests {
   }
 
   @Test(arguments: [
-    ("<html><body>Sign in</body></html>", "the box catalog 'SRC' is not JSON (it starts with '<html><body>Sign in</body></html>')"),
-    ("{\"name\": \"a/b\",\n \"versions\": [", "the box catalog 'SRC' is not JSON (it starts with '{\"name\": \"a/b\",…')"),
+    (
+      "<html><body>Sign in</body></html>",
+      "the box catalog 'SRC' is not JSON (it starts with '<html><body>Sign in</body></html>')"
+    ),
+    (
+      "{\"name\": \"a/b\",\n \"versions\": [",
+      "the box catalog 'SRC' is not JSON (it starts with '{\"name\": \"a/b\",…')"
+    ),
     ("", "the box catalog 'SRC' is not JSON (it starts with '')"),
-    ("\u{1f}\u{8b}\u{08}\u{00}", "the box catalog 'SRC' is not JSON (it starts with binary data: is it a .box file rather than its catalog?)"),
+    (
+      "\u{1f}\u{8b}\u{08}\u{00}",
+      "the box catalog 'SRC' is not JSON (it starts with binary data: is it a .box file rather than its catalog?)"
+    ),
     ("[1]", "the box catalog 'SRC' is not a JSON object"),
     (#"{"versions": []}"#, "the box catalog 'SRC' has no \"name\""),
     (#"{"name": 7, "versions": []}"#, "the box catalog 'SRC' has no \"name\""),
@@ -75,17 +85,30 @@ struct BoxCatalogTests {
     (#"{"name": "a/b", "versions": [{"version": "1"}, "2"]}"#, "version #2 in the box catalog 'SRC' is not an object"),
     (#"{"name": "a/b", "versions": [{"providers": []}]}"#, "version #1 in the box catalog 'SRC' has no \"version\""),
     (#"{"name": "a/b", "versions": [{"version": null}]}"#, "version #1 in the box catalog 'SRC' has no \"version\""),
-    (#"{"name": "a/b", "versions": [{"version": 1.5}]}"#, "version #1 in the box catalog 'SRC' has a \"version\" that is not a string"),
-    (#"{"name": "a/b", "versions": [{"version": "1", "providers": {"name": "libvirt"}}]}"#,
-     "version 1 in the box catalog 'SRC' has a \"providers\" that is not a list"),
-    (#"{"name": "a/b", "versions": [{"version": "1", "providers": ["libvirt"]}]}"#,
-     "a provider of version 1 in the box catalog 'SRC' is not an object"),
-    (#"{"name": "a/b", "versions": [{"version": "1", "providers": [{"url": "x.box"}]}]}"#,
-     "a provider of version 1 in the box catalog 'SRC' has no \"name\""),
-    (#"{"name": "a/b", "versions": [{"version": "1", "providers": [{"name": "libvirt"}]}]}"#,
-     "the libvirt provider of version 1 in the box catalog 'SRC' has no \"url\""),
-    (#"{"name": "a/b", "versions": [{"version": "1", "providers": [{"name": "libvirt", "url": ""}]}]}"#,
-     "the libvirt provider of version 1 in the box catalog 'SRC' has no \"url\""),
+    (
+      #"{"name": "a/b", "versions": [{"version": 1.5}]}"#,
+      "version #1 in the box catalog 'SRC' has a \"version\" that is not a string"
+    ),
+    (
+      #"{"name": "a/b", "versions": [{"version": "1", "providers": {"name": "libvirt"}}]}"#,
+      "version 1 in the box catalog 'SRC' has a \"providers\" that is not a list"
+    ),
+    (
+      #"{"name": "a/b", "versions": [{"version": "1", "providers": ["libvirt"]}]}"#,
+      "a provider of version 1 in the box catalog 'SRC' is not an object"
+    ),
+    (
+      #"{"name": "a/b", "versions": [{"version": "1", "providers": [{"url": "x.box"}]}]}"#,
+      "a provider of version 1 in the box catalog 'SRC' has no \"name\""
+    ),
+    (
+      #"{"name": "a/b", "versions": [{"version": "1", "providers": [{"name": "libvirt"}]}]}"#,
+      "the libvirt provider of version 1 in the box catalog 'SRC' has no \"url\""
+    ),
+    (
+      #"{"name": "a/b", "versions": [{"version": "1", "providers": [{"name": "libvirt", "url": ""}]}]}"#,
+      "the libvirt provider of version 1 in the box catalog 'SRC' has no \"url\""
+    ),
   ])
   func malformedCatalogsNameTheSourceAndTheFault(json: String, message: String) throws {
     let source = "/home/me/boxes/catalog.json"
@@ -112,7 +135,8 @@ struct BoxCatalogTests {
     ])
     #expect(try c.select(constraint: nil, architecture: "amd64").version == "12.10.0")
     #expect(try c.select(constraint: VersionConstraint(parsing: "< 12.10"), architecture: "amd64").version == "12.9.0")
-    #expect(try c.select(constraint: VersionConstraint(parsing: "~> 11.0"), architecture: "amd64").provider.url == "11.box")
+    #expect(
+      try c.select(constraint: VersionConstraint(parsing: "~> 11.0"), architecture: "amd64").provider.url == "11.box")
     #expect(try c.select(constraint: VersionConstraint(parsing: "11.5"), architecture: "amd64").version == "11.5.0")
   }
 
@@ -153,8 +177,12 @@ struct BoxCatalogTests {
     ])
     #expect(try c.select(constraint: nil, architecture: "amd64").provider.url == "amd.box")
     #expect(try c.select(constraint: nil, architecture: "arm64").provider.url == "arm.box")
-    #expect(try c.select(constraint: nil, architecture: "riscv64").provider.url == "legacy.box", "default among those that fit")
-    let noDefault = try catalog([("1", nil, [libvirt("plain.box"), libvirt("arm.box", arch: "arm64")].joined(separator: ", "))])
+    #expect(
+      try c.select(constraint: nil, architecture: "riscv64").provider.url == "legacy.box",
+      "default among those that fit")
+    let noDefault = try catalog([
+      ("1", nil, [libvirt("plain.box"), libvirt("arm.box", arch: "arm64")].joined(separator: ", "))
+    ])
     #expect(try noDefault.select(constraint: nil, architecture: "amd64").provider.url == "plain.box")
     // A default for another architecture does not fit this host.
     let otherDefault = try catalog([
@@ -164,7 +192,9 @@ struct BoxCatalogTests {
   }
 
   @Test func anOlderVersionIsChosenWhenTheNewestIsNotBuiltForThisHost() throws {
-    let c = try catalog([("2.0.0", nil, libvirt("arm.box", arch: "arm64")), ("1.0.0", nil, libvirt("amd.box", arch: "amd64"))])
+    let c = try catalog([
+      ("2.0.0", nil, libvirt("arm.box", arch: "arm64")), ("1.0.0", nil, libvirt("amd.box", arch: "amd64")),
+    ])
     #expect(try c.select(constraint: nil, architecture: "amd64").version == "1.0.0")
     #expect(try c.select(constraint: nil, architecture: "arm64").version == "2.0.0")
   }
@@ -181,7 +211,8 @@ struct BoxCatalogTests {
     }
     #expect(
       error.message
-        == "box 'caravan/debian-12' has no version matching '~> 13.0' with a libvirt provider; versions with one: 12.0.0, 12.1.0")
+        == "box 'caravan/debian-12' has no version matching '~> 13.0' with a libvirt provider; versions with one: 12.0.0, 12.1.0"
+    )
     #expect(error.hint == "Change the version constraint (`version:` in the Machinefile, or --box-version).")
   }
 
@@ -216,7 +247,9 @@ struct BoxCatalogTests {
     let revoked = try catalog(named: "x", [("1.0", "revoked", libvirt("a.box")), ("nightly", nil, libvirt("n.box"))])
     let error = try #require(throws: CaravanError.self) { try revoked.select(constraint: nil, architecture: "amd64") }
     #expect(
-      error.message == "box 'x' has no active version with a number like 1.2.3 (its catalog lists: 1.0 (revoked), nightly (active))")
+      error.message
+        == "box 'x' has no active version with a number like 1.2.3 (its catalog lists: 1.0 (revoked), nightly (active))"
+    )
     let empty = try catalog(named: "x", [])
     let none = try #require(throws: CaravanError.self) { try empty.select(constraint: nil, architecture: "amd64") }
     #expect(none.message == "box 'x' has no versions in its catalog")
@@ -230,15 +263,20 @@ struct BoxCatalogTests {
       ("1.11.0", "revoked", libvirt("r.box")), ("1.12.0", nil, #"{"name": "virtualbox", "url": "vb.box"}"#),
       ("2.0.0", nil, libvirt("arm.box", arch: "arm64")), ("3.0.0", nil, libvirt("3.box")),
     ])
-    #expect(c.newer(than: "1.0.0", constraint: nil, architecture: "amd64").map(\.version) == ["3.0.0", "1.10.0", "1.2.0"])
-    #expect(c.newer(than: "1.0.0", constraint: nil, architecture: "arm64").map(\.version) == ["3.0.0", "2.0.0", "1.10.0", "1.2.0"])
+    #expect(
+      c.newer(than: "1.0.0", constraint: nil, architecture: "amd64").map(\.version) == ["3.0.0", "1.10.0", "1.2.0"])
+    #expect(
+      c.newer(than: "1.0.0", constraint: nil, architecture: "arm64").map(\.version) == [
+        "3.0.0", "2.0.0", "1.10.0", "1.2.0",
+      ])
     #expect(
       c.newer(than: "1.0", constraint: try VersionConstraint(parsing: "~> 1.0"), architecture: "amd64").map(\.version)
         == ["1.10.0", "1.2.0"])
     #expect(c.newer(than: "1.10", constraint: nil, architecture: "amd64").map(\.provider.url) == ["3.box"])
     #expect(c.newer(than: "3.0.0", constraint: nil, architecture: "amd64").isEmpty)
     #expect(c.newer(than: "9", constraint: nil, architecture: "amd64").isEmpty)
-    #expect(c.newer(than: "0", constraint: nil, provider: "virtualbox", architecture: "amd64").map(\.version) == ["1.12.0"])
+    #expect(
+      c.newer(than: "0", constraint: nil, provider: "virtualbox", architecture: "amd64").map(\.version) == ["1.12.0"])
     // A box added from a file has no real version: everything is newer.
     #expect(c.newer(than: "unknown", constraint: nil, architecture: "amd64").count == 4)
   }

@@ -1,9 +1,9 @@
 import Foundation
+import Spec
+import Support
 import Testing
 
 @testable import Boxes
-import Spec
-import Support
 
 /// Published test vectors: RFC 1321 (MD5), FIPS 180 examples (SHA-1, SHA-2).
 struct BoxChecksumTests {
@@ -12,8 +12,10 @@ struct BoxChecksumTests {
     (.sha1, "a9993e364706816aba3e25717850c26c9cd0d89d"),
     (.sha256, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
     (.sha384, "cb00753f45a35e8bb5a03d699ac65007272c32ab0eded1631a8b605a43ff5bed8086072ba1e7cc2358baeca134c825a7"),
-    (.sha512,
-     "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f"),
+    (
+      .sha512,
+      "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f"
+    ),
   ]
 
   static let empty: [(Checksum.Kind, String)] = [
@@ -21,8 +23,10 @@ struct BoxChecksumTests {
     (.sha1, "da39a3ee5e6b4b0d3255bfef95601890afd80709"),
     (.sha256, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
     (.sha384, "38b060a751ac96384cd9327eb1b1e36a21fdb71114be07434c0cc7bf63f6e1da274edebfe76f65fbd51ad2f14898b95b"),
-    (.sha512,
-     "cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e"),
+    (
+      .sha512,
+      "cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e"
+    ),
   ]
 
   @Test(arguments: abc)
@@ -110,7 +114,9 @@ struct BoxChecksumTests {
     #expect(wrongType.message == "'\(sha1)' is not a sha256 checksum: it needs 64 hex digits")
     #expect(wrongType.hint == "It has 40, as a sha1 checksum does: is the type right?")
 
-    let notHex = try #require(throws: CaravanError.self) { try Checksum(kind: .md5, hex: "900150983cd24fb0d6963f7d28e17g72") }
+    let notHex = try #require(throws: CaravanError.self) {
+      try Checksum(kind: .md5, hex: "900150983cd24fb0d6963f7d28e17g72")
+    }
     #expect(notHex.message == "'900150983cd24fb0d6963f7d28e17g72' is not a md5 checksum: 'g' is not a hex digit")
 
     // Fullwidth digits are hex digits to Character, not to sha256sum.

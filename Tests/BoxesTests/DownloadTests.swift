@@ -1,10 +1,10 @@
 import Foundation
+import Spec
+import Support
 import TestSupport
 import Testing
 
 @testable import Boxes
-import Spec
-import Support
 
 /// Box downloads against a real HTTP server on 127.0.0.1: catalogs, resume
 /// after a cut connection, checksums, redirects, tokens, tar.gz.
@@ -22,7 +22,9 @@ struct DownloadTests {
     image.withUnsafeMutableBytes { buffer in
       var x: UInt32 = 2_463_534_242
       for i in stride(from: 0, to: buffer.count, by: 4) {
-        x ^= x << 13; x ^= x >> 17; x ^= x << 5
+        x ^= x << 13
+        x ^= x >> 17
+        x ^= x << 5
         buffer.storeBytes(of: x, toByteOffset: i, as: UInt32.self)
       }
     }
@@ -52,7 +54,8 @@ struct DownloadTests {
         {"name": "libvirt", "url": "\(url)"\(sha.map { #", "checksum_type": "sha256", "checksum": "\#($0)""# } ?? "")}]}
       """
     }.joined(separator: ",\n")
-    try #"{"name": "test/box", "versions": [\#(list)]}"#.write(toFile: served + "/" + file, atomically: true, encoding: .utf8)
+    try #"{"name": "test/box", "versions": [\#(list)]}"#.write(
+      toFile: served + "/" + file, atomically: true, encoding: .utf8)
   }
 
   func installer(token: String? = nil) -> BoxInstaller {
@@ -62,7 +65,8 @@ struct DownloadTests {
   @Test func catalogPicksTheNewestMatchingVersionAndChecksItsChecksum() throws {
     defer { try? FileManager.default.removeItem(atPath: root) }
     let sha = try makeBox("b.box")
-    try writeCatalog("catalog.json", versions: [("12.0.0", "b.box", sha), ("12.2.0", "b.box", sha), ("13.0.0", "b.box", sha)])
+    try writeCatalog(
+      "catalog.json", versions: [("12.0.0", "b.box", sha), ("12.2.0", "b.box", sha), ("13.0.0", "b.box", sha)])
     let server = try BoxServer(root: served)
     defer { server.stop() }
     let box = try installer().add(.init(source: server.base + "/catalog.json", version: "~> 12.0"))
@@ -89,7 +93,8 @@ struct DownloadTests {
     let requests = server.requests(containing: "big.box")
     #expect(requests.count == 2, "\(requests)")
     if mode == "cut" {
-      #expect((requests.last?["range"] as? String)?.hasPrefix("bytes=") == true, "the second request resumes: \(requests)")
+      #expect(
+        (requests.last?["range"] as? String)?.hasPrefix("bytes=") == true, "the second request resumes: \(requests)")
       #expect(requests.last?["status"] as? Int == 206)
     } else {
       #expect(requests.last?["status"] as? Int == 200, "the server sent it all again and the start was skipped")
@@ -103,11 +108,14 @@ struct DownloadTests {
     try writeCatalog("catalog.json", versions: [("1.0.0", "b.box", wrong)])
     let server = try BoxServer(root: served)
     defer { server.stop() }
-    let error = try #require(throws: CaravanError.self) { try installer().add(.init(source: server.base + "/catalog.json")) }
+    let error = try #require(throws: CaravanError.self) {
+      try installer().add(.init(source: server.base + "/catalog.json"))
+    }
     #expect(error.message.contains("checksum mismatch"), "\(error)")
     #expect(error.message.contains("sha256:" + wrong), "\(error)")
     #expect(try store.list().isEmpty)
-    #expect((try? FileManager.default.contentsOfDirectory(atPath: store.root))?.isEmpty ?? true, "nothing left in the store")
+    #expect(
+      (try? FileManager.default.contentsOfDirectory(atPath: store.root))?.isEmpty ?? true, "nothing left in the store")
   }
 
   @Test func redirectsAreFollowedAndGzipBoxesUnpacked() throws {
@@ -115,8 +123,10 @@ struct DownloadTests {
     let sha = try makeBox("g.box", gzip: true)
     let server = try BoxServer(root: served)
     defer { server.stop() }
-    let box = try installer().add(.init(source: server.base + "/redirect/g.box", name: "gz/box", version: "2.0",
-      checksum: try Checksum(parsing: "sha256:" + sha)))
+    let box = try installer().add(
+      .init(
+        source: server.base + "/redirect/g.box", name: "gz/box", version: "2.0",
+        checksum: try Checksum(parsing: "sha256:" + sha)))
     #expect(box.version == "2.0")
     #expect((try FileManager.default.attributesOfItem(atPath: box.directory + "/box.img")[.size] as? Int) == 3 << 20)
     #expect(server.requests(containing: "g.box").map { $0["status"] as? Int } == [302, 200])
@@ -143,9 +153,13 @@ struct DownloadTests {
     try FileManager.default.createDirectory(atPath: served, withIntermediateDirectories: true)
     let server = try BoxServer(root: served)
     defer { server.stop() }
-    let missing = try #require(throws: CaravanError.self) { try installer().add(.init(source: server.base + "/nope.box", name: "x/y")) }
+    let missing = try #require(throws: CaravanError.self) {
+      try installer().add(.init(source: server.base + "/nope.box", name: "x/y"))
+    }
     #expect(missing.message == "download of \(server.base)/nope.box failed: HTTP 404, not found")
-    let noName = try #require(throws: CaravanError.self) { try installer().add(.init(source: server.base + "/nope.box")) }
+    let noName = try #require(throws: CaravanError.self) {
+      try installer().add(.init(source: server.base + "/nope.box"))
+    }
     #expect(noName.message.contains("needs a name"))
     let constraint = try #require(throws: CaravanError.self) {
       try installer().add(.init(source: server.base + "/nope.box", name: "x/y", version: "~> 1.0"))

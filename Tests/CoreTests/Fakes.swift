@@ -18,7 +18,9 @@ final class FakeHypervisor: Hypervisor {
 
   func status(domain: String) throws -> MachineStatus { domains[domain]?.status ?? .notCreated }
   func uuid(domain: String) throws -> String? { domains[domain]?.uuid }
-  func chooseAccelerator(_ requested: LibvirtSettings.Accel) throws -> AcceleratorChoice { AcceleratorChoice(.tcg, reason: "fake") }
+  func chooseAccelerator(_ requested: LibvirtSettings.Accel) throws -> AcceleratorChoice {
+    AcceleratorChoice(.tcg, reason: "fake")
+  }
   func define(_ plan: MachinePlan, progress: (String) -> Void) throws -> String {
     calls.append("define \(plan.domainName)")
     plans.append(plan)
@@ -83,7 +85,10 @@ struct FakeFactory: CommunicatorFactory {
 struct RecordingProvisioner: ProvisionerRunner {
   let guest: FakeGuest
   var support: SettingSupport { SettingSupport(provisionerTypes: ["shell"]) }
-  func run(_ provisioner: ProvisionerSpec, machine: MachineSpec, projectRoot: String, on communicator: Communicator, reporter: Reporter) throws {
+  func run(
+    _ provisioner: ProvisionerSpec, machine: MachineSpec, projectRoot: String, on communicator: Communicator,
+    reporter: Reporter
+  ) throws {
     guest.commands.append("provision \(provisioner.name)")
   }
 }
@@ -110,11 +115,13 @@ struct Fixture {
     let boxes = BoxStore(root: root + "/home/boxes")
     if installBox {
       let dir = boxes.directory(name: "caravan/debian-12", version: "0")
-      try FileSystem.writeAtomically(Data(#"{"provider":"libvirt","format":"qcow2","virtual_size":4}"#.utf8), to: dir + "/metadata.json")
+      try FileSystem.writeAtomically(
+        Data(#"{"provider":"libvirt","format":"qcow2","virtual_size":4}"#.utf8), to: dir + "/metadata.json")
     }
     let spec = try Machinefile.load(source: machinefile, fileName: "Machinefile", environment: [:])
     project = Project(root: root + "/project", machinefilePath: root + "/project/Machinefile", spec: spec)
-    lifecycle = Lifecycle(project: project, hypervisor: hypervisor, communicators: FakeFactory(guest: guest),
+    lifecycle = Lifecycle(
+      project: project, hypervisor: hypervisor, communicators: FakeFactory(guest: guest),
       provisioners: RecordingProvisioner(guest: guest), boxes: boxes, reporter: reporter,
       environment: ["CARAVAN_HOME": root + "/home"])
   }

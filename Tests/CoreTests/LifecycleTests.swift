@@ -53,7 +53,8 @@ struct LifecycleTests {
     f.guest.commands.removeAll()
     try f.lifecycle.up(f.project.spec.machines, provision: nil)
     #expect(f.reporter.lines.contains { $0.contains("gone from libvirt; clearing the stale state") })
-    #expect(f.guest.commands.filter { $0.hasPrefix("provision") } == ["provision first", "provision every"],
+    #expect(
+      f.guest.commands.filter { $0.hasPrefix("provision") } == ["provision first", "provision every"],
       "a new machine is provisioned again")
   }
 
@@ -94,18 +95,23 @@ struct LifecycleTests {
   }
 
   @Test func unsupportedSettingsAreNamed() throws {
-    let f = try Fixture("""
+    let f = try Fixture(
+      """
       box "caravan/debian-12"
       sync "./app" -> "/srv/app"
       """)
     defer { f.cleanUp() }
     try f.lifecycle.up(f.project.spec.machines, provision: false)
-    #expect(f.reporter.lines.contains { $0.hasPrefix("warning: machine 'default': 'sync' (Machinefile:2:1) is not supported yet") })
+    #expect(
+      f.reporter.lines.contains {
+        $0.hasPrefix("warning: machine 'default': 'sync' (Machinefile:2:1) is not supported yet")
+      })
   }
 
   @Test func domainNamesAreStablePerProjectFolder() {
     let a = Project(root: "/home/u/web", machinefilePath: "/home/u/web/Machinefile", spec: ProjectSpec(machines: []))
-    let b = Project(root: "/srv/other/web", machinefilePath: "/srv/other/web/Machinefile", spec: ProjectSpec(machines: []))
+    let b = Project(
+      root: "/srv/other/web", machinefilePath: "/srv/other/web/Machinefile", spec: ProjectSpec(machines: []))
     #expect(a.domainName(for: "db").hasPrefix("caravan-web-db-"))
     #expect(a.domainName(for: "db") == a.domainName(for: "db"))
     #expect(a.domainName(for: "db") != b.domainName(for: "db"))
@@ -116,7 +122,8 @@ struct PortAllocatorTests {
   @Test func busyPortIsAutoCorrectedIntoVagrantsRange() throws {
     var allocator = PortAllocator(isFree: { _, _, port in port != 8080 && port != 2200 })
     #expect(try allocator.allocate(.tcp, hostIP: "127.0.0.1", wanted: 8080, autoCorrect: true, what: "x") == 2201)
-    #expect(try allocator.allocate(.tcp, hostIP: "127.0.0.1", wanted: 2201, autoCorrect: true, what: "y") == 2202,
+    #expect(
+      try allocator.allocate(.tcp, hostIP: "127.0.0.1", wanted: 2201, autoCorrect: true, what: "y") == 2202,
       "a port chosen in this run is not chosen twice")
   }
 
@@ -135,9 +142,13 @@ struct PortAllocatorTests {
     address.sin_family = sa_family_t(AF_INET)
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
     var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+    _ = withUnsafeMutablePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+    }
     listen(fd, 1)
-    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+    _ = withUnsafeMutablePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+    }
     let port = Int(UInt16(bigEndian: address.sin_port))
     #expect(!PortAllocator.canBind(.tcp, "127.0.0.1", port))
   }

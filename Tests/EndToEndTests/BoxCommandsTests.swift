@@ -11,20 +11,25 @@ struct BoxCommandsTests {
     defer { h.cleanUp() }
     let served = h.root + "/served"
     try FileManager.default.createDirectory(atPath: served, withIntermediateDirectories: true)
-    let make = try Harness.exec(["sh", "-c", """
-      set -e; cd '\(served)'
-      head -c 1048576 /dev/urandom > box.img
-      printf '{"provider":"libvirt","format":"qcow2","virtual_size":1}' > metadata.json
-      echo '#' > Vagrantfile
-      tar -czf small.box metadata.json Vagrantfile box.img
-      sha1sum small.box | cut -d' ' -f1
-      """], in: "/", environment: ProcessInfo.processInfo.environment)
+    let make = try Harness.exec(
+      [
+        "sh", "-c",
+        """
+        set -e; cd '\(served)'
+        head -c 1048576 /dev/urandom > box.img
+        printf '{"provider":"libvirt","format":"qcow2","virtual_size":1}' > metadata.json
+        echo '#' > Vagrantfile
+        tar -czf small.box metadata.json Vagrantfile box.img
+        sha1sum small.box | cut -d' ' -f1
+        """,
+      ], in: "/", environment: ProcessInfo.processInfo.environment)
     let sha1 = make.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     func catalog(_ versions: [String]) throws {
       let list = versions.map {
         #"{"version":"\#($0)","providers":[{"name":"libvirt","url":"small.box","checksum_type":"sha1","checksum":"\#(sha1)"}]}"#
       }.joined(separator: ",")
-      try #"{"name":"acme/small","versions":[\#(list)]}"#.write(toFile: served + "/catalog.json", atomically: true, encoding: .utf8)
+      try #"{"name":"acme/small","versions":[\#(list)]}"#.write(
+        toFile: served + "/catalog.json", atomically: true, encoding: .utf8)
     }
     try catalog(["1.0.0", "1.1.0", "2.0.0"])
     let server = try BoxServer(root: served)
@@ -48,7 +53,9 @@ struct BoxCommandsTests {
     #expect(rows.map { $0["version"] as? String } == ["2.0.0"], "\(json)")
 
     // A wrong --checksum installs nothing.
-    let bad = try h.caravan("box", "add", "other/small", server.base + "/small.box", "--checksum", "sha1:" + String(repeating: "0", count: 40), in: h.root)
+    let bad = try h.caravan(
+      "box", "add", "other/small", server.base + "/small.box", "--checksum",
+      "sha1:" + String(repeating: "0", count: 40), in: h.root)
     #expect(bad.status == 1 && bad.stderr.contains("checksum mismatch"), "\(bad)")
     #expect(!(try h.caravan("box", "list", in: h.root).stdout.contains("other/small")))
 
@@ -57,9 +64,12 @@ struct BoxCommandsTests {
     let proxied = try h.caravan("box", "add", "via/proxy", far, in: h.root, environment: ["http_proxy": server.base])
     #expect(proxied.status == 0, "\(proxied)")
     #expect(server.requests(containing: "127.0.0.2:9/small.box").first?["path"] as? String == far)
-    let direct = try h.caravan("box", "add", "no/proxy", far, in: h.root,
+    let direct = try h.caravan(
+      "box", "add", "no/proxy", far, in: h.root,
       environment: ["http_proxy": server.base, "no_proxy": "127.0.0.2"])
-    #expect(direct.status == 1 && direct.stderr.contains("download of \(far) failed"), "no_proxy bypasses the proxy: \(direct)")
+    #expect(
+      direct.status == 1 && direct.stderr.contains("download of \(far) failed"),
+      "no_proxy bypasses the proxy: \(direct)")
     #expect(try h.caravan("box", "remove", "via/proxy", in: h.root).status == 0)
 
     let remove = try h.caravan("box", "remove", "acme/small", in: h.root)

@@ -31,12 +31,14 @@ struct EndToEndBoxes {
     let served = h.root + "/served"
     try FileManager.default.createDirectory(atPath: served, withIntermediateDirectories: true)
     let sha = try EndToEndBoxes.makeV2Box(in: served)
-    try #"{"name":"e2e/v2","versions":[{"version":"1.0.0","providers":[{"name":"libvirt","url":"v2.box","checksum_type":"sha256","checksum":"\#(sha)"}]}]}"#
+    try
+      #"{"name":"e2e/v2","versions":[{"version":"1.0.0","providers":[{"name":"libvirt","url":"v2.box","checksum_type":"sha256","checksum":"\#(sha)"}]}]}"#
       .write(toFile: served + "/catalog.json", atomically: true, encoding: .utf8)
     let server = try BoxServer(root: served)
     defer { server.stop() }
     for project in ["a", "b"] {
-      try h.write("""
+      try h.write(
+        """
         box "e2e/v2", url: "\(server.base)/catalog.json", version: "~> 1.0"
         memory 512MiB
         hostname "box-\(project).local"
@@ -66,13 +68,17 @@ struct EndToEndBoxes {
     try #require(b.status == 0, "\(b)")
     let outputs = [a.stdout, b.stdout]
     #expect(outputs.filter { $0.contains("downloading box 'e2e/v2' (1.0.0)") }.count == 1, "one download: \(a)\n\(b)")
-    #expect(outputs.filter { $0.contains("importing box 'e2e/v2' (1.0.0) disk 1 of 2") }.count == 1, "one import: \(a)\n\(b)")
+    #expect(
+      outputs.filter { $0.contains("importing box 'e2e/v2' (1.0.0) disk 1 of 2") }.count == 1, "one import: \(a)\n\(b)")
     #expect(server.requests(containing: "v2.box").count == 1)
     for project in ["a", "b"] {
       let disks = try h.caravan("ssh", "-c", "cat /tmp/disks", in: h.root + "/" + project)
-      #expect(disks.stdout.contains("vda") && disks.stdout.contains("vdb"), "the v2 box's second disk is attached: \(disks)")
+      #expect(
+        disks.stdout.contains("vda") && disks.stdout.contains("vdb"), "the v2 box's second disk is attached: \(disks)")
       let name = try h.caravan("ssh", "-c", "hostname; grep 127.0.1.1 /etc/hosts", in: h.root + "/" + project)
-      #expect(name.stdout.hasPrefix("box-\(project).local\n") && name.stdout.contains("box-\(project).local box-\(project)"), "\(name)")
+      #expect(
+        name.stdout.hasPrefix("box-\(project).local\n") && name.stdout.contains("box-\(project).local box-\(project)"),
+        "\(name)")
     }
     let volumes = try Harness.virsh("vol-list", "caravan").stdout
     let boxVolumes = volumes.split(separator: "\n").filter { $0.contains("caravan-box_e2e-VAGRANTSLASH-v2_1.0.0_") }

@@ -8,7 +8,8 @@ struct CLITests {
   @Test func validateReportsEveryProblemAtOnceWithExit65() throws {
     let h = try Harness(name: "validate")
     defer { h.cleanUp() }
-    try h.write("""
+    try h.write(
+      """
       version 1
       box "caravan/debian-12"
       machine "web" {
@@ -18,11 +19,13 @@ struct CLITests {
       """, to: "p/Machinefile")
     let out = try h.caravan("validate", in: h.root + "/p")
     #expect(out.status == 65, "\(out)")
-    #expect(out.stderr.contains("""
-      Machinefile:4:3: error: unknown setting 'memroy' in machine "web"; did you mean 'memory'?
-        memroy 2GiB
-        ^~~~~~
-      """), "\(out)")
+    #expect(
+      out.stderr.contains(
+        """
+        Machinefile:4:3: error: unknown setting 'memroy' in machine "web"; did you mean 'memory'?
+          memroy 2GiB
+          ^~~~~~
+        """), "\(out)")
     #expect(out.stderr.contains("Machinefile:5:8: error: 'cpus' must be between 1 and 1024, got 0"), "\(out)")
 
     let json = try h.caravan("validate", "--json", in: h.root + "/p")
@@ -49,10 +52,14 @@ struct CLITests {
     #expect(!listed.contains("memory") && !listed.contains("libvirt.machine_type"), "\(listed)")
     #expect(rows.allSatisfy { ($0["line"] as? Int ?? 0) > 0 }, "each with its line")
 
-    let readme = try String(contentsOf: tests.deletingLastPathComponent().appendingPathComponent("README.md"), encoding: .utf8)
+    let readme = try String(
+      contentsOf: tests.deletingLastPathComponent().appendingPathComponent("README.md"), encoding: .utf8)
     let sentence = try #require(readme.range(of: "Not supported yet: ").map { readme[$0.upperBound...] })
     let end = try #require(sentence.range(of: #"\.(\s|$)"#, options: .regularExpression)?.lowerBound)
-    let named = Set(sentence[..<end].split(separator: "`", omittingEmptySubsequences: false).enumerated().filter { $0.offset % 2 == 1 }.map { String($0.element) })
+    let named = Set(
+      sentence[..<end].split(separator: "`", omittingEmptySubsequences: false).enumerated().filter {
+        $0.offset % 2 == 1
+      }.map { String($0.element) })
     #expect(named == listed, "README.md's list of unsupported settings differs from what validate --json says")
   }
 
@@ -62,7 +69,8 @@ struct CLITests {
     try h.write("version 2\n", to: "p/Machinefile")
     for command in [["up"], ["status"], ["halt"], ["destroy", "-f"], ["ssh", "-c", "true"], ["provision"]] {
       // An unreachable URI proves libvirt is never asked.
-      let out = try h.run([Harness.binary] + command, in: h.root + "/p",
+      let out = try h.run(
+        [Harness.binary] + command, in: h.root + "/p",
         environment: ["CARAVAN_LIBVIRT_URI": "qemu:///system?socket=/nonexistent"])
       #expect(out.status == 65, "\(command): \(out)")
       #expect(out.stderr.contains("Machinefile:1:"), "\(command): \(out)")
@@ -83,7 +91,8 @@ struct CLITests {
     let valid = try h.caravan("validate", in: dir)
     #expect(valid.status == 0 && valid.stdout.contains("valid, 1 machine (default)"), "\(valid)")
     let again = try h.caravan("init", in: dir)
-    #expect(again.status == 1 && again.stderr.contains("already exists") && again.stderr.contains("--force"), "\(again)")
+    #expect(
+      again.status == 1 && again.stderr.contains("already exists") && again.stderr.contains("--force"), "\(again)")
     #expect(try h.caravan("init", "--minimal", "--force", in: dir).status == 0)
     #expect(try !String(contentsOfFile: dir + "/Machinefile", encoding: .utf8).contains("#"))
   }

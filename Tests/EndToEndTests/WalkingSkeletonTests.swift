@@ -10,7 +10,8 @@ struct EndToEndWalkingSkeleton {
     let h = try Harness(name: "skeleton")
     defer { h.cleanUp() }
     let project = h.root + "/hello"
-    try h.write("""
+    try h.write(
+      """
       # end-to-end project
       version 1
       box "caravan/debian-12"
@@ -66,12 +67,19 @@ struct EndToEndWalkingSkeleton {
     let state = try String(contentsOfFile: project + "/.caravan/machines/default/state.json", encoding: .utf8)
     let port = try #require(state.components(separatedBy: "\"sshPort\" : ").dropFirst().first?.prefix { $0.isNumber })
     let insecure = h.home + "/keys/vagrant-insecure-rsa"
-    let oldKey = try Harness.exec(["ssh", "-p", String(port), "-i", insecure, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
-      "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "vagrant@127.0.0.1", "true"], in: "/", environment: [:])
+    let oldKey = try Harness.exec(
+      [
+        "ssh", "-p", String(port), "-i", insecure, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
+        "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "vagrant@127.0.0.1", "true",
+      ], in: "/", environment: [:])
     #expect(oldKey.status == 255, "the insecure key still logs in: \(oldKey)")
-    let keyMode = try FileManager.default.attributesOfItem(atPath: project + "/.caravan/machines/default/id_ed25519")[.posixPermissions] as? Int
+    let keyMode =
+      try FileManager.default.attributesOfItem(atPath: project + "/.caravan/machines/default/id_ed25519")[
+        .posixPermissions] as? Int
     #expect(keyMode == 0o600)
-    let stateMode = try FileManager.default.attributesOfItem(atPath: project + "/.caravan/machines/default/state.json")[.posixPermissions] as? Int
+    let stateMode =
+      try FileManager.default.attributesOfItem(atPath: project + "/.caravan/machines/default/state.json")[
+        .posixPermissions] as? Int
     #expect(stateMode == 0o600)
 
     let halt = try h.caravan("halt", in: project)
@@ -96,8 +104,11 @@ struct EndToEndWalkingSkeleton {
     let count2 = try h.caravan("ssh", "-c", "wc -l < /var/tmp/caravan-provision-count", in: project)
     #expect(count2.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "2", "\(count2)")
     let json = try h.caravan("status", "--json", in: project)
-    let machines = try #require((try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])?["machines"] as? [[String: Any]])
-    #expect(machines.first?["state"] as? String == "running" && machines.first?["ssh_port"] as? Int == Int(port), "\(json)")
+    let machines = try #require(
+      (try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])?["machines"]
+        as? [[String: Any]])
+    #expect(
+      machines.first?["state"] as? String == "running" && machines.first?["ssh_port"] as? Int == Int(port), "\(json)")
 
     // State drift: a `virsh destroy` by hand is seen at once.
     _ = try Harness.virsh("destroy", domain)
@@ -119,7 +130,8 @@ struct EndToEndWalkingSkeleton {
     #expect(volumes.contains("caravan-box_caravan-VAGRANTSLASH-debian-12_0_"), "\(volumes)")
     let remove = try h.caravan("box", "remove", "caravan/debian-12", in: h.root)
     #expect(remove.status == 0, "\(remove)")
-    let boxVolume = try #require(volumes.split(separator: " ").first { $0.hasPrefix("caravan-box_caravan-VAGRANTSLASH-debian-12_0_") })
+    let boxVolume = try #require(
+      volumes.split(separator: " ").first { $0.hasPrefix("caravan-box_caravan-VAGRANTSLASH-debian-12_0_") })
     #expect(try !Harness.virsh("vol-list", "caravan").stdout.contains(boxVolume))
   }
 }
@@ -142,7 +154,8 @@ struct EndToEndFaults {
     let h = try Harness(name: "deadline")
     defer { h.cleanUp() }
     let project = h.root + "/slow"
-    try h.write("""
+    try h.write(
+      """
       box "caravan/debian-12"
       boot_timeout 3s
       machine "slow" {

@@ -11,7 +11,8 @@ struct DomainDefinitionTests {
     DomainDefinition(
       name: "caravan-hello-web-1a2b3c", uuid: nil, type: type, memoryMiB: 1024, vcpus: 2,
       machineType: "pc", cpuMode: type == "kvm" ? "host-passthrough" : nil,
-      metadata: .init(project: "/home/dev/hello & co", machine: "web", pool: "caravan",
+      metadata: .init(
+        project: "/home/dev/hello & co", machine: "web", pool: "caravan",
         box: "caravan/debian-12", boxVersion: "0", boxVolume: "caravan-box_caravan-VAGRANTSLASH-debian-12_0.img"),
       disks: [.init(pool: "caravan", volume: "caravan-hello-web-1a2b3c.qcow2", target: "vda", bus: "virtio")],
       consoleLog: "/var/log/libvirt/qemu/caravan-hello-web-1a2b3c-console.log",

@@ -1,7 +1,7 @@
+import Support
 import Testing
 
 @testable import Libvirt
-import Support
 
 /// The wrapper against libvirt's `test:///default` driver: a real driver that
 /// needs no daemon, with one running domain "test" and a pool "default-pool".

@@ -41,9 +41,10 @@ import Testing
   @Test func placeIsTheFileNameAsGiven() {
     let result = Machinefile.check(source: "cpus 0", fileName: "sub/dir/Machinefile", environment: [:])
     #expect(result.spec == nil)
-    #expect(result.diagnostics.map(\.rendered) == [
-      "sub/dir/Machinefile:1:6: error: 'cpus' must be between 1 and 1024, got 0\ncpus 0\n     ^"
-    ])
+    #expect(
+      result.diagnostics.map(\.rendered) == [
+        "sub/dir/Machinefile:1:6: error: 'cpus' must be between 1 and 1024, got 0\ncpus 0\n     ^"
+      ])
   }
 
   @Test func errorDescriptionJoinsAllDiagnostics() {
@@ -67,7 +68,8 @@ import Testing
     let json = String(decoding: try encoder.encode(diagnostic), as: UTF8.self)
     #expect(
       json
-        == #"{"column":4,"file":"Machinefile","length":3,"line":2,"message":"m","severity":"error","sourceLine":"abc"}"#)
+        == #"{"column":4,"file":"Machinefile","length":3,"line":2,"message":"m","severity":"error","sourceLine":"abc"}"#
+    )
   }
 
   @Test func didYouMeanByEditDistance() {

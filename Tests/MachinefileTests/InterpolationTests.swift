@@ -43,7 +43,8 @@ private func messages(_ source: String, _ environment: [String: String] = [:]) -
   }
 
   @Test func machineVariablesExpandPerCopy() throws {
-    let spec = try load("machine \"w\", count: 2 {\n  hostname \"h-${index}\"\n  sync \"./${name}\" -> \"/srv/${index}\"\n}")
+    let spec = try load(
+      "machine \"w\", count: 2 {\n  hostname \"h-${index}\"\n  sync \"./${name}\" -> \"/srv/${index}\"\n}")
     #expect(spec.machines.map(\.hostname) == ["h-1", "h-2"])
     #expect(spec.machines.map { $0.syncs[0].source } == ["./w-1", "./w-2"])
     #expect(spec.machines.map { $0.syncs[0].destination } == ["/srv/1", "/srv/2"])

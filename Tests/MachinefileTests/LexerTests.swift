@@ -36,7 +36,10 @@ private func text(_ parts: [StringPart]) -> TokenKind { .string(StringLiteral(pa
   }
 
   @Test func integers() throws {
-    #expect(try kinds("42 0x2a 0X2A 1_000 -5") == [.integer(42), .integer(42), .integer(42), .integer(1000), .integer(-5), .endOfFile])
+    #expect(
+      try kinds("42 0x2a 0X2A 1_000 -5") == [
+        .integer(42), .integer(42), .integer(42), .integer(1000), .integer(-5), .endOfFile,
+      ])
   }
 
   @Test func sizes() throws {
@@ -95,16 +98,20 @@ private func text(_ parts: [StringPart]) -> TokenKind { .string(StringLiteral(pa
 
   @Test func positionsWithTabsAndLines() throws {
     let tokens = try Lexer.tokenize("a\n\tb  c\n  d")
-    #expect(tokens.map(\.location) == [
-      SourceLocation(line: 1, column: 1), SourceLocation(line: 1, column: 2),
-      SourceLocation(line: 2, column: 2), SourceLocation(line: 2, column: 5), SourceLocation(line: 2, column: 6),
-      SourceLocation(line: 3, column: 3), SourceLocation(line: 3, column: 4),
-    ])
+    #expect(
+      tokens.map(\.location) == [
+        SourceLocation(line: 1, column: 1), SourceLocation(line: 1, column: 2),
+        SourceLocation(line: 2, column: 2), SourceLocation(line: 2, column: 5), SourceLocation(line: 2, column: 6),
+        SourceLocation(line: 3, column: 3), SourceLocation(line: 3, column: 4),
+      ])
   }
 
   @Test func crlfAndBOM() throws {
     let tokens = try Lexer.tokenize("\u{FEFF}cpus 2\r\nmemory 1GiB\r\n")
-    #expect(tokens.map(\.kind) == [.name("cpus"), .integer(2), .newline, .name("memory"), .size(bytes: 1 << 30), .newline, .endOfFile])
+    #expect(
+      tokens.map(\.kind) == [
+        .name("cpus"), .integer(2), .newline, .name("memory"), .size(bytes: 1 << 30), .newline, .endOfFile,
+      ])
     #expect(tokens[0].location == SourceLocation(line: 1, column: 1))
     #expect(tokens[3].location == SourceLocation(line: 2, column: 1))
   }
@@ -114,7 +121,10 @@ private func text(_ parts: [StringPart]) -> TokenKind { .string(StringLiteral(pa
   }
 
   @Test func commentsAreSkipped() throws {
-    #expect(try kinds("cpus 2 # a comment \"not a string\"\n# whole line\n") == [.name("cpus"), .integer(2), .newline, .newline, .endOfFile])
+    #expect(
+      try kinds("cpus 2 # a comment \"not a string\"\n# whole line\n") == [
+        .name("cpus"), .integer(2), .newline, .newline, .endOfFile,
+      ])
   }
 
   @Test func multilineStripsClosingIndentation() throws {

@@ -30,9 +30,12 @@ private func temporaryDirectory() throws -> URL {
   @Test func aDirectoryNamedMachinefileIsSkipped() throws {
     let root = try temporaryDirectory()
     defer { try? FileManager.default.removeItem(at: root) }
-    try FileManager.default.createDirectory(at: root.appendingPathComponent("x/Machinefile"), withIntermediateDirectories: true)
+    try FileManager.default.createDirectory(
+      at: root.appendingPathComponent("x/Machinefile"), withIntermediateDirectories: true)
     try "".write(to: root.appendingPathComponent("Machinefile"), atomically: true, encoding: .utf8)
-    #expect(Machinefile.find(from: root.appendingPathComponent("x").path, environment: [:]) == root.appendingPathComponent("Machinefile").path)
+    #expect(
+      Machinefile.find(from: root.appendingPathComponent("x").path, environment: [:])
+        == root.appendingPathComponent("Machinefile").path)
   }
 
   @Test func environmentOverrideIsRelativeToTheCurrentDirectory() {
@@ -68,7 +71,10 @@ private func temporaryDirectory() throws -> URL {
       _ = try Machinefile.load(path: missing, environment: [:])
       Issue.record("expected an error")
     } catch let error as MachinefileError {
-      #expect(error.description == "\(missing): error: cannot read Machinefile '\(missing)': no such file; create one with `caravan init` or check the path")
+      #expect(
+        error.description
+          == "\(missing): error: cannot read Machinefile '\(missing)': no such file; create one with `caravan init` or check the path"
+      )
     }
     do {
       _ = try Machinefile.load(path: root.path, environment: [:])

@@ -101,7 +101,8 @@ private func load(_ source: String, _ environment: [String: String] = [:]) throw
   }
 
   @Test func settingsUsedIncludesInheritedOnesWithTheirPlace() throws {
-    let spec = try load("memory 2GiB\nsync \"a\" -> \"/a\"\nmachine \"m\" {\n  sync \"b\" -> \"/b\"\n  ssh { forward_agent true }\n}")
+    let spec = try load(
+      "memory 2GiB\nsync \"a\" -> \"/a\"\nmachine \"m\" {\n  sync \"b\" -> \"/b\"\n  ssh { forward_agent true }\n}")
     #expect(
       spec.machines[0].settingsUsed == [
         UsedSetting(name: "memory", location: SourceLocation(line: 1, column: 1)),

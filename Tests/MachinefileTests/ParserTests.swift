@@ -42,7 +42,8 @@ private func parseError(_ source: String) -> SyntaxError? {
       Issue.record("not a list")
       return
     }
-    #expect(list.map(\.kind) == [.name("a"), .string(StringLiteral(parts: [.text("b")]), multiline: false), .integer(3)])
+    #expect(
+      list.map(\.kind) == [.name("a"), .string(StringLiteral(parts: [.text("b")]), multiline: false), .integer(3)])
     guard case .map(let entries) = statement.arguments[2].value.kind else {
       Issue.record("not a map")
       return
@@ -51,7 +52,8 @@ private func parseError(_ source: String) -> SyntaxError? {
   }
 
   @Test func continuationInListsMapsAndAfterComma() throws {
-    let statements = try parse("sync \"a\" -> \"/b\",\n  exclude: [\n    \"x\",\n    \"y\"\n  ],\n  env: {\n    A: 1\n  }\ncpus 2")
+    let statements = try parse(
+      "sync \"a\" -> \"/b\",\n  exclude: [\n    \"x\",\n    \"y\"\n  ],\n  env: {\n    A: 1\n  }\ncpus 2")
     #expect(statements.map(\.name) == ["sync", "cpus"])
     #expect(statements[0].arguments.count == 3)
   }

@@ -25,47 +25,70 @@ func dump(_ spec: ProjectSpec) -> String {
     "{" + items.keys.sorted().map { "\($0): \(quoted(items[$0]))" }.joined(separator: ", ") + "}"
   }
   for machine in spec.machines {
-    out.append("machine \(quoted(machine.name)) index=\(machine.index) primary=\(machine.primary) autostart=\(machine.autostart)")
+    out.append(
+      "machine \(quoted(machine.name)) index=\(machine.index) primary=\(machine.primary) autostart=\(machine.autostart)"
+    )
     if let box = machine.box {
-      out.append("  box \(quoted(box.name)) version=\(quoted(box.version?.text)) url=\(quoted(box.url)) checksum=\(quoted(box.checksum?.description))")
+      out.append(
+        "  box \(quoted(box.name)) version=\(quoted(box.version?.text)) url=\(quoted(box.url)) checksum=\(quoted(box.checksum?.description))"
+      )
     }
-    out.append("  cpus \(machine.cpus) memory=\(machine.memoryBytes) disk=\(machine.diskBytes.map(String.init) ?? "nil") boot_timeout=\(machine.bootTimeoutSeconds) graceful_halt_timeout=\(machine.gracefulHaltTimeoutSeconds)")
+    out.append(
+      "  cpus \(machine.cpus) memory=\(machine.memoryBytes) disk=\(machine.diskBytes.map(String.init) ?? "nil") boot_timeout=\(machine.bootTimeoutSeconds) graceful_halt_timeout=\(machine.gracefulHaltTimeoutSeconds)"
+    )
     out.append("  hostname \(quoted(machine.hostname))")
     for volume in machine.volumes {
       out.append("  volume \(quoted(volume.name)) size=\(volume.sizeBytes) bus=\(volume.bus.rawValue)")
     }
     for forward in machine.forwards {
-      out.append("  forward \(forward.host)->\(forward.guest) \(forward.transport.rawValue) host_ip=\(forward.hostIP) auto_correct=\(forward.autoCorrect) id=\(quoted(forward.id))")
+      out.append(
+        "  forward \(forward.host)->\(forward.guest) \(forward.transport.rawValue) host_ip=\(forward.hostIP) auto_correct=\(forward.autoCorrect) id=\(quoted(forward.id))"
+      )
     }
     for network in machine.networks {
       switch network {
-      case .privateNetwork(let ip, let netmask): out.append("  network private ip=\(quoted(ip)) netmask=\(quoted(netmask))")
+      case .privateNetwork(let ip, let netmask):
+        out.append("  network private ip=\(quoted(ip)) netmask=\(quoted(netmask))")
       case .publicNetwork(let bridge): out.append("  network public bridge=\(quoted(bridge))")
       }
     }
     for sync in machine.syncs {
-      out.append("  sync \(quoted(sync.source))->\(quoted(sync.destination)) type=\(sync.kind.rawValue) exclude=\(list(sync.exclude)) disabled=\(sync.disabled) owner=\(quoted(sync.owner)) group=\(quoted(sync.group))")
+      out.append(
+        "  sync \(quoted(sync.source))->\(quoted(sync.destination)) type=\(sync.kind.rawValue) exclude=\(list(sync.exclude)) disabled=\(sync.disabled) owner=\(quoted(sync.owner)) group=\(quoted(sync.group))"
+      )
     }
     for provisioner in machine.provisioners {
       let head = "  provision \(quoted(provisioner.name)) run=\(provisioner.run.rawValue) at \(provisioner.location)"
       switch provisioner.kind {
       case .shell(let shell):
-        out.append("\(head) shell inline=\(quoted(shell.inline)) path=\(quoted(shell.path)) args=\(list(shell.args)) env=\(map(shell.env)) privileged=\(shell.privileged) upload_path=\(quoted(shell.uploadPath))")
+        out.append(
+          "\(head) shell inline=\(quoted(shell.inline)) path=\(quoted(shell.path)) args=\(list(shell.args)) env=\(map(shell.env)) privileged=\(shell.privileged) upload_path=\(quoted(shell.uploadPath))"
+        )
       case .file(let source, let destination):
         out.append("\(head) file \(quoted(source))->\(quoted(destination))")
       case .ansible(let ansible):
-        out.append("\(head) ansible playbook=\(quoted(ansible.playbook)) extra_vars=\(map(ansible.extraVars)) inventory=\(quoted(ansible.inventory)) limit=\(quoted(ansible.limit)) tags=\(list(ansible.tags))")
+        out.append(
+          "\(head) ansible playbook=\(quoted(ansible.playbook)) extra_vars=\(map(ansible.extraVars)) inventory=\(quoted(ansible.inventory)) limit=\(quoted(ansible.limit)) tags=\(list(ansible.tags))"
+        )
       case .puppet(let puppet):
-        out.append("\(head) puppet manifest=\(quoted(puppet.manifest)) modules=\(quoted(puppet.modules)) facts=\(map(puppet.facts)) options=\(list(puppet.options))")
+        out.append(
+          "\(head) puppet manifest=\(quoted(puppet.manifest)) modules=\(quoted(puppet.modules)) facts=\(map(puppet.facts)) options=\(list(puppet.options))"
+        )
       }
     }
     for trigger in machine.triggers {
-      out.append("  trigger \(trigger.when.rawValue) \(trigger.commands) run=\(quoted(trigger.run)) run_remote=\(quoted(trigger.runRemote)) on_error=\(trigger.onError.rawValue) at \(trigger.location)")
+      out.append(
+        "  trigger \(trigger.when.rawValue) \(trigger.commands) run=\(quoted(trigger.run)) run_remote=\(quoted(trigger.runRemote)) on_error=\(trigger.onError.rawValue) at \(trigger.location)"
+      )
     }
     let ssh = machine.ssh
-    out.append("  ssh user=\(quoted(ssh.user)) port=\(ssh.port) private_key=\(quoted(ssh.privateKey)) insert_key=\(ssh.insertKey) forward_agent=\(ssh.forwardAgent) extra_args=\(list(ssh.extraArgs))")
+    out.append(
+      "  ssh user=\(quoted(ssh.user)) port=\(ssh.port) private_key=\(quoted(ssh.privateKey)) insert_key=\(ssh.insertKey) forward_agent=\(ssh.forwardAgent) extra_args=\(list(ssh.extraArgs))"
+    )
     let libvirt = machine.libvirt
-    out.append("  libvirt uri=\(quoted(libvirt.uri)) accel=\(libvirt.accel.rawValue) machine_type=\(quoted(libvirt.machineType)) cpu_mode=\(quoted(libvirt.cpuMode)) firmware=\(libvirt.firmware.rawValue) graphics=\(libvirt.graphics.rawValue) pool=\(quoted(libvirt.pool)) warm=\(libvirt.warm)")
+    out.append(
+      "  libvirt uri=\(quoted(libvirt.uri)) accel=\(libvirt.accel.rawValue) machine_type=\(quoted(libvirt.machineType)) cpu_mode=\(quoted(libvirt.cpuMode)) firmware=\(libvirt.firmware.rawValue) graphics=\(libvirt.graphics.rawValue) pool=\(quoted(libvirt.pool)) warm=\(libvirt.warm)"
+    )
     out.append((["  used"] + machine.settingsUsed.map { "\($0.name)@\($0.location)" }).joined(separator: " "))
   }
   return out.joined(separator: "\n")

@@ -73,7 +73,8 @@ private func messages(_ source: String, _ environment: [String: String] = [:]) -
     #expect(ValueChecks.problem { _ = try Checksum(parsing: "sha1:" + String(repeating: "a", count: 40)) } == nil)
     #expect(ValueChecks.problem { _ = try Checksum(parsing: "sha512:" + String(repeating: "F", count: 128)) } == nil)
     #expect(ValueChecks.problem { _ = try Checksum(parsing: "sha384:" + String(repeating: "0", count: 95)) } != nil)
-    #expect(ValueChecks.netmask("255.255.255.0") && ValueChecks.netmask("0.0.0.0") && !ValueChecks.netmask("255.0.255.0"))
+    #expect(
+      ValueChecks.netmask("255.255.255.0") && ValueChecks.netmask("0.0.0.0") && !ValueChecks.netmask("255.0.255.0"))
     #expect(ValueChecks.ipAddress("::1") && ValueChecks.ipAddress("fe80::1") && !ValueChecks.ipAddress("1.2.3"))
     #expect(ValueChecks.libvirtURI("qemu:///session") && !ValueChecks.libvirtURI("qemu"))
   }
@@ -81,7 +82,8 @@ private func messages(_ source: String, _ environment: [String: String] = [:]) -
   /// The whole of a 1,000-machine file must parse, validate and lower quickly (well under
   /// 50 ms in a release build; this bound leaves room for debug builds and busy machines).
   @Test func thousandMachinesAreFast() throws {
-    var source = "box \"caravan/debian-12\", version: \"~> 12.0\"\nmemory 1GiB\nprovision shell, inline: \"echo ${HOME:-x}\"\n"
+    var source =
+      "box \"caravan/debian-12\", version: \"~> 12.0\"\nmemory 1GiB\nprovision shell, inline: \"echo ${HOME:-x}\"\n"
     for index in 1...1_000 {
       source += """
         machine "m\(index)" {

@@ -1,7 +1,7 @@
+import Support
 import Testing
 
 @testable import Spec
-import Support
 
 /// Vagrant's box version constraints, as RubyGems reads them.
 struct BoxVersionConstraintTests {
@@ -22,7 +22,8 @@ struct BoxVersionConstraintTests {
   }
 
   @Test(arguments: [
-    (">= 1.2, < 2", "1.2", true), (">= 1.2, < 2", "1.99", true), (">= 1.2, < 2", "2", false), (">= 1.2, < 2", "1.1", false),
+    (">= 1.2, < 2", "1.2", true), (">= 1.2, < 2", "1.99", true), (">= 1.2, < 2", "2", false),
+    (">= 1.2, < 2", "1.1", false),
     (">= 1.2,< 2, != 1.5", "1.5.0", false), (">= 1.2,< 2, != 1.5", "1.5.1", true),
     ("~> 12.0, != 12.3.1", "12.3.1", false), ("~> 12.0, != 12.3.1", "12.3.2", true),
   ])
@@ -105,7 +106,8 @@ struct BoxVersionNumberTests {
     #expect(BoxVersionNumber("12.0") == twelve)
     #expect(BoxVersionNumber("12.0.0") == twelve)
     #expect(!(twelve < BoxVersionNumber("12.0.0")!) && !(BoxVersionNumber("12.0.0")! < twelve))
-    #expect(Set(["12", "12.0", "12.0.0", "12.0.1"].compactMap(BoxVersionNumber.init)).count == 2, "equal numbers hash alike")
+    #expect(
+      Set(["12", "12.0", "12.0.0", "12.0.1"].compactMap(BoxVersionNumber.init)).count == 2, "equal numbers hash alike")
     #expect(BoxVersionNumber("12.0")?.segments == [12, 0])
   }
 
@@ -113,7 +115,9 @@ struct BoxVersionNumberTests {
     #expect(BoxVersionNumber("12.1.20240101")?.segments == [12, 1, 20_240_101])
     #expect(BoxVersionNumber("012.1")?.description == "12.1")
     #expect(BoxVersionNumber(" 12.1 ")?.segments == [12, 1])
-    for junk in ["", " ", ".", "1.", ".1", "1..2", "v1", "V1.0", "1.0-rc1", "1.a", "-1", "+1", "1 .2", "１２", "1234567890123456789"] {
+    for junk in [
+      "", " ", ".", "1.", ".1", "1..2", "v1", "V1.0", "1.0-rc1", "1.a", "-1", "+1", "1 .2", "１２", "1234567890123456789",
+    ] {
       #expect(BoxVersionNumber(junk) == nil, "\(junk)")
     }
   }

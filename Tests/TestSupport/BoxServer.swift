@@ -9,19 +9,23 @@ public final class BoxServer {
   public var base: String { "http://127.0.0.1:\(port)" }
 
   public static var repository: String {
-    URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+      .path
   }
 
   public init(root: String, token: String? = nil) throws {
     self.root = root
     log = root + "/requests.log"
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", BoxServer.repository + "/scripts/box-server.py", root, "--log", log] + (token.map { ["--token", $0] } ?? [])
+    process.arguments =
+      ["python3", BoxServer.repository + "/scripts/box-server.py", root, "--log", log]
+      + (token.map { ["--token", $0] } ?? [])
     let out = Pipe()
     process.standardOutput = out
     try process.run()
     let line = String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
-    guard line.hasPrefix("READY "), let port = Int(line.dropFirst(6).trimmingCharacters(in: .whitespacesAndNewlines)) else {
+    guard line.hasPrefix("READY "), let port = Int(line.dropFirst(6).trimmingCharacters(in: .whitespacesAndNewlines))
+    else {
       process.terminate()
       throw POSIXError(.ECONNREFUSED)
     }
