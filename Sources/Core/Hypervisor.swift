@@ -87,8 +87,12 @@ public protocol Hypervisor: BoxVolumes {
   /// The domain's UUID, nil when it does not exist.
   func uuid(domain: String) throws -> String?
   func chooseAccelerator(_ requested: LibvirtSettings.Accel) throws -> AcceleratorChoice
-  /// Imports the box if needed, creates the machine's disk if missing and
-  /// defines (or redefines) the domain; returns its UUID. Does not start it.
+  /// Imports the box's images into the storage pool `pool` (nil: the default)
+  /// unless they are there; done before the port lock, so one import does not
+  /// hold up other `up`s.
+  func importBox(_ box: InstalledBox, pool: String?, progress: (String) -> Void) throws
+  /// Imports the box if needed, defines (or redefines) the domain and creates
+  /// the machine's disk if missing; returns its UUID. Does not start it.
   func define(_ plan: MachinePlan, progress: (String) -> Void) throws -> String
   func start(domain: String) throws
   /// ACPI power button; returns at once.

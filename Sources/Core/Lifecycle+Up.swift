@@ -88,8 +88,10 @@ extension Lifecycle {
     let box = try resolveBox(machine, existing: existing)
     let choice = try hypervisor.chooseAccelerator(machine.libvirt.accel)
     reporter.step(name, "accelerator: \(choice.accelerator.rawValue) (\(choice.reason))")
+    try hypervisor.importBox(box, pool: machine.libvirt.pool) { reporter.step(name, $0) }
     // Ports are chosen and bound (by QEMU, at start) under one lock for all of
     // this user's caravan processes, so parallel `up`s never pick the same port.
+    // The box import above is outside it: one import holds up no other `up`.
     let portLock = try FileLock(path: CaravanPaths.runtime(environment: environment) + "/ports.lock")
     defer { portLock.unlock() }
     let forwards = try allocatePorts(machine, previous: existing)

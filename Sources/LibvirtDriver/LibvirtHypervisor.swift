@@ -97,29 +97,20 @@ public final class LibvirtHypervisor: Hypervisor {
     disk == 0 ? domain + ".qcow2" : domain + "-disk\(disk + 1).qcow2"
   }
 
+  public func importBox(_ box: InstalledBox, pool: String?, progress: (String) -> Void) throws {
+    _ = try BoxPool(connection: connection, name: pool ?? defaultPool).importBox(
+      box, lockFile: boxLockFile, progress: progress)
+  }
+
+  /// Defines the domain first (so a kill from here on leaves a domain with
+  /// Caravan metadata, which `destroy` finds), then makes any missing overlay.
   public func define(_ plan: MachinePlan, progress: (String) -> Void) throws -> String {
-    let poolName = plan.pool ?? defaultPool
-    let boxes = BoxPool(connection: connection, name: poolName)
+    let boxes = BoxPool(connection: connection, name: plan.pool ?? defaultPool)
     let boxVolumes = try boxes.importBox(plan.box, lockFile: boxLockFile, progress: progress)
-    let pool = try boxes.ensure()
-    var disks: [DomainDefinition.Disk] = []
-    for (index, boxVolume) in boxVolumes.enumerated() {
-      let overlay = LibvirtHypervisor.overlayName(plan.domainName, disk: index)
-      if try pool.volume(named: overlay) == nil {
-        let capacity = try boxVolume.info().capacity
-        let xml = """
-          <volume>
-            <name>\(overlay)</name>
-            <capacity unit='bytes'>\(capacity)</capacity>
-            <target><format type='qcow2'/></target>
-            <backingStore><path>\(try boxVolume.path())</path><format type='qcow2'/></backingStore>
-          </volume>
-          """
-        _ = try pool.createVolume(xml: xml, name: overlay)
-      }
-      disks.append(
-        .init(pool: boxes.name, volume: overlay, target: "vd" + String(UnicodeScalar(UInt8(97 + index))), bus: "virtio")
-      )
+    let disks = boxVolumes.indices.map { index in
+      DomainDefinition.Disk(
+        pool: boxes.name, volume: LibvirtHypervisor.overlayName(plan.domainName, disk: index),
+        target: "vd" + String(UnicodeScalar(UInt8(97 + index))), bus: "virtio")
     }
     let existing = try connection.domain(named: plan.domainName)
     let definition = DomainDefinition(
@@ -134,7 +125,20 @@ public final class LibvirtHypervisor: Hypervisor {
       disks: disks,
       consoleLog: consoleLogPath(domain: plan.domainName),
       forwards: plan.forwards, restrictNetwork: plan.network == .userMode(restricted: true))
-    return try connection.defineDomain(xml: definition.xml, name: plan.domainName).uuid()
+    let uuid = try connection.defineDomain(xml: definition.xml, name: plan.domainName).uuid()
+    let pool = try boxes.ensure()
+    for (disk, boxVolume) in zip(disks, boxVolumes) where try pool.volume(named: disk.volume) == nil {
+      let xml = """
+        <volume>
+          <name>\(disk.volume)</name>
+          <capacity unit='bytes'>\(try boxVolume.info().capacity)</capacity>
+          <target><format type='qcow2'/></target>
+          <backingStore><path>\(try boxVolume.path())</path><format type='qcow2'/></backingStore>
+        </volume>
+        """
+      _ = try pool.createVolume(xml: xml, name: disk.volume)
+    }
+    return uuid
   }
 
   public func start(domain: String) throws {

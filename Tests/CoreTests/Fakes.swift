@@ -21,6 +21,9 @@ final class FakeHypervisor: Hypervisor {
   func chooseAccelerator(_ requested: LibvirtSettings.Accel) throws -> AcceleratorChoice {
     AcceleratorChoice(.tcg, reason: "fake")
   }
+  func importBox(_ box: InstalledBox, pool: String?, progress: (String) -> Void) throws {
+    calls.append("import \(box.name)")
+  }
   func define(_ plan: MachinePlan, progress: (String) -> Void) throws -> String {
     calls.append("define \(plan.domainName)")
     plans.append(plan)
