@@ -13,6 +13,10 @@ import Support
 struct LockOptions: ParsableArguments {
   @Flag(name: .customLong("no-wait"), help: "Fail at once if another caravan command is working on this project.")
   var noWait = false
+  @Option(
+    help: ArgumentHelp(
+      "Append each lifecycle step as a JSON line to this file (also CARAVAN_EVENTS).", valueName: "file"))
+  var events: String?
 }
 
 /// Everything a project command needs, wired from the environment.
@@ -75,7 +79,11 @@ struct Context {
     let selected = try machines(names, autostartOnly: autostartOnly)
     let held = try lock(options)
     defer { withExtendedLifetime(held) {} }
-    try body(lifecycle(try hypervisor()), selected)
+    let engine = lifecycle(try hypervisor())
+    if let path = options.events ?? environment["CARAVAN_EVENTS"].flatMap({ $0.isEmpty ? nil : $0 }) {
+      engine.events = try EventLog(path: FileSystem.absolute(path), project: project.root)
+    }
+    try body(engine, selected)
   }
 
   /// The machines named, else (for `up`) those with autostart, else all.

@@ -14,10 +14,21 @@ struct UpCommand: ParsableCommand {
   @Argument(help: "Machines to bring up (default: all with autostart).") var machines: [String] = []
   @Flag(inversion: .prefixedNo, help: "Run provisioners again (--provision) or not at all (--no-provision).")
   var provision: Bool?
+  @Option(
+    name: .customLong("provision-with"),
+    help: "Run only these provisioners (names or types, comma-separated), whatever their run: says.")
+  var provisionWith: [String] = []
+  @Flag(
+    inversion: .prefixedNo,
+    help: "Remove a machine whose first up fails (default), or keep it to look at (--no-destroy-on-error).")
+  var destroyOnError = true
   @OptionGroup var lockOptions: LockOptions
 
   func run() throws {
-    try Context().changing(machines, lock: lockOptions, autostartOnly: true) { try $0.up($1, provision: provision) }
+    let options = UpOptions(
+      provision: provision, provisionWith: provisionWith.flatMap { $0.split(separator: ",").map(String.init) },
+      destroyOnError: destroyOnError)
+    try Context().changing(machines, lock: lockOptions, autostartOnly: true) { try $0.up($1, options: options) }
   }
 }
 
@@ -83,12 +94,15 @@ struct ProvisionCommand: ParsableCommand {
     commandName: "provision", abstract: "Run a running machine's provisioners again.")
 
   @Argument(help: "Machines (default: all).") var machines: [String] = []
-  @Option(name: .customLong("provision-with"), parsing: .upToNextOption, help: "Only these provisioners, by name.")
+  @Option(
+    name: .customLong("provision-with"),
+    help: "Only these provisioners (names or types, comma-separated).")
   var only: [String] = []
   @OptionGroup var lockOptions: LockOptions
 
   func run() throws {
-    try Context().changing(machines, lock: lockOptions) { try $0.provision($1, only: only) }
+    let names = only.flatMap { $0.split(separator: ",").map(String.init) }
+    try Context().changing(machines, lock: lockOptions) { try $0.provision($1, only: names) }
   }
 }
 

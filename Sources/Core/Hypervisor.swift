@@ -31,6 +31,46 @@ public struct ResolvedForward: Sendable, Equatable, CustomStringConvertible {
   public var description: String { "\(transport.rawValue) \(hostIP):\(host) -> \(guest)" }
 }
 
+/// How far a machine's first `up` got, kept in the domain itself (libvirt is the
+/// truth), so a machine whose `.caravan/` state is lost can be adopted as it was.
+public struct MachineProgress: Sendable, Equatable {
+  public var keyReplaced: Bool
+  public var provisioned: [String]
+  public var upCompleted: Bool
+  public init(keyReplaced: Bool, provisioned: [String], upCompleted: Bool) {
+    self.keyReplaced = keyReplaced
+    self.provisioned = provisioned
+    self.upCompleted = upCompleted
+  }
+}
+
+/// What libvirt knows of a domain Caravan made: enough to rebuild its record.
+public struct DomainFacts: Sendable, Equatable {
+  public var uuid: String
+  public var projectRoot: String
+  public var machineName: String
+  public var boxName: String
+  public var boxVersion: String
+  /// SSH first, as `up` defined them.
+  public var forwards: [ResolvedForward]
+  public var accelerator: Accelerator
+  /// nil when the domain carries none (made by an older Caravan).
+  public var progress: MachineProgress?
+  public init(
+    uuid: String, projectRoot: String, machineName: String, boxName: String, boxVersion: String,
+    forwards: [ResolvedForward], accelerator: Accelerator, progress: MachineProgress?
+  ) {
+    self.uuid = uuid
+    self.projectRoot = projectRoot
+    self.machineName = machineName
+    self.boxName = boxName
+    self.boxVersion = boxVersion
+    self.forwards = forwards
+    self.accelerator = accelerator
+    self.progress = progress
+  }
+}
+
 /// How a machine reaches the network.
 public enum NetworkPlan: Sendable, Equatable {
   /// QEMU user-mode NAT with the forwards bound on the host; `restricted`: the
@@ -99,12 +139,24 @@ public protocol Hypervisor: BoxVolumes {
   func requestShutdown(domain: String) throws
   /// Pulls the plug; no error when already off.
   func forceOff(domain: String) throws
-  /// Removes the domain and every volume Caravan made for it; no error when already gone.
-  func remove(domain: String) throws
+  /// Removes the domain and every volume Caravan made for it (also when the
+  /// domain is gone but its disk is not); no error when already gone.
+  /// `keepLogs` leaves the console log for the user to read.
+  func remove(domain: String, keepLogs: Bool) throws
+  /// The Caravan facts of a domain, nil when there is no such domain or it
+  /// carries no Caravan metadata.
+  func facts(domain: String) throws -> DomainFacts?
+  /// Keeps `progress` in the domain, for `facts`.
+  func recordProgress(_ progress: MachineProgress, domain: String) throws
   /// Domain names carrying Caravan metadata for this project folder.
   func domains(ofProject projectRoot: String) throws -> [String]
   /// Where the guest's serial console is logged (for boot problems).
   func consoleLogPath(domain: String) -> String
   /// The last error lines QEMU logged for the domain, when they can be read.
   func startLog(domain: String) -> String?
+}
+
+extension Hypervisor {
+  /// Removes the domain, its disks and its logs.
+  public func remove(domain: String) throws { try remove(domain: domain, keepLogs: false) }
 }

@@ -7,7 +7,7 @@ extension Lifecycle {
   /// each stage waiting the machine's `graceful_halt_timeout`; `force` goes straight to the last.
   public func halt(_ machines: [MachineSpec], force: Bool) throws {
     for machine in machines.reversed() {
-      try halt(machine, force: force)
+      try track(machine.name, "halt") { try halt(machine, force: force) }
     }
   }
 
@@ -59,29 +59,34 @@ extension Lifecycle {
     return false
   }
 
-  /// `caravan destroy`: powers off and removes each machine's domain, disk and
-  /// state; the box volume stays. Idempotent.
+  /// `caravan destroy`: powers off and removes each machine's domain, disks,
+  /// state and key; the box volume stays. Idempotent, and thorough: disks of a
+  /// domain removed by hand go too. A machine made on another libvirt URI is
+  /// refused (its state kept), not forgotten.
   public func destroy(_ machines: [MachineSpec]) throws {
     for machine in machines.reversed() {
       let name = machine.name
       let domain = project.domainName(for: name)
-      let status = try hypervisor.status(domain: domain)
-      if status == .notCreated {
-        reporter.step(name, "not created")
-      } else {
-        if status != .poweroff {
-          reporter.step(name, "forcing power-off")
-          try hypervisor.forceOff(domain: domain)
+      try track(name, "destroy") {
+        let state = try reconcile(machine)
+        if state.status == .notCreated {
+          reporter.step(name, "not created")
+        } else {
+          if state.status != .poweroff {
+            reporter.step(name, "forcing power-off")
+            try hypervisor.forceOff(domain: domain)
+          }
+          reporter.step(name, "removing domain '\(domain)' and its disk")
         }
-        reporter.step(name, "removing domain '\(domain)' and its disk")
-        try hypervisor.remove(domain: domain)
+        // Also without a domain: an overlay left by a kill before define, or
+        // by `virsh undefine` without its storage.
+        try hypervisor.remove(domain: domain, keepLogs: false)
+        if let record = state.record, let control = try? endpoint(for: machine, record: record, shared: true) {
+          communicators.communicator(for: control).close()
+        }
+        try project.removeMachineState(name)
+        try removeMachineKeyCopy(name)
       }
-      if let record = try? project.loadRecord(name),
-        let control = try? endpoint(for: machine, record: record, shared: true)
-      {
-        communicators.communicator(for: control).close()
-      }
-      try project.removeMachineState(name)
     }
     // The project's other domains (machines renamed or removed from the Machinefile) are left alone
     // but named, so nothing is leaked silently.

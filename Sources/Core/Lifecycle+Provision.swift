@@ -6,24 +6,34 @@ extension Lifecycle {
   enum ProvisionMode { case none, pending, alwaysOnly, all }
 
   /// `caravan provision`: runs the machine's provisioners again (all but `run: never`,
-  /// or the ones named).
+  /// or the ones named, by name or type).
   public func provision(_ machines: [MachineSpec], only names: [String]) throws {
     for machine in machines {
-      var record = try runningRecord(machine, for: "provision")
-      let communicator = communicators.communicator(for: try endpoint(for: machine, record: record, shared: true))
-      defer { communicator.close() }
-      if names.isEmpty {
-        try runProvisioners(machine, record: &record, communicator: communicator, mode: .all)
-      } else {
-        for wanted in names where !machine.provisioners.contains(where: { $0.name == wanted }) {
-          let known = machine.provisioners.map(\.name).joined(separator: ", ")
-          throw CaravanError(
-            .invalidInput, "machine '\(machine.name)' has no provisioner named '\(wanted)'",
-            hint: known.isEmpty ? "It has no provisioners." : "Its provisioners: \(known).")
-        }
-        try runProvisioners(machine, record: &record, communicator: communicator, mode: .all, only: Set(names))
+      try track(machine.name, "provision") {
+        var record = try runningRecord(machine, for: "provision")
+        let communicator = communicators.communicator(for: try endpoint(for: machine, record: record, shared: true))
+        defer { communicator.close() }
+        let only = names.isEmpty ? nil : try provisionerNames(machine, matching: names)
+        try runProvisioners(machine, record: &record, communicator: communicator, mode: .all, only: only)
       }
     }
+  }
+
+  /// The names of the machine's provisioners that `wanted` (names or types,
+  /// as `--provision-with` takes them) picks; a word that picks none is an error.
+  func provisionerNames(_ machine: MachineSpec, matching wanted: [String]) throws -> Set<String> {
+    var names = Set<String>()
+    for word in wanted {
+      let picked = machine.provisioners.filter { $0.name == word || $0.kind.typeName == word }
+      guard !picked.isEmpty else {
+        let known = machine.provisioners.map { "\($0.name) (\($0.kind.typeName))" }.joined(separator: ", ")
+        throw CaravanError(
+          .invalidInput, "machine '\(machine.name)' has no provisioner named '\(word)'",
+          hint: known.isEmpty ? "It has no provisioners." : "Its provisioners: \(known).")
+      }
+      names.formUnion(picked.map(\.name))
+    }
+    return names
   }
 
   func runProvisioners(
@@ -43,14 +53,25 @@ extension Lifecycle {
         default: break
         }
       }
-      if case .shell = provisioner.kind {} else { continue }  // named as not supported by `up`
+      guard provisioners.support.provisionerTypes.contains(provisioner.kind.typeName) else {
+        // Named by `up` as not supported yet; asked for by name, it is an error.
+        if only != nil {
+          throw CaravanError(
+            .invalidInput,
+            "provisioner '\(provisioner.name)' of machine '\(machine.name)' is a \(provisioner.kind.typeName) provisioner, which Caravan does not run yet",
+            hint: "Use a shell provisioner for now.")
+        }
+        continue
+      }
       ranAny = true
-      reporter.step(machine.name, "running provisioner '\(provisioner.name)'")
-      try provisioners.run(
-        provisioner, machine: machine, projectRoot: project.root, on: communicator, reporter: reporter)
+      try track(machine.name, "provision", detail: provisioner.name) {
+        reporter.step(machine.name, "running provisioner '\(provisioner.name)'")
+        try provisioners.run(
+          provisioner, machine: machine, projectRoot: project.root, on: communicator, reporter: reporter)
+      }
       if !record.provisioned.contains(provisioner.name) {
         record.provisioned.append(provisioner.name)
-        try project.saveRecord(record, for: machine.name)
+        try saveProgress(record, for: machine.name)
       }
     }
     if !ranAny && mode == .pending && !machine.provisioners.isEmpty {

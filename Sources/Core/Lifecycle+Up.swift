@@ -3,74 +3,147 @@ import Foundation
 import Spec
 import Support
 
+/// How `up` treats provisioners and failures.
+public struct UpOptions: Sendable {
+  /// nil: `once` provisioners the first time and `always` ones on every boot;
+  /// true: all of them again; false: none.
+  public var provision: Bool?
+  /// Only these provisioners (by name or type), whatever their `run:`.
+  public var provisionWith: [String]
+  /// A first `up` that fails removes what it made (the console log stays).
+  public var destroyOnError: Bool
+
+  public init(provision: Bool? = nil, provisionWith: [String] = [], destroyOnError: Bool = true) {
+    self.provision = provision
+    self.provisionWith = provisionWith
+    self.destroyOnError = destroyOnError
+  }
+}
+
 extension Lifecycle {
   /// `caravan up`: create or boot each machine, wait for SSH, replace the
-  /// insecure key once, run provisioners. `provision`: nil runs `once`
-  /// provisioners the first time, true runs them all again, false runs none.
-  public func up(_ machines: [MachineSpec], provision: Bool?) throws {
+  /// insecure key once, set the hostname and run provisioners.
+  public func up(_ machines: [MachineSpec], options: UpOptions = UpOptions()) throws {
     for machine in machines {
-      try up(machine, provision: provision)
+      try track(machine.name, "up") { try up(machine, options: options) }
     }
   }
 
-  func up(_ machine: MachineSpec, provision: Bool?) throws {
+  public func up(_ machines: [MachineSpec], provision: Bool?) throws {
+    try up(machines, options: UpOptions(provision: provision))
+  }
+
+  func up(_ machine: MachineSpec, options: UpOptions) throws {
     let name = machine.name
-    for setting in support.unsupported(in: machine) {
-      let place =
-        setting.location.line > 0
-        ? " (\((project.machinefilePath as NSString).lastPathComponent):\(setting.location))" : ""
-      reporter.warning("machine '\(name)': '\(setting.name)'\(place) is not supported yet and is ignored")
-    }
+    warnUnsupported(machine)
     let state = try reconcile(machine)
-    let status = state.status
     var record: MachineRecord
+    // A fresh boot, or a first `up` that did not finish: hostname and `once`
+    // provisioners are due.
+    var fresh: Bool
     switch state {
     case .untracked:
       throw stateErrors(machine, action: "bring up").untracked(
         domain: project.domainName(for: name), stateDirectory: project.stateDirectory)
     case .tracked(.running, let known):
-      reporter.step(name, "already running")
+      fresh = known.upCompleted == false
+      reporter.step(name, fresh ? "running; finishing its first `up`, which was interrupted" : "already running")
       record = known
     case .notCreated, .tracked(.poweroff, _), .tracked(.crashed, _), .tracked(.shuttingDown, _):
-      if status == .shuttingDown || status == .crashed {
+      if state.status == .shuttingDown || state.status == .crashed {
         try hypervisor.forceOff(domain: project.domainName(for: name))
       }
-      record = try createOrBoot(machine, existing: state.record)
+      fresh = true
+      record = try removingOnError(machine, made: state.status == .notCreated && options.destroyOnError) {
+        try createOrBoot(machine, existing: state.record)
+      }
     case .tracked:
       throw CaravanError(
-        .conflict, "machine '\(name)' is \(status) in libvirt; `up` does not resume it yet",
+        .conflict, "machine '\(name)' is \(state.status) in libvirt; `up` does not resume it yet",
         hint:
           "Resume or power it off with virsh (`virsh -c \(hypervisor.uri) destroy \(project.domainName(for: name))`), then run `caravan up` again."
       )
     }
-
-    let communicator = communicators.communicator(for: try endpoint(for: machine, record: record, shared: true))
-    defer { communicator.close() }
-    // Also when it was already running: an `up` stopped half way (Ctrl-C) may
-    // have left a guest that is still booting.
-    try waitForSSH(machine, record: record, communicator: communicator)
-    if !record.keyReplaced && machine.ssh.insertKey && machine.ssh.privateKey == nil {
-      let keyPath = project.keyPath(name)
-      reporter.step(name, "replacing the box's insecure key with a new ed25519 key")
-      if !FileSystem.exists(keyPath) {
-        try communicators.generateKey(at: keyPath, comment: "caravan \(name) \(project.root)")
-      }
-      try communicator.replaceKey(withPrivateKeyAt: keyPath)
-      record.keyReplaced = true
-      try project.saveRecord(record, for: name)
+    let firstUp = record.upCompleted == false
+    try removingOnError(machine, made: state.status == .notCreated && options.destroyOnError) {
+      try finishUp(machine, record: &record, fresh: fresh, options: options)
     }
-    if status != .running, let hostname = machine.hostname {
-      reporter.step(name, "setting hostname '\(hostname)'")
-      _ = try communicator.run(Lifecycle.hostnameCommand(hostname), what: "setting the hostname")
-    }
-    try runProvisioners(
-      machine, record: &record, communicator: communicator,
-      mode: provision == false ? .none : provision == true ? .all : (status == .running ? .alwaysOnly : .pending))
+    if firstUp { try saveProgress(record, for: name) }
     let key = record.keyReplaced ? project.keyPath(name) : (machine.ssh.privateKey ?? "the box's insecure key")
     reporter.step(
       name,
       "ready. `caravan ssh\(project.spec.machines.count > 1 ? " " + name : "")` logs in (ssh -p \(record.sshPort) -i \(key) \(machine.ssh.user)@127.0.0.1)"
     )
+  }
+
+  /// Once the domain runs: SSH, the key, the hostname, provisioners; the
+  /// record says the first `up` is complete at the end.
+  func finishUp(_ machine: MachineSpec, record: inout MachineRecord, fresh: Bool, options: UpOptions) throws {
+    let name = machine.name
+    let communicator = communicators.communicator(for: try endpoint(for: machine, record: record, shared: true))
+    defer { communicator.close() }
+    // Also when it was already running: an `up` stopped half way (Ctrl-C) may
+    // have left a guest that is still booting.
+    try track(name, "wait_ssh") { try waitForSSH(machine, record: record, communicator: communicator) }
+    if !record.keyReplaced && machine.ssh.insertKey && machine.ssh.privateKey == nil {
+      try track(name, "replace_key") {
+        reporter.step(name, "replacing the box's insecure key with a new ed25519 key")
+        try communicator.replaceKey(withPrivateKeyAt: try ensureMachineKey(machine))
+        record.keyReplaced = true
+        try saveProgress(record, for: name)
+      }
+    }
+    if fresh, let hostname = machine.hostname {
+      try track(name, "hostname", detail: hostname) {
+        reporter.step(name, "setting hostname '\(hostname)'")
+        _ = try communicator.run(Lifecycle.hostnameCommand(hostname), what: "setting the hostname")
+      }
+    }
+    let mode: ProvisionMode =
+      options.provision == false ? .none : options.provision == true ? .all : (fresh ? .pending : .alwaysOnly)
+    if options.provisionWith.isEmpty {
+      try runProvisioners(machine, record: &record, communicator: communicator, mode: mode)
+    } else if options.provision != false {
+      try runProvisioners(
+        machine, record: &record, communicator: communicator, mode: .all,
+        only: try provisionerNames(machine, matching: options.provisionWith))
+    }
+    record.upCompleted = true
+  }
+
+  /// Runs `body`; when it fails and `made` (this `up` created the machine),
+  /// removes what it made, keeping the console log, and says so.
+  func removingOnError<T>(_ machine: MachineSpec, made: Bool, _ body: () throws -> T) throws -> T {
+    do {
+      return try body()
+    } catch {
+      let domain = project.domainName(for: machine.name)
+      // Nothing to remove before the domain is defined (no box, a busy port…).
+      guard made, (try? hypervisor.status(domain: domain)) != .notCreated else { throw error }
+      reporter.step(machine.name, "the first `up` failed; removing what it made (--no-destroy-on-error keeps it)")
+      try? hypervisor.remove(domain: domain, keepLogs: true)
+      try? project.removeMachineState(machine.name)
+      try? removeMachineKeyCopy(machine.name)
+      let log = hypervisor.consoleLogPath(domain: domain)
+      guard var failure = error as? CaravanError else {
+        throw CaravanError(
+          .hypervisor, "machine '\(machine.name)': \(error)",
+          hint: "The machine was removed; its serial console log is \(log).", cause: error)
+      }
+      failure.hint =
+        "The machine was removed (`caravan up --no-destroy-on-error` keeps a failed machine to look at); its serial console log is \(log)."
+        + (failure.kind == .timeout ? " Raise `boot_timeout` if it is only slow." : "")
+      throw failure
+    }
+  }
+
+  func warnUnsupported(_ machine: MachineSpec) {
+    for setting in support.unsupported(in: machine) {
+      let place =
+        setting.location.line > 0
+        ? " (\((project.machinefilePath as NSString).lastPathComponent):\(setting.location))" : ""
+      reporter.warning("machine '\(machine.name)': '\(setting.name)'\(place) is not supported yet and is ignored")
+    }
   }
 
   static func hostnameCommand(_ hostname: String) -> String {
@@ -88,7 +161,9 @@ extension Lifecycle {
     let box = try resolveBox(machine, existing: existing)
     let choice = try hypervisor.chooseAccelerator(machine.libvirt.accel)
     reporter.step(name, "accelerator: \(choice.accelerator.rawValue) (\(choice.reason))")
-    try hypervisor.importBox(box, pool: machine.libvirt.pool) { reporter.step(name, $0) }
+    try track(name, "import_box", detail: "\(box.name) \(box.version)") {
+      try hypervisor.importBox(box, pool: machine.libvirt.pool) { reporter.step(name, $0) }
+    }
     // Ports are chosen and bound (by QEMU, at start) under one lock for all of
     // this user's caravan processes, so parallel `up`s never pick the same port.
     // The box import above is outside it: one import holds up no other `up`.
@@ -106,13 +181,7 @@ extension Lifecycle {
       existing == nil
         ? "creating domain '\(domain)' from box '\(box.name)' (\(box.version)), \(machine.cpus) CPU, \(machine.memoryMiB) MiB"
         : "booting domain '\(domain)'")
-    let uuid: String
-    do {
-      uuid = try hypervisor.define(plan) { reporter.step(name, $0) }
-    } catch {
-      if existing == nil { try? hypervisor.remove(domain: domain) }
-      throw error
-    }
+    let uuid = try track(name, "define", detail: domain) { try hypervisor.define(plan) { reporter.step(name, $0) } }
     var record =
       existing
       ?? MachineRecord(
@@ -123,13 +192,13 @@ extension Lifecycle {
     record.sshPort = forwards[0].host
     record.forwards = forwards.map(\.description)
     record.accelerator = choice.accelerator.rawValue
-    try project.saveRecord(record, for: name)
+    try saveProgress(record, for: name)
     for (index, forward) in forwards.enumerated() {
       reporter.step(
         name, index == 0 ? "SSH: \(forward.hostIP):\(forward.host) -> \(forward.guest)" : "forward: \(forward)")
     }
     do {
-      try hypervisor.start(domain: domain)
+      try track(name, "start", detail: domain) { try hypervisor.start(domain: domain) }
     } catch {
       let log = hypervisor.startLog(domain: domain).map { "\nQEMU said: \($0)" } ?? ""
       throw CaravanError(

@@ -13,6 +13,8 @@ public final class Lifecycle {
   public let boxes: BoxStore
   public let reporter: Reporter
   public let environment: [String: String]
+  /// Where each step is also written as a JSON line (`--events`, `CARAVAN_EVENTS`).
+  public var events: EventLog?
 
   public init(
     project: Project, hypervisor: Hypervisor, communicators: CommunicatorFactory,
@@ -26,6 +28,27 @@ public final class Lifecycle {
     self.boxes = boxes
     self.reporter = reporter
     self.environment = environment
+  }
+
+  /// Runs one lifecycle step of `machine`, writing its start and end (with the
+  /// duration and outcome) to the events file, if any.
+  @discardableResult
+  func track<T>(_ machine: String, _ step: String, detail: String? = nil, _ body: () throws -> T) throws -> T {
+    guard let events else { return try body() }
+    events.record(machine: machine, step: step, phase: .start, detail: detail)
+    let started = Date()
+    do {
+      let result = try body()
+      events.record(
+        machine: machine, step: step, phase: .end, duration: Date().timeIntervalSince(started), outcome: "ok",
+        detail: detail)
+      return result
+    } catch {
+      events.record(
+        machine: machine, step: step, phase: .end, duration: Date().timeIntervalSince(started), outcome: "error",
+        detail: "\(error)")
+      throw error
+    }
   }
 
   /// What `up` acts on with this hypervisor and provisioner runner.
@@ -54,29 +77,73 @@ public final class Lifecycle {
 
   // MARK: Reconcile
 
-  /// The machine as libvirt has it, with its record when the record matches
-  /// the domain; stale state (domain gone) is cleared so the next step starts clean.
+  /// The machine as libvirt has it. `.caravan/` is a cache, checked first:
+  /// a record made on another libvirt URI is refused (and kept); a record
+  /// whose domain is gone is forgotten (its key kept); a domain without a
+  /// record that carries this machine's Caravan metadata is adopted.
   func reconcile(_ machine: MachineSpec) throws -> MachineState {
     let domain = project.domainName(for: machine.name)
-    let status = try hypervisor.status(domain: domain)
     let record = try project.loadRecord(machine.name)
+    if let record, record.libvirtURI != hypervisor.uri {
+      throw CaravanError(
+        .conflict,
+        "machine '\(machine.name)' was made on libvirt '\(record.libvirtURI)', but this command uses '\(hypervisor.uri)'",
+        hint:
+          "Use the same connection (CARAVAN_LIBVIRT_URI=\(record.libvirtURI), or run caravan as the same user: root uses qemu:///system, others qemu:///session). Its state in \(project.stateDirectory) is kept."
+      )
+    }
+    let status = try hypervisor.status(domain: domain)
     if status == .notCreated {
       if record != nil {
         reporter.step(
           machine.name, "its domain '\(domain)' is gone from libvirt; clearing the stale state in .caravan/")
-        try project.removeMachineState(machine.name)
+        try project.forgetRecord(machine.name)
       }
       return .notCreated
     }
-    guard let record else { return .untracked(status) }
+    guard let record else { return try adopt(machine, status: status) }
     let uuid = try hypervisor.uuid(domain: domain)
     if uuid != record.domainUUID {
       reporter.warning(
         "machine '\(machine.name)': libvirt's domain '\(domain)' is not the one Caravan made (UUID \(uuid ?? "?") instead of \(record.domainUUID))"
       )
-      return .untracked(status)
+      return try adopt(machine, status: status)
     }
     return .tracked(status, record)
+  }
+
+  /// A domain of this machine without a (matching) record: when its Caravan
+  /// metadata names this project and machine, its record is rebuilt from
+  /// libvirt (forwards, box, how far its first `up` got) and its key restored.
+  func adopt(_ machine: MachineSpec, status: MachineStatus) throws -> MachineState {
+    let domain = project.domainName(for: machine.name)
+    guard let facts = try hypervisor.facts(domain: domain), facts.projectRoot == project.root,
+      facts.machineName == machine.name, let ssh = facts.forwards.first
+    else { return .untracked(status) }
+    var record = MachineRecord(
+      domainName: domain, domainUUID: facts.uuid, libvirtURI: hypervisor.uri, boxName: facts.boxName,
+      boxVersion: facts.boxVersion, sshPort: ssh.host, forwards: facts.forwards.map(\.description),
+      accelerator: facts.accelerator.rawValue)
+    // Without progress in the domain, nothing is assumed done: the next `up`
+    // finishes the key, hostname and provisioners.
+    let progress = facts.progress ?? MachineProgress(keyReplaced: false, provisioned: [], upCompleted: false)
+    record.keyReplaced = progress.keyReplaced
+    record.provisioned = progress.provisioned
+    record.upCompleted = progress.upCompleted
+    try restoreMachineKey(machine.name)
+    try project.saveRecord(record, for: machine.name)
+    reporter.step(machine.name, "found its domain '\(domain)' in libvirt without state in .caravan/; adopted it")
+    return .tracked(status, record)
+  }
+
+  /// Saves the record, and how far the machine got in its domain too.
+  func saveProgress(_ record: MachineRecord, for name: String) throws {
+    try project.saveRecord(record, for: name)
+    do {
+      try hypervisor.recordProgress(record.progress, domain: record.domainName)
+    } catch {
+      reporter.warning("machine '\(name)': could not keep its progress in libvirt: \(error)")
+    }
   }
 
   /// The SSH endpoint of a running machine, for `caravan ssh` and the provisioners.
@@ -89,6 +156,7 @@ public final class Lifecycle {
       // killed or powered off during the key replacement can leave the guest
       // with either, so the user is never locked out (the guest refuses the
       // insecure keys once the replacement is complete).
+      try restoreMachineKey(machine.name)
       let own = project.keyPath(machine.name)
       keys = (FileSystem.exists(own) ? [own] : []) + (try communicators.insecureKeyFiles())
     }

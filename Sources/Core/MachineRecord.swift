@@ -19,6 +19,15 @@ public struct MachineRecord: Codable, Equatable, Sendable {
   public var provisioned: [String]
   public var accelerator: String
   public var createdAt: String
+  /// false from the first boot until the first `up` has finished (key, hostname,
+  /// provisioners), so an interrupted first `up` is finished by the next one;
+  /// nil in records of older Caravans, which counts as finished.
+  public var upCompleted: Bool?
+
+  /// How far the first `up` got, as kept in the domain too.
+  public var progress: MachineProgress {
+    MachineProgress(keyReplaced: keyReplaced, provisioned: provisioned, upCompleted: upCompleted ?? true)
+  }
 
   public init(
     domainName: String, domainUUID: String, libvirtURI: String, boxName: String, boxVersion: String,
@@ -35,5 +44,6 @@ public struct MachineRecord: Codable, Equatable, Sendable {
     self.provisioned = []
     self.accelerator = accelerator
     self.createdAt = ISO8601DateFormatter().string(from: Date())
+    self.upCompleted = false
   }
 }

@@ -46,9 +46,18 @@ public struct Project {
   }
 
   public func saveRecord(_ record: MachineRecord, for name: String) throws {
+    try FileSystem.makeDirectory(machineDirectory(name), mode: 0o700)
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
     try FileSystem.writeAtomically(try encoder.encode(record), to: recordPath(name))
+  }
+
+  /// Forgets what `.caravan/` remembers of a machine but keeps its key: the
+  /// key is never deleted automatically (a disk left behind may still only
+  /// accept it). `destroy` removes everything with `removeMachineState`.
+  public func forgetRecord(_ name: String) throws {
+    guard FileSystem.exists(recordPath(name)) else { return }
+    guard unlink(recordPath(name)) == 0 else { throw FileSystem.ioError("remove", recordPath(name)) }
   }
 
   public func removeMachineState(_ name: String) throws {

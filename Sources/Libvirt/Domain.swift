@@ -69,6 +69,18 @@ public final class Domain {
     throw error.caravanError
   }
 
+  /// Sets (or with nil, removes) the `<metadata>` element of namespace `namespace`,
+  /// written with prefix `key`, in the persistent definition and, when the
+  /// domain runs, the live one.
+  public func setMetadata(_ xml: String?, namespace: String, key: String) throws {
+    let type = Int32(VIR_DOMAIN_METADATA_ELEMENT.rawValue)
+    var flags = VIR_DOMAIN_AFFECT_CONFIG.rawValue
+    if virDomainIsActive(handle) == 1 { flags |= VIR_DOMAIN_AFFECT_LIVE.rawValue }
+    try check(
+      virDomainSetMetadata(handle, type, xml, xml == nil ? nil : key, namespace, flags),
+      "write the metadata of domain '\(name)'")
+  }
+
   /// Boots a defined domain.
   public func start() throws { try check(virDomainCreate(handle), "start domain '\(name)'") }
 

@@ -156,7 +156,7 @@ public final class LibvirtHypervisor: Hypervisor {
     try found.destroy()
   }
 
-  public func remove(domain: String) throws {
+  public func remove(domain: String, keepLogs: Bool) throws {
     var poolName = defaultPool ?? BoxPool.defaultName
     if let found = try connection.domain(named: domain) {
       if let meta = try metadata(of: found) { poolName = meta.pool }
@@ -172,6 +172,7 @@ public final class LibvirtHypervisor: Hypervisor {
         try volume.delete()
       }
     }
+    if keepLogs { return }
     try? FileManager.default.removeItem(atPath: consoleLogPath(domain: domain))
     if uri.hasPrefix("qemu:///system") {
       try? FileManager.default.removeItem(atPath: "/var/log/libvirt/qemu/\(domain).log")

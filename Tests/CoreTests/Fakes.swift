@@ -43,9 +43,22 @@ final class FakeHypervisor: Hypervisor {
     calls.append("forceOff \(domain)")
     if domains[domain] != nil { domains[domain]?.status = .poweroff }
   }
-  func remove(domain: String) throws {
+  func remove(domain: String, keepLogs: Bool) throws {
     calls.append("remove \(domain)")
     domains[domain] = nil
+    progress[domain] = nil
+  }
+  /// What `recordProgress` kept, by domain.
+  var progress: [String: MachineProgress] = [:]
+  func facts(domain: String) throws -> DomainFacts? {
+    guard let known = domains[domain], let plan = plans.last(where: { $0.domainName == domain }) else { return nil }
+    return DomainFacts(
+      uuid: known.uuid, projectRoot: plan.projectRoot, machineName: plan.machineName, boxName: plan.box.name,
+      boxVersion: plan.box.version, forwards: plan.forwards, accelerator: plan.accelerator,
+      progress: progress[domain])
+  }
+  func recordProgress(_ progress: MachineProgress, domain: String) throws {
+    self.progress[domain] = progress
   }
   func domains(ofProject projectRoot: String) throws -> [String] { Array(domains.keys) }
   func consoleLogPath(domain: String) -> String { "/log/\(domain)-console.log" }

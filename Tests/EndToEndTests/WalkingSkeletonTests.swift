@@ -164,8 +164,18 @@ struct EndToEndFaults {
       """, to: "slow/Machinefile")
     #expect(try h.caravan("box", "add", "caravan/debian-12", Harness.boxFile, in: h.root).status == 0)
     defer { _ = try? h.caravan("box", "remove", "caravan/debian-12", in: h.root) }
-    let up = try h.caravan("up", in: project)
+    // By default a failed first `up` removes what it made and keeps the console log.
+    let removed = try h.caravan("up", in: project)
     defer { _ = try? h.caravan("destroy", "-f", in: project) }
+    #expect(removed.status == 1, "\(removed)")
+    #expect(removed.stderr.contains("within 3 s"), "\(removed)")
+    #expect(removed.stderr.contains("The machine was removed"), "\(removed)")
+    #expect(removed.stderr.contains("-console.log"), "\(removed)")
+    #expect(try !Harness.virsh("list", "--all", "--name").stdout.contains("caravan-slow-slow-"))
+    #expect(try !Harness.virsh("vol-list", "caravan").stdout.contains("caravan-slow-slow-"))
+    #expect(try h.caravan("status", in: project).stdout.contains("not created"))
+
+    let up = try h.caravan("up", "--no-destroy-on-error", in: project)
     #expect(up.status == 1, "\(up)")
     #expect(up.stderr.contains("machine 'slow' did not answer SSH on 127.0.0.1:"), "\(up)")
     #expect(up.stderr.contains("within 3 s"), "\(up)")

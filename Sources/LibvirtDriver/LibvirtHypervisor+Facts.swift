@@ -1,0 +1,64 @@
+import Core
+import Foundation
+import Libvirt
+import Spec
+import Support
+
+/// Reading a Caravan domain back from libvirt, so a machine whose `.caravan/`
+/// state is lost can be adopted: its metadata, its forwards (from the QEMU
+/// arguments `up` wrote) and how far its first `up` got.
+extension LibvirtHypervisor {
+  static let progressNamespace = "https://caravan.dev/xmlns/progress/1"
+
+  public func facts(domain: String) throws -> DomainFacts? {
+    guard let found = try connection.domain(named: domain), let meta = try metadata(of: found) else { return nil }
+    let xml = try found.xml(inactive: true)
+    return DomainFacts(
+      uuid: try found.uuid(), projectRoot: meta.project, machineName: meta.machine, boxName: meta.box,
+      boxVersion: meta.boxVersion, forwards: LibvirtHypervisor.forwards(inDomainXML: xml),
+      accelerator: xml.contains("<domain type='kvm'") || xml.contains("<domain type=\"kvm\"") ? .kvm : .tcg,
+      progress: try found.metadata(namespace: LibvirtHypervisor.progressNamespace).flatMap(LibvirtHypervisor.progress))
+  }
+
+  public func recordProgress(_ progress: MachineProgress, domain: String) throws {
+    guard let found = try connection.domain(named: domain) else { return }
+    let names = progress.provisioned.map { $0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? $0 }
+    let xml = XMLElement(
+      "progress",
+      [
+        ("key-replaced", String(progress.keyReplaced)), ("up-completed", String(progress.upCompleted)),
+        ("provisioned", names.joined(separator: ",")),
+      ]
+    ).render()
+    try found.setMetadata(xml, namespace: LibvirtHypervisor.progressNamespace, key: "caravan")
+  }
+
+  static func progress(_ xml: String) -> MachineProgress? {
+    guard let replaced = MetadataReader.attribute(xml, "progress", "key-replaced"),
+      let completed = MetadataReader.attribute(xml, "progress", "up-completed")
+    else { return nil }
+    let names = (MetadataReader.attribute(xml, "progress", "provisioned") ?? "").split(separator: ",")
+      .map { $0.removingPercentEncoding ?? String($0) }
+    return MachineProgress(keyReplaced: replaced == "true", provisioned: names, upCompleted: completed == "true")
+  }
+
+  /// The `hostfwd=` rules of the `-netdev user,…` argument, in order.
+  static func forwards(inDomainXML xml: String) -> [ResolvedForward] {
+    guard let netdev = xml.range(of: "user,id=caravan0") else { return [] }
+    let rest = xml[netdev.lowerBound...]
+    let value = rest.prefix { $0 != "'" && $0 != "\"" }
+    return value.split(separator: ",").compactMap { part -> ResolvedForward? in
+      guard part.hasPrefix("hostfwd=") else { return nil }
+      // hostfwd=tcp:127.0.0.1:2222-:22
+      let rule = part.dropFirst("hostfwd=".count)
+      let sides = rule.split(separator: "-", maxSplits: 1)
+      guard sides.count == 2, let guest = Int(sides[1].split(separator: ":").last ?? "") else { return nil }
+      let host = sides[0].split(separator: ":", omittingEmptySubsequences: false)
+      guard host.count >= 3, let transport = TransportProtocol(rawValue: String(host[0])),
+        let port = Int(host[host.count - 1])
+      else { return nil }
+      let ip = host[1..<(host.count - 1)].joined(separator: ":")
+      return ResolvedForward(transport: transport, hostIP: ip, host: port, guest: guest)
+    }
+  }
+}
