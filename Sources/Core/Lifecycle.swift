@@ -34,21 +34,30 @@ public final class Lifecycle {
   /// duration and outcome) to the events file, if any.
   @discardableResult
   func track<T>(_ machine: String, _ step: String, detail: String? = nil, _ body: () throws -> T) throws -> T {
-    guard let events else { return try body() }
-    events.record(machine: machine, step: step, phase: .start, detail: detail)
+    faultPoint(step, .start)
+    events?.record(machine: machine, step: step, phase: .start, detail: detail)
     let started = Date()
     do {
       let result = try body()
-      events.record(
+      events?.record(
         machine: machine, step: step, phase: .end, duration: Date().timeIntervalSince(started), outcome: "ok",
         detail: detail)
+      faultPoint(step, .end)
       return result
     } catch {
-      events.record(
+      events?.record(
         machine: machine, step: step, phase: .end, duration: Date().timeIntervalSince(started), outcome: "error",
         detail: "\(error)")
       throw error
     }
+  }
+
+  /// Fault injection for the tests: `CARAVAN_FAULT_INJECT=STEP:start|end`
+  /// (`define:end` is "after define, before the record") makes this process
+  /// SIGKILL itself there, exactly as `kill -9` would.
+  func faultPoint(_ step: String, _ phase: EventLog.Phase) {
+    guard let point = environment["CARAVAN_FAULT_INJECT"], point == "\(step):\(phase.rawValue)" else { return }
+    kill(getpid(), SIGKILL)
   }
 
   /// What `up` acts on with this hypervisor and provisioner runner.
