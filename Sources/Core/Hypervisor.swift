@@ -29,6 +29,16 @@ public struct ResolvedForward: Sendable, Equatable, CustomStringConvertible {
     self.guest = guest
   }
   public var description: String { "\(transport.rawValue) \(hostIP):\(host) -> \(guest)" }
+
+  /// Reads `description` back: `tcp 127.0.0.1:8080 -> 80` (an IPv6 address keeps its colons).
+  public init?(parsing text: String) {
+    let parts = text.split(separator: " ")
+    guard parts.count == 4, parts[2] == "->", let transport = TransportProtocol(rawValue: String(parts[0])),
+      let guest = Int(parts[3]), let colon = parts[1].lastIndex(of: ":"),
+      let host = Int(parts[1][parts[1].index(after: colon)...])
+    else { return nil }
+    self.init(transport: transport, hostIP: String(parts[1][..<colon]), host: host, guest: guest)
+  }
 }
 
 /// How far a machine's first `up` got, kept in the domain itself (libvirt is the

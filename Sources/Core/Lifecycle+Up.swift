@@ -249,10 +249,16 @@ extension Lifecycle {
       reporter.step(machine.name, "host port \(wantedSSH) for SSH is in use; using \(ssh)")
     }
     var result = [ResolvedForward(transport: .tcp, hostIP: "127.0.0.1", host: ssh, guest: machine.ssh.port)]
+    // A forward that was moved off a busy port keeps the port it was moved to.
+    let before = (previous?.forwards ?? []).compactMap(ResolvedForward.init(parsing:))
     for forward in machine.forwards {
+      let moved = before.first {
+        $0.transport == forward.transport && $0.hostIP == forward.hostIP && $0.guest == forward.guest
+          && $0.host != forward.host
+      }
       let port = try allocator.allocate(
-        forward.transport, hostIP: forward.hostIP, wanted: forward.host,
-        autoCorrect: forward.autoCorrect, what: "forward \(forward.host) -> \(forward.guest)")
+        forward.transport, hostIP: forward.hostIP, wanted: forward.host, autoCorrect: forward.autoCorrect,
+        what: "forward \(forward.host) -> \(forward.guest)", preferring: moved?.host)
       if port != forward.host {
         reporter.step(
           machine.name,

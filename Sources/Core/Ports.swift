@@ -19,7 +19,7 @@ public struct PortAllocator {
   /// The port to use for `wanted`, and whether it differs.
   public mutating func allocate(
     _ transport: TransportProtocol, hostIP: String, wanted: Int, autoCorrect: Bool,
-    what: String
+    what: String, preferring previous: Int? = nil
   ) throws -> Int {
     if !taken.contains(key(transport, hostIP, wanted)), isFree(transport, hostIP, wanted) {
       taken.insert(key(transport, hostIP, wanted))
@@ -30,7 +30,8 @@ public struct PortAllocator {
         .conflict, "host port \(hostIP):\(wanted) for \(what) is already in use",
         hint: "Free the port, choose another one, or allow `auto_correct: true` on the forward.")
     }
-    for port in PortAllocator.correctionRange
+    // The port used last time first, so a machine keeps its ports across halt/up.
+    for port in [previous].compactMap({ $0 }) + Array(PortAllocator.correctionRange)
     where !taken.contains(key(transport, hostIP, port)) && isFree(transport, hostIP, port) {
       taken.insert(key(transport, hostIP, port))
       return port

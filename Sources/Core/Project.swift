@@ -68,17 +68,41 @@ public struct Project {
     }
   }
 
-  /// Machines a command acts on: the names given (each must exist), else all.
+  /// Machines a command acts on: the names given (each must exist) or
+  /// `/regex/` patterns (each must match one at least), in file order; else all.
   public func machines(named names: [String]) throws -> [MachineSpec] {
     if names.isEmpty { return spec.machines }
-    return try names.map { name in
-      guard let machine = spec.machine(named: name) else {
+    var chosen = Set<String>()
+    for name in names {
+      let matching = try machines(matching: name)
+      guard !matching.isEmpty else {
         let known = spec.machines.map(\.name).joined(separator: ", ")
+        let what = name.count > 2 && name.hasPrefix("/") && name.hasSuffix("/") ? "matching \(name)" : "named '\(name)'"
         throw CaravanError(
-          .invalidInput, "no machine named '\(name)' in \(machinefilePath)",
-          hint: "Machines defined there: \(known).")
+          .invalidInput, "no machine \(what) in \(machinefilePath)", hint: "Machines defined there: \(known).")
       }
-      return machine
+      chosen.formUnion(matching.map(\.name))
+    }
+    return spec.machines.filter { chosen.contains($0.name) }
+  }
+
+  /// `NAME`, or every machine whose name `/REGEX/` matches (anywhere in the
+  /// name, as Vagrant's `=~`; anchor with ^ and $ for the whole name).
+  func machines(matching target: String) throws -> [MachineSpec] {
+    guard target.count > 2, target.hasPrefix("/"), target.hasSuffix("/") else {
+      return spec.machine(named: target).map { [$0] } ?? []
+    }
+    let pattern = String(target.dropFirst().dropLast())
+    let regex: NSRegularExpression
+    do {
+      regex = try NSRegularExpression(pattern: pattern)
+    } catch {
+      throw CaravanError(
+        .invalidInput, "'\(target)' is not a valid regular expression: \(error.localizedDescription)",
+        hint: "Write a machine name, or a pattern between slashes like /web-\\d+/.")
+    }
+    return spec.machines.filter {
+      regex.firstMatch(in: $0.name, range: NSRange($0.name.startIndex..., in: $0.name)) != nil
     }
   }
 }

@@ -126,3 +126,62 @@ struct ReconcileTests {
     #expect(error.hint == "Its provisioners: first (shell), every (shell).")
   }
 }
+
+struct TargetTests {
+  @Test func namesAndRegexesPickMachinesInFileOrder() throws {
+    let f = try Fixture(
+      """
+      box "caravan/debian-12"
+      machine "db" {}
+      machine "web", count: 3 {}
+      """)
+    defer { f.cleanUp() }
+    #expect(try f.project.machines(named: ["/web-[23]/", "db"]).map(\.name) == ["db", "web-2", "web-3"])
+    #expect(try f.project.machines(named: ["/^web/"]).map(\.name) == ["web-1", "web-2", "web-3"])
+    #expect(try f.project.machines(named: []).count == 4)
+    let none = try #require(throws: CaravanError.self) { try f.project.machines(named: ["/api/"]) }
+    #expect(none.message.hasPrefix("no machine matching /api/ in "))
+    #expect(none.hint == "Machines defined there: db, web-1, web-2, web-3.")
+    let bad = try #require(throws: CaravanError.self) { try f.project.machines(named: ["/web-(/"]) }
+    #expect(bad.message.hasPrefix("'/web-(/' is not a valid regular expression"))
+  }
+}
+
+struct PortMemoryTests {
+  @Test func aMovedForwardKeepsItsPortAcrossHaltAndUp() throws {
+    // Hold a port so the forward must move off it.
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+    }
+    listen(fd, 1)
+    _ = withUnsafeMutablePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+    }
+    let busy = Int(UInt16(bigEndian: address.sin_port))
+    let f = try Fixture("box \"caravan/debian-12\"\nforward \(busy) -> 80\n")
+    defer { f.cleanUp() }
+    try f.lifecycle.up(f.project.spec.machines, provision: false)
+    let first = try #require(try f.project.loadRecord("default")?.forwards.last.flatMap(ResolvedForward.init(parsing:)))
+    #expect(first.host != busy && PortAllocator.correctionRange.contains(first.host))
+    // As if lower ports of the range had been busy then: it moved to the range's end.
+    let moved = try #require(
+      PortAllocator.correctionRange.reversed().first { PortAllocator.canBind(.tcp, "127.0.0.1", $0) })
+    var record = try #require(try f.project.loadRecord("default"))
+    record.forwards[record.forwards.count - 1] = "tcp 127.0.0.1:\(moved) -> 80"
+    try f.project.saveRecord(record, for: "default")
+    try f.lifecycle.halt(f.project.spec.machines, force: true)
+    try f.lifecycle.up(f.project.spec.machines, provision: false)
+    let second = try #require(
+      try f.project.loadRecord("default")?.forwards.last.flatMap(ResolvedForward.init(parsing:)))
+    #expect(second.host == moved, "the forward kept the port it had moved to, not the first free one")
+    #expect(
+      ResolvedForward(parsing: "tcp ::1:8080 -> 80")
+        == ResolvedForward(transport: .tcp, hostIP: "::1", host: 8080, guest: 80))
+  }
+}
