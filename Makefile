@@ -22,6 +22,7 @@ test: lint build box
 
 # swift-format (part of the toolchain) with the project's .swift-format.
 lint:
+	scripts/check-layers.py
 	swift format lint --strict --recursive Sources Tests Package.swift
 
 format:
