@@ -46,6 +46,10 @@ public struct PortAllocator {
     let fd = socket(AF_INET, Int32(transport == .tcp ? SOCK_STREAM.rawValue : SOCK_DGRAM.rawValue), 0)
     guard fd >= 0 else { return false }
     defer { close(fd) }
+    // As QEMU binds its forwards: a port whose last connections sit in
+    // TIME_WAIT (after a `halt`) is free; one another socket listens on is not.
+    var on: Int32 = 1
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_port = in_port_t(UInt16(port).bigEndian)
