@@ -62,6 +62,7 @@ let package = Package(
       name: "LibvirtDriverTests", dependencies: ["LibvirtDriver", "Core", "Spec", "Support"],
       resources: [.copy("Golden")]),
     .testTarget(name: "CoreTests", dependencies: ["Core", "Spec", "Boxes", "Support", "Machinefile"]),
+    .testTarget(name: "SSHTests", dependencies: ["SSH", "Core", "Support"]),
     // Shared by the test targets: the box server on 127.0.0.1 (scripts/box-server.py).
     .target(name: "TestSupport", path: "Tests/TestSupport"),
     .testTarget(name: "BoxesTests", dependencies: ["Boxes", "Spec", "Support", "TestSupport"]),

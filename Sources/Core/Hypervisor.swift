@@ -1,4 +1,5 @@
 import Boxes
+import Foundation
 import Spec
 import Support
 
@@ -164,6 +165,58 @@ public protocol Hypervisor: BoxVolumes {
   func consoleLogPath(domain: String) -> String
   /// The last error lines QEMU logged for the domain, when they can be read.
   func startLog(domain: String) -> String?
+
+  // Saved memory (`suspend`/`resume`), snapshots, and every Caravan domain (`global-status`).
+
+  /// Saves the guest's memory to disk and stops the domain (libvirt managed
+  /// save); its status becomes `.saved` and `start` continues it.
+  func saveMemory(domain: String) throws
+  /// Deletes the saved memory of a `.saved` domain, so it is powered off and
+  /// the next `start` boots afresh; no error when there is none.
+  func discardSavedMemory(domain: String) throws
+  /// Lets a `.paused` domain run again.
+  func unpause(domain: String) throws
+  /// Takes an internal snapshot: disks and, when the guest runs, its memory.
+  func createSnapshot(domain: String, name: String, description: String?) throws
+  /// The domain's snapshots, oldest first.
+  func snapshots(domain: String) throws -> [SnapshotInfo]
+  /// Puts the domain back as the snapshot has it: running or stopped, as it was then.
+  func revertToSnapshot(domain: String, name: String) throws
+  func deleteSnapshot(domain: String, name: String) throws
+  /// Every domain on this connection that carries Caravan metadata, with its state.
+  func caravanDomains() throws -> [CaravanDomain]
+}
+
+/// A snapshot of a machine as `snapshot list` shows it.
+public struct SnapshotInfo: Sendable, Equatable {
+  public var name: String
+  public var createdAt: Date
+  /// The machine's state when it was taken: `.running` (with memory), `.poweroff`, `.paused`.
+  public var state: MachineStatus
+  public var description: String?
+
+  public init(name: String, createdAt: Date, state: MachineStatus, description: String? = nil) {
+    self.name = name
+    self.createdAt = createdAt
+    self.state = state
+    self.description = description
+  }
+}
+
+/// A domain Caravan made, found by its metadata: which project folder and
+/// machine it belongs to, and its live state.
+public struct CaravanDomain: Sendable, Equatable {
+  public var domain: String
+  public var projectRoot: String
+  public var machine: String
+  public var status: MachineStatus
+
+  public init(domain: String, projectRoot: String, machine: String, status: MachineStatus) {
+    self.domain = domain
+    self.projectRoot = projectRoot
+    self.machine = machine
+    self.status = status
+  }
 }
 
 extension Hypervisor {

@@ -23,6 +23,11 @@ extension Lifecycle {
     case .poweroff:
       reporter.step(name, "already powered off")
       return
+    case .saved:
+      // Suspended: what is left to halt is the saved memory.
+      try hypervisor.discardSavedMemory(domain: domain)
+      reporter.step(name, "powered off (its saved memory was discarded)")
+      return
     default: break
     }
     if !force, case .tracked(.running, let record) = state {
@@ -72,7 +77,7 @@ extension Lifecycle {
         if state.status == .notCreated {
           reporter.step(name, "not created")
         } else {
-          if state.status != .poweroff {
+          if state.status != .poweroff && state.status != .saved {
             reporter.step(name, "forcing power-off")
             try hypervisor.forceOff(domain: domain)
           }

@@ -27,6 +27,7 @@ extension Lifecycle {
     for machine in machines {
       try track(machine.name, "up") { try up(machine, options: options) }
     }
+    recordInIndex()
   }
 
   public func up(_ machines: [MachineSpec], provision: Bool?) throws {
@@ -57,6 +58,13 @@ extension Lifecycle {
       record = try removingOnError(machine, made: state.status == .notCreated && options.destroyOnError) {
         try createOrBoot(machine, existing: state.record)
       }
+    case .tracked(.saved, let known), .tracked(.paused, let known):
+      // A suspended or paused machine continues where it was: no boot, no
+      // provisioning (unless its first `up` did not finish).
+      try continueSuspended(machine, status: state.status, record: known)
+      guard known.upCompleted == false else { return }
+      fresh = true
+      record = known
     case .tracked:
       throw CaravanError(
         .conflict, "machine '\(name)' is \(state.status) in libvirt; `up` does not resume it yet",

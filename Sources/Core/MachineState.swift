@@ -3,6 +3,9 @@ import Support
 /// What a user sees in `status`, derived from libvirt.
 public enum MachineStatus: Equatable, Sendable, CustomStringConvertible {
   case notCreated, running, poweroff, paused, shuttingDown, crashed, suspended, unknown
+  /// Stopped with its memory saved to disk (`caravan suspend`, libvirt managed save);
+  /// `caravan resume` or `up` continues it where it was.
+  case saved
 
   public var description: String {
     switch self {
@@ -14,6 +17,7 @@ public enum MachineStatus: Equatable, Sendable, CustomStringConvertible {
     case .crashed: return "crashed"
     case .suspended: return "suspended"
     case .unknown: return "unknown"
+    case .saved: return "saved"
     }
   }
 }
@@ -59,10 +63,12 @@ public struct MachineStateError {
   }
 
   public func notRunning(_ status: MachineStatus) -> CaravanError {
-    let fix =
-      status == .notCreated || status == .poweroff || status == .crashed
-      ? "run `caravan up\(argument)`"
-      : "resume or start it with `caravan up\(argument)`"
+    let fix: String
+    switch status {
+    case .notCreated, .poweroff, .crashed: fix = "run `caravan up\(argument)`"
+    case .saved, .paused: fix = "resume it with `caravan resume\(argument)`"
+    default: fix = "resume or start it with `caravan up\(argument)`"
+    }
     return CaravanError(.conflict, "cannot \(action) machine '\(machine)': it is \(status); \(fix)")
   }
 

@@ -30,11 +30,16 @@ public final class LibvirtHypervisor: Hypervisor {
 
   public func status(domain: String) throws -> MachineStatus {
     guard let found = try connection.domain(named: domain) else { return .notCreated }
+    return try status(of: found)
+  }
+
+  /// libvirt's state in Caravan's words; a shut-off domain with saved memory is `.saved`.
+  func status(of found: Domain) throws -> MachineStatus {
     switch try found.state() {
     case .running, .blocked: return .running
     case .paused: return .paused
     case .shuttingDown: return .shuttingDown
-    case .shutoff: return .poweroff
+    case .shutoff: return try found.hasManagedSaveImage() ? .saved : .poweroff
     case .crashed: return .crashed
     case .suspended: return .suspended
     case .unknown: return .unknown

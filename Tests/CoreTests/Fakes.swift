@@ -65,6 +65,50 @@ final class FakeHypervisor: Hypervisor {
   func startLog(domain: String) -> String? { nil }
   func machinesUsing(box: InstalledBox) throws -> [String] { [] }
   func removeBoxVolume(_ box: InstalledBox) throws {}
+
+  // Saved memory, snapshots and the Caravan domains (suspend, resume, snapshot, global-status).
+  var snapshotsByDomain: [String: [SnapshotInfo]] = [:]
+  func saveMemory(domain: String) throws {
+    calls.append("save \(domain)")
+    domains[domain]?.status = .saved
+  }
+  func discardSavedMemory(domain: String) throws {
+    calls.append("discard \(domain)")
+    if domains[domain]?.status == .saved { domains[domain]?.status = .poweroff }
+  }
+  func unpause(domain: String) throws {
+    calls.append("unpause \(domain)")
+    domains[domain]?.status = .running
+  }
+  func createSnapshot(domain: String, name: String, description: String?) throws {
+    calls.append("snapshot \(domain) \(name)")
+    let state = domains[domain]?.status ?? .notCreated
+    snapshotsByDomain[domain, default: []].append(SnapshotInfo(name: name, createdAt: Date(), state: state))
+  }
+  func snapshots(domain: String) throws -> [SnapshotInfo] { snapshotsByDomain[domain] ?? [] }
+  func revertToSnapshot(domain: String, name: String) throws {
+    calls.append("revert \(domain) \(name)")
+    guard let snapshot = snapshotsByDomain[domain]?.first(where: { $0.name == name }) else {
+      throw CaravanError(.notFound, "no snapshot \(name)")
+    }
+    domains[domain]?.status = snapshot.state == .running ? .running : .poweroff
+  }
+  func deleteSnapshot(domain: String, name: String) throws {
+    calls.append("delete-snapshot \(domain) \(name)")
+    snapshotsByDomain[domain]?.removeAll { $0.name == name }
+  }
+  /// Domains made outside `define` (another project's), by name: project folder and machine.
+  var foreignDomains: [String: (project: String, machine: String)] = [:]
+  func caravanDomains() throws -> [CaravanDomain] {
+    domains.keys.sorted().compactMap { name in
+      guard let status = domains[name]?.status else { return nil }
+      if let plan = plans.last(where: { $0.domainName == name }) {
+        return CaravanDomain(domain: name, projectRoot: plan.projectRoot, machine: plan.machineName, status: status)
+      }
+      guard let foreign = foreignDomains[name] else { return nil }
+      return CaravanDomain(domain: name, projectRoot: foreign.project, machine: foreign.machine, status: status)
+    }
+  }
 }
 
 /// A guest that answers every command with exit 0, and records them.

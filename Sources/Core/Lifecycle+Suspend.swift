@@ -1,0 +1,99 @@
+import Foundation
+import Spec
+import Support
+
+extension Lifecycle {
+  /// `caravan suspend`: saves each running (or paused) machine's memory to disk
+  /// and stops it (libvirt managed save). It survives a host reboot; `resume`
+  /// or `up` continues it where it was. A machine already saved is left as it is.
+  public func suspend(_ machines: [MachineSpec]) throws {
+    for machine in machines {
+      try suspend(machine)
+    }
+  }
+
+  func suspend(_ machine: MachineSpec) throws {
+    let name = machine.name
+    let state = try reconcile(machine)
+    switch state {
+    case .tracked(.saved, _):
+      reporter.step(name, "already suspended (its memory is saved)")
+    case .tracked(.running, let record), .tracked(.paused, let record):
+      // The guest's connections do not survive: end the shared one now, not on first use.
+      closeSharedConnection(machine, record: record)
+      reporter.step(name, "saving its memory to disk and stopping it")
+      let started = Date()
+      try hypervisor.saveMemory(domain: record.domainName)
+      reporter.step(
+        name,
+        "suspended in \(Lifecycle.seconds(since: started)); `caravan resume\(argument(for: machine))` continues it")
+    case .untracked(.running), .untracked(.paused):
+      throw stateErrors(machine, action: "suspend").untracked(
+        domain: project.domainName(for: name), stateDirectory: project.stateDirectory)
+    default:
+      throw stateErrors(machine, action: "suspend").notRunning(state.status)
+    }
+  }
+
+  /// `caravan resume`: continues each suspended (saved) or paused machine and
+  /// waits for SSH. A running machine is left as it is; one that is powered
+  /// off or not created is an error that says to run `up`.
+  public func resume(_ machines: [MachineSpec]) throws {
+    for machine in machines {
+      try resume(machine)
+    }
+  }
+
+  func resume(_ machine: MachineSpec) throws {
+    let state = try reconcile(machine)
+    switch state {
+    case .tracked(.running, _):
+      reporter.step(machine.name, "already running")
+    case .tracked(.saved, let record), .tracked(.paused, let record):
+      try continueSuspended(machine, status: state.status, record: record)
+    case .untracked(.saved), .untracked(.paused), .untracked(.running):
+      throw stateErrors(machine, action: "resume").untracked(
+        domain: project.domainName(for: machine.name), stateDirectory: project.stateDirectory)
+    default:
+      throw stateErrors(machine, action: "resume").notRunning(state.status)
+    }
+  }
+
+  /// Restores a saved machine's memory (or unpauses a paused one) and waits
+  /// for SSH: no boot, no hostname, no provisioners. `resume` and `up` share it.
+  func continueSuspended(_ machine: MachineSpec, status: MachineStatus, record: MachineRecord) throws {
+    let name = machine.name
+    let started = Date()
+    if status == .saved {
+      reporter.step(name, "restoring its saved memory")
+      try hypervisor.start(domain: record.domainName)
+    } else {
+      reporter.step(name, "unpausing it")
+      try hypervisor.unpause(domain: record.domainName)
+    }
+    let communicator = communicators.communicator(for: try endpoint(for: machine, record: record, shared: true))
+    defer { communicator.close() }
+    try waitForSSH(machine, record: record, communicator: communicator)
+    reporter.step(
+      name,
+      "resumed in \(Lifecycle.seconds(since: started)); `caravan ssh\(argument(for: machine))` logs in (port \(record.sshPort))"
+    )
+  }
+
+  /// Ends the machine's shared SSH connection (ControlMaster), if one is open:
+  /// before the guest is stopped, saved or put back to a snapshot, whose TCP
+  /// state would leave it hanging.
+  func closeSharedConnection(_ machine: MachineSpec, record: MachineRecord) {
+    guard let control = try? endpoint(for: machine, record: record, shared: true) else { return }
+    communicators.communicator(for: control).close()
+  }
+
+  /// How the user names the machine after a command: "" for a project's only machine.
+  func argument(for machine: MachineSpec) -> String {
+    project.spec.machines.count > 1 ? " " + machine.name : ""
+  }
+
+  static func seconds(since start: Date) -> String {
+    String(format: "%.1f s", Date().timeIntervalSince(start))
+  }
+}
