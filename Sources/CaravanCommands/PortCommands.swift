@@ -1,0 +1,98 @@
+import ArgumentParser
+import Core
+import Foundation
+import SSH
+import Support
+
+struct PortCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "port", abstract: "List a running machine's forwarded ports (SSH included), as bound on the host.")
+
+  @Argument(help: "Machine (default: the primary or only one).") var machine: String?
+  @Option(help: "Print only the host port that forwards to this guest port.") var guest: Int?
+  @Flag(help: "Print JSON.") var json = false
+
+  func run() throws {
+    let context = try Context()
+    let spec = try context.singleMachine(machine)
+    let forwards = try context.lifecycle(try context.hypervisor()).forwards(of: spec)
+    if let guest {
+      guard let forward = forwards.first(where: { $0.guest == guest }) else {
+        let known = forwards.map { String($0.guest) }.joined(separator: ", ")
+        throw CaravanError(
+          .notFound, "machine '\(spec.name)' forwards no host port to guest port \(guest)",
+          hint:
+            "Its guest ports with a forward: \(known). Add `forward HOST -> \(guest)` to the Machinefile and run `caravan reload`."
+        )
+      }
+      print(forward.host)
+      return
+    }
+    if json {
+      let rows = forwards.enumerated().map { index, forward -> [String: Any] in
+        [
+          "guest": forward.guest, "host": forward.host, "host_ip": forward.hostIP,
+          "protocol": forward.transport.rawValue, "ssh": index == 0,
+        ]
+      }
+      let data = try JSONSerialization.data(withJSONObject: rows, options: [.prettyPrinted, .sortedKeys])
+      print(String(decoding: data, as: UTF8.self))
+      return
+    }
+    for forward in forwards {
+      print("    \(PortCommand.line(forward))")
+    }
+  }
+
+  /// "22 (guest) => 2222 (host)" as Vagrant prints it; a UDP forward or one
+  /// bound elsewhere than 127.0.0.1 says so.
+  static func line(_ forward: ResolvedForward) -> String {
+    var notes: [String] = []
+    if forward.transport != .tcp { notes.append(forward.transport.rawValue) }
+    if forward.hostIP != "127.0.0.1" { notes.append("on \(forward.hostIP)") }
+    return "\(forward.guest) (guest) => \(forward.host) (host)"
+      + (notes.isEmpty ? "" : " [\(notes.joined(separator: ", "))]")
+  }
+}
+
+struct SSHConfigCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "ssh-config",
+    abstract: "Print OpenSSH client configuration for running machines, for `ssh -F FILE NAME`.")
+
+  @Argument(help: "Machines (default: every running one).") var machines: [String] = []
+  @Option(help: "The Host name to use instead of the machine's name (one machine only).") var host: String?
+
+  func validate() throws {
+    if let host, host.isEmpty || host.contains(where: { $0.isWhitespace || $0 == "\"" || $0 == "#" }) {
+      throw ValidationError("--host '\(host)' cannot be an ssh_config Host name; use one word like 'web'")
+    }
+  }
+
+  func run() throws {
+    let context = try Context()
+    let all = try context.machines(machines)
+    var selected = all
+    let lifecycle = context.lifecycle(try context.hypervisor())
+    if machines.isEmpty {
+      // Every running machine; the others are named on stderr, so stdout stays a valid config.
+      let reports = try lifecycle.status(selected)
+      for report in reports where report.status != .running {
+        printError("note: machine '\(report.name)' is \(report.status); no block for it")
+      }
+      selected = selected.filter { spec in reports.contains { $0.name == spec.name && $0.status == .running } }
+      if selected.isEmpty, let first = all.first {
+        _ = try lifecycle.sshConfigEndpoint(of: first)  // throws: not running, with the fix
+      }
+    }
+    if host != nil && selected.count > 1 {
+      throw CaravanError(
+        .invalidInput, "--host names one machine, but this would print \(selected.count)",
+        hint: "Name the machine too: `caravan ssh-config \(selected[0].name) --host \(host ?? "")`.")
+    }
+    let blocks = try selected.map { spec in
+      SSHConfig.block(host: host ?? spec.name, endpoint: try lifecycle.sshConfigEndpoint(of: spec))
+    }
+    print(blocks.joined(separator: "\n"), terminator: "")
+  }
+}
