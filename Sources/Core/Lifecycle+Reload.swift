@@ -25,7 +25,7 @@ extension Lifecycle {
     case .tracked(_, let record):
       closeSharedConnection(machine, record: record)
     }
-    try halt(machine, force: false)
-    try up(machine, options: UpOptions(provision: provision))
+    try track(machine.name, "halt") { try halt(machine, force: false) }
+    try track(machine.name, "up") { try up(machine, options: UpOptions(provision: provision)) }
   }
 }

@@ -53,7 +53,9 @@ extension Lifecycle {
       machine.name,
       status == .poweroff ? "taking snapshot '\(name)' of its disk" : "taking snapshot '\(name)' (disk and memory)")
     let started = Date()
-    try hypervisor.createSnapshot(domain: record.domainName, name: name, description: description)
+    try track(machine.name, "snapshot", detail: "save \(name)") {
+      try hypervisor.createSnapshot(domain: record.domainName, name: name, description: description)
+    }
     reporter.step(machine.name, "snapshot '\(name)' taken in \(Lifecycle.seconds(since: started))")
   }
 
@@ -81,7 +83,9 @@ extension Lifecycle {
     }
     reporter.step(machine.name, "restoring snapshot '\(name)'")
     let started = Date()
-    try hypervisor.revertToSnapshot(domain: domain, name: name)
+    try track(machine.name, "snapshot", detail: "restore \(name)") {
+      try hypervisor.revertToSnapshot(domain: domain, name: name)
+    }
     let after = try hypervisor.status(domain: domain)
     reporter.step(machine.name, "snapshot '\(name)' restored in \(Lifecycle.seconds(since: started)); it is \(after)")
     if after == .running {
@@ -109,7 +113,9 @@ extension Lifecycle {
       return (machine, record)
     }
     for (machine, record) in targets {
-      try hypervisor.deleteSnapshot(domain: record.domainName, name: name)
+      try track(machine.name, "snapshot", detail: "delete \(name)") {
+        try hypervisor.deleteSnapshot(domain: record.domainName, name: name)
+      }
       reporter.step(machine.name, "snapshot '\(name)' deleted")
     }
   }
@@ -138,7 +144,9 @@ extension Lifecycle {
     }
     for (machine, record, name) in targets {
       try restore(machine, record: record, name: name)
-      try hypervisor.deleteSnapshot(domain: record.domainName, name: name)
+      try track(machine.name, "snapshot", detail: "delete \(name)") {
+        try hypervisor.deleteSnapshot(domain: record.domainName, name: name)
+      }
       reporter.step(machine.name, "snapshot '\(name)' popped (deleted)")
     }
   }

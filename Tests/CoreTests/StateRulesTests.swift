@@ -184,6 +184,28 @@ struct StateRulesTests {
     #expect(saved.message == "cannot show the ports of machine 'default': it is saved; resume it with `caravan resume`")
   }
 
+  @Test func suspendResumeReloadAndSnapshotsAreEvents() throws {
+    let (f, _) = try StateRulesTests.upFixture()
+    defer { f.cleanUp() }
+    let machines = f.project.spec.machines
+    let path = f.root + "/events.jsonl"
+    f.lifecycle.events = try EventLog(path: path, project: f.project.root)
+    try f.lifecycle.suspend(machines)
+    try f.lifecycle.resume(machines)
+    try f.lifecycle.saveSnapshot(machines, name: "s1")
+    try f.lifecycle.restoreSnapshot(machines, name: "s1")
+    try f.lifecycle.reload(machines, provision: false)
+    let events = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map {
+      try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+    }
+    let ends = events.filter { $0["phase"] as? String == "end" }.map {
+      "\($0["step"] ?? "") \($0["detail"] as? String ?? "")".trimmingCharacters(in: .whitespaces)
+    }
+    for step in ["suspend", "resume", "snapshot save s1", "snapshot restore s1", "halt", "up", "reload"] {
+      #expect(ends.contains(step), "\(step) in \(ends)")
+    }
+  }
+
   @Test func recordedForwardsReadBack() {
     let forward = ResolvedForward(transport: .udp, hostIP: "0.0.0.0", host: 5353, guest: 53)
     #expect(ResolvedForward(recorded: forward.description) == forward)
