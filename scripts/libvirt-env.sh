@@ -14,9 +14,14 @@ start() {  # name
   "$1" -d -p "$pidfile_dir/$1.pid" && started+=("$1")
 }
 stop() {
-  local name
+  local name pid
   for name in "${started[@]}"; do
-    [ -f "$pidfile_dir/$name.pid" ] && kill "$(cat "$pidfile_dir/$name.pid")" 2>/dev/null
+    [ -f "$pidfile_dir/$name.pid" ] || continue
+    pid=$(cat "$pidfile_dir/$name.pid")
+    kill "$pid" 2>/dev/null
+    # Wait until it is gone, so a run right after this one starts its own
+    # daemon instead of finding one that is still shutting down.
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   done
   rm -rf "$pidfile_dir"
 }
