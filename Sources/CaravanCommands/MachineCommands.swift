@@ -81,7 +81,12 @@ struct SSHCommand: ParsableCommand {
     let spec = try context.singleMachine(machine)
     let lifecycle = context.lifecycle(try context.hypervisor())
     let record = try lifecycle.runningRecord(spec, for: "ssh into")
-    let endpoint = try lifecycle.endpoint(for: spec, record: record, shared: false)
+    // Through the machine's shared connection: a command right after another
+    // one (or another `caravan ssh`) needs no new SSH handshake.
+    let endpoint = try lifecycle.endpoint(for: spec, record: record, shared: true)
+    if let control = endpoint.controlPath {
+      try FileSystem.makeDirectory((control as NSString).deletingLastPathComponent, mode: 0o700)
+    }
     var args = OpenSSHCommunicator.arguments(endpoint, batch: false)
     args.insert(contentsOf: sshArguments, at: args.count - 1)
     if let command { args.append(command) }

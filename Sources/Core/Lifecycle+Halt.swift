@@ -30,6 +30,7 @@ extension Lifecycle {
       return
     default: break
     }
+    if let record = state.record { closeSharedConnection(machine, record: record) }
     if !force, case .tracked(.running, let record) = state {
       reporter.step(name, "powering off through SSH (sudo poweroff)")
       let communicator = communicators.communicator(for: try endpoint(for: machine, record: record, shared: false))

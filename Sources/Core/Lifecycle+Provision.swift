@@ -12,7 +12,7 @@ extension Lifecycle {
       try track(machine.name, "provision") {
         var record = try runningRecord(machine, for: "provision")
         let communicator = communicators.communicator(for: try endpoint(for: machine, record: record, shared: true))
-        defer { communicator.close() }
+        // The shared connection stays up for ControlPersist (60 s): the next command reuses it.
         let only = names.isEmpty ? nil : try provisionerNames(machine, matching: names)
         try runProvisioners(machine, record: &record, communicator: communicator, mode: .all, only: only)
       }

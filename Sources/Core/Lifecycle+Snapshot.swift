@@ -90,7 +90,7 @@ extension Lifecycle {
     reporter.step(machine.name, "snapshot '\(name)' restored in \(Lifecycle.seconds(since: started)); it is \(after)")
     if after == .running {
       let communicator = communicators.communicator(for: try endpoint(for: machine, record: record, shared: true))
-      defer { communicator.close() }
+      // The shared connection stays up for ControlPersist (60 s): the next command reuses it.
       try waitForSSH(machine, record: record, communicator: communicator)
     } else if after == .poweroff {
       reporter.step(machine.name, "`caravan up\(argument(for: machine))` boots it")

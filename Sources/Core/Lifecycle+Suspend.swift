@@ -72,7 +72,7 @@ extension Lifecycle {
       try hypervisor.unpause(domain: record.domainName)
     }
     let communicator = communicators.communicator(for: try endpoint(for: machine, record: record, shared: true))
-    defer { communicator.close() }
+    // The shared connection stays up for ControlPersist (60 s): the next command reuses it.
     try waitForSSH(machine, record: record, communicator: communicator)
     reporter.step(
       name,

@@ -89,7 +89,7 @@ extension Lifecycle {
   func finishUp(_ machine: MachineSpec, record: inout MachineRecord, fresh: Bool, options: UpOptions) throws {
     let name = machine.name
     let communicator = communicators.communicator(for: try endpoint(for: machine, record: record, shared: true))
-    defer { communicator.close() }
+    // The shared connection stays up for ControlPersist (60 s): the next command reuses it.
     // Also when it was already running: an `up` stopped half way (Ctrl-C) may
     // have left a guest that is still booting.
     try track(name, "wait_ssh") { try waitForSSH(machine, record: record, communicator: communicator) }
