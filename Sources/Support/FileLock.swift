@@ -1,33 +1,42 @@
 import Foundation
 
-/// An exclusive `flock` on a file, shared by every caravan process of this host:
-/// the project lock (`.caravan/lock`), box installs, box imports, port choice.
-/// Released by `unlock()`, when the object goes, or when the process dies (even
-/// when it is killed).
+/// A `flock` on a file, shared by every caravan process of this host: the
+/// project lock (`.caravan/lock`), box installs, box imports, port choice
+/// (exclusive), and box use (shared while `up` uses a box version, exclusive
+/// while `box remove` deletes it). Released by `unlock()`, when the object
+/// goes, or when the process dies (even when it is killed).
 public final class FileLock: @unchecked Sendable {
-  // @unchecked: `fd` is only changed by `unlock`, which its owner calls once, on one thread.
+  // @unchecked: `fd` is only changed by `init` and `unlock`, which its owner calls on one thread.
   private var fd: Int32
   public let path: String
+  /// Held with others (`LOCK_SH`): any number of shared holders, no exclusive one.
+  public let shared: Bool
 
-  /// Takes the lock. When another process holds it: with `wait`, says
+  /// Takes the lock, exclusive unless `shared`. When another holder keeps it
+  /// from us (an exclusive one, or for an exclusive lock any one; also
+  /// another `FileLock` on the same file in this process): with `wait`, says
   /// `waitNotice` (if given) and blocks until it is free; without, throws
   /// `busy` at once.
   public init(
-    path: String, wait: Bool = true, waitNotice: ((String) -> Void)? = nil,
+    path: String, shared: Bool = false, wait: Bool = true, waitNotice: ((String) -> Void)? = nil,
     busy: @autoclosure () -> CaravanError = CaravanError(.conflict, "the lock is held by another process")
   ) throws {
     self.path = path
+    self.shared = shared
+    let mode = shared ? LOCK_SH : LOCK_EX
     try FileSystem.makeDirectory((path as NSString).deletingLastPathComponent)
     fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
     guard fd >= 0 else { throw FileSystem.ioError("open the lock file", path) }
-    if flock(fd, LOCK_EX | LOCK_NB) == 0 { return }
+    if flock(fd, mode | LOCK_NB) == 0 { return }
     guard errno == EWOULDBLOCK else { throw fail("lock") }
     guard wait else {
+      // A class whose init throws still runs `deinit`: leave it no descriptor to close twice.
       close(fd)
+      fd = -1
       throw busy()
     }
     waitNotice?(path)
-    while flock(fd, LOCK_EX) != 0 {
+    while flock(fd, mode) != 0 {
       guard errno == EINTR else { throw fail("lock") }
     }
   }
@@ -35,6 +44,7 @@ public final class FileLock: @unchecked Sendable {
   private func fail(_ what: String) -> CaravanError {
     let error = FileSystem.ioError(what, path)
     close(fd)
+    fd = -1
     return error
   }
 
