@@ -20,12 +20,14 @@ public struct BoxStore {
     "\(root)/\(BoxStore.escape(name))/\(version)/libvirt"
   }
 
-  /// Every installed box, sorted by name then version.
+  /// Every installed box, sorted by name then version. Staging folders left
+  /// by killed installs are cleaned on the way (see `sweepStaging`).
   public func list() throws -> [InstalledBox] {
     let fm = FileManager.default
     guard let names = try? fm.contentsOfDirectory(atPath: root) else { return [] }
     var boxes: [InstalledBox] = []
     for escaped in names where !escaped.hasPrefix(".") {
+      if !stagingFolders(escapedName: escaped).isEmpty { sweepStaging(name: BoxStore.unescape(escaped)) }
       guard let versions = try? fm.contentsOfDirectory(atPath: "\(root)/\(escaped)") else { continue }
       for version in versions where !version.hasPrefix(".") {
         let dir = "\(root)/\(escaped)/\(version)/libvirt"
@@ -81,8 +83,9 @@ public struct BoxStore {
     fill: (String) throws -> Void
   ) throws -> InstalledBox {
     try BoxStore.validateName(name)
-    let lock = try FileLock(path: "\(lockDirectory)/box-\(BoxStore.escape(name)).lock")
+    let lock = try FileLock(path: installLockPath(name: name))
     defer { lock.unlock() }
+    sweepStagingLocked(name: name)
     let target = directory(name: name, version: version)
     if !force && reuseExisting, let existing = try list().first(where: { $0.name == name && $0.version == version }) {
       return existing
@@ -97,7 +100,7 @@ public struct BoxStore {
     let nameDir = (versionDir as NSString).deletingLastPathComponent
     let existedBefore = FileManager.default.fileExists(atPath: nameDir)
     try FileManager.default.createDirectory(atPath: versionDir, withIntermediateDirectories: true)
-    let staging = versionDir + "/.libvirt.partial-\(getpid())"
+    let staging = versionDir + "/" + BoxStore.stagingPrefix + String(getpid())
     try? FileManager.default.removeItem(atPath: staging)
     do {
       try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
@@ -140,10 +143,13 @@ public struct BoxStore {
     try Data((url + "\n").utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
   }
 
-  /// Removes a box version's folder (and the box's folder when it was the last version).
+  /// Removes a box version's folder (and the box's folder when it was the
+  /// last version). The staging folder of an install still running is left.
   public func remove(_ box: InstalledBox) throws {
+    try FileManager.default.removeItem(atPath: box.directory)
+    sweepStaging(name: box.name)
     let versionDir = (box.directory as NSString).deletingLastPathComponent
-    try FileManager.default.removeItem(atPath: versionDir)
+    BoxStore.removeIfEmpty(versionDir)
     let nameDir = (versionDir as NSString).deletingLastPathComponent
     let rest = (try? FileManager.default.contentsOfDirectory(atPath: nameDir)) ?? []
     if rest.allSatisfy({ $0 == "metadata_url" }) {
