@@ -6,10 +6,12 @@ on purpose:
   /cut/FILE          the first request gets half the body, then the connection drops
   /cut-norange/FILE  the same, and later requests ignore Range (a full 200 again)
   /redirect/PATH     302 to /PATH
+  /goto/PORT/PATH    302 to http://127.0.0.1:PORT/PATH (another origin: another server)
   /private/FILE      needs "Authorization: Bearer TOKEN" (else 401)
 It is also an HTTP proxy for plain http: a request for http://ANY-HOST/PATH is
 answered as /PATH (and logged with its full URL), to test http_proxy/no_proxy.
-Every request is logged as a JSON line to --log. Prints "READY PORT" when listening.
+Every request is logged as a JSON line to --log, with its Range and Authorization
+headers. Prints "READY PORT" when listening.
 """
 import argparse, json, os, signal, sys, threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -49,6 +51,14 @@ class Handler(BaseHTTPRequestHandler):
         path = self.path.split("?", 1)[0]
         if path.startswith("http://"):  # absolute form: we are being used as a proxy
             path = "/" + path[len("http://"):].split("/", 1)[-1]
+        if path.startswith("/goto/"):
+            port, _, rest = path[len("/goto/"):].partition("/")
+            self.send_response(302)
+            self.send_header("Location", "http://127.0.0.1:%d/%s" % (int(port), rest))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            self.record(302)
+            return
         mode = None
         for prefix in ("/cut-norange/", "/cut/", "/redirect/", "/private/"):
             if path.startswith(prefix):

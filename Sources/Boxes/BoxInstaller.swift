@@ -43,6 +43,44 @@ public final class BoxInstaller {
 
   var token: String? { environment["CARAVAN_CLOUD_TOKEN"].flatMap { $0.isEmpty ? nil : $0 } }
 
+  /// A download of `url`, carrying CARAVAN_CLOUD_TOKEN only when `url` is on
+  /// the box server itself (see `sendsToken`).
+  func makeDownload(_ url: String) -> Download {
+    let send = BoxInstaller.sendsToken(to: url, server: serverURL)
+    let download = Download(url: url, bearerToken: send ? token : nil)
+    if token != nil && !send {
+      download.withheldToken =
+        "CARAVAN_CLOUD_TOKEN is sent only to the box server CARAVAN_SERVER_URL (\(serverURL)), not to \(url)"
+    }
+    return download
+  }
+
+  /// Whether the token may go to `url`: only to the box server's own origin,
+  /// the same scheme, host and port as `server` (CARAVAN_SERVER_URL). So never
+  /// to a catalog's provider URL on another host, a Machinefile's `url:`
+  /// elsewhere, or plain http unless the server itself was given as http (the
+  /// user's explicit choice). libcurl keeps it from a redirect to another host.
+  public static func sendsToken(to url: String, server: String) -> Bool {
+    guard let target = Origin(url), let origin = Origin(server) else { return false }
+    return target == origin
+  }
+
+  /// Scheme, host and port of an http(s) URL, with the scheme's default port filled in.
+  struct Origin: Equatable {
+    var scheme: String
+    var host: String
+    var port: Int
+
+    init?(_ text: String) {
+      guard let parts = URLComponents(string: text), let scheme = parts.scheme?.lowercased(),
+        scheme == "http" || scheme == "https", let host = parts.host?.lowercased(), !host.isEmpty
+      else { return nil }
+      self.scheme = scheme
+      self.host = host
+      port = parts.port ?? (scheme == "https" ? 443 : 80)
+    }
+  }
+
   /// Where a bare box name (`owner/name`) is looked up: `$CARAVAN_SERVER_URL/NAME`.
   var serverURL: String {
     environment["CARAVAN_SERVER_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "https://vagrantcloud.com"
@@ -126,7 +164,7 @@ public final class BoxInstaller {
         "downloading box '\(name)' (\(version)) from \(url)"
           + (checksum.map { ", checking its \($0.kind.rawValue)" } ?? ""))
       var sink = BoxArchiveSink(into: staging, source: url, checksum: checksum)
-      let download = Download(url: url, bearerToken: token)
+      let download = makeDownload(url)
       download.onProgress = onProgress
       try sink.consume { feed in try withoutActuallyEscaping(feed) { try download.run(sink: $0) } }
     }
@@ -136,7 +174,7 @@ public final class BoxInstaller {
   public func catalog(at location: String) throws -> BoxCatalog {
     let data: Data
     if BoxInstaller.isURL(location) {
-      let download = Download(url: location, bearerToken: token)
+      let download = makeDownload(location)
       download.maximumSize = 16 << 20
       data = try download.data()
     } else {

@@ -18,6 +18,8 @@ public final class Download {
 
   public let url: String
   public var bearerToken: String?
+  /// Why a token the user set is not sent to this URL, said when the server refuses.
+  public var withheldToken: String?
   /// Called at most a few times a second.
   public var onProgress: ((Progress) -> Void)?
   /// Attempts after a cut connection before giving up.
@@ -121,9 +123,10 @@ public final class Download {
     case 401, 403:
       return CaravanError(
         .io, "download of \(url) was refused: HTTP \(status)",
-        hint: bearerToken == nil
-          ? "The server wants a token: set CARAVAN_CLOUD_TOKEN."
-          : "Check that CARAVAN_CLOUD_TOKEN is valid for this server.")
+        hint: bearerToken != nil
+          ? "Check that CARAVAN_CLOUD_TOKEN is valid for this server."
+          : withheldToken.map { "\($0); set CARAVAN_SERVER_URL to this server if it is yours." }
+            ?? "The server wants a token: set CARAVAN_CLOUD_TOKEN.")
     case 404:
       return CaravanError(
         .io, "download of \(url) failed: HTTP 404, not found", hint: "Check the box name, version and URL.")
@@ -154,7 +157,8 @@ public final class Download {
     try check(caravan_curl_setopt_string(curl, CURLOPT_USERAGENT, "caravan/0.1"), "user agent")
     try check(caravan_curl_setopt_long(curl, CURLOPT_BUFFERSIZE, 512 * 1024), "buffer")
     if let token = bearerToken, !token.isEmpty {
-      // libcurl sends a bearer token only to the host it was given for, not across redirects to others.
+      // libcurl sends a bearer token only to the host and port it was given for, never across a
+      // redirect to another (CURLOPT_UNRESTRICTED_AUTH stays off); BoxInstaller chooses that host.
       try check(caravan_curl_setopt_long(curl, CURLOPT_HTTPAUTH, Int(caravan_curlauth_bearer)), "token")
       try check(caravan_curl_setopt_string(curl, CURLOPT_XOAUTH2_BEARER, token), "token")
     }

@@ -28,7 +28,8 @@ struct BoxAdd: ParsableCommand {
       caravan box add CATALOG_URL|FILE     a Vagrant box catalog (JSON): the newest version that fits
       caravan box add OWNER/NAME           the catalog at $CARAVAN_SERVER_URL/OWNER/NAME
       Downloads follow redirects, honour http_proxy/https_proxy/no_proxy, send CARAVAN_CLOUD_TOKEN as a \
-      bearer token, resume a cut connection, and are checked against the catalog's checksum or --checksum.
+      bearer token (only to $CARAVAN_SERVER_URL's scheme, host and port), resume a cut connection, and are \
+      checked against the catalog's checksum or --checksum.
       """)
 
   @Argument(help: "A box name, a catalog or box URL, or a file.") var first: String

@@ -58,8 +58,12 @@ struct DownloadTests {
       toFile: served + "/" + file, atomically: true, encoding: .utf8)
   }
 
-  func installer(token: String? = nil) -> BoxInstaller {
-    BoxInstaller(store: store, environment: token.map { ["CARAVAN_CLOUD_TOKEN": $0] } ?? [:])
+  /// With a token, `server` is the box server (CARAVAN_SERVER_URL), the only place the token goes.
+  func installer(token: String? = nil, server: String? = nil) -> BoxInstaller {
+    var environment: [String: String] = [:]
+    environment["CARAVAN_CLOUD_TOKEN"] = token
+    environment["CARAVAN_SERVER_URL"] = server
+    return BoxInstaller(store: store, environment: environment)
   }
 
   @Test func catalogPicksTheNewestMatchingVersionAndChecksItsChecksum() throws {
@@ -143,7 +147,8 @@ struct DownloadTests {
     #expect(refused.message.contains("HTTP 401"), "\(refused)")
     #expect(refused.hint?.contains("CARAVAN_CLOUD_TOKEN") == true)
     #expect(try store.list().isEmpty)
-    let box = try installer(token: "s3cret").add(.init(source: server.base + "/private/p.box", name: "p/box"))
+    let box = try installer(token: "s3cret", server: server.base).add(
+      .init(source: server.base + "/private/p.box", name: "p/box"))
     #expect(box.name == "p/box")
     #expect(server.requests(containing: "p.box").last?["auth"] as? String == "Bearer s3cret")
   }
