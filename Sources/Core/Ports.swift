@@ -41,22 +41,60 @@ public struct PortAllocator {
       hint: "Free a port in that range or stop other machines.")
   }
 
-  /// True when a socket can bind `ip:port` now.
+  /// True when QEMU could bind `ip:port` now: a probe socket binds it as
+  /// QEMU's own does. For TCP that is with `SO_REUSEADDR`, so a port whose
+  /// last connections sit in TIME_WAIT (a machine just halted) counts as free,
+  /// while a port another socket listens on does not. `ip` is IPv4 or IPv6
+  /// (`::1`, also written `[::1]`); anything else counts as not bindable.
   public static func canBind(_ transport: TransportProtocol, _ ip: String, _ port: Int) -> Bool {
-    let fd = socket(AF_INET, Int32(transport == .tcp ? SOCK_STREAM.rawValue : SOCK_DGRAM.rawValue), 0)
+    guard let address = SocketAddress(ip, port: port) else { return false }
+    let fd = socket(address.family, Int32(transport == .tcp ? SOCK_STREAM.rawValue : SOCK_DGRAM.rawValue), 0)
     guard fd >= 0 else { return false }
     defer { close(fd) }
-    // As QEMU binds its forwards: a port whose last connections sit in
-    // TIME_WAIT (after a `halt`) is free; one another socket listens on is not.
-    var on: Int32 = 1
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = in_port_t(UInt16(port).bigEndian)
-    guard inet_pton(AF_INET, ip, &address.sin_addr) == 1 else { return false }
-    let result = withUnsafePointer(to: &address) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    if transport == .tcp {
+      // As QEMU binds its forwards: a port whose last connections sit in
+      // TIME_WAIT (after a `halt`) is free; one another socket listens on is not.
+      // Not for UDP: there it would let two sockets share a port, so a taken one would look free.
+      var on: Int32 = 1
+      guard setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size)) == 0 else {
+        return false
+      }
     }
-    return result == 0
+    return address.withSockaddr { bind(fd, $0, $1) } == 0
+  }
+}
+
+/// An IPv4 or IPv6 socket address, for the port probe.
+struct SocketAddress {
+  private var storage = sockaddr_storage()
+  let family: Int32
+  private let length: socklen_t
+
+  /// nil when `ip` is neither an IPv4 nor an IPv6 address.
+  init?(_ ip: String, port: Int) {
+    guard (0...65535).contains(port) else { return nil }
+    let bare = ip.hasPrefix("[") && ip.hasSuffix("]") ? String(ip.dropFirst().dropLast()) : ip
+    let portBytes = in_port_t(UInt16(port).bigEndian)
+    var v4 = sockaddr_in()
+    var v6 = sockaddr_in6()
+    if inet_pton(AF_INET, bare, &v4.sin_addr) == 1 {
+      v4.sin_family = sa_family_t(AF_INET)
+      v4.sin_port = portBytes
+      family = AF_INET
+      length = socklen_t(MemoryLayout<sockaddr_in>.size)
+      withUnsafeMutableBytes(of: &storage) { target in withUnsafeBytes(of: v4) { target.copyMemory(from: $0) } }
+    } else if inet_pton(AF_INET6, bare, &v6.sin6_addr) == 1 {
+      v6.sin6_family = sa_family_t(AF_INET6)
+      v6.sin6_port = portBytes
+      family = AF_INET6
+      length = socklen_t(MemoryLayout<sockaddr_in6>.size)
+      withUnsafeMutableBytes(of: &storage) { target in withUnsafeBytes(of: v6) { target.copyMemory(from: $0) } }
+    } else {
+      return nil
+    }
+  }
+
+  func withSockaddr<R>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {
+    withUnsafePointer(to: storage) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, length) } }
   }
 }
