@@ -171,7 +171,7 @@ public final class Lifecycle {
     }
     if keys.isEmpty { keys = [project.keyPath(machine.name)] }
     let control =
-      shared ? CaravanPaths.runtime(environment: environment) + "/\(project.id)-\(machine.name.prefix(40))" : nil
+      try shared ? CaravanPaths.runtime(environment: environment) + "/\(project.id)-\(machine.name.prefix(40))" : nil
     return SSHEndpoint(
       port: record.sshPort, user: machine.ssh.user, identityFiles: keys,
       extraArgs: machine.ssh.extraArgs, forwardAgent: machine.ssh.forwardAgent, controlPath: control)
