@@ -59,7 +59,8 @@ let package = Package(
     .testTarget(name: "SpecTests", dependencies: ["Spec", "Support"]),
     .testTarget(name: "LibvirtTests", dependencies: ["Libvirt", "Support"]),
     .testTarget(
-      name: "LibvirtDriverTests", dependencies: ["LibvirtDriver", "Core", "Spec", "Support"],
+      name: "LibvirtDriverTests",
+      dependencies: ["LibvirtDriver", "Libvirt", "Core", "Boxes", "Spec", "Support", "TestSupport"],
       resources: [.copy("Golden")]),
     .testTarget(name: "CoreTests", dependencies: ["Core", "Spec", "Boxes", "Support", "Machinefile"]),
     .testTarget(name: "SSHTests", dependencies: ["SSH", "Core", "Support"]),

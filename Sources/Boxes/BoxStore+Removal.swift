@@ -7,8 +7,8 @@ import Support
 public protocol BoxVolumes: AnyObject {
   /// Machines ("web (/path/to/project)") whose disks are backed by the box's volumes.
   func machinesUsing(box: InstalledBox) throws -> [String]
-  /// Deletes the box's pool volumes, if any.
-  func removeBoxVolume(_ box: InstalledBox) throws
+  /// Deletes the box's pool volumes; false when there were none to delete.
+  @discardableResult func removeBoxVolume(_ box: InstalledBox) throws -> Bool
 }
 
 extension BoxStore {
@@ -39,6 +39,8 @@ extension BoxStore {
   public enum Removal: Equatable, Sendable {
     /// The box and its pool volumes are gone.
     case removedWithVolume
+    /// The box is gone; it had no pool volume (it was never imported here).
+    case removedWithoutVolume
     /// The box left the store; its pool volumes stay for the machines named.
     case keptVolume(users: [String])
   }
@@ -56,9 +58,13 @@ extension BoxStore {
           "Destroy the machine first (`caravan destroy` in its project), or add --force to remove the box but keep its disk image for the machine."
       )
     }
-    if users.isEmpty { try volumes.removeBoxVolume(box) }
+    guard users.isEmpty else {
+      try remove(box)
+      return .keptVolume(users: users)
+    }
+    let deleted = try volumes.removeBoxVolume(box)
     try remove(box)
-    return users.isEmpty ? .removedWithVolume : .keptVolume(users: users)
+    return deleted ? .removedWithVolume : .removedWithoutVolume
   }
 
   /// One old box version, as `box prune` sees it.

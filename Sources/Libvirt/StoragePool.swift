@@ -24,6 +24,12 @@ public final class StoragePool {
 
   public func start() throws { try check(virStoragePoolCreate(handle, 0), "start storage pool '\(name)'") }
 
+  /// Makes the pool inactive (its volumes stay where they are).
+  public func stop() throws { try check(virStoragePoolDestroy(handle), "stop storage pool '\(name)'") }
+
+  /// Forgets an inactive pool's definition (its volumes stay where they are).
+  public func undefine() throws { try check(virStoragePoolUndefine(handle), "undefine storage pool '\(name)'") }
+
   public func setAutostart(_ on: Bool) throws {
     try check(virStoragePoolSetAutostart(handle, on ? 1 : 0), "set autostart of storage pool '\(name)'")
   }

@@ -5,8 +5,16 @@ import Support
 
 /// Caravan's storage pool: box images enter it once per box version (uploaded
 /// through a libvirt stream, so remote URIs work), machine overlays live beside them.
+///
+/// A box volume is trusted only with its completion mark: a second, empty
+/// volume `VOLUME.complete` made after the upload finished. The mark lives in
+/// libvirt, beside the volume, so it is seen on remote URIs too; libvirt
+/// volumes carry no metadata of their own, and a volume cannot be renamed
+/// into place once complete. A box volume without its mark was left by an
+/// import that was killed or failed half way, and is imported again.
 struct BoxPool {
   public static let defaultName = "caravan"
+  public static let markSuffix = ".complete"
   public let connection: Connection
   public let name: String
 
@@ -44,57 +52,166 @@ struct BoxPool {
     return pool
   }
 
+  /// The lock file of one box version's import into this pool: parallel
+  /// `up`s of that box import it once, and an import of another box waits for
+  /// nobody.
+  func importLockPath(_ box: InstalledBox, lockDirectory: String) -> String {
+    "\(lockDirectory)/box-import-\(name)-\(box.volumeName).lock"
+  }
+
   /// The pool volumes of a box version's disks (root disk first), imported now
-  /// if they are not there yet. Holds an exclusive lock on `lockFile` so
-  /// parallel `up`s import once.
-  public func importBox(_ box: InstalledBox, lockFile: String, progress: (String) -> Void) throws -> [Volume] {
+  /// unless they are there with their completion mark. Under the box
+  /// version's import lock, a volume without its mark is deleted and imported
+  /// again, unless a machine already uses the box (a volume made by a Caravan
+  /// from before the marks): that one is trusted and marked.
+  public func importBox(_ box: InstalledBox, lockDirectory: String, progress: (String) -> Void) throws -> [Volume] {
     let pool = try ensure()
     let names = box.metadata.disks.indices.map { box.volumeName(disk: $0) }
-    if let volumes = try? names.map({ try pool.volume(named: $0) }), volumes.allSatisfy({ $0 != nil }) {
-      return volumes.compactMap { $0 }
-    }
-    let lock = try FileLock(path: lockFile)
+    if let complete = try? completeVolumes(names, in: pool) { return complete }
+    let lock = try FileLock(path: importLockPath(box, lockDirectory: lockDirectory))
     defer { lock.unlock() }
     try pool.refresh()
+    var users: [String]?
     var result: [Volume] = []
     for (disk, volumeName) in names.enumerated() {
-      if let volume = try pool.volume(named: volumeName) {
-        result.append(volume)
-        continue
-      }
-      let image = box.imagePath(disk: disk)
-      let fileSize = (try? FileManager.default.attributesOfItem(atPath: image)[.size] as? NSNumber)?.uint64Value ?? 0
-      let virtual = disk == 0 ? UInt64(box.metadata.virtualSizeGB ?? 0) << 30 : 0
       let which = names.count > 1 ? " disk \(disk + 1) of \(names.count)" : ""
-      progress(
-        "importing box '\(box.name)' (\(box.version))\(which) into storage pool '\(name)' (\(fileSize >> 20) MiB)")
-      let xml = """
-        <volume>
-          <name>\(volumeName)</name>
-          <capacity unit='bytes'>\(max(virtual, fileSize))</capacity>
-          <allocation unit='bytes'>0</allocation>
-          <target><format type='qcow2'/></target>
-        </volume>
-        """
-      let volume = try pool.createVolume(xml: xml, name: volumeName)
-      do {
-        try volume.upload(fromFile: image)
-        try pool.refresh()
-      } catch {
-        try? volume.delete()
-        throw error
+      let mark = try pool.volume(named: volumeName + BoxPool.markSuffix)
+      if let volume = try pool.volume(named: volumeName) {
+        if mark != nil {
+          result.append(volume)
+          continue
+        }
+        let using = try users ?? machinesUsing(box, pool: pool)
+        users = using
+        if !using.isEmpty {
+          progress(
+            "box '\(box.name)' (\(box.version))\(which) volume '\(volumeName)' has no completion mark (an older Caravan made it) but is in use (by \(using.joined(separator: ", "))); trusting it"
+          )
+          try createMark(for: volumeName, in: pool)
+          result.append(volume)
+          continue
+        }
+        progress(
+          "box '\(box.name)' (\(box.version))\(which) volume '\(volumeName)' was left unfinished by an interrupted import; importing it again"
+        )
+        try volume.delete()
+      } else if let mark {
+        try mark.delete()
       }
-      result.append(try pool.volume(named: volumeName) ?? volume)
+      result.append(try upload(box, disk: disk, as: volumeName, which: which, into: pool, progress: progress))
     }
     return result
   }
 
-  /// Deletes a box version's pool volumes, if any.
-  public func removeBoxVolume(_ box: InstalledBox) throws {
-    guard let pool = try connection.pool(named: name), try pool.isActive() else { return }
-    try pool.refresh()
-    for disk in box.metadata.disks.indices {
-      try pool.volume(named: box.volumeName(disk: disk))?.delete()
+  /// The volumes named, when each is there with its mark; nil otherwise.
+  func completeVolumes(_ names: [String], in pool: StoragePool) throws -> [Volume]? {
+    var volumes: [Volume] = []
+    for volumeName in names {
+      guard try pool.volume(named: volumeName + BoxPool.markSuffix) != nil,
+        let volume = try pool.volume(named: volumeName)
+      else { return nil }
+      volumes.append(volume)
     }
+    return volumes
+  }
+
+  /// Creates the volume, uploads the box's image into it, then marks it complete.
+  func upload(
+    _ box: InstalledBox, disk: Int, as volumeName: String, which: String, into pool: StoragePool,
+    progress: (String) -> Void
+  ) throws -> Volume {
+    let image = box.imagePath(disk: disk)
+    let fileSize = (try? FileManager.default.attributesOfItem(atPath: image)[.size] as? NSNumber)?.uint64Value ?? 0
+    let virtual = disk == 0 ? UInt64(box.metadata.virtualSizeGB ?? 0) << 30 : 0
+    progress(
+      "importing box '\(box.name)' (\(box.version))\(which) into storage pool '\(name)' (\(fileSize >> 20) MiB)")
+    let xml = """
+      <volume>
+        <name>\(volumeName)</name>
+        <capacity unit='bytes'>\(max(virtual, fileSize))</capacity>
+        <allocation unit='bytes'>0</allocation>
+        <target><format type='qcow2'/></target>
+      </volume>
+      """
+    let volume = try pool.createVolume(xml: xml, name: volumeName)
+    do {
+      try volume.upload(fromFile: image)
+      try pool.refresh()
+      try createMark(for: volumeName, in: pool)
+    } catch {
+      try? volume.delete()
+      throw error
+    }
+    return try pool.volume(named: volumeName) ?? volume
+  }
+
+  func createMark(for volumeName: String, in pool: StoragePool) throws {
+    let markName = volumeName + BoxPool.markSuffix
+    let xml = """
+      <volume>
+        <name>\(markName)</name>
+        <capacity unit='bytes'>0</capacity>
+        <target><format type='raw'/></target>
+      </volume>
+      """
+    _ = try pool.createVolume(xml: xml, name: markName)
+  }
+
+  /// Machines ("web (/project)") whose domain names the box in its Caravan
+  /// metadata; when there are none and `pool` is given, also disks in the
+  /// pool backed by one of the box's volumes (a machine whose domain is gone
+  /// but whose disk is not).
+  func machinesUsing(_ box: InstalledBox, pool: StoragePool? = nil) throws -> [String] {
+    let users: [String] = try connection.allDomains().compactMap { domain in
+      guard let xml = try domain.metadata(namespace: DomainDefinition.metadataNamespace),
+        let meta = MetadataReader.parse(xml), meta.boxVolume == box.volumeName
+      else { return nil }
+      return "\(meta.machine) (\(meta.project))"
+    }
+    guard users.isEmpty, let pool else { return users }
+    let boxPaths = try box.metadata.disks.indices.compactMap {
+      try pool.volume(named: box.volumeName(disk: $0))?.path()
+    }
+    return try pool.volumes().filter { !$0.name.hasPrefix("caravan-box_") }.compactMap { volume in
+      let xml = try volume.xml()
+      guard let start = xml.range(of: "<backingStore>"),
+        let end = xml.range(of: "</backingStore>", range: start.upperBound..<xml.endIndex)
+      else { return nil }
+      let backing = xml[start.upperBound..<end.lowerBound]
+      return boxPaths.contains { backing.contains("<path>\($0)</path>") } ? "disk '\(volume.name)'" : nil
+    }
+  }
+
+  /// Deletes a box version's pool volumes, marks first (so a removal cut
+  /// short leaves an unmarked volume, which is never trusted). An inactive
+  /// pool is started: it is Caravan's, and its volumes cannot be seen
+  /// otherwise. Returns false when there was no volume to delete (also when
+  /// the pool does not exist).
+  @discardableResult
+  public func removeBoxVolume(_ box: InstalledBox) throws -> Bool {
+    guard let pool = try connection.pool(named: name) else { return false }
+    if try !pool.isActive() {
+      do {
+        try pool.start()
+      } catch {
+        throw CaravanError(
+          .hypervisor,
+          "cannot remove the volume of box '\(box.name)' (\(box.version)): storage pool '\(name)' on \(connection.uri) is inactive and does not start: \((error as? CaravanError)?.message ?? "\(error)")",
+          hint:
+            "Start it (`virsh -c \(connection.uri) pool-start \(name)`) and run the removal again; the box stays installed until then.",
+          cause: error)
+      }
+    }
+    try pool.refresh()
+    var deleted = false
+    for disk in box.metadata.disks.indices {
+      let volumeName = box.volumeName(disk: disk)
+      try pool.volume(named: volumeName + BoxPool.markSuffix)?.delete()
+      if let volume = try pool.volume(named: volumeName) {
+        try volume.delete()
+        deleted = true
+      }
+    }
+    return deleted
   }
 }

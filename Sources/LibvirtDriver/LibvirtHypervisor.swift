@@ -10,13 +10,14 @@ import Support
 public final class LibvirtHypervisor: Hypervisor {
   public let connection: Connection
   public var uri: String { connection.uri }
-  let boxLockFile: String
+  /// Where box import locks live (`$CARAVAN_HOME/locks`).
+  let lockDirectory: String
   let defaultPool: String?
 
   /// Connects to `uri`; a failure says how to start libvirt.
   public init(uri: String, pool: String? = nil, lockDirectory: String) throws {
     connection = try Connection(uri: uri)
-    boxLockFile = lockDirectory + "/box-import.lock"
+    self.lockDirectory = lockDirectory
     defaultPool = pool
   }
 
@@ -85,13 +86,11 @@ public final class LibvirtHypervisor: Hypervisor {
   }
 
   public func machinesUsing(box: InstalledBox) throws -> [String] {
-    try connection.allDomains().compactMap { domain in
-      guard let meta = try metadata(of: domain), meta.boxVolume == box.volumeName else { return nil }
-      return "\(meta.machine) (\(meta.project))"
-    }
+    try BoxPool(connection: connection, name: defaultPool).machinesUsing(box)
   }
 
-  public func removeBoxVolume(_ box: InstalledBox) throws {
+  @discardableResult
+  public func removeBoxVolume(_ box: InstalledBox) throws -> Bool {
     try BoxPool(connection: connection, name: defaultPool).removeBoxVolume(box)
   }
 
@@ -104,14 +103,14 @@ public final class LibvirtHypervisor: Hypervisor {
 
   public func importBox(_ box: InstalledBox, pool: String?, progress: (String) -> Void) throws {
     _ = try BoxPool(connection: connection, name: pool ?? defaultPool).importBox(
-      box, lockFile: boxLockFile, progress: progress)
+      box, lockDirectory: lockDirectory, progress: progress)
   }
 
   /// Defines the domain first (so a kill from here on leaves a domain with
   /// Caravan metadata, which `destroy` finds), then makes any missing overlay.
   public func define(_ plan: MachinePlan, progress: (String) -> Void) throws -> String {
     let boxes = BoxPool(connection: connection, name: plan.pool ?? defaultPool)
-    let boxVolumes = try boxes.importBox(plan.box, lockFile: boxLockFile, progress: progress)
+    let boxVolumes = try boxes.importBox(plan.box, lockDirectory: lockDirectory, progress: progress)
     let disks = boxVolumes.indices.map { index in
       DomainDefinition.Disk(
         pool: boxes.name, volume: LibvirtHypervisor.overlayName(plan.domainName, disk: index),

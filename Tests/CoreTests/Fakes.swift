@@ -64,7 +64,7 @@ final class FakeHypervisor: Hypervisor {
   func consoleLogPath(domain: String) -> String { "/log/\(domain)-console.log" }
   func startLog(domain: String) -> String? { nil }
   func machinesUsing(box: InstalledBox) throws -> [String] { [] }
-  func removeBoxVolume(_ box: InstalledBox) throws {}
+  func removeBoxVolume(_ box: InstalledBox) throws -> Bool { false }
 
   // Saved memory, snapshots and the Caravan domains (suspend, resume, snapshot, global-status).
   var snapshotsByDomain: [String: [SnapshotInfo]] = [:]

@@ -1,0 +1,194 @@
+import Boxes
+import Foundation
+import Libvirt
+import Support
+import Testing
+
+@testable import LibvirtDriver
+
+/// Box volumes in a storage pool: completion marks, removal on an inactive
+/// pool, and removal against an `up` that holds the box. On libvirt's
+/// `test:///default` driver (a real driver, no daemon; it cannot upload into a
+/// volume) with a pool of each test's own, and on a real `dir` pool through
+/// qemu:///system where an upload is needed.
+struct BoxPoolTests {
+  let root = NSTemporaryDirectory() + "caravan-pool-\(UUID().uuidString)"
+  let poolName = "caravan-t-\(UUID().uuidString.prefix(8).lowercased())"
+  var store: BoxStore { BoxStore(root: root + "/boxes") }
+  var locks: String { root + "/locks" }
+
+  /// `qemu:///system` is reachable (libvirtd running, as `make test` has it) and we are root.
+  static let systemLibvirt: Bool = getuid() == 0 && (try? Connection(uri: "qemu:///system")) != nil
+
+  /// A box whose image is `image` (4 KiB of zeros by default).
+  func installBox(_ name: String = "t/box", image: Data = Data(count: 4096)) throws -> InstalledBox {
+    try store.install(name: name, version: "1.0", force: false, source: "test") { staging in
+      try Data(#"{"provider":"libvirt","format":"qcow2","virtual_size":1}"#.utf8).write(
+        to: URL(fileURLWithPath: staging + "/metadata.json"))
+      try image.write(to: URL(fileURLWithPath: staging + "/box.img"))
+    }
+  }
+
+  /// A started `dir` pool of this test, at `path`.
+  func makePool(_ connection: Connection, path: String) throws -> StoragePool {
+    let pool = try connection.definePool(
+      xml: "<pool type='dir'><name>\(poolName)</name><target><path>\(path)</path></target></pool>", name: poolName)
+    try pool.build()
+    try pool.start()
+    return pool
+  }
+
+  func dropPool(_ connection: Connection) {
+    guard let pool = try? connection.pool(named: poolName) else { return }
+    if (try? pool.isActive()) == true {
+      for volume in (try? pool.volumes()) ?? [] { try? volume.delete() }
+      try? pool.stop()
+    }
+    try? pool.undefine()
+  }
+
+  /// A domain as `up` defines it, naming `box`'s volume in its Caravan metadata.
+  func defineMachine(_ connection: Connection, name: String, using box: InstalledBox) throws -> Domain {
+    let xml = """
+      <domain type='test'>
+        <name>\(name)</name>
+        <memory unit='MiB'>64</memory>
+        <os><type>hvm</type></os>
+        <metadata><caravan:machine xmlns:caravan='\(DomainDefinition.metadataNamespace)'>\
+      <caravan:project>/p</caravan:project><caravan:name>web</caravan:name><caravan:pool>\(poolName)</caravan:pool>\
+      <caravan:box version='\(box.version)' volume='\(box.volumeName)'>\(box.name)</caravan:box>\
+      </caravan:machine></metadata>
+      </domain>
+      """
+    return try connection.defineDomain(xml: xml, name: name)
+  }
+
+  /// An unmarked box volume, as a kill during the upload leaves it.
+  func plantUnfinished(_ box: InstalledBox, in pool: StoragePool) throws -> Volume {
+    try pool.createVolume(
+      xml: "<volume><name>\(box.volumeName)</name><capacity unit='bytes'>4096</capacity></volume>",
+      name: box.volumeName)
+  }
+
+  @Test func anUnmarkedVolumeInUseIsTrustedAndMarked() throws {
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    let connection = try Connection(uri: "test:///default")
+    defer { dropPool(connection) }
+    let pool = try makePool(connection, path: "/\(poolName)")
+    let box = try installBox()
+    _ = try plantUnfinished(box, in: pool)
+    let machine = try defineMachine(connection, name: "caravan-t-\(poolName)", using: box)
+    defer { try? machine.undefine() }
+
+    var said: [String] = []
+    let volumes = try BoxPool(connection: connection, name: poolName).importBox(box, lockDirectory: locks) {
+      said.append($0)
+    }
+    #expect(volumes.map(\.name) == [box.volumeName])
+    #expect(try pool.volume(named: box.volumeName + ".complete") != nil, "trusted from now on")
+    #expect(said.count == 1)
+    #expect(
+      said.first?.contains("has no completion mark (an older Caravan made it) but is in use (by web (/p))") == true)
+    said.removeAll()
+    _ = try BoxPool(connection: connection, name: poolName).importBox(box, lockDirectory: locks) { said.append($0) }
+    #expect(said.isEmpty, "a marked volume is used as it is")
+  }
+
+  @Test func anUnmarkedVolumeNobodyUsesIsDeletedAndImportedAgain() throws {
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    let connection = try Connection(uri: "test:///default")
+    defer { dropPool(connection) }
+    let pool = try makePool(connection, path: "/\(poolName)")
+    let box = try installBox()
+    _ = try plantUnfinished(box, in: pool)
+    var said: [String] = []
+    // The test driver cannot upload, so the new import fails after the old volume is gone.
+    let error = try #require(throws: CaravanError.self) {
+      try BoxPool(connection: connection, name: poolName).importBox(box, lockDirectory: locks) { said.append($0) }
+    }
+    #expect(error.message.contains("virStorageVolUpload"), "\(error)")
+    #expect(
+      said.first?.hasSuffix("was left unfinished by an interrupted import; importing it again") == true, "\(said)")
+    #expect(said.last?.hasPrefix("importing box 't/box' (1.0) into storage pool '\(poolName)'") == true, "\(said)")
+    #expect(try pool.volume(named: box.volumeName) == nil, "neither the old nor the failed new volume is left")
+    #expect(try pool.volume(named: box.volumeName + ".complete") == nil)
+  }
+
+  @Test(.enabled(if: BoxPoolTests.systemLibvirt, "needs root and libvirtd (qemu:///system)"))
+  func anInterruptedImportIsReplacedOnARealPool() throws {
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    var image = Data(count: 1 << 20)
+    for i in stride(from: 0, to: image.count, by: 997) { image[i] = UInt8(truncatingIfNeeded: i / 997 + 1) }
+    let box = try installBox(image: image)
+    let connection = try Connection(uri: "qemu:///system")
+    defer { dropPool(connection) }
+    let pool = try makePool(connection, path: root + "/pool")
+
+    // A kill half way through the upload: a volume with half the bytes, no mark.
+    let half = root + "/half.img"
+    try image.prefix(image.count / 2).write(to: URL(fileURLWithPath: half))
+    let unfinished = try plantUnfinished(box, in: pool)
+    try unfinished.upload(fromFile: half)
+
+    var said: [String] = []
+    let boxes = BoxPool(connection: connection, name: poolName)
+    let volumes = try boxes.importBox(box, lockDirectory: locks) { said.append($0) }
+    #expect(said.first?.contains("left unfinished by an interrupted import") == true, "\(said)")
+    let path = try #require(volumes.first).path()
+    #expect(FileManager.default.contents(atPath: path) == image, "the whole image, not the half")
+    #expect(try pool.volume(named: box.volumeName + ".complete") != nil)
+
+    said.removeAll()
+    _ = try boxes.importBox(box, lockDirectory: locks) { said.append($0) }
+    #expect(said.isEmpty)
+
+    #expect(try boxes.removeBoxVolume(box))
+    #expect(try pool.volume(named: box.volumeName) == nil)
+    #expect(try pool.volume(named: box.volumeName + ".complete") == nil, "the mark goes with the volume")
+    #expect(try !boxes.removeBoxVolume(box), "nothing left to remove")
+  }
+
+  @Test func removalStartsAnInactivePoolAndSaysWhenThereWasNoVolume() throws {
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    let connection = try Connection(uri: "test:///default")
+    defer { dropPool(connection) }
+    let pool = try makePool(connection, path: "/\(poolName)")
+    let box = try installBox()
+    _ = try plantUnfinished(box, in: pool)
+    try BoxPool(connection: connection, name: poolName).createMark(for: box.volumeName, in: pool)
+    try pool.stop()
+
+    let hypervisor = try LibvirtHypervisor(uri: "test:///default", pool: poolName, lockDirectory: locks)
+    #expect(try store.remove(box, volumes: hypervisor, force: false) == .removedWithVolume)
+    #expect(try pool.isActive(), "Caravan's pool was started to reach the volume")
+    #expect(try pool.volumes().isEmpty, "volume and mark are gone")
+    #expect(try store.list().isEmpty)
+
+    let other = try installBox("t/other")
+    let noPool = try LibvirtHypervisor(uri: "test:///default", pool: poolName + "-none", lockDirectory: locks)
+    #expect(try store.remove(other, volumes: noPool, force: false) == .removedWithoutVolume)
+  }
+
+  @Test(.enabled(if: BoxPoolTests.systemLibvirt, "needs root and libvirtd (qemu:///system)"))
+  func removalFromAPoolThatDoesNotStartFailsAndKeepsTheBox() throws {
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    let connection = try Connection(uri: "qemu:///system")
+    defer { dropPool(connection) }
+    let missing = root + "/no-such-folder"
+    _ = try connection.definePool(
+      xml: "<pool type='dir'><name>\(poolName)</name><target><path>\(missing)</path></target></pool>", name: poolName)
+    let box = try installBox()
+    let hypervisor = try LibvirtHypervisor(uri: "qemu:///system", pool: poolName, lockDirectory: locks)
+    let error = try #require(throws: CaravanError.self) { try store.remove(box, volumes: hypervisor, force: false) }
+    #expect(
+      error.message.hasPrefix(
+        "cannot remove the volume of box 't/box' (1.0): storage pool '\(poolName)' on qemu:///system is inactive and does not start: "
+      ), "\(error)")
+    #expect(error.message.contains(missing), "libvirt's own reason: \(error)")
+    #expect(
+      error.hint
+        == "Start it (`virsh -c qemu:///system pool-start \(poolName)`) and run the removal again; the box stays installed until then."
+    )
+    #expect(try store.list().map(\.name) == ["t/box"])
+  }
+}
