@@ -12,6 +12,35 @@ public protocol BoxVolumes: AnyObject {
 }
 
 extension BoxStore {
+  /// The lock file that keeps `box remove` and `up` of one box version apart.
+  func useLockPath(for box: InstalledBox) -> String {
+    "\(lockDirectory)/box-use-\(BoxStore.escape(box.name))-\(box.version).lock"
+  }
+
+  /// A shared "box use" lock on `box`, for `up` to hold from choosing the box
+  /// version until its domain is defined (from then on libvirt names the box
+  /// in the domain, and `machinesUsing` sees it). `box remove` and `box
+  /// prune` take it exclusively, so they wait for such an `up` and then see
+  /// its machine; any number of `up`s share it. When a removal is running,
+  /// says `waitNotice` (if given) and waits. Throws when the box was removed
+  /// just before the lock was taken.
+  public func useLock(for box: InstalledBox, waitNotice: ((String) -> Void)? = nil) throws -> FileLock {
+    let lock = try FileLock(
+      path: useLockPath(for: box), shared: true,
+      waitNotice: waitNotice.map { say in
+        { _ in say("box '\(box.name)' (\(box.version)) is being removed by another caravan process; waiting") }
+      })
+    guard FileSystem.exists(box.directory + "/metadata.json") else {
+      lock.unlock()
+      throw CaravanError(
+        .notFound, "box '\(box.name)' (\(box.version)) was removed by another caravan process while this one chose it",
+        hint: "Add it again (`caravan box add`, or `url:` on the Machinefile's box line) and run the command again.")
+    }
+    return lock
+  }
+}
+
+extension BoxStore {
   /// The versions of `name` that `box remove` acts on: `version` only, or all
   /// of them with `all`; several without either is refused.
   public func versionsToRemove(name: String, version: String?, all: Bool) throws -> [InstalledBox] {
@@ -47,9 +76,26 @@ extension BoxStore {
 
   /// Removes a box version and its pool volumes. A box a machine uses is
   /// refused by name, or with `force` leaves the store while its volumes stay
-  /// for the machines that need them.
+  /// for the machines that need them. Holds the box's use lock exclusively,
+  /// so an `up` that chose this version before is waited for (`waitNotice`
+  /// says so) and its machine counted, and no `up` chooses it meanwhile.
   @discardableResult
-  public func remove(_ box: InstalledBox, volumes: BoxVolumes, force: Bool) throws -> Removal {
+  public func remove(
+    _ box: InstalledBox, volumes: BoxVolumes, force: Bool, waitNotice: ((String) -> Void)? = nil
+  ) throws -> Removal {
+    let lock = try FileLock(
+      path: useLockPath(for: box),
+      waitNotice: waitNotice.map { say in
+        { _ in
+          say("box '\(box.name)' (\(box.version)) is in use by a `caravan up` that is defining its machine; waiting")
+        }
+      })
+    defer { lock.unlock() }
+    guard FileSystem.exists(box.directory) else {
+      throw CaravanError(
+        .notFound, "box '\(box.name)' (\(box.version)) is no longer installed: another caravan process removed it",
+        hint: "`caravan box list` shows the installed boxes.")
+    }
     let users = try volumes.machinesUsing(box: box)
     if !users.isEmpty && !force {
       throw CaravanError(

@@ -108,7 +108,7 @@ struct BoxRemove: ParsableCommand {
     let boxes = try store.versionsToRemove(name: name, version: version, all: all)
     let hypervisor = try boxHypervisor()
     for box in boxes {
-      report(box, try store.remove(box, volumes: hypervisor, force: force))
+      report(box, try store.remove(box, volumes: hypervisor, force: force, waitNotice: { print($0) }))
     }
   }
 }
@@ -146,7 +146,7 @@ struct BoxPrune: ParsableCommand {
       } else if dryRun {
         print("would remove box '\(box.name)' (\(box.version))\(users.isEmpty ? "" : ", used by \(users)")")
       } else {
-        report(box, try store.remove(box, volumes: hypervisor, force: true))
+        report(box, try store.remove(box, volumes: hypervisor, force: true, waitNotice: { print($0) }))
       }
     }
     if !candidates.contains(where: { !$0.keep }) {

@@ -167,6 +167,9 @@ extension Lifecycle {
     let name = machine.name
     let domain = project.domainName(for: name)
     let box = try resolveBox(machine, existing: existing)
+    // Until the domain names the box, `box remove` must wait for us (it takes this lock exclusively).
+    let boxUse = try boxes.useLock(for: box) { self.reporter.step(name, $0) }
+    defer { boxUse.unlock() }
     let choice = try hypervisor.chooseAccelerator(machine.libvirt.accel)
     reporter.step(name, "accelerator: \(choice.accelerator.rawValue) (\(choice.reason))")
     try track(name, "import_box", detail: "\(box.name) \(box.version)") {

@@ -2,6 +2,7 @@ import Boxes
 import Foundation
 import Libvirt
 import Support
+import TestSupport
 import Testing
 
 @testable import LibvirtDriver
@@ -190,5 +191,42 @@ struct BoxPoolTests {
         == "Start it (`virsh -c qemu:///system pool-start \(poolName)`) and run the removal again; the box stays installed until then."
     )
     #expect(try store.list().map(\.name) == ["t/box"])
+  }
+
+  @Test func removalWaitsForAnUpHoldingTheBoxAndThenSeesItsMachine() throws {
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    let connection = try Connection(uri: "test:///default")
+    defer { dropPool(connection) }
+    _ = try makePool(connection, path: "/\(poolName)")
+    let box = try installBox()
+
+    // `up` has chosen the box and holds its use lock (shared) until the domain is defined.
+    let use = try store.useLock(for: box)
+    let outcome = Locked<[String]>([])
+    let done = DispatchSemaphore(value: 0)
+    let (storeRoot, lockDirectory, pool) = (store.root, locks, poolName)
+    Thread.detachNewThread {
+      do {
+        let hypervisor = try LibvirtHypervisor(uri: "test:///default", pool: pool, lockDirectory: lockDirectory)
+        let removal = try BoxStore(root: storeRoot).remove(
+          box, volumes: hypervisor, force: false, waitNotice: { notice in outcome.withLock { $0.append(notice) } })
+        outcome.withLock { $0.append("removed: \(removal)") }
+      } catch {
+        outcome.withLock { $0.append("refused: \((error as? CaravanError)?.message ?? "\(error)")") }
+      }
+      done.signal()
+    }
+    Thread.sleep(forTimeInterval: 0.3)
+    #expect(
+      outcome.current == [
+        "box 't/box' (1.0) is in use by a `caravan up` that is defining its machine; waiting"
+      ])
+    #expect(try store.list().count == 1)
+    let machine = try defineMachine(connection, name: "caravan-t-\(poolName)", using: box)
+    defer { try? machine.undefine() }
+    use.unlock()
+    #expect(done.wait(timeout: .now() + 10) == .success)
+    #expect(outcome.current.last == "refused: box 't/box' (1.0) is used by machine web (/p)")
+    #expect(try store.list().count == 1, "the box the new machine is made from stays")
   }
 }
