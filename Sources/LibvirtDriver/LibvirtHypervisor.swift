@@ -109,6 +109,14 @@ public final class LibvirtHypervisor: Hypervisor {
   /// Defines the domain first (so a kill from here on leaves a domain with
   /// Caravan metadata, which `destroy` finds), then makes any missing overlay.
   public func define(_ plan: MachinePlan, progress: (String) -> Void) throws -> String {
+    // QEMU 7.2's user-mode networking refuses hostfwd on an IPv6 address
+    // ("Bad host address"): say so before anything is defined.
+    if let forward = plan.forwards.first(where: { $0.hostIP.contains(":") }) {
+      throw CaravanError(
+        .invalidInput,
+        "machine '\(plan.machineName)': the forward \(forward.host) -> \(forward.guest) is on the IPv6 address '\(forward.hostIP)', which QEMU's user-mode networking cannot forward on",
+        hint: "Use an IPv4 host_ip, such as \"127.0.0.1\" (the default).")
+    }
     let boxes = BoxPool(connection: connection, name: plan.pool ?? defaultPool)
     let boxVolumes = try boxes.importBox(plan.box, lockDirectory: lockDirectory, progress: progress)
     let disks = boxVolumes.indices.map { index in
@@ -167,7 +175,9 @@ public final class LibvirtHypervisor: Hypervisor {
       if try found.state() != .shutoff { try found.destroy() }
       try found.undefine()
     }
-    if let pool = try connection.pool(named: poolName), try pool.isActive() {
+    if let pool = try connection.pool(named: poolName) {
+      // Caravan's pool: an inactive one is started, or its overlays would be missed.
+      if try !pool.isActive() { try pool.start() }
       try pool.refresh()
       for volume in try pool.volumes()
       where volume.name == LibvirtHypervisor.overlayName(domain)
