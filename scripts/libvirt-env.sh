@@ -13,8 +13,18 @@ start() {  # name
   fi
   "$1" -d -p "$pidfile_dir/$1.pid" && started+=("$1")
 }
+# Runs of this script at the same time share the daemons: each holds a shared
+# lock while it runs, and the one that started them stops them only when no
+# other run holds it any more (else they are left running for the others).
+exec {shared_lock}>/tmp/caravan-libvirt-env.lock
+flock -s "$shared_lock"
 stop() {
   local name pid
+  flock -u "$shared_lock"
+  if [ ${#started[@]} -gt 0 ] && ! flock -x -n "$shared_lock"; then
+    echo "==> libvirt-env: another run still uses libvirtd; leaving it running" >&2
+    started=()
+  fi
   for name in "${started[@]}"; do
     [ -f "$pidfile_dir/$name.pid" ] || continue
     pid=$(cat "$pidfile_dir/$name.pid")
