@@ -157,6 +157,8 @@ public protocol Hypervisor: BoxVolumes {
   /// The Caravan facts of a domain, nil when there is no such domain or it
   /// carries no Caravan metadata.
   func facts(domain: String) throws -> DomainFacts?
+  /// Whether the machine's disk (its overlay on the box) is in the pool.
+  func diskExists(domain: String) throws -> Bool
   /// Keeps `progress` in the domain, for `facts`.
   func recordProgress(_ progress: MachineProgress, domain: String) throws
   /// Domain names carrying Caravan metadata for this project folder.

@@ -163,9 +163,19 @@ extension Lifecycle {
   }
 
   /// Defines (first time) or redefines and starts the domain; returns the saved record.
-  func createOrBoot(_ machine: MachineSpec, existing: MachineRecord?) throws -> MachineRecord {
+  func createOrBoot(_ machine: MachineSpec, existing known: MachineRecord?) throws -> MachineRecord {
     let name = machine.name
     let domain = project.domainName(for: name)
+    var existing = known
+    // A disk deleted by hand (`virsh vol-delete`): the machine starts again
+    // from the box, so its key, hostname and provisioners are due again.
+    if var record = existing, try !hypervisor.diskExists(domain: domain) {
+      reporter.step(name, "its disk is gone from the storage pool; making a new one from the box")
+      record.keyReplaced = false
+      record.provisioned = []
+      record.upCompleted = false
+      existing = record
+    }
     let box = try resolveBox(machine, existing: existing)
     // Until the domain names the box, `box remove` must wait for us (it takes this lock exclusively).
     let boxUse = try boxes.useLock(for: box) { self.reporter.step(name, $0) }

@@ -20,6 +20,15 @@ extension LibvirtHypervisor {
       progress: try found.metadata(namespace: LibvirtHypervisor.progressNamespace).flatMap(LibvirtHypervisor.progress))
   }
 
+  public func diskExists(domain: String) throws -> Bool {
+    let found = try connection.domain(named: domain)
+    let poolName = try found.flatMap { try metadata(of: $0)?.pool } ?? defaultPool ?? BoxPool.defaultName
+    guard let pool = try connection.pool(named: poolName) else { return false }
+    if try !pool.isActive() { try pool.start() }
+    try pool.refresh()
+    return try pool.volume(named: LibvirtHypervisor.overlayName(domain)) != nil
+  }
+
   public func recordProgress(_ progress: MachineProgress, domain: String) throws {
     guard let found = try connection.domain(named: domain) else { return }
     let names = progress.provisioned.map { $0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? $0 }

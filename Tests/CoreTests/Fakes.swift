@@ -57,6 +57,9 @@ final class FakeHypervisor: Hypervisor {
       boxVersion: plan.box.version, forwards: plan.forwards, accelerator: plan.accelerator,
       progress: progress[domain])
   }
+  /// Domains whose disk was deleted by hand.
+  var missingDisks: Set<String> = []
+  func diskExists(domain: String) throws -> Bool { domains[domain] != nil && !missingDisks.contains(domain) }
   func recordProgress(_ progress: MachineProgress, domain: String) throws {
     self.progress[domain] = progress
   }

@@ -86,6 +86,19 @@ struct ReconcileTests {
     #expect(f.hypervisor.domains.count == 1, "kept to look at")
   }
 
+  @Test func aDeletedDiskStartsTheMachineAgainFromTheBox() throws {
+    let f = try Fixture(ReconcileTests.machinefile)
+    defer { f.cleanUp() }
+    try f.lifecycle.up(f.project.spec.machines, provision: nil)
+    try f.lifecycle.halt(f.project.spec.machines, force: true)
+    f.hypervisor.missingDisks.insert(f.project.domainName(for: "default"))  // `virsh vol-delete` by hand
+    f.guest.commands.removeAll()
+    try f.lifecycle.up(f.project.spec.machines, provision: nil)
+    #expect(f.reporter.lines.contains { $0.contains("its disk is gone from the storage pool") })
+    #expect(f.guest.commands.contains { $0.hasPrefix("replaceKey") }, "the new disk has the box's key again")
+    #expect(f.guest.commands.filter { $0.hasPrefix("provision") } == ["provision first", "provision every"])
+  }
+
   @Test func destroyRemovesDisksEvenWithoutADomain() throws {
     let f = try Fixture(ReconcileTests.machinefile)
     defer { f.cleanUp() }
