@@ -42,6 +42,37 @@ struct Harness {
     try run([Harness.binary] + args, in: directory, environment: environment)
   }
 
+  /// The environment `run` gives caravan.
+  func environment(_ extra: [String: String] = [:]) -> [String: String] {
+    var environment = ProcessInfo.processInfo.environment
+    environment["CARAVAN_HOME"] = home
+    environment["CARAVAN_NAT_RESTRICT"] = "1"
+    environment["CARAVAN_LIBVIRT_URI"] = Harness.uri
+    environment["no_proxy"] = "127.0.0.1,localhost"
+    for (key, value) in extra { environment[key] = value }
+    return environment
+  }
+
+  /// Starts caravan without waiting, its output going to `log` (so that a
+  /// process killed half way cannot block on a full pipe).
+  func spawn(_ args: [String], in directory: String, log: String, environment extra: [String: String] = [:]) throws
+    -> Process
+  {
+    FileManager.default.createFile(atPath: log, contents: nil)
+    let output = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: Harness.binary)
+    process.arguments = args
+    process.currentDirectoryURL = URL(fileURLWithPath: directory)
+    process.environment = environment(extra)
+    process.standardOutput = output
+    process.standardError = output
+    process.standardInput = FileHandle.nullDevice
+    try process.run()
+    try output.close()
+    return process
+  }
+
   static func virsh(_ args: String...) throws -> Output {
     try exec(["virsh", "-c", uri] + args, in: "/", environment: ProcessInfo.processInfo.environment)
   }

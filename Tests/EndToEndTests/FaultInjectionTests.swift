@@ -1,0 +1,223 @@
+import Foundation
+import Testing
+
+/// `caravan up`, `destroy` and `box add` sent SIGKILL at chosen and at random
+/// instants on a real guest. After each kill the user gets in (`up`, then
+/// `ssh`), and one `destroy -f` (or a new `box add`) leaves nothing behind.
+/// The seed is printed; CARAVAN_FAULT_SEED replays a run and
+/// CARAVAN_FAULT_UP_KILLS sets how many random `up` kills (default 3) it makes.
+@Suite(.serialized, .enabled(if: Harness.enabled, "needs CARAVAN_BIN and CARAVAN_E2E_BOX (run `make test`)"))
+struct FaultInjectionTests {
+  @Test func killsAtEveryStepLeaveNothingAndLockNobodyOut() throws {
+    let environment = ProcessInfo.processInfo.environment
+    let seed = environment["CARAVAN_FAULT_SEED"].flatMap(UInt64.init) ?? UInt64(Date().timeIntervalSince1970)
+    let randomUps = environment["CARAVAN_FAULT_UP_KILLS"].flatMap(Int.init) ?? 3
+    var random = SeededRandom(seed: seed)
+    print("fault injection: seed \(seed) (replay with CARAVAN_FAULT_SEED=\(seed)), \(randomUps) random up kills")
+    let f = try Faults(name: "faults")
+    defer { f.cleanUp() }
+
+    // box add, killed while it unpacks (a local box takes about 0.3 s); the
+    // add after it succeeds and leaves no staging.
+    var addKills = 0
+    for _ in 0..<12 where addKills < 3 {
+      let delay = random.next(in: 0.01...0.2)
+      let killed = try f.killAfter(delay, ["box", "add", "caravan/debian-12", Harness.boxFile, "--force"])
+      f.killed(killed, "box add", delay)
+      if killed { addKills += 1 }
+    }
+    let add = try f.h.caravan("box", "add", "caravan/debian-12", Harness.boxFile, "--force", in: f.h.root)
+    try #require(add.status == 0, "\(add)")
+    let staging = try f.partialDownloads()
+    #expect(staging.isEmpty, "staging left by killed adds: \(staging)")
+    defer { _ = try? f.h.caravan("box", "remove", "caravan/debian-12", "--force", in: f.h.root) }
+
+    // up, killed during the box's import into the pool: the half volume is never trusted.
+    let importing = random.next(in: 0.1...0.6)
+    f.killed(try f.killWhen(step: "import_box", after: importing, ["up"]), "up during import", importing)
+    try f.destroyLeavesNothing()
+
+    // up, killed after define and before the record: the next up adopts the domain.
+    f.killed(try f.inject("define:end"), "up after define, before the record", 0)
+    try f.getsIn(provisionedOnce: true)
+
+    // destroy, killed at a random instant of its work.
+    let destroying = random.next(in: 0.0...1.5)
+    f.killed(try f.killAfter(destroying, ["destroy", "-f"]), "destroy", destroying)
+    try f.destroyLeavesNothing()
+
+    // up, killed while it replaces the box's insecure key.
+    let replacing = random.next(in: 0.0...1.0)
+    f.killed(try f.killWhen(step: "replace_key", after: replacing, ["up"]), "up during key replacement", replacing)
+    try f.getsIn(provisionedOnce: true)
+
+    // A second destroy killed, then up killed as provisioning starts.
+    let destroying2 = random.next(in: 0.0...1.5)
+    f.killed(try f.killAfter(destroying2, ["destroy", "-f"]), "destroy", destroying2)
+    try f.destroyLeavesNothing()
+    f.killed(try f.inject("provision:start"), "up as provisioning starts", 0)
+    try f.getsIn(provisionedOnce: true)
+    try f.destroyLeavesNothing()
+
+    // up, killed at random instants of a first boot (20-40 s to SSH here).
+    var upKills = 0
+    for _ in 0..<(randomUps * 3) where upKills < randomUps {
+      let delay = random.next(in: 0.3...20)
+      let killed = try f.killAfter(delay, ["up"])
+      f.killed(killed, "up", delay)
+      if killed { upKills += 1 }
+      try f.getsIn(provisionedOnce: false)
+      try f.destroyLeavesNothing()
+    }
+    print("fault injection: \(f.kills) kills (seed \(seed))")
+    #expect(f.kills >= 12, "at least 12 kills: \(f.kills)")
+  }
+}
+
+/// A project whose commands are killed, and the checks after each kill.
+final class Faults {
+  let h: Harness
+  let project: String
+  var kills = 0
+
+  init(name: String) throws {
+    h = try Harness(name: name)
+    project = h.root + "/" + name
+    try h.write(
+      """
+      box "caravan/debian-12"
+      memory 640MiB
+      cpus 2
+      hostname "faults.local"
+      provision shell, name: "mark", inline: "echo once >> /var/tmp/marks; sync"
+      """, to: name + "/Machinefile")
+  }
+
+  var domainPrefix: String { "caravan-\((project as NSString).lastPathComponent)-default-" }
+
+  func killed(_ wasKilled: Bool, _ what: String, _ delay: Double) {
+    if wasKilled { kills += 1 }
+    print(
+      "fault injection: \(what) \(wasKilled ? "killed" : "finished before the kill") (\(String(format: "%.2f", delay)) s)"
+    )
+  }
+
+  /// Runs `args` and SIGKILLs it after `delay` seconds; false when it ended first.
+  func killAfter(_ delay: Double, _ args: [String]) throws -> Bool {
+    let process = try h.spawn(args, in: args.first == "box" ? h.root : project, log: h.root + "/killed.log")
+    let deadline = Date().addingTimeInterval(delay)
+    while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+    return kill9(process)
+  }
+
+  /// Runs `args` with an events file and SIGKILLs it `delay` seconds after `step` starts.
+  func killWhen(step: String, after delay: Double, _ args: [String]) throws -> Bool {
+    let events = h.root + "/events-\(kills).jsonl"
+    let process = try h.spawn(args + ["--events", events], in: project, log: h.root + "/killed.log")
+    let marker = "\"phase\":\"start\""
+    while process.isRunning {
+      let text = (try? String(contentsOfFile: events, encoding: .utf8)) ?? ""
+      if text.split(separator: "\n").contains(where: { $0.contains("\"step\":\"\(step)\"") && $0.contains(marker) }) {
+        break
+      }
+      Thread.sleep(forTimeInterval: 0.01)
+    }
+    Thread.sleep(forTimeInterval: delay)
+    return kill9(process)
+  }
+
+  /// `up` with CARAVAN_FAULT_INJECT: caravan kills itself at that step.
+  func inject(_ point: String) throws -> Bool {
+    let out = try h.caravan("up", in: project, environment: ["CARAVAN_FAULT_INJECT": point])
+    return out.status == 128 + 9 || out.status == 9
+  }
+
+  private func kill9(_ process: Process) -> Bool {
+    guard process.isRunning else { return false }
+    kill(process.processIdentifier, SIGKILL)
+    process.waitUntilExit()
+    return true
+  }
+
+  /// After a kill: `up` succeeds, `ssh` gets in and sees the Machinefile's hostname.
+  func getsIn(provisionedOnce: Bool) throws {
+    let up = try h.caravan("up", in: project)
+    try #require(up.status == 0, "up after a kill: \(up)\n\(log())")
+    let ssh = try h.caravan("ssh", "-c", "cat /etc/hostname; wc -l < /var/tmp/marks", in: project)
+    try #require(ssh.status == 0, "ssh after a kill: \(ssh)")
+    let lines = ssh.stdout.split(separator: "\n").map(String.init)
+    #expect(lines.first == "faults.local", "\(ssh)")
+    if provisionedOnce { #expect(lines.last == "1", "the once provisioner ran once: \(ssh)") }
+  }
+
+  /// One `destroy -f` leaves no domain, volume, state, key copy, staging folder or listening port.
+  func destroyLeavesNothing() throws {
+    let port = (try? portOfMachine()) ?? nil
+    let destroy = try h.caravan("destroy", "-f", in: project)
+    try #require(destroy.status == 0, "\(destroy)")
+    #expect(try !Harness.virsh("list", "--all", "--name").stdout.contains(domainPrefix), "a domain is left")
+    let volumes = try Harness.virsh("vol-list", "caravan").stdout
+    #expect(!volumes.contains(domainPrefix), "a volume is left: \(volumes)")
+    #expect(!FileManager.default.fileExists(atPath: project + "/.caravan/machines/default"), "state is left")
+    let copies = (try? FileManager.default.contentsOfDirectory(atPath: h.home + "/keys/machines")) ?? []
+    #expect(!copies.contains { $0.hasPrefix(domainPrefix) }, "a key copy is left: \(copies)")
+    let staging = try partialDownloads()
+    #expect(staging.isEmpty, "staging is left: \(staging)")
+    if let port { #expect(!Faults.listening(port), "port \(port) still listens") }
+  }
+
+  func portOfMachine() throws -> Int? {
+    let path = project + "/.caravan/machines/default/state.json"
+    guard let data = FileManager.default.contents(atPath: path),
+      let object = try JSONSerialization.jsonObject(with: data) as? [String: Any]
+    else { return nil }
+    return object["sshPort"] as? Int
+  }
+
+  func partialDownloads() throws -> [String] {
+    let boxes = h.home + "/boxes"
+    guard let walker = FileManager.default.enumerator(atPath: boxes) else { return [] }
+    return walker.compactMap { $0 as? String }.filter {
+      ($0 as NSString).lastPathComponent.hasPrefix(".libvirt.partial")
+    }
+  }
+
+  static func listening(_ port: Int) -> Bool {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    return withUnsafePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+        connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+      }
+    }
+  }
+
+  func log() -> String { (try? String(contentsOfFile: h.root + "/killed.log", encoding: .utf8)) ?? "" }
+
+  func cleanUp() {
+    _ = try? h.caravan("destroy", "-f", in: project)
+    h.cleanUp()
+  }
+}
+
+/// A small deterministic generator (SplitMix64), so a seed replays a run.
+struct SeededRandom {
+  var state: UInt64
+  init(seed: UInt64) { state = seed }
+
+  mutating func next() -> UInt64 {
+    state &+= 0x9E37_79B9_7F4A_7C15
+    var z = state
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return z ^ (z >> 31)
+  }
+
+  mutating func next(in range: ClosedRange<Double>) -> Double {
+    range.lowerBound + Double(next() >> 11) / Double(1 << 53) * (range.upperBound - range.lowerBound)
+  }
+}
