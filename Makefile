@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARAVAN := $(CURDIR)/.build/debug/caravan
 
-.PHONY: deps build box test unit lint format fuzz demo bench clean
+.PHONY: deps build box test unit lint format fuzz soak demo bench clean
 
 deps:
 	@scripts/install-deps.sh
@@ -28,6 +28,12 @@ lint:
 format:
 	swift format format --in-place --recursive Sources Tests Package.swift
 
+# More kills than make test's fault-injection run: N random `up` kills (default
+# 10) after the named instants; CARAVAN_FAULT_SEED=S replays a run.
+soak: build box
+	CARAVAN_FAULT_UP_KILLS=$(or $(N),10) CARAVAN_E2E_BOX=$(CURDIR)/out/debian-12.box CARAVAN_BIN=$(CARAVAN) \
+	  scripts/libvirt-env.sh swift test --filter FaultInjectionTests
+
 fuzz:
 	fuzz/run.sh 300
 
@@ -42,6 +48,7 @@ bench: deps box
 	bench/parse.sh $(CURDIR)/.build/release/caravan
 	bench/box-add.sh $(CURDIR)/.build/release/caravan
 	scripts/libvirt-env.sh bench/status.sh $(CURDIR)/.build/release/caravan $(CURDIR)/out/debian-12.box
+	scripts/libvirt-env.sh bench/lifecycle.sh $(CURDIR)/.build/release/caravan $(CURDIR)/out/debian-12.box
 
 clean:
 	rm -rf .build out

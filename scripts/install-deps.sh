@@ -10,7 +10,7 @@ packages=(
   openssh-client                                                  # how Caravan reaches guests
   mmdebstrap extlinux syslinux-common e2fsprogs fdisk             # the box recipe
   libxml2-utils                                                   # virt-xml-validate's xmllint
-  hyperfine                                                       # bench/
+  hyperfine time                                                  # bench/ (time: peak RSS)
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -1,0 +1,70 @@
+import Foundation
+import Testing
+
+/// What users do behind Caravan's back, on one real guest: `rm -rf .caravan`,
+/// another libvirt URI, `virsh destroy`, `virsh undefine`, `virsh vol-delete`
+/// of the machine's disk. After each the user still gets in, and one
+/// `destroy -f` leaves nothing.
+@Suite(.serialized, .enabled(if: Harness.enabled, "needs CARAVAN_BIN and CARAVAN_E2E_BOX (run `make test`)"))
+struct DriftTests {
+  @Test func everyDriftIsReconciledAndNobodyIsLockedOut() throws {
+    let f = try Faults(name: "drift")
+    defer { f.cleanUp() }
+    let project = f.project
+    let h = f.h
+    try #require(try h.caravan("box", "add", "caravan/debian-12", Harness.boxFile, in: h.root).status == 0)
+    defer { _ = try? h.caravan("box", "remove", "caravan/debian-12", "--force", in: h.root) }
+    try f.getsIn(provisionedOnce: true)
+    let domain = try #require(
+      try Harness.virsh("list", "--all", "--name").stdout.split(separator: "\n").map(String.init)
+        .first { $0.hasPrefix(f.domainPrefix) })
+
+    // `.caravan/` deleted under a running machine: adopted from libvirt, same key, nothing run twice.
+    let key = try Data(contentsOf: URL(fileURLWithPath: project + "/.caravan/machines/default/id_ed25519"))
+    try FileManager.default.removeItem(atPath: project + "/.caravan")
+    let adopted = try h.caravan("ssh", "-c", "wc -l < /var/tmp/marks", in: project)
+    #expect(adopted.status == 0 && adopted.stdout.split(separator: "\n").last == "1", "\(adopted)")
+    #expect(adopted.stdout.contains("adopted it"), "\(adopted)")
+    #expect(try Data(contentsOf: URL(fileURLWithPath: project + "/.caravan/machines/default/id_ed25519")) == key)
+    let again = try h.caravan("up", in: project)
+    #expect(again.status == 0 && again.stdout.contains("already running"), "\(again)")
+    #expect(!again.stdout.contains("running provisioner"), "a once provisioner ran again: \(again)")
+
+    // Another libvirt URI: refused, naming both; nothing forgotten.
+    let other = try h.caravan("halt", in: project, environment: ["CARAVAN_LIBVIRT_URI": "test:///default"])
+    #expect(other.status == 1, "\(other)")
+    #expect(other.stderr.contains("was made on libvirt 'qemu:///system'"), "\(other)")
+    #expect(other.stderr.contains("uses 'test:///default'"), "\(other)")
+    #expect(FileManager.default.fileExists(atPath: project + "/.caravan/machines/default/state.json"))
+    #expect(try h.caravan("status", in: project).stdout.contains("running"))
+
+    // `virsh destroy`: seen at once; `up` boots it again and nothing is provisioned twice.
+    _ = try Harness.virsh("destroy", domain)
+    #expect(try h.caravan("status", in: project).stdout.contains("poweroff"))
+    try f.getsIn(provisionedOnce: true)
+
+    // `virsh undefine` (its disk stays): `up` makes the domain again on that disk, and the key still works.
+    _ = try Harness.virsh("destroy", domain)
+    _ = try Harness.virsh("undefine", domain)
+    #expect(try h.caravan("status", in: project).stdout.contains("not created"))
+    try f.getsIn(provisionedOnce: false)
+
+    // `virsh vol-delete` of a stopped machine's disk: `up` makes a new disk from the box.
+    #expect(try h.caravan("halt", in: project).status == 0)
+    let deleted = try Harness.virsh("vol-delete", domain + ".qcow2", "--pool", "caravan")
+    #expect(deleted.status == 0, "\(deleted)")
+    let remade = try h.caravan("up", in: project)
+    #expect(remade.status == 0, "\(remade)")
+    #expect(remade.stdout.contains("its disk is gone from the storage pool"), "\(remade)")
+    try f.getsIn(provisionedOnce: true)
+    try f.destroyLeavesNothing()
+  }
+}
+
+extension Faults {
+  static func date(_ text: String) -> Date? {
+    let formatter = ISO8601DateFormatter()
+    formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+    return formatter.date(from: text)
+  }
+}
