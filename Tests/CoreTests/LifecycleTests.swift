@@ -136,8 +136,19 @@ struct PortAllocatorTests {
   }
 
   @Test func realBindCheckSeesAHeldPort() throws {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
+    let held = HeldPort()
+    defer { held.close() }
+    #expect(!PortAllocator.canBind(.tcp, "127.0.0.1", held.port))
+  }
+}
+
+/// A TCP port on 127.0.0.1 that the system chose, listened on until `close`.
+struct HeldPort {
+  let fd: Int32
+  let port: Int
+
+  init() {
+    fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -149,7 +160,8 @@ struct PortAllocatorTests {
     _ = withUnsafeMutablePointer(to: &address) {
       $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
     }
-    let port = Int(UInt16(bigEndian: address.sin_port))
-    #expect(!PortAllocator.canBind(.tcp, "127.0.0.1", port))
+    port = Int(UInt16(bigEndian: address.sin_port))
   }
+
+  func close() { Glibc.close(fd) }
 }

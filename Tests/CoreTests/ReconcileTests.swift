@@ -163,20 +163,9 @@ struct TargetTests {
 struct PortMemoryTests {
   @Test func aMovedForwardKeepsItsPortAcrossHaltAndUp() throws {
     // Hold a port so the forward must move off it.
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &address) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
-    }
-    listen(fd, 1)
-    _ = withUnsafeMutablePointer(to: &address) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-    }
-    let busy = Int(UInt16(bigEndian: address.sin_port))
+    let held = HeldPort()
+    defer { held.close() }
+    let busy = held.port
     let f = try Fixture("box \"caravan/debian-12\"\nforward \(busy) -> 80\n")
     defer { f.cleanUp() }
     try f.lifecycle.up(f.project.spec.machines, provision: false)

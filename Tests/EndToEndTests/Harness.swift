@@ -28,26 +28,21 @@ struct Harness {
 
   @discardableResult
   func run(_ args: [String], in directory: String? = nil, environment extra: [String: String] = [:]) throws -> Output {
-    var environment = ProcessInfo.processInfo.environment
-    environment["CARAVAN_HOME"] = home
-    environment["CARAVAN_NAT_RESTRICT"] = "1"
-    environment["CARAVAN_LIBVIRT_URI"] = Harness.uri
-    // The test servers are on loopback: never through a proxy the host may have set.
-    environment["no_proxy"] = "127.0.0.1,localhost"
-    for (key, value) in extra { environment[key] = value }
-    return try Harness.exec(args, in: directory ?? root, environment: environment)
+    try Harness.exec(args, in: directory ?? root, environment: environment(extra))
   }
 
   func caravan(_ args: String..., in directory: String, environment: [String: String] = [:]) throws -> Output {
     try run([Harness.binary] + args, in: directory, environment: environment)
   }
 
-  /// The environment `run` gives caravan.
+  /// The environment caravan runs with: this test's CARAVAN_HOME, no outbound
+  /// network for guests, the system libvirt.
   func environment(_ extra: [String: String] = [:]) -> [String: String] {
     var environment = ProcessInfo.processInfo.environment
     environment["CARAVAN_HOME"] = home
     environment["CARAVAN_NAT_RESTRICT"] = "1"
     environment["CARAVAN_LIBVIRT_URI"] = Harness.uri
+    // The test servers are on loopback: never through a proxy the host may have set.
     environment["no_proxy"] = "127.0.0.1,localhost"
     for (key, value) in extra { environment[key] = value }
     return environment
