@@ -43,7 +43,10 @@ struct PortProbeTests {
   static func timeWaitCount(port: Int) -> Int {
     let hex = String(format: ":%04X", port)
     return ["/proc/net/tcp", "/proc/net/tcp6"].reduce(0) { count, file in
-      let lines = ((try? String(contentsOfFile: file, encoding: .utf8)) ?? "").split(separator: "\n").dropFirst()
+      // Read to the end: /proc files report size 0, and a reader that trusts the
+      // size stops after the first page when many sockets are listed.
+      let data = FileHandle(forReadingAtPath: file)?.readDataToEndOfFile() ?? Data()
+      let lines = String(decoding: data, as: UTF8.self).split(separator: "\n").dropFirst()
       return count
         + lines.filter { line in
           let fields = line.split(separator: " ")
