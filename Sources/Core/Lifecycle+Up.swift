@@ -321,7 +321,8 @@ extension Lifecycle {
             "The machine is left running so you can look: its serial console log is \(hypervisor.consoleLogPath(domain: record.domainName)). Raise `boot_timeout` if it is only slow; `caravan destroy -f \(machine.name)` removes it."
         )
       }
-      Thread.sleep(forTimeInterval: 1)
+      // Often, so the first answer is seen soon after the banner (each failed try is cheap).
+      Thread.sleep(forTimeInterval: 0.3)
     }
   }
 }
