@@ -12,11 +12,13 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     // Box checksums (md5, sha1, sha256, sha384, sha512) computed while the bytes stream.
     .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    // Child processes (ssh, ssh-keygen, host tools): spawning, pipes, signals, exit status.
+    .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
   ],
   targets: [
     // Lowest layer: what every module shares (the one error type, locks, child
     // processes, file-system helpers, the path resolver, hashing, shell quoting).
-    .target(name: "Support"),
+    .target(name: "Support", dependencies: [.product(name: "Subprocess", package: "swift-subprocess")]),
     // What the language means, as typed values: ProjectSpec, MachineSpec, box
     // versions, version constraints, checksums.
     .target(name: "Spec", dependencies: ["Support"]),
@@ -64,6 +66,7 @@ let package = Package(
       resources: [.copy("Golden")]),
     .testTarget(name: "CoreTests", dependencies: ["Core", "Spec", "Boxes", "Support", "Machinefile"]),
     .testTarget(name: "SSHTests", dependencies: ["SSH", "Core", "Support"]),
+    .testTarget(name: "SupportTests", dependencies: ["Support"]),
     // Shared by the test targets: the box server on 127.0.0.1 (scripts/box-server.py).
     .target(name: "TestSupport", path: "Tests/TestSupport"),
     .testTarget(name: "BoxesTests", dependencies: ["Boxes", "Spec", "Support", "TestSupport"]),

@@ -2,6 +2,10 @@ import Foundation
 
 /// Runs a program (found on PATH) and waits for it on the calling thread.
 /// Used for the OpenSSH client, ssh-keygen and host tools.
+///
+/// The child itself is spawned, fed and read by swift-subprocess (`ChildProcess`);
+/// this is the synchronous facade the callers use: they run on ordinary threads
+/// and block until the child is done, with its output handed to them as it comes.
 public struct Subprocess {
   public enum Stream: Sendable { case stdout, stderr }
 
@@ -32,7 +36,8 @@ public struct Subprocess {
     let status = try run { stream, data in
       if stream == .stdout { out.append(data) } else { err.append(data) }
     }
-    return Result(status: status, stdout: String(decoding: out, as: UTF8.self), stderr: String(decoding: err, as: UTF8.self))
+    return Result(
+      status: status, stdout: String(decoding: out, as: UTF8.self), stderr: String(decoding: err, as: UTF8.self))
   }
 
   /// Runs and hands each complete line (without its newline) to `line`, as it comes.
@@ -47,96 +52,75 @@ public struct Subprocess {
       }
       pending[stream] = buffer
     }
-    for (stream, rest) in pending where !rest.isEmpty {
-      line(stream, String(decoding: rest, as: UTF8.self))
+    for stream in [Stream.stdout, .stderr] {
+      if let rest = pending[stream], !rest.isEmpty {
+        line(stream, String(decoding: rest, as: UTF8.self))
+      }
     }
     return status
   }
 
-  /// Runs with the child's output delivered in chunks.
+  /// Runs with the child's output delivered in chunks, on the calling thread, in the
+  /// order they were read. Returns the exit status, or 128+N when signal N ended
+  /// the child (as a shell does). Past `timeout` the child is killed and this throws
+  /// a `.timeout` error.
+  ///
+  /// Why blocking here cannot deadlock: the child is run by a task of its own on
+  /// the Swift concurrency pool, and that task never waits for this thread (handing
+  /// over output only appends to `ChildEvents` under a lock), so it runs to its end
+  /// and the wait below ends with it. This thread is an ordinary one (the `caravan`
+  /// main thread, or a `Thread`): waiting, it takes nothing away from the pool.
+  /// That is the one rule for callers: not from a thread of the pool (an `async`
+  /// context). swift-subprocess runs part of every run in an unstructured task on
+  /// the pool, so callers blocking all of the pool's threads (2 on a 2-core host)
+  /// would wait for each other for ever; tests, which Swift Testing runs on the
+  /// pool, call from a `Thread` as the program does. The deadline is kept here, not
+  /// in the task, so a child that never ends is still stopped.
   public func run(output: (Stream, Data) -> Void) throws -> Int32 {
     guard let program = arguments.first else {
       throw CaravanError(.internalError, "no program to run")
     }
-    var outPipe: [Int32] = [0, 0]
-    var errPipe: [Int32] = [0, 0]
-    var inPipe: [Int32] = [0, 0]
-    guard pipe(&outPipe) == 0, pipe(&errPipe) == 0, pipe(&inPipe) == 0 else {
-      throw CaravanError(.io, "cannot create pipes to run '\(program)': \(String(cString: strerror(errno)))")
-    }
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_adddup2(&actions, inPipe[0], 0)
-    posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
-    posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
-    for fd in [inPipe[0], inPipe[1], outPipe[0], outPipe[1], errPipe[0], errPipe[1]] {
-      posix_spawn_file_actions_addclose(&actions, fd)
-    }
-    let env = (environment ?? ProcessInfo.processInfo.environment).map { "\($0.key)=\($0.value)" }
-    var pid: pid_t = 0
-    let spawnResult = withCStrings(arguments) { argv in
-      withCStrings(env) { envp in posix_spawnp(&pid, program, &actions, nil, argv, envp) }
-    }
-    close(inPipe[0])
-    close(outPipe[1])
-    close(errPipe[1])
-    guard spawnResult == 0 else {
-      close(inPipe[1])
-      close(outPipe[0])
-      close(errPipe[0])
-      throw CaravanError(.notFound, "cannot run '\(program)': \(String(cString: strerror(spawnResult)))",
-        hint: "Install it (Debian package: \(Subprocess.debianPackage(for: program))).")
-    }
-    // Standard input is written from a thread so a large input cannot deadlock with our reads.
-    let inputFD = inPipe[1]
-    if let input, !input.isEmpty {
-      Thread {
-        signal(SIGPIPE, SIG_IGN)
-        input.withUnsafeBytes { buffer in
-          var offset = 0
-          while offset < buffer.count {
-            let n = write(inputFD, buffer.baseAddress!.advanced(by: offset), buffer.count - offset)
-            if n <= 0 { break }
-            offset += n
-          }
-        }
-        close(inputFD)
-      }.start()
-    } else {
-      close(inputFD)
-    }
+    Subprocess.ignoreBrokenPipes()
+    let events = ChildEvents()
+    let child = ChildProcess(
+      program: program, arguments: Array(arguments.dropFirst()), environment: environment, input: input)
+    let task = Task.detached { await child.execute(reportingTo: events) }
     let deadline = timeout.map { Date().addingTimeInterval($0) }
-    var fds = [pollfd(fd: outPipe[0], events: Int16(POLLIN), revents: 0), pollfd(fd: errPipe[0], events: Int16(POLLIN), revents: 0)]
-    var open = 2
-    var buffer = [UInt8](repeating: 0, count: 65536)
-    var killed = false
-    while open > 0 {
-      let ready = poll(&fds, nfds_t(fds.count), 200)
-      if ready < 0 && errno != EINTR { break }
-      for i in fds.indices where fds[i].fd >= 0 && fds[i].revents != 0 {
-        let n = read(fds[i].fd, &buffer, buffer.count)
-        if n > 0 {
-          output(i == 0 ? .stdout : .stderr, Data(buffer[0..<n]))
-        } else if n == 0 || (errno != EINTR && errno != EAGAIN) {
-          close(fds[i].fd)
-          fds[i].fd = -1
-          open -= 1
+    var stopped = false
+    while true {
+      switch events.next(until: stopped ? nil : deadline) {
+      case .output(let chunks):
+        for chunk in chunks { output(chunk.stream, chunk.data) }
+      case .deadlinePassed:
+        // Cancelling the task makes swift-subprocess kill the child (SIGKILL).
+        task.cancel()
+        stopped = true
+      case .finished(let outcome):
+        if stopped {
+          throw CaravanError(.timeout, "'\(program)' did not finish within \(Int(timeout ?? 0)) s and was stopped")
         }
-      }
-      if let deadline, !killed, Date() > deadline {
-        kill(pid, SIGKILL)
-        killed = true
+        return try outcome.get()
       }
     }
-    var status: Int32 = 0
-    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-    if killed {
-      throw CaravanError(.timeout, "'\(program)' did not finish within \(Int(timeout ?? 0)) s and was stopped")
-    }
-    // WIFEXITED / WEXITSTATUS, WTERMSIG as 128+N like a shell.
-    if status & 0x7f == 0 { return (status >> 8) & 0xff }
-    return 128 + (status & 0x7f)
+  }
+
+  /// A child that exits without reading all its input must not kill us with
+  /// SIGPIPE: writing to it then fails with EPIPE instead. (Children start with
+  /// default signal handling; `execProgram` restores it for itself.)
+  private static let brokenPipesIgnored: Bool = {
+    signal(SIGPIPE, SIG_IGN)
+    return true
+  }()
+
+  private static func ignoreBrokenPipes() {
+    _ = brokenPipesIgnored
+  }
+
+  /// The error for a program that cannot be started, with the package to install.
+  static func cannotRun(_ program: String, _ reason: String) -> CaravanError {
+    CaravanError(
+      .notFound, "cannot run '\(program)': \(reason)",
+      hint: "Install it (Debian package: \(Subprocess.debianPackage(for: program))).")
   }
 
   static func debianPackage(for program: String) -> String {
@@ -153,14 +137,20 @@ public struct Subprocess {
 func withCStrings<R>(_ strings: [String], _ body: ([UnsafeMutablePointer<CChar>?]) -> R) -> R {
   var pointers: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) }
   pointers.append(nil)
-  defer { pointers.forEach { free($0) } }
+  defer {
+    for pointer in pointers { free(pointer) }
+  }
   return body(pointers)
 }
 
 /// Replaces this process with `program` (for `caravan ssh`); returns only on failure.
+/// Hand-written: no library can replace the current process.
 public func execProgram(_ arguments: [String]) -> CaravanError {
+  guard let program = arguments.first else {
+    return CaravanError(.internalError, "no program to run")
+  }
   fflush(nil)  // every output stream
-  _ = withCStrings(arguments) { argv in execvp(arguments[0], argv) }
-  return CaravanError(.notFound, "cannot run '\(arguments[0])': \(String(cString: strerror(errno)))",
-    hint: "Install it (Debian package: \(Subprocess.debianPackage(for: arguments[0]))).")
+  signal(SIGPIPE, SIG_DFL)  // an ignored signal would stay ignored in the new program
+  _ = withCStrings(arguments) { argv in execvp(program, argv) }
+  return Subprocess.cannotRun(program, String(cString: strerror(errno)))
 }

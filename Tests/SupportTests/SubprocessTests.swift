@@ -1,0 +1,151 @@
+import Foundation
+import Support
+import Testing
+
+/// `Subprocess` with real programs: statuses, outputs, input, deadlines and errors.
+///
+/// Each test calls it from a thread of its own, as Caravan does (`onThread`):
+/// Swift Testing runs test bodies on the Swift concurrency pool, which a blocking
+/// call must not fill (see `Subprocess.run(output:)`).
+struct SubprocessTests {
+  @Test func exitStatusIsPassedThrough() async throws {
+    #expect(try await onThread { try Subprocess(["sh", "-c", "exit 42"]).run().status } == 42)
+    #expect(try await onThread { try Subprocess(["true"]).run().status } == 0)
+  }
+
+  @Test func aSignalGivesStatus128PlusItsNumber() async throws {
+    #expect(try await onThread { try Subprocess(["sh", "-c", "kill -9 $$"]).run().status } == 137)
+    #expect(try await onThread { try Subprocess(["sh", "-c", "kill -TERM $$"]).run().status } == 143)
+  }
+
+  @Test func standardOutputAndErrorAreKeptApart() async throws {
+    let result = try await onThread { try Subprocess(["sh", "-c", "echo out; echo err >&2; echo out2"]).run() }
+    #expect(result.stdout == "out\nout2\n")
+    #expect(result.stderr == "err\n")
+  }
+
+  @Test func argumentsArriveAsGivenAfterTheProgramName() async throws {
+    let result = try await onThread {
+      try Subprocess(["sh", "-c", #"printf '%s|' "$0" "$@""#, "a b", "'c'", ""]).run()
+    }
+    #expect(result.stdout == "a b|'c'||")
+    let argv0 = try await onThread { try Subprocess(["bash", "-c", #"printf %s "$BASH_ARGV0""#]).run() }
+    #expect(argv0.stdout == "bash")
+  }
+
+  @Test func theEnvironmentIsTheOneGiven() async throws {
+    let result = try await onThread {
+      try Subprocess(
+        ["sh", "-c", "echo \"$CARAVAN_A|${HOME-unset}\""],
+        environment: ["CARAVAN_A": "a b 'c'", "PATH": "/usr/bin:/bin"]
+      ).run()
+    }
+    #expect(result.stdout == "a b 'c'|unset\n")
+  }
+
+  /// The child waits for a file that the handler of its first line creates: it can
+  /// only go on (and end) if that line reached us while it was still running.
+  @Test func linesComeInOrderWhileTheChildRuns() async throws {
+    let marker = NSTemporaryDirectory() + "caravan-subprocess-\(UUID().uuidString)"
+    defer { try? FileManager.default.removeItem(atPath: marker) }
+    let script = """
+      echo one; echo two; echo warning >&2
+      while [ ! -e "$1" ]; do sleep 0.05; done
+      echo three; printf partial
+      """
+    let (status, lines) = try await onThread {
+      var lines: [String] = []
+      let status = try Subprocess(["sh", "-c", script, "sh", marker], timeout: 20).runStreamingLines { stream, line in
+        lines.append("\(stream) \(line)")
+        if line == "one" { _ = FileManager.default.createFile(atPath: marker, contents: nil) }
+      }
+      return (status, lines)
+    }
+    #expect(status == 0)
+    #expect(lines.filter { $0.hasPrefix("stdout") } == ["stdout one", "stdout two", "stdout three", "stdout partial"])
+    #expect(lines.contains("stderr warning"))
+  }
+
+  @Test func eightMebibytesOfInputArriveWhole() async throws {
+    let input = Data((0..<(8 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 7) })
+    let result = try await onThread { try Subprocess(["wc", "-c"], input: input, timeout: 60).run() }
+    #expect(result.status == 0)
+    #expect(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "8388608")
+  }
+
+  /// `cat` writes back while it is still being written to.
+  @Test func largeInputAndOutputAtOnceDoNotDeadlock() async throws {
+    let input = Data(repeating: UInt8(ascii: "x"), count: 4 << 20)
+    let result = try await onThread { try Subprocess(["cat"], input: input, timeout: 60).run() }
+    #expect(result.status == 0)
+    #expect(result.stdout.utf8.count == 4 << 20)
+  }
+
+  /// `true` exits at once, `sh` a little later, neither reads: no hang, no SIGPIPE for us.
+  @Test func aChildThatIgnoresItsInputDoesNotHangUs() async throws {
+    let input = Data(repeating: 0, count: 8 << 20)
+    #expect(try await onThread { try Subprocess(["true"], input: input, timeout: 20).run().status } == 0)
+    let status = try await onThread {
+      try Subprocess(["sh", "-c", "exec 0<&-; sleep 0.3; exit 3"], input: input, timeout: 20).run().status
+    }
+    #expect(status == 3)
+  }
+
+  @Test func theDeadlineKillsTheChild() async throws {
+    let start = Date()
+    let error = await #expect(throws: CaravanError.self) {
+      try await onThread { try Subprocess(["sleep", "30"], timeout: 1).run() }
+    }
+    #expect(error?.kind == .timeout)
+    #expect(error?.message == "'sleep' did not finish within 1 s and was stopped")
+    #expect(Date().timeIntervalSince(start) < 5)
+  }
+
+  /// A child that neither reads its input nor ends: the deadline still stops it.
+  @Test func theDeadlineAlsoStopsAChildThatDoesNotReadItsInput() async throws {
+    let start = Date()
+    let error = await #expect(throws: CaravanError.self) {
+      try await onThread { try Subprocess(["sleep", "30"], input: Data(count: 1 << 20), timeout: 1).run() }
+    }
+    #expect(error?.kind == .timeout)
+    #expect(Date().timeIntervalSince(start) < 5)
+  }
+
+  @Test func aMissingProgramNamesItsDebianPackage() async throws {
+    let error = await #expect(throws: CaravanError.self) {
+      try await onThread { try Subprocess(["caravan-no-such-program", "x"]).run() }
+    }
+    #expect(error?.kind == .notFound)
+    #expect(error?.message.hasPrefix("cannot run 'caravan-no-such-program': ") == true, "\(String(describing: error))")
+    #expect(error?.hint == "Install it (Debian package: caravan-no-such-program).")
+
+    // A program is looked for on the child's PATH.
+    let ssh = await #expect(throws: CaravanError.self) {
+      try await onThread { try Subprocess(["ssh-keygen", "-l"], environment: ["PATH": "/nonexistent"]).run() }
+    }
+    #expect(ssh?.message.hasPrefix("cannot run 'ssh-keygen': ") == true, "\(String(describing: ssh))")
+    #expect(ssh?.hint == "Install it (Debian package: openssh-client).")
+  }
+
+  @Test func manyCallersAtOnceEachOnItsOwnThread() async throws {
+    let statuses = try await withThrowingTaskGroup(of: Int32.self) { group in
+      for index in 0..<16 {
+        group.addTask {
+          try await onThread { try Subprocess(["sh", "-c", "sleep 0.2; exit \(index)"], timeout: 30).run().status }
+        }
+      }
+      var statuses: Set<Int32> = []
+      for try await status in group { statuses.insert(status) }
+      return statuses
+    }
+    #expect(statuses == Set(0..<16))
+  }
+}
+
+/// Runs `body` on a new thread (not one of the concurrency pool) and waits for it
+/// without blocking the pool.
+func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+  try await withCheckedThrowingContinuation { continuation in
+    Thread { continuation.resume(with: Result { try body() }) }.start()
+  }
+}
