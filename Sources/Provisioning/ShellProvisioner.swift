@@ -12,13 +12,17 @@ public struct GuestProvisioner: ProvisionerRunner {
   public static let support = SettingSupport(provisionerTypes: ["shell"])
   public var support: SettingSupport { GuestProvisioner.support }
 
-  public func run(_ provisioner: ProvisionerSpec, machine: MachineSpec, projectRoot: String,
-                  on communicator: Communicator, reporter: Reporter) throws {
+  public func run(
+    _ provisioner: ProvisionerSpec, machine: MachineSpec, projectRoot: String,
+    on communicator: Communicator, reporter: Reporter
+  ) throws {
     switch provisioner.kind {
     case .shell(let shell):
-      try runShell(shell, name: provisioner.name, machine: machine, projectRoot: projectRoot, on: communicator, reporter: reporter)
+      try runShell(
+        shell, name: provisioner.name, machine: machine, projectRoot: projectRoot, on: communicator, reporter: reporter)
     case .file, .ansible, .puppet:
-      throw CaravanError(.invalidInput, "provisioner '\(provisioner.name)' of machine '\(machine.name)': this type is not supported yet",
+      throw CaravanError(
+        .invalidInput, "provisioner '\(provisioner.name)' of machine '\(machine.name)': this type is not supported yet",
         hint: "Use a shell provisioner for now.")
     }
   }
@@ -30,7 +34,8 @@ public struct GuestProvisioner: ProvisionerRunner {
     }
     let full = FileSystem.resolve(path, relativeTo: projectRoot)
     guard let data = FileManager.default.contents(atPath: full) else {
-      throw CaravanError(.notFound, "shell provisioner '\(name)': script '\(path)' not found (looked at \(full))",
+      throw CaravanError(
+        .notFound, "shell provisioner '\(name)': script '\(path)' not found (looked at \(full))",
         hint: "Paths are relative to the folder of the Machinefile.")
     }
     return data
@@ -39,24 +44,32 @@ public struct GuestProvisioner: ProvisionerRunner {
   /// The guest command that runs the uploaded script.
   static func command(_ shell: ShellProvisioner, remotePath: String) -> String {
     let env = shell.env.sorted { $0.key < $1.key }.map { "\($0.key)=\(shellQuote($0.value))" }
-    let run = (env.isEmpty ? "" : "env " + env.joined(separator: " ") + " ")
+    let run =
+      (env.isEmpty ? "" : "env " + env.joined(separator: " ") + " ")
       + ([remotePath] + shell.args).map(shellQuote).joined(separator: " ")
     let body = "chmod +x \(shellQuote(remotePath)) && \(run)"
     return shell.privileged ? "sudo -n -H sh -c \(shellQuote(body))" : "sh -c \(shellQuote(body))"
   }
 
-  func runShell(_ shell: ShellProvisioner, name: String, machine: MachineSpec, projectRoot: String,
-                on communicator: Communicator, reporter: Reporter) throws {
+  func runShell(
+    _ shell: ShellProvisioner, name: String, machine: MachineSpec, projectRoot: String,
+    on communicator: Communicator, reporter: Reporter
+  ) throws {
     let data = try script(shell, name: name, projectRoot: projectRoot)
-    let remote = shell.uploadPath ?? "/tmp/caravan-shell-\(name.map { $0.isLetter || $0.isNumber ? $0 : "-" }.map(String.init).joined())"
+    let remote =
+      shell.uploadPath
+      ?? "/tmp/caravan-shell-\(name.map { $0.isLetter || $0.isNumber ? $0 : "-" }.map(String.init).joined())"
     try communicator.upload(data, to: remote)
     let status = try communicator.execute(GuestProvisioner.command(shell, remotePath: remote)) { _, line in
       reporter.detail(machine.name, line)
     }
     _ = try? communicator.execute("rm -f \(shellQuote(remote))") { _, _ in }
     guard status == 0 else {
-      throw CaravanError(.guest, "provisioner '\(name)' of machine '\(machine.name)' failed with exit status \(status)",
-        hint: "Its output is above. Fix the script and run `caravan provision\(machine.name == "default" ? "" : " " + machine.name)`.")
+      throw CaravanError(
+        .guest, "provisioner '\(name)' of machine '\(machine.name)' failed with exit status \(status)",
+        hint:
+          "Its output is above. Fix the script and run `caravan provision\(machine.name == "default" ? "" : " " + machine.name)`."
+      )
     }
   }
 }

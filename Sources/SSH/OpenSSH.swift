@@ -12,7 +12,9 @@ public final class OpenSSHCommunicator: Communicator {
   }
 
   /// `ssh` and its options, up to and including the destination.
-  public static func arguments(_ endpoint: SSHEndpoint, batch: Bool = true, connectTimeout: Int = 10, tty: Bool = false) -> [String] {
+  public static func arguments(_ endpoint: SSHEndpoint, batch: Bool = true, connectTimeout: Int = 10, tty: Bool = false)
+    -> [String]
+  {
     var args = [
       "ssh", "-p", String(endpoint.port),
       "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
@@ -36,7 +38,8 @@ public final class OpenSSHCommunicator: Communicator {
   func prepareControlDirectory() {
     guard let control = endpoint.controlPath else { return }
     let dir = (control as NSString).deletingLastPathComponent
-    try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+    try? FileManager.default.createDirectory(
+      atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
   }
 
   public func probe() -> (ready: Bool, detail: String) {
@@ -57,9 +60,12 @@ public final class OpenSSHCommunicator: Communicator {
 
   func execute(_ command: String, input: Data?, output: (Subprocess.Stream, String) -> Void) throws -> Int32 {
     prepareControlDirectory()
-    let status = try Subprocess(OpenSSHCommunicator.arguments(endpoint) + [command], input: input).runStreamingLines(output)
+    let status = try Subprocess(OpenSSHCommunicator.arguments(endpoint) + [command], input: input).runStreamingLines(
+      output)
     if status == 255 {
-      throw CaravanError(.guest, "the SSH connection to \(endpoint.user)@\(endpoint.host):\(endpoint.port) failed while running a command",
+      throw CaravanError(
+        .guest,
+        "the SSH connection to \(endpoint.user)@\(endpoint.host):\(endpoint.port) failed while running a command",
         hint: "Check that the machine runs (`caravan status`) and try again.")
     }
     return status
@@ -69,7 +75,8 @@ public final class OpenSSHCommunicator: Communicator {
     var errors = ""
     let status = try execute("cat > \(shellQuote(remotePath))", input: data) { _, line in errors += line + "\n" }
     guard status == 0 else {
-      throw CaravanError(.guest, "cannot write '\(remotePath)' in the guest: \(errors.trimmingCharacters(in: .whitespacesAndNewlines))",
+      throw CaravanError(
+        .guest, "cannot write '\(remotePath)' in the guest: \(errors.trimmingCharacters(in: .whitespacesAndNewlines))",
         hint: "Check that \(endpoint.user) may write there.")
     }
   }
@@ -82,10 +89,12 @@ public final class OpenSSHCommunicator: Communicator {
   }
 
   public func replaceKey(withPrivateKeyAt path: String) throws {
-    guard let publicKey = (try? String(contentsOfFile: path + ".pub", encoding: .utf8))?
-      .trimmingCharacters(in: .whitespacesAndNewlines), !publicKey.isEmpty
+    guard
+      let publicKey = (try? String(contentsOfFile: path + ".pub", encoding: .utf8))?
+        .trimmingCharacters(in: .whitespacesAndNewlines), !publicKey.isEmpty
     else {
-      throw CaravanError(.notFound, "the public key '\(path).pub' is missing", hint: "Remove '\(path)' so a new pair is made.")
+      throw CaravanError(
+        .notFound, "the public key '\(path).pub' is missing", hint: "Remove '\(path)' so a new pair is made.")
     }
     _ = try run(
       "umask 077; mkdir -p ~/.ssh && touch ~/.ssh/authorized_keys && (grep -qxF \(shellQuote(publicKey)) ~/.ssh/authorized_keys || echo \(shellQuote(publicKey)) >> ~/.ssh/authorized_keys)",
@@ -96,7 +105,8 @@ public final class OpenSSHCommunicator: Communicator {
     fresh.controlPath = nil
     let check = OpenSSHCommunicator(endpoint: fresh).probe()
     guard check.ready else {
-      throw CaravanError(.guest, "the new key '\(path)' does not log in (\(check.detail)); the box's key was left in place",
+      throw CaravanError(
+        .guest, "the new key '\(path)' does not log in (\(check.detail)); the box's key was left in place",
         hint: "Check sshd's AuthorizedKeysFile setting in the box.")
     }
     let patterns = InsecureKeys.publicKeyBodies.map { "-e \(shellQuote($0))" }.joined(separator: " ")
@@ -108,7 +118,9 @@ public final class OpenSSHCommunicator: Communicator {
 
   public func close() {
     guard let control = endpoint.controlPath, FileManager.default.fileExists(atPath: control) else { return }
-    _ = try? Subprocess(["ssh", "-o", "ControlPath=\(control)", "-O", "exit", "\(endpoint.user)@\(endpoint.host)"], timeout: 10).run()
+    _ = try? Subprocess(
+      ["ssh", "-o", "ControlPath=\(control)", "-O", "exit", "\(endpoint.user)@\(endpoint.host)"], timeout: 10
+    ).run()
   }
 }
 
@@ -122,7 +134,8 @@ public struct OpenSSHFactory: CommunicatorFactory {
 
   public func insecureKeyFiles() throws -> [String] {
     try FileSystem.makeDirectory(keyDirectory, mode: 0o700)
-    return try [("vagrant-insecure-ed25519", InsecureKeys.ed25519), ("vagrant-insecure-rsa", InsecureKeys.rsa)].map { name, key in
+    return try [("vagrant-insecure-ed25519", InsecureKeys.ed25519), ("vagrant-insecure-rsa", InsecureKeys.rsa)].map {
+      name, key in
       let path = keyDirectory + "/" + name
       let data = Data((key + "\n").utf8)
       if FileManager.default.contents(atPath: path) != data {
@@ -138,7 +151,8 @@ public struct OpenSSHFactory: CommunicatorFactory {
     try? FileManager.default.removeItem(atPath: path + ".pub")
     let result = try Subprocess(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", path]).run()
     guard result.status == 0 else {
-      throw CaravanError(.io, "ssh-keygen could not write '\(path)': \(result.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
+      throw CaravanError(
+        .io, "ssh-keygen could not write '\(path)': \(result.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
     }
   }
 }
