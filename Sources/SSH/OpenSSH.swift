@@ -12,6 +12,14 @@ public final class OpenSSHCommunicator: Communicator {
   }
 
   /// `ssh` and its options, up to and including the destination.
+  ///
+  /// Paths go in as `-o Key=value` lines, which ssh reads back as the exact path
+  /// whatever it holds: `%` doubled (ssh expands `%` tokens in IdentityFile and
+  /// ControlPath), in double quotes when it holds a blank or a quote. Not `-i`:
+  /// ssh checks that file exists before expanding `%%`, so an escaped path is
+  /// dropped ("not accessible"), and an unescaped one is expanded (`%d` is the
+  /// home folder, `%x` an error). (A literal `${` cannot be written at all: ssh
+  /// expands `${NAME}` from the environment and has no escape for it.)
   public static func arguments(_ endpoint: SSHEndpoint, batch: Bool = true, connectTimeout: Int = 10, tty: Bool = false)
     -> [String]
   {
@@ -22,9 +30,9 @@ public final class OpenSSHCommunicator: Communicator {
       "-o", "ServerAliveInterval=10", "-o", "ServerAliveCountMax=6",
     ]
     if batch { args += ["-o", "BatchMode=yes"] }
-    for key in endpoint.identityFiles { args += ["-i", key] }
+    for key in endpoint.identityFiles { args += ["-o", pathOption("IdentityFile", key)] }
     if let control = endpoint.controlPath {
-      args += ["-o", "ControlMaster=auto", "-o", "ControlPath=\(control)", "-o", "ControlPersist=60"]
+      args += ["-o", "ControlMaster=auto", "-o", pathOption("ControlPath", control), "-o", "ControlPersist=60"]
     } else {
       args += ["-o", "ControlMaster=no", "-o", "ControlPath=none"]
     }
@@ -33,6 +41,17 @@ public final class OpenSSHCommunicator: Communicator {
     args += endpoint.extraArgs
     args.append("\(endpoint.user)@\(endpoint.host)")
     return args
+  }
+
+  /// `ssh -O exit` for the machine's shared connection; nil when it has none.
+  static func stopMasterArguments(_ endpoint: SSHEndpoint) -> [String]? {
+    guard let control = endpoint.controlPath else { return nil }
+    return ["ssh", "-o", pathOption("ControlPath", control), "-O", "exit", "\(endpoint.user)@\(endpoint.host)"]
+  }
+
+  /// `Key=value` for `-o`, with a path that ssh reads back unchanged.
+  static func pathOption(_ key: String, _ path: String) -> String {
+    "\(key)=\(SSHConfig.value(path: path))"
   }
 
   func prepareControlDirectory() {
@@ -117,10 +136,10 @@ public final class OpenSSHCommunicator: Communicator {
   }
 
   public func close() {
-    guard let control = endpoint.controlPath, FileManager.default.fileExists(atPath: control) else { return }
-    _ = try? Subprocess(
-      ["ssh", "-o", "ControlPath=\(control)", "-O", "exit", "\(endpoint.user)@\(endpoint.host)"], timeout: 10
-    ).run()
+    guard let control = endpoint.controlPath, FileManager.default.fileExists(atPath: control),
+      let args = OpenSSHCommunicator.stopMasterArguments(endpoint)
+    else { return }
+    _ = try? Subprocess(args, timeout: 10).run()
   }
 }
 

@@ -29,10 +29,10 @@ public enum SSHConfig {
     return lines.joined(separator: "\n") + "\n"
   }
 
-  /// A value as ssh_config reads it: in double quotes when it holds blanks or
-  /// quotes (with `\` and `"` escaped inside).
+  /// A value as ssh_config (and `ssh -o`) reads it: in double quotes when it holds
+  /// blanks, quotes or `#` (with `\` and `"` escaped inside).
   static func value(_ text: String) -> String {
-    guard text.isEmpty || text.contains(where: { $0 == " " || $0 == "\t" || $0 == "\"" || $0 == "'" || $0 == "\\" })
+    guard text.isEmpty || text.contains(where: { " \t\"'\\#".contains($0) })
     else { return text }
     return "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
   }

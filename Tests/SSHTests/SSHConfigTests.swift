@@ -46,7 +46,7 @@ struct SSHConfigTests {
   }
 
   /// `ssh -G` prints the configuration the client would use, after reading the file.
-  @Test func theOpenSSHClientReadsItBack() throws {
+  @Test func theOpenSSHClientReadsItBack() async throws {
     let dir = NSTemporaryDirectory() + "caravan ssh-config \(getpid())%"
     defer { try? FileManager.default.removeItem(atPath: dir) }
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -54,7 +54,7 @@ struct SSHConfigTests {
     let endpoint = SSHEndpoint(port: 2345, user: "vagrant", identityFiles: [key])
     let file = dir + "/config"
     try FileSystem.writeAtomically(Data(SSHConfig.block(host: "box", endpoint: endpoint).utf8), to: file)
-    let result = try Subprocess(["ssh", "-G", "-F", file, "box"]).run()
+    let result = try await onThread { try Subprocess(["ssh", "-G", "-F", file, "box"]).run() }
     #expect(result.status == 0, "\(result.stderr)")
     let lines = Set(result.stdout.split(separator: "\n").map(String.init))
     for expected in [
