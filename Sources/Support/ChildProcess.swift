@@ -3,7 +3,7 @@ internal import Subprocess
 
 /// One child process, spawned, fed and read by swift-subprocess. Its output goes
 /// to `ChildEvents` as it is read, and its end (or why it could not start) too.
-/// `program` is looked for on the child's PATH; `arguments` follow it.
+/// `program` is looked for on the child's PATH unless it is a path; `arguments` follow it.
 struct ChildProcess: Sendable {
   var program: String
   var arguments: [String]
@@ -25,7 +25,7 @@ struct ChildProcess: Sendable {
   private func spawn(reportingTo events: ChildEvents) async throws -> Int32 {
     // argv[0] is the name as given, as a shell would pass it.
     let configuration = Configuration(
-      executable: .name(program), arguments: Arguments(executablePathOverride: program, remainingValues: arguments),
+      executable: executable, arguments: Arguments(executablePathOverride: program, remainingValues: arguments),
       environment: childEnvironment)
     let status: TerminationStatus
     if let input, !input.isEmpty {
@@ -41,6 +41,11 @@ struct ChildProcess: Sendable {
     case .exited(let code): return code
     case .signaled(let signal): return 128 + signal
     }
+  }
+
+  /// A name is looked for on PATH; a path (with a `/`) is run as it is, as a shell does.
+  private var executable: Executable {
+    program.contains("/") ? .path(.init(program)) : .name(program)
   }
 
   private var childEnvironment: Environment {

@@ -120,7 +120,7 @@ public struct Subprocess {
   static func cannotRun(_ program: String, _ reason: String) -> CaravanError {
     CaravanError(
       .notFound, "cannot run '\(program)': \(reason)",
-      hint: "Install it (Debian package: \(Subprocess.debianPackage(for: program))).")
+      hint: "Install it (Debian package: \(Subprocess.debianPackage(for: (program as NSString).lastPathComponent))).")
   }
 
   static func debianPackage(for program: String) -> String {

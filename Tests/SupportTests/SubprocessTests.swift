@@ -33,6 +33,16 @@ struct SubprocessTests {
     #expect(argv0.stdout == "bash")
   }
 
+  @Test func aProgramGivenAsAPathRunsFromThere() async throws {
+    #expect(try await onThread { try Subprocess(["/bin/sh", "-c", "exit 7"]).run().status } == 7)
+    let error = await #expect(throws: CaravanError.self) {
+      try await onThread { try Subprocess(["/nonexistent/caravan-tool"]).run() }
+    }
+    #expect(error?.kind == .notFound)
+    #expect(
+      error?.message.hasPrefix("cannot run '/nonexistent/caravan-tool': ") == true, "\(String(describing: error))")
+  }
+
   @Test func theEnvironmentIsTheOneGiven() async throws {
     let result = try await onThread {
       try Subprocess(
