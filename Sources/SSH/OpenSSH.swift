@@ -116,8 +116,7 @@ public final class OpenSSHCommunicator: Communicator {
         .notFound, "the public key '\(path).pub' is missing", hint: "Remove '\(path)' so a new pair is made.")
     }
     _ = try run(
-      "umask 077; mkdir -p ~/.ssh && touch ~/.ssh/authorized_keys && (grep -qxF \(shellQuote(publicKey)) ~/.ssh/authorized_keys || echo \(shellQuote(publicKey)) >> ~/.ssh/authorized_keys)",
-      what: "adding the new key to ~/.ssh/authorized_keys")
+      OpenSSHCommunicator.addKeyCommand(publicKey: publicKey), what: "adding the new key to ~/.ssh/authorized_keys")
     // Verify the new key on a connection of its own before the old keys go.
     var fresh = endpoint
     fresh.identityFiles = [path]
@@ -128,9 +127,8 @@ public final class OpenSSHCommunicator: Communicator {
         .guest, "the new key '\(path)' does not log in (\(check.detail)); the box's key was left in place",
         hint: "Check sshd's AuthorizedKeysFile setting in the box.")
     }
-    let patterns = InsecureKeys.publicKeyBodies.map { "-e \(shellQuote($0))" }.joined(separator: " ")
     _ = try run(
-      "umask 077; grep -v -F \(patterns) ~/.ssh/authorized_keys > ~/.ssh/authorized_keys.caravan; mv ~/.ssh/authorized_keys.caravan ~/.ssh/authorized_keys",
+      OpenSSHCommunicator.removeInsecureKeysCommand(keeping: publicKey),
       what: "removing the insecure key from ~/.ssh/authorized_keys")
     endpoint.identityFiles = [path]
   }
