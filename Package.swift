@@ -67,6 +67,7 @@ let package = Package(
     .testTarget(name: "CoreTests", dependencies: ["Core", "Spec", "Boxes", "Support", "Machinefile"]),
     .testTarget(name: "SSHTests", dependencies: ["SSH", "Core", "Support"]),
     .testTarget(name: "SupportTests", dependencies: ["Support"]),
+    .testTarget(name: "ProvisioningTests", dependencies: ["Provisioning", "Core", "Spec", "Support"]),
     // Shared by the test targets: the box server on 127.0.0.1 (scripts/box-server.py).
     .target(name: "TestSupport", path: "Tests/TestSupport"),
     .testTarget(name: "BoxesTests", dependencies: ["Boxes", "Spec", "Support", "TestSupport"]),

@@ -41,9 +41,11 @@ public struct GuestProvisioner: ProvisionerRunner {
     return data
   }
 
-  /// The guest command that runs the uploaded script.
+  /// The guest command that runs the uploaded script: `sh -c`, or `sudo -n -H sh -c`
+  /// when privileged, with the environment (in the order of its names) and the
+  /// arguments each given as one quoted word.
   static func command(_ shell: ShellProvisioner, remotePath: String) -> String {
-    let env = shell.env.sorted { $0.key < $1.key }.map { "\($0.key)=\(shellQuote($0.value))" }
+    let env = shell.env.sorted { $0.key < $1.key }.map { shellQuote("\($0.key)=\($0.value)") }
     let run =
       (env.isEmpty ? "" : "env " + env.joined(separator: " ") + " ")
       + ([remotePath] + shell.args).map(shellQuote).joined(separator: " ")
@@ -51,19 +53,30 @@ public struct GuestProvisioner: ProvisionerRunner {
     return shell.privileged ? "sudo -n -H sh -c \(shellQuote(body))" : "sh -c \(shellQuote(body))"
   }
 
+  /// The guest command that makes a new, empty file for the script and prints its
+  /// path. mktemp picks a name nobody can guess and creates it (mode 0600, owned
+  /// by the login user) only if nothing is there, so no other user of the guest
+  /// can put a script of theirs where one that runs as root is expected.
+  static func makeScriptFileCommand(name: String) -> String {
+    "mktemp \(shellQuote(scriptFilePrefix(name: name) + "XXXXXXXXXX"))"
+  }
+
+  static func scriptFilePrefix(name: String) -> String {
+    "/tmp/caravan-shell-" + String(name.map { $0.isASCII && ($0.isLetter || $0.isNumber) ? $0 : "-" }) + "."
+  }
+
   func runShell(
     _ shell: ShellProvisioner, name: String, machine: MachineSpec, projectRoot: String,
     on communicator: Communicator, reporter: Reporter
   ) throws {
     let data = try script(shell, name: name, projectRoot: projectRoot)
-    let remote =
-      shell.uploadPath
-      ?? "/tmp/caravan-shell-\(name.map { $0.isLetter || $0.isNumber ? $0 : "-" }.map(String.init).joined())"
+    let remote = try shell.uploadPath ?? makeScriptFile(name: name, on: communicator)
+    // Removed after the run, and also when the upload or the run fails.
+    defer { _ = try? communicator.execute("rm -f \(shellQuote(remote))") { _, _ in } }
     try communicator.upload(data, to: remote)
     let status = try communicator.execute(GuestProvisioner.command(shell, remotePath: remote)) { _, line in
       reporter.detail(machine.name, line)
     }
-    _ = try? communicator.execute("rm -f \(shellQuote(remote))") { _, _ in }
     guard status == 0 else {
       throw CaravanError(
         .guest, "provisioner '\(name)' of machine '\(machine.name)' failed with exit status \(status)",
@@ -71,5 +84,23 @@ public struct GuestProvisioner: ProvisionerRunner {
           "Its output is above. Fix the script and run `caravan provision\(machine.name == "default" ? "" : " " + machine.name)`."
       )
     }
+  }
+
+  /// Makes the script's file in the guest; its path is the line of mktemp's
+  /// output that has the expected form (a login shell may print other lines).
+  func makeScriptFile(name: String, on communicator: Communicator) throws -> String {
+    var output: [String] = []
+    let status = try communicator.execute(GuestProvisioner.makeScriptFileCommand(name: name)) { _, line in
+      output.append(line)
+    }
+    let prefix = GuestProvisioner.scriptFilePrefix(name: name)
+    guard status == 0, let path = output.last(where: { $0.hasPrefix(prefix) }) else {
+      throw CaravanError(
+        .guest,
+        "provisioner '\(name)': mktemp could not make a file for the script in the guest (exit status \(status))"
+          + (output.isEmpty ? "" : ": " + output.joined(separator: " ")),
+        hint: "Check that /tmp in the guest exists and is writable.")
+    }
+    return path
   }
 }
