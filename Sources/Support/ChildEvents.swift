@@ -19,6 +19,30 @@ final class ChildEvents: @unchecked Sendable {  // all state is read and written
   private let condition = NSCondition()
   private var pending: [Chunk] = []
   private var outcome: Swift.Result<Int32, any Error>?
+  /// The child's pid while its outputs are read: swift-subprocess reaps the child
+  /// only after that, so until then the pid cannot belong to another process.
+  private var readingFrom: pid_t?
+
+  func startedReading(from pid: pid_t) {
+    condition.lock()
+    defer { condition.unlock() }
+    readingFrom = pid
+  }
+
+  func stoppedReading() {
+    condition.lock()
+    defer { condition.unlock() }
+    readingFrom = nil
+  }
+
+  /// Kills the child (SIGKILL) from the waiting thread, at once and without any
+  /// task, when its pid is certainly still its own; false when it is not known so.
+  func killChild() -> Bool {
+    condition.lock()
+    defer { condition.unlock() }
+    guard let pid = readingFrom else { return false }
+    return kill(pid, SIGKILL) == 0
+  }
 
   func deliver(_ stream: Subprocess.Stream, _ data: Data) {
     condition.lock()
@@ -27,10 +51,12 @@ final class ChildEvents: @unchecked Sendable {  // all state is read and written
     condition.signal()
   }
 
+  /// The first outcome counts: the child's status as soon as it is known, or
+  /// swift-subprocess's report at the end of the run.
   func finish(_ result: Swift.Result<Int32, any Error>) {
     condition.lock()
     defer { condition.unlock() }
-    outcome = result
+    if outcome == nil { outcome = result }
     condition.signal()
   }
 

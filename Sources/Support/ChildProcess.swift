@@ -57,10 +57,16 @@ struct ChildProcess: Sendable {
     return .custom(values)
   }
 
-  /// Reads both outputs at once and hands each chunk over as soon as it is read.
+  /// Reads both outputs at once and hands each chunk over as soon as it is read;
+  /// then, when the child has ended (its outputs close as it exits), hands over its
+  /// status at once, without waiting for swift-subprocess to wind the run up (that
+  /// needs the concurrency pool; see `ChildExecutor`).
   private static func forward<Input: InputProtocol>(
     _ execution: Execution<Input, SequenceOutput, SequenceOutput>, to events: ChildEvents
   ) async throws {
+    let pid = execution.processIdentifier.value
+    events.startedReading(from: pid)
+    defer { events.stoppedReading() }
     try await withThrowingTaskGroup(of: Void.self) { group in
       group.addTask {
         for try await buffer in execution.standardOutput {
@@ -74,6 +80,23 @@ struct ChildProcess: Sendable {
       }
       try await group.waitForAll()
     }
+    if let status = endedStatus(of: pid) { events.finish(.success(status)) }
+  }
+
+  /// The status of the child if it has ended (128+N for signal N), read without
+  /// reaping it: swift-subprocess reaps it only after the body returns, so until
+  /// then `pid` is surely this child. Its outputs close a moment before it can be
+  /// waited for, so this looks for 5 ms at most; nil when it still runs.
+  private static func endedStatus(of pid: pid_t) -> Int32? {
+    for _ in 0..<50 {
+      var info = siginfo_t()
+      if waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0, info._sifields._sigchld.si_pid == pid {
+        let value = info._sifields._sigchld.si_status
+        return info.si_code == CLD_EXITED ? value : 128 + value
+      }
+      usleep(100)
+    }
+    return nil
   }
 }
 

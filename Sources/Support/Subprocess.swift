@@ -65,17 +65,20 @@ public struct Subprocess {
   /// the child (as a shell does). Past `timeout` the child is killed and this throws
   /// a `.timeout` error.
   ///
-  /// Why blocking here cannot deadlock: the child is run by a task of its own on
-  /// the Swift concurrency pool, and that task never waits for this thread (handing
-  /// over output only appends to `ChildEvents` under a lock), so it runs to its end
-  /// and the wait below ends with it. This thread is an ordinary one (the `caravan`
-  /// main thread, or a `Thread`): waiting, it takes nothing away from the pool.
-  /// That is the one rule for callers: not from a thread of the pool (an `async`
-  /// context). swift-subprocess runs part of every run in an unstructured task on
-  /// the pool, so callers blocking all of the pool's threads (2 on a 2-core host)
-  /// would wait for each other for ever; tests, which Swift Testing runs on the
-  /// pool, call from a `Thread` as the program does. The deadline is kept here, not
-  /// in the task, so a child that never ends is still stopped.
+  /// Why blocking here cannot deadlock: the child's task runs on `ChildExecutor`'s
+  /// thread, not on the Swift concurrency pool, and never waits for this thread
+  /// (handing over output only appends to `ChildEvents` under a lock), so the
+  /// output, the child's end and the kill at the deadline all come through
+  /// whatever the pool does. The one rule for callers: call from an ordinary thread
+  /// (the `caravan` main thread, or a `Thread`), not from one of the pool. A child
+  /// that closes its outputs and runs on is reported at the end of swift-subprocess's
+  /// run, which needs the pool for a moment (see `ChildExecutor`): callers blocking
+  /// all of its threads (2 on a 2-core host) could then wait for each other for
+  /// ever. Tests, which Swift Testing runs on the pool, call from a `Thread` too.
+  ///
+  /// The deadline is kept here, and the child killed from here (SIGKILL, and the
+  /// task cancelled so swift-subprocess kills it too); this then waits `stopGrace`
+  /// at most for the task to report the end.
   public func run(output: (Stream, Data) -> Void) throws -> Int32 {
     guard let program = arguments.first else {
       throw CaravanError(.internalError, "no program to run")
@@ -84,25 +87,32 @@ public struct Subprocess {
     let events = ChildEvents()
     let child = ChildProcess(
       program: program, arguments: Array(arguments.dropFirst()), environment: environment, input: input)
-    let task = Task.detached { await child.execute(reportingTo: events) }
-    let deadline = timeout.map { Date().addingTimeInterval($0) }
+    let task = Task.detached(executorPreference: ChildExecutor.shared) { await child.execute(reportingTo: events) }
+    var deadline = timeout.map { Date().addingTimeInterval($0) }
     var stopped = false
+    let timedOut = CaravanError(.timeout, "'\(program)' did not finish within \(Int(timeout ?? 0)) s and was stopped")
     while true {
-      switch events.next(until: stopped ? nil : deadline) {
+      switch events.next(until: deadline) {
       case .output(let chunks):
         for chunk in chunks { output(chunk.stream, chunk.data) }
+      case .deadlinePassed where stopped:
+        throw timedOut
       case .deadlinePassed:
-        // Cancelling the task makes swift-subprocess kill the child (SIGKILL).
+        // SIGKILL from here while the pid is surely the child's; cancelling the task
+        // makes swift-subprocess kill it too (the one way once its outputs closed).
+        _ = events.killChild()
         task.cancel()
         stopped = true
+        deadline = Date().addingTimeInterval(Subprocess.stopGrace)
       case .finished(let outcome):
-        if stopped {
-          throw CaravanError(.timeout, "'\(program)' did not finish within \(Int(timeout ?? 0)) s and was stopped")
-        }
+        if stopped { throw timedOut }
         return try outcome.get()
       }
     }
   }
+
+  /// How long a stopped child's task may take to report its end.
+  static let stopGrace = 2.0
 
   /// A child that exits without reading all its input must not kill us with
   /// SIGPIPE: writing to it then fails with EPIPE instead. (Children start with

@@ -1,6 +1,7 @@
 import Foundation
-import Support
 import Testing
+
+@testable import Support
 
 /// `Subprocess` with real programs: statuses, outputs, input, deadlines and errors.
 ///
@@ -102,23 +103,61 @@ struct SubprocessTests {
   }
 
   @Test func theDeadlineKillsTheChild() async throws {
-    let start = Date()
-    let error = await #expect(throws: CaravanError.self) {
-      try await onThread { try Subprocess(["sleep", "30"], timeout: 1).run() }
-    }
+    let (elapsed, error) = try await onThread { timed { try Subprocess(["sleep", "30"], timeout: 1).run() } }
     #expect(error?.kind == .timeout)
     #expect(error?.message == "'sleep' did not finish within 1 s and was stopped")
-    #expect(Date().timeIntervalSince(start) < 5)
+    #expect(elapsed < 3)
   }
 
   /// A child that neither reads its input nor ends: the deadline still stops it.
   @Test func theDeadlineAlsoStopsAChildThatDoesNotReadItsInput() async throws {
-    let start = Date()
-    let error = await #expect(throws: CaravanError.self) {
-      try await onThread { try Subprocess(["sleep", "30"], input: Data(count: 1 << 20), timeout: 1).run() }
+    let (elapsed, error) = try await onThread {
+      timed { try Subprocess(["sleep", "30"], input: Data(count: 1 << 20), timeout: 1).run() }
     }
     #expect(error?.kind == .timeout)
-    #expect(Date().timeIntervalSince(start) < 5)
+    #expect(elapsed < 3)
+  }
+
+  /// With every thread of the concurrency pool busy (as in a full test run), output
+  /// still streams, a child's end is still reported as it ends, and a child past
+  /// its deadline is still killed then.
+  @Test func theConcurrencyPoolBeingBusyHoldsNothingUp() async throws {
+    let folder = NSTemporaryDirectory() + "caravan-subprocess-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    let pidFile = folder + "/pid"
+    let streamed = startThread { () -> [String] in
+      usleep(200_000)  // the pool is full by then
+      let start = Date()
+      var seen: [String] = []
+      let status = try? Subprocess(["sh", "-c", "echo one; sleep 0.3; echo two"], timeout: 20).runStreamingLines {
+        seen.append("\($1) \(Date().timeIntervalSince(start) < 1 ? "soon" : "late")")
+      }
+      return seen + ["status \(status ?? -1) \(Date().timeIntervalSince(start) < 1 ? "soon" : "late")"]
+    }
+    let stopped = startThread { () -> Double in
+      usleep(200_000)
+      let start = Date()
+      _ = try? Subprocess(["sh", "-c", "echo $$ > \"$1\"; exec sleep 30", "sh", pidFile], timeout: 0.5).run()
+      return Date().timeIntervalSince(start)
+    }
+    // The second child at 1.5 s: gone, or a zombie not reaped yet.
+    let look = startThread { () -> String in
+      Thread.sleep(forTimeInterval: 1.5)
+      guard let pid = try? String(contentsOfFile: pidFile, encoding: .utf8) else { return "no pid file" }
+      let stat = "/proc/\(pid.trimmingCharacters(in: .whitespacesAndNewlines))/stat"
+      return (try? String(contentsOfFile: stat, encoding: .utf8)) ?? "gone"
+    }
+    // Every pool thread sleeps (blocking) for 2 s.
+    await withTaskGroup(of: Void.self) { group in
+      for _ in 0...ProcessInfo.processInfo.activeProcessorCount {
+        group.addTask { usleep(2_000_000) }
+      }
+    }
+    #expect(try await onThread { streamed.wait() } == ["one soon", "two soon", "status 0 soon"])
+    #expect(try await onThread { stopped.wait() ?? .infinity } < 1.5)
+    let state = try await onThread { look.wait() ?? "" }
+    #expect(state == "gone" || state.contains(") Z "), "\(state)")
   }
 
   @Test func aMissingProgramNamesItsDebianPackage() async throws {
@@ -150,6 +189,38 @@ struct SubprocessTests {
     }
     #expect(statuses == Set(0..<16))
   }
+}
+
+/// How long `body` took (on this thread), and the error it threw.
+func timed(_ body: () throws -> Subprocess.Result) -> (Double, CaravanError?) {
+  let start = Date()
+  do {
+    _ = try body()
+    return (Date().timeIntervalSince(start), nil)
+  } catch {
+    return (Date().timeIntervalSince(start), error as? CaravanError)
+  }
+}
+
+/// A thread started at once, and what it returns.
+final class ThreadResult<T: Sendable>: @unchecked Sendable {  // `value` is written before `done` is signalled
+  let done = DispatchSemaphore(value: 0)
+  var value: T?
+
+  func wait() -> T? {
+    done.wait()
+    done.signal()
+    return value
+  }
+}
+
+func startThread<T: Sendable>(_ body: @escaping @Sendable () -> T) -> ThreadResult<T> {
+  let result = ThreadResult<T>()
+  Thread {
+    result.value = body()
+    result.done.signal()
+  }.start()
+  return result
 }
 
 /// Runs `body` on a new thread (not one of the concurrency pool) and waits for it

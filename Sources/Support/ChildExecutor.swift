@@ -1,0 +1,46 @@
+import Foundation
+
+/// The thread that runs the tasks of child processes (spawning, writing, reading,
+/// noticing the end), one job after another, so that they do not wait for the
+/// Swift concurrency pool: the pool may be full of callers blocked in
+/// `Subprocess` (or of other blocking work, as in a test run), and a child must
+/// still be started, read, reported and killed at its deadline. Jobs here do not
+/// wait (for a few milliseconds at most, in `ChildProcess.endedStatus`): the
+/// waiting is done by swift-subprocess's own threads (epoll, spawning), which
+/// hand the results back as jobs.
+///
+/// Not all of a run is here: swift-subprocess starts one unstructured `Task` per
+/// run (to clean up on cancellation, in `withUncancelledTask`), which does not
+/// inherit an executor preference, so it runs on the pool, and the run ends only
+/// after it has. That is why `ChildProcess` reads the child's status itself.
+final class ChildExecutor: TaskExecutor, @unchecked Sendable {  // `jobs` is used under `condition` only
+  static let shared = ChildExecutor()
+
+  private let condition = NSCondition()
+  private var jobs: [UnownedJob] = []
+
+  private init() {
+    let thread = Thread { [self] in runJobs() }
+    thread.name = "caravan-subprocess"
+    thread.start()
+  }
+
+  func enqueue(_ job: consuming ExecutorJob) {
+    let job = UnownedJob(job)
+    condition.lock()
+    defer { condition.unlock() }
+    jobs.append(job)
+    condition.signal()
+  }
+
+  private func runJobs() {
+    while true {
+      condition.lock()
+      while jobs.isEmpty { condition.wait() }
+      let batch = jobs
+      jobs = []
+      condition.unlock()
+      for job in batch { job.runSynchronously(on: asUnownedTaskExecutor()) }
+    }
+  }
+}
