@@ -34,8 +34,17 @@ struct ConcurrencyTests {
   @Test func twoProjectsImportTheirBoxesAtTheSameTime() throws {
     let h = try Harness(name: "imports")
     defer { h.cleanUp() }
-    for name in ["one", "two"] {
-      let add = try h.caravan("box", "add", "e2e/\(name)", Harness.boxFile, in: h.root)
+    // Box "one" has a 2 GiB (sparse) image, so its import into the pool takes
+    // seconds; box "two" is the small test box. No guest boots: each `up` stops
+    // itself before starting its domain, and only the imports matter.
+    let big = try Harness.exec(
+      [
+        "sh", "-c",
+        "mkdir -p big && cd big && printf '{\"provider\":\"libvirt\",\"format\":\"qcow2\",\"virtual_size\":2}' > metadata.json && truncate -s 2G box.img && tar -S -cf ../big.box metadata.json box.img",
+      ], in: h.root, environment: ProcessInfo.processInfo.environment)
+    try #require(big.status == 0, "\(big)")
+    for (name, file) in [("one", h.root + "/big.box"), ("two", Harness.boxFile)] {
+      let add = try h.caravan("box", "add", "e2e/\(name)", file, in: h.root)
       try #require(add.status == 0, "\(add)")
       try h.write("box \"e2e/\(name)\"\nmemory 512MiB\n", to: "\(name)/Machinefile")
     }
@@ -45,27 +54,34 @@ struct ConcurrencyTests {
         _ = try? h.caravan("box", "remove", "e2e/\(name)", "--force", in: h.root)
       }
     }
-    // Each stops itself before booting (no guest needed): only the imports matter.
-    let processes = try ["one", "two"].map { name in
+    func up(_ name: String) throws -> Process {
       try h.spawn(
         ["up", "--events", h.root + "/\(name).jsonl"], in: h.root + "/" + name, log: h.root + "/\(name).log",
         environment: ["CARAVAN_FAULT_INJECT": "start:start"])
     }
-    for process in processes { process.waitUntilExit() }
-    let spans = try ["one", "two"].map { name -> (start: Date, end: Date) in
-      let lines = try String(contentsOfFile: h.root + "/\(name).jsonl", encoding: .utf8).split(separator: "\n")
-      let times = try lines.compactMap { line -> (String, Date)? in
-        let event = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
-        guard event["step"] as? String == "import_box", let phase = event["phase"] as? String,
-          let time = (event["time"] as? String).flatMap(Faults.date)
-        else { return nil }
-        return (phase, time)
+    func importSpan(_ name: String) throws -> (start: Date?, end: Date?) {
+      let text = (try? String(contentsOfFile: h.root + "/\(name).jsonl", encoding: .utf8)) ?? ""
+      var span: (start: Date?, end: Date?) = (nil, nil)
+      for line in text.split(separator: "\n") {
+        guard let event = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+          event["step"] as? String == "import_box", let time = (event["time"] as? String).flatMap(Faults.date)
+        else { continue }
+        if event["phase"] as? String == "start" { span.start = time } else { span.end = time }
       }
-      let start = try #require(times.first { $0.0 == "start" }?.1)
-      let end = try #require(times.first { $0.0 == "end" }?.1)
-      return (start, end)
+      return span
     }
-    // The imports overlap: neither waited for the other's to end.
-    #expect(spans[0].start < spans[1].end && spans[1].start < spans[0].end, "\(spans)")
+    // The second project starts once the first one's long import is under way.
+    let first = try up("one")
+    while first.isRunning, try importSpan("one").start == nil { Thread.sleep(forTimeInterval: 0.05) }
+    let second = try up("two")
+    first.waitUntilExit()
+    second.waitUntilExit()
+    let one = try importSpan("one")
+    let two = try importSpan("two")
+    let oneEnd = try #require(one.end, "\(one)")
+    let twoStart = try #require(two.start, "\(two)")
+    let twoEnd = try #require(two.end, "\(two)")
+    // The second import ran (and ended) inside the first one: it did not wait for it.
+    #expect(twoStart < oneEnd && twoEnd < oneEnd, "one: \(one), two: \(two)")
   }
 }
