@@ -87,9 +87,7 @@ extension Lifecycle {
         // Also without a domain: an overlay left by a kill before define, or
         // by `virsh undefine` without its storage.
         try hypervisor.remove(domain: domain, keepLogs: false)
-        if let record = state.record, let control = try? endpoint(for: machine, record: record, shared: true) {
-          communicators.communicator(for: control).close()
-        }
+        if let record = state.record { closeSharedConnection(machine, record: record) }
         try project.removeMachineState(name)
         try removeMachineKeyCopy(name)
       }

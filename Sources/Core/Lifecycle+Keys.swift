@@ -22,10 +22,7 @@ extension Lifecycle {
     }
     let copy = keyCopyPath(machine.name)
     if !FileSystem.exists(copy) || !FileSystem.exists(copy + ".pub") {
-      try FileSystem.makeDirectory((copy as NSString).deletingLastPathComponent, mode: 0o700)
-      for suffix in ["", ".pub"] {
-        try FileSystem.writeAtomically(try read(path + suffix), to: copy + suffix, mode: 0o600)
-      }
+      try copyKey(path, to: copy)
     }
     return path
   }
@@ -35,15 +32,20 @@ extension Lifecycle {
     let path = project.keyPath(name)
     let copy = keyCopyPath(name)
     guard !FileSystem.exists(path), FileSystem.exists(copy), FileSystem.exists(copy + ".pub") else { return }
-    try FileSystem.makeDirectory(project.machineDirectory(name), mode: 0o700)
-    for suffix in ["", ".pub"] {
-      try FileSystem.writeAtomically(try read(copy + suffix), to: path + suffix, mode: 0o600)
-    }
+    try copyKey(copy, to: path)
     reporter.step(name, "restored its SSH key from \(copy)")
   }
 
   func removeMachineKeyCopy(_ name: String) throws {
     try FileSystem.removeTree((keyCopyPath(name) as NSString).deletingLastPathComponent)
+  }
+
+  /// Copies a key pair (`PATH` and `PATH.pub`) into a 0700 folder, each file 0600.
+  private func copyKey(_ source: String, to target: String) throws {
+    try FileSystem.makeDirectory((target as NSString).deletingLastPathComponent, mode: 0o700)
+    for suffix in ["", ".pub"] {
+      try FileSystem.writeAtomically(try read(source + suffix), to: target + suffix, mode: 0o600)
+    }
   }
 
   private func read(_ path: String) throws -> Data {

@@ -80,19 +80,6 @@ extension Lifecycle {
     )
   }
 
-  /// Ends the machine's shared SSH connection (ControlMaster), if one is open:
-  /// before the guest is stopped, saved or put back to a snapshot, whose TCP
-  /// state would leave it hanging.
-  func closeSharedConnection(_ machine: MachineSpec, record: MachineRecord) {
-    guard let control = try? endpoint(for: machine, record: record, shared: true) else { return }
-    communicators.communicator(for: control).close()
-  }
-
-  /// How the user names the machine after a command: "" for a project's only machine.
-  func argument(for machine: MachineSpec) -> String {
-    project.spec.machines.count > 1 ? " " + machine.name : ""
-  }
-
   static func seconds(since start: Date) -> String {
     String(format: "%.1f s", Date().timeIntervalSince(start))
   }

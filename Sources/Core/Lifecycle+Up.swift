@@ -80,7 +80,7 @@ extension Lifecycle {
     let key = record.keyReplaced ? project.keyPath(name) : (machine.ssh.privateKey ?? "the box's insecure key")
     reporter.step(
       name,
-      "ready. `caravan ssh\(project.spec.machines.count > 1 ? " " + name : "")` logs in (ssh -p \(record.sshPort) -i \(key) \(machine.ssh.user)@127.0.0.1)"
+      "ready. `caravan ssh\(argument(for: machine))` logs in (ssh -p \(record.sshPort) -i \(key) \(machine.ssh.user)@127.0.0.1)"
     )
   }
 

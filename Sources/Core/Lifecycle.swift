@@ -191,7 +191,19 @@ public final class Lifecycle {
   }
 
   func stateErrors(_ machine: MachineSpec, action: String) -> MachineStateError {
-    MachineStateError(
-      machine: machine.name, argument: project.spec.machines.count > 1 ? " " + machine.name : "", action: action)
+    MachineStateError(machine: machine.name, argument: argument(for: machine), action: action)
+  }
+
+  /// Ends the machine's shared SSH connection (ControlMaster), if one is open:
+  /// before the guest is stopped, saved or put back to a snapshot, whose TCP
+  /// state would leave it hanging.
+  func closeSharedConnection(_ machine: MachineSpec, record: MachineRecord) {
+    guard let control = try? endpoint(for: machine, record: record, shared: true) else { return }
+    communicators.communicator(for: control).close()
+  }
+
+  /// How the user names the machine after a command: "" for a project's only machine.
+  func argument(for machine: MachineSpec) -> String {
+    project.spec.machines.count > 1 ? " " + machine.name : ""
   }
 }
