@@ -14,6 +14,8 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     // Child processes (ssh, ssh-keygen, host tools): spawning, pipes, signals, exit status.
     .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+    // The build's HTTP server (templates and http_dir for installers), on 127.0.0.1.
+    .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
   ],
   targets: [
     // Lowest layer: what every module shares (the one error type, locks, child
@@ -47,10 +49,18 @@ let package = Package(
     .target(name: "LibvirtDriver", dependencies: ["Core", "Libvirt", "Boxes", "Spec", "Support"]),
     .target(name: "SSH", dependencies: ["Core", "Support"]),
     .target(name: "Provisioning", dependencies: ["Core", "Spec", "Support"]),
+    // `caravan build`: Boxfile strategies, template rendering, the build's HTTP server,
+    // postinstall; build VMs through LibvirtDriver, packaging through Boxes.
+    .target(
+      name: "Builder",
+      dependencies: [
+        "Spec", "Support", "Boxes", "Core", "LibvirtDriver", "SSH", "Provisioning",
+        .product(name: "FlyingFox", package: "FlyingFox"),
+      ]),
     .target(
       name: "CaravanCommands",
       dependencies: [
-        "Machinefile", "Spec", "Support", "Boxes", "Core", "LibvirtDriver", "SSH", "Provisioning",
+        "Machinefile", "Spec", "Support", "Boxes", "Core", "LibvirtDriver", "SSH", "Provisioning", "Builder",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .executableTarget(name: "caravan", dependencies: ["CaravanCommands"]),
@@ -70,6 +80,7 @@ let package = Package(
     .testTarget(name: "ProvisioningTests", dependencies: ["Provisioning", "Core", "Spec", "Support"]),
     // Shared by the test targets: the box server on 127.0.0.1 (scripts/box-server.py).
     .target(name: "TestSupport", path: "Tests/TestSupport"),
+    .testTarget(name: "BuilderTests", dependencies: ["Builder", "Spec", "Support", "Boxes"]),
     .testTarget(name: "BoxesTests", dependencies: ["Boxes", "Spec", "Support", "TestSupport"]),
     .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"]),
   ],

@@ -21,7 +21,7 @@ def closure(name):
 
 # Lowest first; a module may depend only on modules before it.
 layers = ["Support", "Spec", "CLibvirt", "Libvirt", "Machinefile", "CCurl", "CArchive", "Boxes", "Core",
-          "LibvirtDriver", "SSH", "Provisioning", "CaravanCommands", "caravan"]
+          "LibvirtDriver", "SSH", "Provisioning", "Builder", "CaravanCommands", "caravan"]
 problems = []
 for index, name in enumerate(layers):
     for dep in deps.get(name, ()):
