@@ -23,6 +23,11 @@ struct ValidateCommand: ParsableCommand {
     }
     let absolute = FileSystem.absolute(path)
     let shown = Machinefile.displayName(of: absolute, from: cwd)
+    if let data = FileManager.default.contents(atPath: absolute),
+      Boxfile.isBoxfile(path: absolute, source: String(decoding: data, as: UTF8.self))
+    {
+      return try validateBoxfile(absolute, shown: shown, environment: environment)
+    }
     let (spec, diagnostics) = try Machinefile.check(path: absolute, shownAs: shown, environment: environment)
     let errors = diagnostics.filter { $0.severity == .error }
     if json {
@@ -57,6 +62,38 @@ struct ValidateCommand: ParsableCommand {
 }
 
 extension ValidateCommand {
+  /// A Boxfile: the same diagnostics; `--var` values cannot be given, so a `var` without a
+  /// default that the environment does not set is reported.
+  func validateBoxfile(_ path: String, shown: String, environment: [String: String]) throws {
+    let (spec, diagnostics) = try Boxfile.check(path: path, shownAs: shown, variables: [:], environment: environment)
+    let errors = diagnostics.filter { $0.severity == .error }
+    if json {
+      let rows: [[String: Any]] = diagnostics.map {
+        [
+          "file": $0.file, "line": $0.location.line, "column": $0.location.column,
+          "severity": $0.severity == .error ? "error" : "warning", "message": $0.message,
+        ]
+      }
+      var object: [String: Any] = ["file": shown, "valid": errors.isEmpty, "diagnostics": rows, "kind": "Boxfile"]
+      if let spec, errors.isEmpty {
+        object["box"] = spec.name
+        object["version"] = spec.version
+        object["strategy"] = spec.strategy.rawValue
+      }
+      let out = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+      print(String(decoding: out, as: UTF8.self))
+    } else {
+      for diagnostic in diagnostics { printError(diagnostic.rendered) }
+      if errors.isEmpty, let spec {
+        print("\(shown): valid Boxfile, box \(spec.name) \(spec.version) (strategy \(spec.strategy.rawValue))")
+      }
+    }
+    if !errors.isEmpty {
+      if !json { printError("\(shown): \(errors.count) error\(errors.count == 1 ? "" : "s")") }
+      throw ExitCode(65)
+    }
+  }
+
   /// What `up` would name as not supported yet, per machine and setting, from
   /// the same declarations `up` uses.
   static func unsupported(in spec: ProjectSpec) -> [[String: Any]] {

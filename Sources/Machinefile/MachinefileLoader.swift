@@ -93,7 +93,7 @@ public enum Machinefile {
     }
   }
 
-  private static func read(_ path: String) throws -> String {
+  static func read(_ path: String, what: String = "Machinefile") throws -> String {
     func failure(_ message: String) -> MachinefileError {
       MachinefileError(diagnostics: [
         Diagnostic(message: message, location: SourceLocation(line: 0, column: 0), length: 0, file: path)
@@ -102,16 +102,16 @@ public enum Machinefile {
     let fileManager = FileManager.default
     var isDirectory: ObjCBool = false
     guard fileManager.fileExists(atPath: path, isDirectory: &isDirectory) else {
-      throw failure("cannot read Machinefile '\(path)': no such file; create one with `caravan init` or check the path")
+      throw failure("cannot read \(what) '\(path)': no such file; \(what == "Machinefile" ? "create one with `caravan init` or check the path" : "check the path")")
     }
     guard !isDirectory.boolValue else {
-      throw failure("cannot read Machinefile '\(path)': it is a directory; give the path of the file inside it")
+      throw failure("cannot read \(what) '\(path)': it is a directory; give the path of the file inside it")
     }
     guard let data = fileManager.contents(atPath: path) else {
-      throw failure("cannot read Machinefile '\(path)': permission denied; check the file's permissions")
+      throw failure("cannot read \(what) '\(path)': permission denied; check the file's permissions")
     }
     guard let source = String(data: data, encoding: .utf8) else {
-      throw failure("cannot read Machinefile '\(path)': it is not UTF-8 text; save it as UTF-8")
+      throw failure("cannot read \(what) '\(path)': it is not UTF-8 text; save it as UTF-8")
     }
     return source
   }

@@ -63,7 +63,7 @@ final class Validator {
   /// Validates the file; returns what lowering needs, or nil if the file declares a
   /// language version this build cannot read (then that is the only diagnostic).
   func validate(_ file: SourceFile) -> CheckedFile? {
-    guard checkVersion(file) else { return nil }
+    guard checkVersionStatement(file) else { return nil }
     // Machines are appended to `result` while the top level is walked, so the defaults
     // are collected apart (an inout access to `result` would overlap).
     var defaults = CheckedScope()
@@ -96,7 +96,7 @@ final class Validator {
   /// `version` must be the first statement, once, and name a version this build reads.
   /// A higher version is refused by name, and nothing else is reported: the file is
   /// written in a language this build does not know.
-  private func checkVersion(_ file: SourceFile) -> Bool {
+  func checkVersionStatement(_ file: SourceFile) -> Bool {
     var first: Statement?
     for (position, statement) in file.statements.enumerated() where statement.name == "version" {
       checkInterpolations(in: statement, scope: .topLevel)

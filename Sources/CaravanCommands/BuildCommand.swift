@@ -1,0 +1,74 @@
+import ArgumentParser
+import Builder
+import Core
+import Foundation
+import Machinefile
+import Spec
+import Support
+
+struct BuildCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "build",
+    abstract: "Build a base box from a Boxfile (installer, iso or rootfs strategy).",
+    discussion: """
+      DIR is a folder holding a Boxfile (e.g. boxes/debian-12), or FILE the Boxfile itself. The box is written \
+      where the Boxfile's `output` says, with a catalog entry when it names `catalog:`; `caravan box add` takes \
+      either.
+      """)
+
+  @Argument(help: "The Boxfile, or the folder that holds it.") var path: String
+  @Option(
+    name: .customLong("var"), parsing: .singleValue,
+    help: ArgumentHelp("Set a Boxfile `var` (repeatable).", valueName: "NAME=VALUE"))
+  var variables: [String] = []
+  @Option(
+    name: .customLong("on-error"),
+    help: "abort: remove everything the build made (default); keep: leave the build VM and files for inspection.")
+  var onError: String = "abort"
+  @Flag(help: "Replace an existing output box file.") var force = false
+
+  func validate() throws {
+    guard BuildOptions.OnError(rawValue: onError) != nil else {
+      throw ValidationError("--on-error takes abort or keep, not '\(onError)'")
+    }
+    for pair in variables where !pair.contains("=") {
+      throw ValidationError("--var takes NAME=VALUE, got '\(pair)'; e.g. --var mirror=http://deb.debian.org/debian")
+    }
+  }
+
+  func run() throws {
+    let environment = ProcessInfo.processInfo.environment
+    let file = try BuildCommand.boxfilePath(path)
+    var given: [String: String] = [:]
+    for pair in variables {
+      let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+      given[String(parts[0])] = String(parts[1])
+    }
+    let spec = try Boxfile.load(path: file, shownAs: path, variables: given, environment: environment)
+    var options = BuildOptions(
+      cacheDirectory: CaravanPaths.home(environment: environment) + "/cache/build",
+      uri: defaultLibvirtURI(configured: nil, environment: environment))
+    options.onError = BuildOptions.OnError(rawValue: onError) ?? .abort
+    options.force = force
+    _ = try BoxBuild(spec: spec, options: options).run()
+  }
+
+  /// `boxes/NAME` → `boxes/NAME/Boxfile`; a file as given.
+  static func boxfilePath(_ path: String) throws -> String {
+    let absolute = FileSystem.absolute(path)
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: absolute, isDirectory: &isDirectory) else {
+      throw CaravanError(
+        .notFound, "no Boxfile at '\(path)'", hint: "Give a folder holding a Boxfile (boxes/NAME) or the file itself.")
+    }
+    if isDirectory.boolValue {
+      let inside = absolute + "/Boxfile"
+      guard FileSystem.exists(inside) else {
+        throw CaravanError(
+          .notFound, "the folder '\(path)' has no Boxfile", hint: "Write \(path)/Boxfile, or name the file itself.")
+      }
+      return inside
+    }
+    return absolute
+  }
+}

@@ -1,0 +1,88 @@
+// The public entry points for Boxfiles: load one for `caravan build`, check one for
+// `caravan validate`, and tell a Boxfile from a Machinefile.
+
+import Foundation
+import Spec
+import Support
+
+public enum Boxfile {
+  /// Where a build guest reaches the build's HTTP server (QEMU user networking's host).
+  public static let guestHostAddress = "10.0.2.2"
+
+  /// Parse, validate and lower. `variables` are `--var` values; `httpPort` the build's
+  /// HTTP server port (0 while it is not known, e.g. for `validate`).
+  public static func load(
+    path: String, shownAs: String? = nil, variables: [String: String], environment: [String: String],
+    httpPort: Int = 0
+  ) throws -> BuildSpec {
+    let (spec, diagnostics) = try check(
+      path: path, shownAs: shownAs, variables: variables, environment: environment, httpPort: httpPort)
+    guard let spec else { throw MachinefileError(diagnostics: diagnostics) }
+    return spec
+  }
+
+  public static func check(
+    path: String, shownAs: String? = nil, variables: [String: String], environment: [String: String],
+    httpPort: Int = 0
+  ) throws -> (spec: BuildSpec?, diagnostics: [Diagnostic]) {
+    let absolute = FileSystem.absolute(path)
+    let source = try Machinefile.read(absolute, what: "Boxfile")
+    return check(
+      source: source, path: absolute, shownAs: shownAs ?? path, variables: variables, environment: environment,
+      httpPort: httpPort)
+  }
+
+  public static func check(
+    source: String, path: String, shownAs: String, variables: [String: String], environment: [String: String],
+    httpPort: Int = 0
+  ) -> (spec: BuildSpec?, diagnostics: [Diagnostic]) {
+    var lexer = Lexer(source: source)
+    let lines = SourceLines(bytes: lexer.bytes)
+    let file: SourceFile
+    do {
+      var parser = Parser(tokens: try lexer.tokenize())
+      file = try parser.parseFile()
+    } catch let error as SyntaxError {
+      return (
+        nil,
+        [
+          Diagnostic(
+            severity: .error, message: error.message, location: error.location, length: error.length,
+            file: shownAs, sourceLine: lines.line(error.location.line))
+        ]
+      )
+    } catch {
+      return (nil, [Diagnostic(message: "\(error)", location: SourceLocation(line: 0, column: 0), length: 0, file: shownAs)])
+    }
+    let values = Validator.variables(of: file, given: variables, environment: environment)
+    var merged = environment.merging(values) { _, own in own }
+    merged["http_ip"] = guestHostAddress
+    merged["http_port"] = String(httpPort)
+    if let version = declaredVersion(file, environment: merged) { merged["version"] = version }
+    let validator = Validator(fileName: shownAs, lines: lines, environment: merged)
+    let directory = (path as NSString).deletingLastPathComponent
+    let spec = validator.validateBoxfile(file, path: path, directory: directory, variables: values)
+    return (validator.hasErrors ? nil : spec, validator.diagnostics)
+  }
+
+  /// Whether `caravan validate` should read the file as a Boxfile: it is named `Boxfile`,
+  /// or its first statement other than `version` is `build` or `var`.
+  public static func isBoxfile(path: String, source: String) -> Bool {
+    if (path as NSString).lastPathComponent == "Boxfile" { return true }
+    var lexer = Lexer(source: source)
+    guard let tokens = try? lexer.tokenize() else { return false }
+    var parser = Parser(tokens: tokens)
+    guard let file = try? parser.parseFile() else { return false }
+    let first = file.statements.first { $0.name != "version" }
+    return first?.name == "build" || first?.name == "var"
+  }
+
+  /// The `version:` of the `build` statement, expanded, for `${version}` inside the block.
+  private static func declaredVersion(_ file: SourceFile, environment: [String: String]) -> String? {
+    guard let build = file.statements.first(where: { $0.name == "build" }),
+      let argument = build.arguments.first(where: { $0.label == "version" }),
+      case .string(let literal, _) = argument.value.kind
+    else { return nil }
+    return Expansion(environment: environment).expand(literal)
+  }
+}
