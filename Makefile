@@ -10,8 +10,8 @@ deps:
 build: deps
 	swift build
 
-box: deps
-	@scripts/test-box.sh
+box: build
+	@scripts/test-box.sh $(CARAVAN)
 
 # The formatter's lint, unit and libvirt-driver tests, the end-to-end tests on
 # a real QEMU guest, then a short fuzz run of the Machinefile parser.

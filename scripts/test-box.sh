@@ -1,17 +1,23 @@
 #!/usr/bin/env bash
-# Makes out/debian-12.box with boxes/debian-12/build.sh, once: the result is
-# cached (by default in /var/tmp/caravan-test) under a hash of the recipe, and
-# reused while the recipe is unchanged.
+# Makes out/debian-12.box with `caravan build boxes/debian-12` (the rootfs
+# strategy), once: the result is cached (by default in /var/tmp/caravan-test)
+# under a hash of the recipe (the Boxfile, the template scripts and the rootfs
+# strategy's source), and reused while the recipe is unchanged.
+# usage: test-box.sh [CARAVAN]   (default .build/debug/caravan)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
+caravan=${1:-$top/.build/debug/caravan}
 cache=${CARAVAN_TEST_CACHE:-/var/tmp/caravan-test}
-hash=$(cd "$top/boxes/debian-12" && find . -type f | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-16)
+hash=$(cd "$top" && find boxes/debian-12 templates/scripts Sources/Builder/RootfsStrategy.swift -type f \
+  | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-16)
 cached="$cache/debian-12-$hash.box"
 mkdir -p "$cache" "$top/out"
 if [ ! -f "$cached" ]; then
+  [ -x "$caravan" ] || (cd "$top" && swift build)
   sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
-  $sudo "$top/boxes/debian-12/build.sh" "$cached"
-  find "$cache" -name 'debian-12-*.box' ! -name "$(basename "$cached")" -delete
+  $sudo "$caravan" build "$top/boxes/debian-12" --force --var output="$cached" --var catalog="${cached%.box}.json"
+  find "$cache" -name 'debian-12-*' ! -name "$(basename "$cached")" ! -name "$(basename "${cached%.box}.json")" -delete
 fi
 ln -sf "$cached" "$top/out/debian-12.box"
+ln -sf "${cached%.box}.json" "$top/out/debian-12.json"
 echo "$top/out/debian-12.box"

@@ -10,6 +10,7 @@ public final class BuildLog: @unchecked Sendable {
   private let lock = NSLock()
   private let terminal: Bool
   private var statusShown = false
+  private var lastPlainStatus = Date.distantPast
   private let write: (String) -> Void
 
   public init(terminal: Bool = isatty(STDOUT_FILENO) == 1, write: @escaping (String) -> Void = { print($0) }) {
@@ -34,8 +35,8 @@ public final class BuildLog: @unchecked Sendable {
     emit("    " + line)
   }
 
-  /// A line that replaces itself on a terminal (waiting, console tail); printed at most
-  /// every `every` seconds elsewhere, by the caller.
+  /// A line that replaces itself on a terminal (waiting, console tail); elsewhere printed
+  /// at most every 10 s.
   public func status(_ line: String) {
     lock.lock()
     defer { lock.unlock() }
@@ -44,7 +45,9 @@ public final class BuildLog: @unchecked Sendable {
       let shown = line.count > width ? String(line.prefix(width - 1)) + "…" : line
       FileHandle.standardOutput.write(Data(("\r\u{1B}[K    [\(elapsed)] " + shown).utf8))
       statusShown = true
-    } else {
+    } else if Date().timeIntervalSince(lastPlainStatus) >= 10 {
+      // Not a terminal (a CI log): one line every 10 s is enough to show life.
+      lastPlainStatus = Date()
       write("    [\(elapsed)] " + line)
     }
   }

@@ -106,7 +106,9 @@ struct ChrootSteps: PostinstallTarget {
     try FileSystem.makeDirectory(root + "/tmp")
     try FileSystem.writeAtomically(Data(script.utf8), to: root + name, mode: 0o700)
     defer { try? FileManager.default.removeItem(atPath: root + name) }
-    var env = ["PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root", "LANG": "C.UTF-8"]
+    var env = [
+      "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root", "LANG": "C.UTF-8",
+    ]
     env.merge(environment) { _, own in own }
     env["CARAVAN_CHROOT"] = "1"
     let interpreter = script.hasPrefix("#!") ? [] : ["/bin/sh"]

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Boxes
+import Builder
 import Core
 import Foundation
 import LibvirtDriver
@@ -10,7 +11,9 @@ import Support
 struct BoxCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "box", abstract: "Manage base boxes.",
-    subcommands: [BoxAdd.self, BoxList.self, BoxRemove.self, BoxPrune.self, BoxOutdated.self, BoxUpdate.self])
+    subcommands: [
+      BoxAdd.self, BoxList.self, BoxRemove.self, BoxPrune.self, BoxOutdated.self, BoxUpdate.self, BoxVerify.self,
+    ])
 }
 
 func makeInstaller(_ store: BoxStore) -> BoxInstaller {
@@ -199,5 +202,28 @@ struct BoxUpdate: ParsableCommand {
         "box '\(added.name)' is at version \(added.version); machines made from older versions keep theirs until destroyed"
       )
     }
+  }
+}
+
+struct BoxVerify: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "verify",
+    abstract: "Check a box against the box contract on a real guest.",
+    discussion: """
+      Checks, in order: the format and metadata; the box boots and answers SSH as its user with Vagrant's \
+      insecure key; sudo needs no password; the first NIC has a DHCP address. Says which point failed. A box \
+      file is added to a scratch store for the check and removed after; an installed box is left as it is.
+      """)
+
+  @Argument(help: "A .box file, or the name of an installed box.") var box: String
+  @Option(help: "Seconds to wait for SSH.") var bootTimeout: Double = 300
+
+  func run() throws {
+    let environment = ProcessInfo.processInfo.environment
+    let verifier = BoxVerifier(
+      environment: environment, uri: defaultLibvirtURI(configured: nil, environment: environment),
+      home: CaravanPaths.home(environment: environment))
+    let points = try verifier.verify(box, bootTimeoutSeconds: bootTimeout)
+    print("\(box): meets the box contract (\(points.map(\.name).joined(separator: "; ")))")
   }
 }

@@ -19,7 +19,8 @@ public struct CaravanCommand: ParsableCommand {
     subcommands: [
       UpCommand.self, StatusCommand.self, SSHCommand.self, ProvisionCommand.self, HaltCommand.self,
       DestroyCommand.self, SuspendCommand.self, ResumeCommand.self, ReloadCommand.self, SnapshotCommand.self,
-      PortCommand.self, SSHConfigCommand.self, GlobalStatusCommand.self, BoxCommand.self, BuildCommand.self, ValidateCommand.self,
+      PortCommand.self, SSHConfigCommand.self, GlobalStatusCommand.self, BoxCommand.self, BuildCommand.self,
+      ValidateCommand.self,
       InitCommand.self,
     ])
 

@@ -52,7 +52,9 @@ public enum Boxfile {
         ]
       )
     } catch {
-      return (nil, [Diagnostic(message: "\(error)", location: SourceLocation(line: 0, column: 0), length: 0, file: shownAs)])
+      return (
+        nil, [Diagnostic(message: "\(error)", location: SourceLocation(line: 0, column: 0), length: 0, file: shownAs)]
+      )
     }
     let values = Validator.variables(of: file, given: variables, environment: environment)
     var merged = environment.merging(values) { _, own in own }

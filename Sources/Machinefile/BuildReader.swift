@@ -236,12 +236,14 @@ struct BuildReader {
       validator.checkInterpolations(in: setting, scope: scope)
       guard allowed.contains(setting.name) else {
         validator.error(
-          "unknown setting '\(setting.name)' in 'ssh' block of a build" + Suggestions.didYouMean(setting.name, in: allowed),
+          "unknown setting '\(setting.name)' in 'ssh' block of a build"
+            + Suggestions.didYouMean(setting.name, in: allowed),
           at: setting)
         continue
       }
       if let first = inner[setting.name] {
-        validator.error("duplicate setting '\(setting.name)' in 'ssh' block; it is already set at \(first)", at: setting)
+        validator.error(
+          "duplicate setting '\(setting.name)' in 'ssh' block; it is already set at \(first)", at: setting)
         continue
       }
       inner[setting.name] = setting.location
@@ -314,7 +316,8 @@ struct BuildReader {
     switch strategy {
     case .installer:
       if kernel == nil || initrd == nil {
-        missing("`from kernel:` and `initrd:` for the installer strategy", "from kernel: \"linux\", initrd: \"initrd.gz\"")
+        missing(
+          "`from kernel:` and `initrd:` for the installer strategy", "from kernel: \"linux\", initrd: \"initrd.gz\"")
       }
       if iso != nil || suite != nil {
         validator.error("the installer strategy boots kernel: and initrd:; remove iso:/suite: from 'from'", at: fromAt)

@@ -102,7 +102,9 @@ public enum Machinefile {
     let fileManager = FileManager.default
     var isDirectory: ObjCBool = false
     guard fileManager.fileExists(atPath: path, isDirectory: &isDirectory) else {
-      throw failure("cannot read \(what) '\(path)': no such file; \(what == "Machinefile" ? "create one with `caravan init` or check the path" : "check the path")")
+      throw failure(
+        "cannot read \(what) '\(path)': no such file; \(what == "Machinefile" ? "create one with `caravan init` or check the path" : "check the path")"
+      )
     }
     guard !isDirectory.boolValue else {
       throw failure("cannot read \(what) '\(path)': it is a directory; give the path of the file inside it")

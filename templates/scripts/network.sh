@@ -13,7 +13,8 @@
 #     for its en* name.
 # The new name takes effect at the next boot.
 #
-# Env: none.
+# Env: CARAVAN_CHROOT (1: this is a chroot, as Caravan's rootfs builds say;
+# otherwise / is compared with /proc/1/root).
 # Runs as root, in a booted guest (over sudo) or in a chroot of the target root
 # file system; Debian and RHEL families alike. Never starts or restarts a
 # service. Idempotent.
@@ -24,11 +25,14 @@ args="net.ifnames=0 biosdevname=0"
 
 say() { printf '%s: %s\n' "$me" "$*"; }
 die() { printf '%s: error: %s\n' "$me" "$*" >&2; exit 1; }
+# same_file A B: A and B have the same bytes (cmp is not on every minimal system).
+same_file() { [ -f "$1" ] && [ -f "$2" ] && [ "$(cat "$1"; echo .)" = "$(cat "$2"; echo .)" ]; }
 
 [ "$(id -u)" = 0 ] || die "must run as root (use sudo)"
 
-# True in a chroot, and when it cannot be told (no /proc).
+# True when CARAVAN_CHROOT=1, in a chroot, and when it cannot be told (no /proc).
 in_chroot() {
+  [ "${CARAVAN_CHROOT:-0}" = 1 ] && return 0
   if root_id=$(stat -c %d:%i / 2>/dev/null) && init_id=$(stat -L -c %d:%i /proc/1/root 2>/dev/null); then
     [ "$root_id" != "$init_id" ]
     return
@@ -36,14 +40,17 @@ in_chroot() {
   return 0
 }
 
-# edit_args "OLD ARGS" "NEW ARGS": OLD without the arguments whose key is one of
-# NEW's, then NEW.
+# edit_args "OLD ARGS" "NEW ARGS": OLD unchanged when its arguments with NEW's
+# keys are NEW already, in order; else OLD without them, then NEW.
 edit_args() {
   printf '%s\n' "$1" | awk -v new="$2" '{
     n = split(new, add, " "); for (i = 1; i <= n; i++) { k = add[i]; sub(/=.*/, "", k); drop[k] = 1 }
-    out = ""; m = split($0, old, " ")
-    for (i = 1; i <= m; i++) { k = old[i]; sub(/=.*/, "", k); if (!(k in drop)) out = out (out == "" ? "" : " ") old[i] }
-    print out (out == "" ? "" : " ") new
+    out = ""; have = ""; m = split($0, old, " ")
+    for (i = 1; i <= m; i++) {
+      k = old[i]; sub(/=.*/, "", k)
+      if (k in drop) have = have (have == "" ? "" : " ") old[i]; else out = out (out == "" ? "" : " ") old[i]
+    }
+    if (have == new) print $0; else print out (out == "" ? "" : " ") new
   }'
 }
 
@@ -130,10 +137,14 @@ for f in /boot/extlinux/extlinux.conf /boot/extlinux.conf /extlinux.conf /boot/s
   boot_config=1
   tmp=$(mktemp)
   awk -v args="$args" '
-    function edit(old, new,    n, add, i, k, drop, out, m, parts) {
+    function edit(old, new,    n, add, i, k, drop, out, have, m, parts) {
       n = split(new, add, " "); for (i = 1; i <= n; i++) { k = add[i]; sub(/=.*/, "", k); drop[k] = 1 }
-      out = ""; m = split(old, parts, " ")
-      for (i = 1; i <= m; i++) { k = parts[i]; sub(/=.*/, "", k); if (!(k in drop)) out = out (out == "" ? "" : " ") parts[i] }
+      out = ""; have = ""; m = split(old, parts, " ")
+      for (i = 1; i <= m; i++) {
+        k = parts[i]; sub(/=.*/, "", k)
+        if (k in drop) have = have (have == "" ? "" : " ") parts[i]; else out = out (out == "" ? "" : " ") parts[i]
+      }
+      if (have == new) return old
       return out (out == "" ? "" : " ") new
     }
     toupper($1) == "APPEND" {
@@ -143,7 +154,7 @@ for f in /boot/extlinux/extlinux.conf /boot/extlinux.conf /extlinux.conf /boot/s
     }
     { print }
   ' "$f" > "$tmp"
-  if cmp -s "$tmp" "$f"; then
+  if same_file "$tmp" "$f"; then
     say "$f already has $args"
   else
     cat "$tmp" > "$f"
@@ -219,12 +230,28 @@ ifupdown)
   [ -f "$f" ] || printf 'source /etc/network/interfaces.d/*\n\nauto lo\niface lo inet loopback\n' > "$f"
   tmp=$(mktemp)
   # Drops the installer's stanzas for en* names when they are plain DHCP or
-  # SLAAC (a line of its own each); anything else is left for a person to judge.
-  grep -Ev '^(auto|allow-hotplug)[[:space:]]+en[[:alnum:]]+[[:space:]]*$|^iface[[:space:]]+en[[:alnum:]]+[[:space:]]+inet6?[[:space:]]+(dhcp|auto)[[:space:]]*$' "$f" > "$tmp" || true
+  # SLAAC without options (a line of its own each, as Debian's installer writes
+  # them); anything else is left for a person to judge.
+  # Comment lines right above a dropped line go with it.
+  awk '
+    { line[NR] = $0 }
+    END {
+      for (i = 1; i <= NR; i++) {
+        if (line[i] ~ /^iface[ \t]+en[a-z0-9]+[ \t]+inet6?[ \t]+(dhcp|auto)[ \t]*$/ && line[i + 1] !~ /^[ \t]+[^ \t]/) {
+          split(line[i], w, /[ \t]+/); plain[w[2]] = 1; skip[i] = 1
+        }
+      }
+      for (i = 1; i <= NR; i++) {
+        if (line[i] ~ /^(auto|allow-hotplug)[ \t]+en[a-z0-9]+[ \t]*$/) { split(line[i], w, /[ \t]+/); if (w[2] in plain) skip[i] = 1 }
+      }
+      for (i = NR - 1; i >= 1; i--) if (line[i] ~ /^#/ && (i + 1) in skip) skip[i] = 1
+      for (i = 1; i <= NR; i++) if (!(i in skip)) print line[i]
+    }
+  ' "$f" > "$tmp"
   if ! grep -Eq '^iface[[:space:]]+eth0[[:space:]]+inet[[:space:]]' "$tmp"; then
     printf '\n# The first NIC (net.ifnames=0), by Caravan'"'"'s network.sh\nallow-hotplug eth0\niface eth0 inet dhcp\n' >> "$tmp"
   fi
-  if cmp -s "$tmp" "$f"; then
+  if same_file "$tmp" "$f"; then
     say "$f already has DHCP on eth0"
   else
     cat "$tmp" > "$f"

@@ -7,7 +7,8 @@
 # grub2-mkconfig; grubby for RHEL's boot loader entries) unless this is a chroot
 # without a grub.cfg in /boot, and enables serial-getty@ttyS0.service.
 #
-# Env: none.
+# Env: CARAVAN_CHROOT (1: this is a chroot, as Caravan's rootfs builds say;
+# otherwise / is compared with /proc/1/root).
 # Runs as root, in a booted guest (over sudo) or in a chroot of the target root
 # file system; Debian and RHEL families alike. Never starts a service. Idempotent.
 set -eu
@@ -17,12 +18,15 @@ args="console=tty0 console=ttyS0,115200n8"
 
 say() { printf '%s: %s\n' "$me" "$*"; }
 die() { printf '%s: error: %s\n' "$me" "$*" >&2; exit 1; }
+# same_file A B: A and B have the same bytes (cmp is not on every minimal system).
+same_file() { [ -f "$1" ] && [ -f "$2" ] && [ "$(cat "$1"; echo .)" = "$(cat "$2"; echo .)" ]; }
 
 [ "$(id -u)" = 0 ] || die "must run as root (use sudo)"
 
-# True in a chroot, and when it cannot be told (no /proc): / is not the root of
-# process 1.
+# True when CARAVAN_CHROOT=1, in a chroot (/ is not the root of process 1), and
+# when it cannot be told (no /proc).
 in_chroot() {
+  [ "${CARAVAN_CHROOT:-0}" = 1 ] && return 0
   if root_id=$(stat -c %d:%i / 2>/dev/null) && init_id=$(stat -L -c %d:%i /proc/1/root 2>/dev/null); then
     [ "$root_id" != "$init_id" ]
     return
@@ -30,14 +34,18 @@ in_chroot() {
   return 0
 }
 
-# edit_args "OLD ARGS" "NEW ARGS": OLD without the arguments whose key (the part
-# before '=') is one of NEW's, then NEW.
+# edit_args "OLD ARGS" "NEW ARGS": OLD unchanged when its arguments with NEW's
+# keys (the part before '=') are NEW already, in order; else OLD without them,
+# then NEW.
 edit_args() {
   printf '%s\n' "$1" | awk -v new="$2" '{
     n = split(new, add, " "); for (i = 1; i <= n; i++) { k = add[i]; sub(/=.*/, "", k); drop[k] = 1 }
-    out = ""; m = split($0, old, " ")
-    for (i = 1; i <= m; i++) { k = old[i]; sub(/=.*/, "", k); if (!(k in drop)) out = out (out == "" ? "" : " ") old[i] }
-    print out (out == "" ? "" : " ") new
+    out = ""; have = ""; m = split($0, old, " ")
+    for (i = 1; i <= m; i++) {
+      k = old[i]; sub(/=.*/, "", k)
+      if (k in drop) have = have (have == "" ? "" : " ") old[i]; else out = out (out == "" ? "" : " ") old[i]
+    }
+    if (have == new) print $0; else print out (out == "" ? "" : " ") new
   }'
 }
 
@@ -135,10 +143,14 @@ for f in /boot/extlinux/extlinux.conf /boot/extlinux.conf /extlinux.conf /boot/s
   [ -f "$f" ] || continue
   tmp=$(mktemp)
   awk -v args="$args" '
-    function edit(old, new,    n, add, i, k, drop, out, m, parts) {
+    function edit(old, new,    n, add, i, k, drop, out, have, m, parts) {
       n = split(new, add, " "); for (i = 1; i <= n; i++) { k = add[i]; sub(/=.*/, "", k); drop[k] = 1 }
-      out = ""; m = split(old, parts, " ")
-      for (i = 1; i <= m; i++) { k = parts[i]; sub(/=.*/, "", k); if (!(k in drop)) out = out (out == "" ? "" : " ") parts[i] }
+      out = ""; have = ""; m = split(old, parts, " ")
+      for (i = 1; i <= m; i++) {
+        k = parts[i]; sub(/=.*/, "", k)
+        if (k in drop) have = have (have == "" ? "" : " ") parts[i]; else out = out (out == "" ? "" : " ") parts[i]
+      }
+      if (have == new) return old
       return out (out == "" ? "" : " ") new
     }
     NR == 1 && toupper($1) != "SERIAL" { print "SERIAL 0 115200" }
@@ -149,7 +161,7 @@ for f in /boot/extlinux/extlinux.conf /boot/extlinux.conf /extlinux.conf /boot/s
     }
     { print }
   ' "$f" > "$tmp"
-  if cmp -s "$tmp" "$f"; then
+  if same_file "$tmp" "$f"; then
     say "$f already has $args and SERIAL 0 115200"
   else
     cat "$tmp" > "$f"

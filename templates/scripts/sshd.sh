@@ -60,8 +60,7 @@ fi
 
 # The drop-in
 [ -d "$conf_dir" ] || install -d -m 0755 "$conf_dir"
-want='# Written by Caravan'"'"'s sshd.sh: no reverse DNS or GSSAPI lookups on login.
-UseDNS no
+want='UseDNS no
 GSSAPIAuthentication no'
 if [ -f "$conf" ] && [ "$(cat "$conf")" = "$want" ]; then
   say "$conf is already current (UseDNS no, GSSAPIAuthentication no)"
@@ -69,7 +68,8 @@ else
   printf '%s\n' "$want" > "$conf"
   say "wrote $conf (UseDNS no, GSSAPIAuthentication no)"
 fi
-chmod 0644 "$conf"
+# The mode of sshd_config itself: 0644 on Debian, 0600 on RHEL.
+chmod "$(stat -c %a /etc/ssh/sshd_config)" "$conf"
 
 # Check the whole configuration with a throwaway host key (the real ones may be
 # gone already), and the privilege separation directory sshd -t insists on.
