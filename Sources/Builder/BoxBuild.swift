@@ -4,6 +4,7 @@
 
 import Boxes
 import Foundation
+import LibvirtDriver
 import Spec
 import Support
 
@@ -32,16 +33,21 @@ public struct BuildResult: Sendable {
 }
 
 public final class BoxBuild {
-  let spec: BuildSpec
+  private(set) var spec: BuildSpec
   let options: BuildOptions
   let log: BuildLog
+  /// Loads the Boxfile again once the HTTP server's port is known (`${http_port}`).
+  let reload: (Int) throws -> BuildSpec
   private var timings: [(String, Double)] = []
   private var stepStarted = Date()
 
-  public init(spec: BuildSpec, options: BuildOptions, log: BuildLog = BuildLog()) {
+  public init(
+    spec: BuildSpec, options: BuildOptions, log: BuildLog = BuildLog(), reload: ((Int) throws -> BuildSpec)? = nil
+  ) {
     self.spec = spec
     self.options = options
     self.log = log
+    self.reload = reload ?? { _ in spec }
   }
 
   /// Records the time spent since the last mark under `step`.
@@ -67,9 +73,7 @@ public final class BoxBuild {
         }
         mark("disk")
       case .installer, .iso:
-        throw CaravanError(
-          .invalidInput, "strategy \(spec.strategy.rawValue) is not available in this build of caravan",
-          hint: "Use strategy rootfs.")
+        disk = try runVM(work: work, keep: &keep)
       }
       let result = try package(disk: disk, work: work)
       return result
@@ -79,6 +83,76 @@ public final class BoxBuild {
         log.step("build", "failed; kept the work folder \(work) (--on-error keep)")
       }
       throw error
+    }
+  }
+
+  /// The installer and iso strategies: the HTTP server for the whole build, the templates
+  /// rendered, the VM run; the VM is removed on failure unless `--on-error keep`.
+  private func runVM(work: String, keep: inout Bool) throws -> String {
+    let deadline = Date().addingTimeInterval(Double(spec.timeoutMilliseconds) / 1000)
+    let served = work + "/http"
+    try FileSystem.makeDirectory(served)
+    let log = self.log
+    let server = BuildHTTPServer(roots: [served] + [spec.httpDirectory].compactMap { $0 }) { line in
+      log.detail("http: " + line)
+    }
+    let port = try waitFor { try await server.start() }
+    defer { waitFor { await server.stop() } }
+    spec = try reload(Int(port))
+    log.step(
+      "http",
+      "serving \(served)\(spec.httpDirectory.map { " and " + $0 } ?? "") on 127.0.0.1:\(port) (the guest's http://${http_ip}:${http_port} = http://10.0.2.2:\(port))"
+    )
+    try renderTemplates(into: served, port: Int(port))
+    let hypervisor = try LibvirtHypervisor(uri: options.uri, lockDirectory: options.cacheDirectory + "/../../locks")
+    let name = "caravan-build-" + StableHash.hex(spec.file, length: 12)
+    let strategy = VMStrategy(
+      spec: spec, work: work, log: log, hypervisor: hypervisor, domainName: name, deadline: deadline,
+      httpPort: Int(port), sources: SourceCache(directory: options.cacheDirectory, log: log))
+    do {
+      let disk = try strategy.run { target in
+        mark("install")
+        try Postinstall(spec: spec, log: log).run(on: target)
+        mark("postinstall")
+      }
+      mark("shutdown")
+      return disk
+    } catch {
+      if options.onError == .keep, (try? hypervisor.buildDomainRunning(name)) == true {
+        keep = true
+        log.step(
+          "build",
+          "failed; the build VM '\(name)' is left running (--on-error keep): `virsh -c \(options.uri) console \(name)`; "
+            + "its console log is \(strategy.consoleLog); remove it with `virsh -c \(options.uri) destroy \(name)` "
+            + "and `virsh -c \(options.uri) undefine \(name)`, and the work folder \(work)")
+      } else {
+        try? hypervisor.removeBuildDomain(name)
+      }
+      throw error
+    }
+  }
+
+  /// Each `template` rendered into the served folder (and so into the initrd).
+  private func renderTemplates(into folder: String, port: Int) throws {
+    var values = spec.variables
+    values["http_ip"] = "10.0.2.2"
+    values["http_port"] = String(port)
+    values["user"] = spec.ssh.user
+    values["password"] = spec.ssh.password ?? ""
+    values["hostname"] = hostname(spec)
+    values["name"] = spec.name
+    values["version"] = spec.version
+    for template in spec.templates {
+      guard let data = FileManager.default.contents(atPath: template.path) else {
+        throw CaravanError(
+          .notFound, "the template \(template.path) cannot be read", hint: "Check `template` in \(spec.file).")
+      }
+      let rendered = try TemplateRenderer.render(
+        String(decoding: data, as: UTF8.self), file: template.path, values: values)
+      let target = folder + "/" + template.name
+      try FileSystem.makeDirectory((target as NSString).deletingLastPathComponent)
+      try FileSystem.writeAtomically(Data(rendered.utf8), to: target, mode: 0o644)
+      log.step("template", "\(template.path) rendered as \(template.name)")
     }
   }
 
@@ -141,5 +215,24 @@ public final class BoxBuild {
     return BuildResult(
       box: written.path, sha256: written.sha256, bytes: written.bytes, catalog: catalog,
       timings: timings.map { (step: $0.0, seconds: $0.1) })
+  }
+}
+
+/// Runs async work from the build's synchronous flow.
+func waitFor<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+  let semaphore = DispatchSemaphore(value: 0)
+  nonisolated(unsafe) var result: Result<T, Error>?
+  Task {
+    do { result = .success(try await body()) } catch { result = .failure(error) }
+    semaphore.signal()
+  }
+  semaphore.wait()
+  return try result!.get()
+}
+
+func waitFor(_ body: @escaping @Sendable () async -> Void) {
+  _ = try? waitFor { () async throws -> Int in
+    await body()
+    return 0
   }
 }

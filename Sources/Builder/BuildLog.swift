@@ -13,7 +13,10 @@ public final class BuildLog: @unchecked Sendable {
   private var lastPlainStatus = Date.distantPast
   private let write: (String) -> Void
 
-  public init(terminal: Bool = isatty(STDOUT_FILENO) == 1, write: @escaping (String) -> Void = { print($0) }) {
+  public init(
+    terminal: Bool = isatty(STDOUT_FILENO) == 1,
+    write: @escaping (String) -> Void = { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }
+  ) {
     self.terminal = terminal
     self.write = write
   }

@@ -50,7 +50,9 @@ struct BuildCommand: ParsableCommand {
       uri: defaultLibvirtURI(configured: nil, environment: environment))
     options.onError = BuildOptions.OnError(rawValue: onError) ?? .abort
     options.force = force
-    _ = try BoxBuild(spec: spec, options: options).run()
+    _ = try BoxBuild(spec: spec, options: options) { port in
+      try Boxfile.load(path: file, shownAs: path, variables: given, environment: environment, httpPort: port)
+    }.run()
   }
 
   /// `boxes/NAME` → `boxes/NAME/Boxfile`; a file as given.

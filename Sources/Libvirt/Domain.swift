@@ -87,6 +87,16 @@ public final class Domain {
   /// Asks the guest to shut down (ACPI power button); returns at once.
   public func shutdown() throws { try check(virDomainShutdown(handle), "shut down domain '\(name)'") }
 
+  /// Presses `codes` (Linux input key codes) together, holding them `holdMilliseconds`,
+  /// then releases them: one keystroke or chord on the guest's keyboard.
+  public func sendKey(_ codes: [UInt32], holdMilliseconds: UInt32 = 40) throws {
+    var keys = codes.map { UInt32($0) }
+    _ = try check(
+      virDomainSendKey(
+        handle, UInt32(VIR_KEYCODE_SET_LINUX.rawValue), holdMilliseconds, &keys, Int32(keys.count), 0),
+      "send keys \(codes) to domain '\(name)'")
+  }
+
   /// Pulls the plug.
   public func destroy() throws { try check(virDomainDestroy(handle), "power off domain '\(name)'") }
 

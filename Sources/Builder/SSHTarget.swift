@@ -1,0 +1,105 @@
+// Postinstall over SSH to the installed build guest: its key is the Boxfile's
+// `ssh { private_key }`, else Vagrant's insecure keys (which the stock templates install).
+
+import Core
+import Foundation
+import SSH
+import Spec
+import Support
+
+struct SSHTarget: PostinstallTarget {
+  let communicator: Communicator
+  let spec: BuildSpec
+
+  /// Waits for SSH on the forwarded port until the build's deadline, saying what it waits
+  /// for and the console's last line; fails at once if the VM stops.
+  static func connect(
+    spec: BuildSpec, port: Int, log: BuildLog, deadline: Date, keyDirectory: String,
+    running: () throws -> Bool, consoleTail: () -> String
+  ) throws -> SSHTarget {
+    let factory = OpenSSHFactory(keyDirectory: keyDirectory)
+    let keys = try spec.ssh.privateKey.map { [$0] } ?? factory.insecureKeyFiles()
+    let endpoint = SSHEndpoint(port: port, user: spec.ssh.user, identityFiles: keys)
+    let communicator = factory.communicator(for: endpoint)
+    let started = Date()
+    log.step("ssh", "waiting for SSH as \(spec.ssh.user) on 127.0.0.1:\(port)")
+    while true {
+      let (ready, detail) = communicator.probe()
+      if ready { break }
+      guard try running() else {
+        throw CaravanError(
+          .guest, "the installed guest stopped before SSH answered",
+          hint: "Its console's last line: \(consoleTail()). The disk may not be bootable.")
+      }
+      if Date() > deadline {
+        throw CaravanError(
+          .timeout, "SSH to the installed guest did not answer before the build's timeout (last: \(detail))",
+          hint: "The guest's console: \(consoleTail()). Check that the template creates user '\(spec.ssh.user)' "
+            + "with the key the build offers (\(spec.ssh.privateKey ?? "Vagrant's insecure key")).")
+      }
+      log.status(
+        String(
+          format: "waiting for SSH (%.0f s): %@; console: %@", Date().timeIntervalSince(started), detail, consoleTail())
+      )
+      Thread.sleep(forTimeInterval: 2)
+    }
+    log.step("ssh", String(format: "SSH is up after %.0f s", Date().timeIntervalSince(started)))
+    return SSHTarget(communicator: communicator, spec: spec)
+  }
+
+  func runScript(_ script: String, arguments: [String], environment: [String: String], line: (String) -> Void)
+    throws -> Int32
+  {
+    let path = try communicator.run("mktemp /tmp/caravan-postinstall.XXXXXX", what: "mktemp")
+      .trimmingCharacters(in: .whitespacesAndNewlines)
+    try communicator.upload(Data(script.utf8), to: path)
+    let assignments = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\(shellQuote($0.value))" }
+    let interpreter = script.hasPrefix("#!") ? "" : "/bin/sh "
+    let command =
+      "chmod 0700 \(shellQuote(path)) && sudo -n env \(assignments.joined(separator: " ")) \(interpreter)"
+      + ([path] + arguments).map(shellQuote).joined(separator: " ")
+      + "; status=$?; rm -f \(shellQuote(path)); exit $status"
+    return try communicator.execute(command) { _, text in line(text) }
+  }
+
+  func copy(_ source: String, to destination: String) throws {
+    var isDirectory: ObjCBool = false
+    _ = FileManager.default.fileExists(atPath: source, isDirectory: &isDirectory)
+    if !isDirectory.boolValue {
+      let staged = "/tmp/caravan-upload-\(getpid())"
+      try communicator.upload(file: source, to: staged)
+      _ = try communicator.run(
+        "sudo -n mkdir -p \(shellQuote((destination as NSString).deletingLastPathComponent)) && sudo -n mv \(shellQuote(staged)) \(shellQuote(destination))",
+        what: "placing \(destination)")
+      return
+    }
+    // A folder: a tar stream through the connection, unpacked as root at the destination.
+    let archive = try Subprocess(["tar", "-C", source, "-cf", "-", "."]).runData()
+    let staged = "/tmp/caravan-upload-\(getpid()).tar"
+    try communicator.upload(archive, to: staged)
+    _ = try communicator.run(
+      "sudo -n mkdir -p \(shellQuote(destination)) && sudo -n tar -C \(shellQuote(destination)) --no-same-owner -xf \(shellQuote(staged)); status=$?; rm -f \(shellQuote(staged)); exit $status",
+      what: "unpacking into \(destination)")
+  }
+
+  func powerOff() {
+    _ = try? communicator.execute("sudo -n systemctl poweroff || sudo -n poweroff") { _, _ in }
+    communicator.close()
+  }
+}
+
+extension Subprocess {
+  /// Runs to the end and returns standard output as bytes.
+  func runData() throws -> Data {
+    var collected = Data()
+    var errors = Data()
+    let status = try run { stream, chunk in
+      if stream == .stdout { collected.append(chunk) } else { errors.append(chunk) }
+    }
+    guard status == 0 else {
+      throw CaravanError(
+        .io, "`\(arguments.joined(separator: " "))` exited \(status): \(String(decoding: errors, as: UTF8.self))")
+    }
+    return collected
+  }
+}

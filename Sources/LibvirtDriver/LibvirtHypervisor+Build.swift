@@ -1,0 +1,160 @@
+// Build VMs for `caravan build`: a domain on a disk file in the build's work folder that
+// boots an installer kernel directly (`<os><kernel>/<initrd>/<cmdline>`) or an ISO, then
+// the installed disk alone. User-mode networking without `restrict=on`, so the guest
+// reaches the build's HTTP server on the host's 127.0.0.1 as 10.0.2.2; SSH is forwarded
+// on 127.0.0.1. Keys are typed through virDomainSendKey.
+
+import Core
+import Foundation
+import Libvirt
+import Spec
+import Support
+
+public struct BuildDomain: Equatable, Sendable {
+  public enum Boot: Equatable, Sendable {
+    case kernel(kernel: String, initrd: String, cmdline: String)
+    case cdrom(iso: String)
+    case disk
+  }
+
+  public var name: String
+  public var accelerator: Accelerator
+  public var cpus: Int
+  public var memoryMiB: UInt64
+  /// A qcow2 file.
+  public var disk: String
+  public var boot: Boot
+  public var sshPort: Int
+  public var consoleLog: String
+
+  public init(
+    name: String, accelerator: Accelerator, cpus: Int, memoryMiB: UInt64, disk: String, boot: Boot, sshPort: Int,
+    consoleLog: String
+  ) {
+    self.name = name
+    self.accelerator = accelerator
+    self.cpus = cpus
+    self.memoryMiB = memoryMiB
+    self.disk = disk
+    self.boot = boot
+    self.sshPort = sshPort
+    self.consoleLog = consoleLog
+  }
+
+  public var xml: String {
+    var root = XMLElement(
+      "domain", [("type", accelerator == .kvm ? "kvm" : "qemu"), ("xmlns:qemu", DomainDefinition.qemuNamespace)])
+    root.children.append(XMLElement("name", text: name))
+    root.children.append(XMLElement("title", text: "Caravan build VM"))
+    root.children.append(
+      XMLElement("description", text: "Made by `caravan build`; removed when the build ends."))
+    root.children.append(XMLElement("memory", [("unit", "MiB")], text: String(memoryMiB)))
+    root.children.append(XMLElement("vcpu", text: String(cpus)))
+    var os = XMLElement("os", children: [XMLElement("type", [("arch", "x86_64"), ("machine", "pc")], text: "hvm")])
+    switch boot {
+    case .kernel(let kernel, let initrd, let cmdline):
+      os.children += [
+        XMLElement("kernel", text: kernel), XMLElement("initrd", text: initrd), XMLElement("cmdline", text: cmdline),
+      ]
+    case .cdrom:
+      os.children += [XMLElement("boot", [("dev", "cdrom")]), XMLElement("boot", [("dev", "hd")])]
+    case .disk:
+      os.children.append(XMLElement("boot", [("dev", "hd")]))
+    }
+    root.children.append(os)
+    root.children.append(XMLElement("features", children: [XMLElement("acpi"), XMLElement("apic")]))
+    root.children.append(XMLElement("clock", [("offset", "utc")]))
+    root.children.append(XMLElement("on_poweroff", text: "destroy"))
+    // An installer's reboot ends its run as a power-off would: the next boot is Caravan's.
+    root.children.append(XMLElement("on_reboot", text: "destroy"))
+    root.children.append(XMLElement("on_crash", text: "destroy"))
+    var devices = XMLElement("devices")
+    devices.children.append(
+      XMLElement(
+        "disk", [("type", "file"), ("device", "disk")],
+        children: [
+          XMLElement("driver", [("name", "qemu"), ("type", "qcow2"), ("discard", "unmap")]),
+          XMLElement("source", [("file", disk)]),
+          XMLElement("target", [("dev", "vda"), ("bus", "virtio")]),
+        ]))
+    if case .cdrom(let iso) = boot {
+      devices.children.append(
+        XMLElement(
+          "disk", [("type", "file"), ("device", "cdrom")],
+          children: [
+            XMLElement("driver", [("name", "qemu"), ("type", "raw")]),
+            XMLElement("source", [("file", iso)]),
+            XMLElement("target", [("dev", "hdc"), ("bus", "ide")]),
+            XMLElement("readonly"),
+          ]))
+    }
+    devices.children.append(
+      XMLElement(
+        "serial", [("type", "pty")],
+        children: [
+          XMLElement("log", [("file", consoleLog), ("append", "on")]), XMLElement("target", [("port", "0")]),
+        ]))
+    devices.children.append(
+      XMLElement("console", [("type", "pty")], children: [XMLElement("target", [("type", "serial"), ("port", "0")])]))
+    // A keyboard for typed boot commands, and a display for the installer's text console.
+    devices.children.append(XMLElement("input", [("type", "keyboard"), ("bus", "ps2")]))
+    devices.children.append(XMLElement("graphics", [("type", "vnc"), ("listen", "127.0.0.1"), ("autoport", "yes")]))
+    devices.children.append(XMLElement("video", children: [XMLElement("model", [("type", "vga")])]))
+    devices.children.append(
+      XMLElement(
+        "rng", [("model", "virtio")], children: [XMLElement("backend", [("model", "random")], text: "/dev/urandom")]))
+    root.children.append(devices)
+    let netdev = "user,id=caravan0,hostfwd=tcp:127.0.0.1:\(sshPort)-:22"
+    root.children.append(
+      XMLElement(
+        "qemu:commandline",
+        children: ["-netdev", netdev, "-device", "virtio-net-pci,netdev=caravan0,addr=0x10"].map {
+          XMLElement("qemu:arg", [("value", $0)])
+        }))
+    return root.render()
+  }
+}
+
+extension LibvirtHypervisor {
+  /// Defines (replacing a stopped one of that name) and starts a build VM.
+  public func startBuildDomain(_ plan: BuildDomain) throws {
+    if let old = try connection.domain(named: plan.name) {
+      if try old.state().isActive {
+        throw CaravanError(
+          .conflict, "the build VM '\(plan.name)' is already running: another build of this Boxfile is under way",
+          hint: "Wait for it, or stop it: virsh -c \(uri) destroy \(plan.name)")
+      }
+      try old.undefine()
+    }
+    let domain = try connection.defineDomain(xml: plan.xml, name: plan.name)
+    do {
+      try domain.start()
+    } catch {
+      try? domain.undefine()
+      throw error
+    }
+  }
+
+  /// Whether the build VM is still running (false once it powered off or is gone).
+  public func buildDomainRunning(_ name: String) throws -> Bool {
+    guard let found = try connection.domain(named: name) else { return false }
+    return try found.state().isActive
+  }
+
+  public func sendKeys(domain name: String, _ codes: [UInt32]) throws {
+    try lookup(name).sendKey(codes)
+  }
+
+  /// Powers the build VM off if it runs, and removes its definition (its disk is a file
+  /// of the build's work folder, removed with it).
+  public func removeBuildDomain(_ name: String) throws {
+    guard let found = try connection.domain(named: name) else { return }
+    if try found.state().isActive { try found.destroy() }
+    try found.undefine()
+  }
+
+  /// Asks the build VM to shut down through ACPI.
+  public func shutdownBuildDomain(_ name: String) throws {
+    try lookup(name).shutdown()
+  }
+}
