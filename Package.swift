@@ -56,6 +56,8 @@ let package = Package(
       dependencies: [
         "Spec", "Support", "Boxes", "Core", "LibvirtDriver", "SSH", "Provisioning",
         .product(name: "FlyingFox", package: "FlyingFox"),
+        // FlyingFox's socket layer (addresses, socket errors, buffered byte sequences), imported directly.
+        .product(name: "FlyingSocks", package: "FlyingFox"),
       ]),
     .target(
       name: "CaravanCommands",
