@@ -164,8 +164,9 @@ struct VMStrategy {
     let data = (try? handle.readToEnd()) ?? Data()
     let text = String(decoding: data, as: UTF8.self)
     let cleaned = text.replacingOccurrences(of: "\u{1B}\\[[0-9;?]*[A-Za-z]", with: "", options: .regularExpression)
-    let lines = cleaned.split(whereSeparator: { $0 == "\n" || $0 == "\r" })
-      .map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }
+    // By scalars: "\r\n" is one Character, and a console writes both kinds of line ends.
+    let lines = cleaned.unicodeScalars.split(whereSeparator: { $0 == "\n" || $0 == "\r" })
+      .map { String(String.UnicodeScalarView($0)).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     return lines.last.map { String($0.prefix(200)) } ?? "(no console output yet)"
   }
 

@@ -6,6 +6,8 @@
 # beside this file lists the exact formats, which tests parse.
 
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+# busybox sh runs its own applets before anything on PATH: the host's mke2fs
+# and extlinux (in /usr/local/sbin) are always called by their full paths.
 export HOME=/root
 umask 022
 set -f                      # no globbing: we split cmdline and answer lines on spaces
@@ -287,22 +289,22 @@ parse_answer() { # FILE
 }
 
 read_local_answer() {
+  if [ -z "$ANSWER_FILE" ] && [ -n "$ANSWER_URL" ]; then
+    log "answer file comes from $ANSWER_URL once the network is up"
+    return 0
+  fi
   step answer
-  if [ -z "$ANSWER_FILE" ] && [ -z "$ANSWER_URL" ]; then
+  if [ -z "$ANSWER_FILE" ]; then
     # Like d-i (/preseed.cfg) and anaconda (/ks.cfg): an answer file in the initrd's root.
     for _f in /preseed.cfg /ks.cfg /answer.cfg; do
       if [ -f "$_f" ]; then ANSWER_FILE=$_f; log "no answer file on the cmdline; using $_f"; break; fi
     done
     [ -n "$ANSWER_FILE" ] || fail "no answer file: give preseed/file=/X, inst.ks=file:/X or url=http://..."
   fi
-  if [ -n "$ANSWER_FILE" ]; then
-    [ -f "$ANSWER_FILE" ] || fail "answer file $ANSWER_FILE is not in the initrd"
-    show_answer "$ANSWER_FILE" "$ANSWER_FILE"
-    parse_answer "$ANSWER_FILE"
-    step_ok
-  else
-    log "answer file comes from $ANSWER_URL once the network is up"
-  fi
+  [ -f "$ANSWER_FILE" ] || fail "answer file $ANSWER_FILE is not in the initrd"
+  show_answer "$ANSWER_FILE" "$ANSWER_FILE"
+  parse_answer "$ANSWER_FILE"
+  step_ok
 }
 
 fetch_answer() {
@@ -312,7 +314,7 @@ fetch_answer() {
   _try=1
   while :; do
     rm -f /run/answer.cfg
-    run wget -q -T 30 -O /run/answer.cfg "$ANSWER_URL" && break
+    run timeout 60 wget -q -O /run/answer.cfg "$ANSWER_URL" && break
     [ $_try -ge 3 ] && fail "cannot download $ANSWER_URL"
     _try=$(( _try + 1 ))
     sleep 2
@@ -356,7 +358,7 @@ partition() {
   # Wipe the first MiB (old tables, boot code, GPT header), then write a dos
   # label: no boot code yet (that is the boot loader step), a random disk
   # signature, partition 1 = active, type 0x83, LBA 2048 to the end.
-  run dd if=/dev/zero of="$DISK" bs=1048576 count=1 conv=fsync || fail "cannot write $DISK"
+  run dd if=/dev/zero of="$DISK" bs=1048576 count=1 conv=fsync status=none || fail "cannot write $DISK"
   {
     dd if=/dev/zero bs=440 count=1 2>/dev/null
     dd if=/dev/urandom bs=4 count=1 2>/dev/null
@@ -368,7 +370,7 @@ partition() {
     printf '\125\252'
   } >/run/mbr
   [ "$(( $(wc -c </run/mbr) ))" -eq 512 ] || fail "internal error: MBR is $(wc -c </run/mbr) bytes"
-  run dd if=/run/mbr of="$DISK" bs=512 count=1 conv=notrunc,fsync || fail "cannot write the partition table"
+  run dd if=/run/mbr of="$DISK" bs=512 count=1 conv=notrunc,fsync status=none || fail "cannot write the partition table"
   run blockdev --rereadpt "$DISK" || fail "the kernel did not reread the partition table"
   WAIT=20 wait_for -b "$PART" || fail "no $PART after writing the partition table"
   step_ok
@@ -378,7 +380,7 @@ make_fs() {
   step mkfs
   FS_UUID=$(cat /proc/sys/kernel/random/uuid)
   # ^64bit,^metadata_csum: extlinux 6.04 cannot boot from those.
-  run mke2fs -t ext4 -O ^64bit,^metadata_csum -U "$FS_UUID" -L root -F -q "$PART" \
+  run /usr/local/sbin/mke2fs -t ext4 -O ^64bit,^metadata_csum -U "$FS_UUID" -L root -F -q "$PART" \
     || fail "mke2fs failed"
   log "file system ext4 on $PART, UUID $FS_UUID"
   step_ok
@@ -390,7 +392,8 @@ make_fs() {
 unpack_rootfs() {
   step rootfs
   log "downloading and unpacking $ROOTFS"
-  run sh -c 'set -o pipefail; wget -q -T 60 -O - "$1" | tar -x -f - -C "$2" --numeric-owner' \
+  # (no wget -T: it segfaults in Debian 12's busybox 1.35; the build's timeout covers a stall)
+  run sh -c 'set -o pipefail; wget -q -O - "$1" | tar -x -f - -C "$2" --numeric-owner' \
     unpack "$ROOTFS" "$TARGET" || fail "cannot download or unpack $ROOTFS"
   [ -d "$TARGET/etc" ] || fail "$ROOTFS has no /etc"
   _used=$(df -k "$TARGET" | awk 'NR==2 { print int($3 / 1024) }')
@@ -451,8 +454,8 @@ configure() {
 
 bootloader() {
   step bootloader
-  run extlinux --install "$TARGET/boot/extlinux" || fail "extlinux --install failed"
-  run dd if=/usr/lib/EXTLINUX/mbr.bin of="$DISK" bs=440 count=1 conv=notrunc,fsync \
+  run /usr/local/sbin/extlinux --install "$TARGET/boot/extlinux" || fail "extlinux --install failed"
+  run dd if=/usr/lib/EXTLINUX/mbr.bin of="$DISK" bs=440 count=1 conv=notrunc,fsync status=none \
     || fail "cannot write mbr.bin"
   step_ok
 }
