@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARAVAN := $(CURDIR)/.build/debug/caravan
 
-.PHONY: deps build box test unit lint format fuzz soak demo bench clean
+.PHONY: deps build box fixtures test unit lint format fuzz soak demo bench clean
 
 deps:
 	@scripts/install-deps.sh
@@ -15,10 +15,15 @@ box: build
 
 # The formatter's lint, unit and libvirt-driver tests, the end-to-end tests on
 # a real QEMU guest, then a short fuzz run of the Machinefile parser.
-test: lint build box
-	CARAVAN_E2E_BOX=$(CURDIR)/out/debian-12.box CARAVAN_BIN=$(CARAVAN) \
+test: lint build box fixtures
+	CARAVAN_E2E_BOX=$(CURDIR)/out/debian-12.box CARAVAN_BIN=$(CARAVAN) CARAVAN_E2E_FIXTURES=$(CURDIR)/out/fixtures \
 	  scripts/libvirt-env.sh swift test
 	fuzz/run.sh 60
+
+# The controlled installer (busybox), its ISO and the root file system it installs,
+# made from the test box, for `caravan build`'s installer and iso tests.
+fixtures: box
+	@Tests/Fixtures/installer/make-fixtures.sh out/debian-12.box out/fixtures
 
 # swift-format (part of the toolchain) with the project's .swift-format.
 lint:

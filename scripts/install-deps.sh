@@ -11,11 +11,17 @@ packages=(
   mmdebstrap extlinux syslinux-common e2fsprogs fdisk             # the box recipe
   libxml2-utils                                                   # virt-xml-validate's xmllint
   hyperfine time                                                  # bench/ (time: peak RSS)
+  busybox-static cpio xorriso isolinux                            # caravan build's test installer and ISO
+  debian-installer-12-netboot-amd64 apt-cacher-ng netcat-openbsd  # the real Debian installer test
 )
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# ksvalidator (kickstart templates) is on PyPI only.
+if ! command -v ksvalidator >/dev/null; then
+  python3 -m pip install --quiet pykickstart || echo "==> pip could not install pykickstart; the kickstart check will fail"
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
 echo "==> installing: ${missing[*]}"

@@ -98,7 +98,8 @@ public enum BoxPackager {
     ])
     versions.sort { BoxVersionNumber.ascending(($0["version"] as? String) ?? "", ($1["version"] as? String) ?? "") }
     object["versions"] = versions
-    let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+    let data = try JSONSerialization.data(
+      withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
     try FileSystem.makeDirectory((path as NSString).deletingLastPathComponent)
     try FileSystem.writeAtomically(data + Data("\n".utf8), to: path, mode: 0o644)
   }

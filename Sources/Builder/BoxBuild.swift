@@ -17,9 +17,12 @@ public struct BuildOptions: Sendable {
   public var cacheDirectory: String
   /// libvirt connection for VM strategies.
   public var uri: String
-  public init(cacheDirectory: String, uri: String) {
+  /// `$CARAVAN_HOME/locks`: one lock per Boxfile, so two builds of it never overlap.
+  public var lockDirectory: String
+  public init(cacheDirectory: String, uri: String, lockDirectory: String) {
     self.cacheDirectory = cacheDirectory
     self.uri = uri
+    self.lockDirectory = lockDirectory
   }
 }
 
@@ -56,12 +59,35 @@ public final class BoxBuild {
     stepStarted = Date()
   }
 
+  /// Names this Boxfile's lock, work-folder note and build VM.
+  var key: String { StableHash.hex(spec.file, length: 12) }
+
   public func run() throws -> BuildResult {
+    let lock = try FileLock(
+      path: options.lockDirectory + "/build-\(key).lock", wait: false,
+      busy: CaravanError(
+        .conflict, "another `caravan build` of \(spec.file) is running",
+        hint: "Wait for it to finish; two builds of one Boxfile would share its build VM and output."))
+    defer { lock.unlock() }
+    // A build of this Boxfile that was killed left its work folder (and perhaps mounts in it).
+    let note = options.lockDirectory + "/build-\(key).work"
+    if let data = FileManager.default.contents(atPath: note), let old = String(data: data, encoding: .utf8),
+      old.hasPrefix("/") && FileSystem.exists(old)
+    {
+      log.step("build", "removing \(old), left by an earlier build of this Boxfile that did not finish")
+      WorkFolder.remove(old)
+    }
     try checkOutput()
     let work = try makeWorkDirectory()
+    try FileSystem.writeAtomically(Data(work.utf8), to: note, mode: 0o644)
     log.step("build", "\(spec.name) \(spec.version), strategy \(spec.strategy.rawValue), work folder \(work)")
     var keep = false
-    defer { if !keep { try? FileSystem.removeTree(work) } }
+    defer {
+      if !keep {
+        WorkFolder.remove(work)
+        try? FileManager.default.removeItem(atPath: note)
+      }
+    }
     do {
       let disk: String
       switch spec.strategy {
@@ -104,8 +130,10 @@ public final class BoxBuild {
       "serving \(served)\(spec.httpDirectory.map { " and " + $0 } ?? "") on 127.0.0.1:\(port) (the guest's http://${http_ip}:${http_port} = http://10.0.2.2:\(port))"
     )
     try renderTemplates(into: served, port: Int(port))
-    let hypervisor = try LibvirtHypervisor(uri: options.uri, lockDirectory: options.cacheDirectory + "/../../locks")
-    let name = "caravan-build-" + StableHash.hex(spec.file, length: 12)
+    let hypervisor = try LibvirtHypervisor(uri: options.uri, lockDirectory: options.lockDirectory)
+    let name = "caravan-build-" + key
+    // Holding this Boxfile's lock, a build VM of its name is a killed build's: remove it.
+    try? hypervisor.removeBuildDomain(name)
     let strategy = VMStrategy(
       spec: spec, work: work, log: log, hypervisor: hypervisor, domainName: name, deadline: deadline,
       httpPort: Int(port), sources: SourceCache(directory: options.cacheDirectory, log: log))
@@ -234,5 +262,34 @@ func waitFor(_ body: @escaping @Sendable () async -> Void) {
   _ = try? waitFor { () async throws -> Int in
     await body()
     return 0
+  }
+}
+
+/// Removing a build's work folder safely: a build killed during its chroot step leaves
+/// /proc, /sys and /dev mounted inside it, and loop devices on its disk image; those are
+/// undone first, and the folder is left alone if anything is still mounted in it.
+enum WorkFolder {
+  static func remove(_ path: String) {
+    let prefix = path.hasSuffix("/") ? path : path + "/"
+    if let loops = try? Subprocess(["losetup", "-n", "-O", "NAME,BACK-FILE"]).run() {
+      for line in loops.stdout.split(separator: "\n") {
+        let fields = line.split(separator: " ", maxSplits: 1).map(String.init)
+        if fields.count == 2, fields[1].trimmingCharacters(in: .whitespaces).hasPrefix(prefix) {
+          _ = try? Subprocess(["losetup", "-d", fields[0]]).run()
+        }
+      }
+    }
+    func mounted() -> [String] {
+      let table = (try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8)) ?? ""
+      return table.split(separator: "\n").compactMap { line in
+        let fields = line.split(separator: " ")
+        guard fields.count > 1 else { return nil }
+        let point = String(fields[1]).replacingOccurrences(of: "\\040", with: " ")
+        return point.hasPrefix(prefix) ? point : nil
+      }.sorted { $0.count > $1.count }
+    }
+    for point in mounted() { _ = try? Subprocess(["umount", "-l", point]).run() }
+    guard mounted().isEmpty else { return }
+    try? FileSystem.removeTree(path)
   }
 }

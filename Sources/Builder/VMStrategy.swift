@@ -25,12 +25,16 @@ struct VMStrategy {
 
   /// Runs the install and postinstall; returns the qcow2 disk.
   func run(postinstall: (PostinstallTarget) throws -> Void) throws -> String {
+    // A boot_command that cannot be typed is refused before anything starts.
+    let actions = spec.strategy == .iso ? try BootCommand.parse(spec.bootCommand) : []
     let disk = work + "/disk.qcow2"
     try HostTools(log: log).run(
       ["qemu-img", "create", "-q", "-f", "qcow2", disk, String(spec.diskBytes)], step: "creating the disk")
     try? FileManager.default.removeItem(atPath: consoleLog)
     let choice = try hypervisor.chooseAccelerator(.auto)
-    log.step("vm", "accelerator \(choice.accelerator.rawValue): \(choice.reason)")
+    log.step(
+      "vm",
+      "build VM \(domainName), console log \(consoleLog); accelerator \(choice.accelerator.rawValue): \(choice.reason)")
     let sshPort = try VMStrategy.freePort()
     func plan(_ boot: BuildDomain.Boot) -> BuildDomain {
       BuildDomain(
@@ -47,7 +51,6 @@ struct VMStrategy {
       try hypervisor.startBuildDomain(plan(.kernel(kernel: kernel, initrd: initrd, cmdline: cmdline)))
     case .iso:
       let iso = try sources.local(spec.iso, what: "iso", into: work)
-      let actions = try BootCommand.parse(spec.bootCommand)
       log.step("install", "booting \(iso)")
       try hypervisor.startBuildDomain(plan(.cdrom(iso: iso)))
       try type(actions)

@@ -47,7 +47,8 @@ struct BuildCommand: ParsableCommand {
     let spec = try Boxfile.load(path: file, shownAs: path, variables: given, environment: environment)
     var options = BuildOptions(
       cacheDirectory: CaravanPaths.home(environment: environment) + "/cache/build",
-      uri: defaultLibvirtURI(configured: nil, environment: environment))
+      uri: defaultLibvirtURI(configured: nil, environment: environment),
+      lockDirectory: CaravanPaths.home(environment: environment) + "/locks")
     options.onError = BuildOptions.OnError(rawValue: onError) ?? .abort
     options.force = force
     _ = try BoxBuild(spec: spec, options: options) { port in

@@ -94,7 +94,7 @@ setup_basics() {
   mkdir -p /dev/pts
   mount -t tmpfs tmpfs /run 2>/dev/null
   mount -t tmpfs tmpfs /tmp 2>/dev/null
-  # Only warnings and worse from the kernel on the consoles, so that kernel
+  # Only errors and worse from the kernel on the consoles, so that kernel
   # messages do not cut through our lines; the rest is in dmesg.
   dmesg -n 4 2>/dev/null
   ln -sf /proc/self/fd /dev/fd 2>/dev/null
@@ -184,18 +184,25 @@ keytest() {
   log "keytest: waiting for $_want key presses on $_dev (${_kb#* })"
   _presses=0
   while [ "$_presses" -lt "$_want" ]; do
-    # One struct input_event (x86_64): tv_sec s64, tv_usec s64, type u16, code u16, value s32.
-    set -- $(dd bs=24 count=1 <&3 2>/dev/null | od -An -v -tu1)
-    [ $# -eq 24 ] || fail "short read from $_dev ($# bytes)"
-    _type=$(( ${17} + (${18} << 8) ))
-    [ "$_type" -eq 1 ] || continue
-    _sec=$(( $1 + ($2 << 8) + ($3 << 16) + ($4 << 24) + ($5 << 32) + ($6 << 40) + ($7 << 48) ))
-    _usec=$(( $9 + (${10} << 8) + (${11} << 16) + (${12} << 24) ))
-    _code=$(( ${19} + (${20} << 8) ))
-    _value=$(( ${21} + (${22} << 8) + (${23} << 16) + (${24} << 24) ))
-    [ "$_value" -ge 2147483648 ] && _value=$(( _value - 4294967296 ))
-    log "key $_code $_value $_sec.$(printf %06d "$_usec")"
-    [ "$_value" -eq 1 ] && _presses=$(( _presses + 1 ))
+    # One read() returns every event waiting (up to 64), each a struct input_event
+    # (x86_64, 24 bytes): tv_sec s64, tv_usec s64, type u16, code u16, value s32.
+    set -- $(dd bs=1536 count=1 <&3 2>/dev/null | od -An -v -tu1)
+    [ $# -ge 24 ] || fail "short read from $_dev ($# bytes)"
+    while [ $# -ge 24 ] && [ "$_presses" -lt "$_want" ]; do
+      _type=$(( ${17} + (${18} << 8) ))
+      if [ "$_type" -eq 1 ]; then                              # EV_KEY
+        _sec=$(( $1 + ($2 << 8) + ($3 << 16) + ($4 << 24) + ($5 << 32) + ($6 << 40) + ($7 << 48) ))
+        _usec=$(( $9 + (${10} << 8) + (${11} << 16) + (${12} << 24) ))
+        _code=$(( ${19} + (${20} << 8) ))
+        _value=$(( ${21} + (${22} << 8) + (${23} << 16) + (${24} << 24) ))
+        [ "$_value" -ge 2147483648 ] && _value=$(( _value - 4294967296 ))
+        log "key $_code $_value $_sec.$(printf %06d "$_usec")"
+        [ "$_value" -eq 1 ] && _presses=$(( _presses + 1 ))
+      elif [ "$_type" -eq 0 ] && [ "${19}" -eq 3 ]; then     # EV_SYN SYN_DROPPED
+        log "keytest: the kernel dropped events (reading too slowly)"
+      fi
+      shift 24
+    done
   done
   exec 3<&-
   log "keytest: recorded $_want key presses"

@@ -1,0 +1,84 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// Debian's real netboot installer (debian-installer-12-netboot-amd64) booted by
+/// `caravan build` with the stock preseed injected, its mirror reached only through an
+/// apt-cacher-ng this test starts on 127.0.0.1 (the guest reaches it as 10.0.2.2). The
+/// package registry reachable here serves `.deb`s but answers 404 for every installer
+/// `.udeb`, so the install stops at "Download installer components": the test proves
+/// from the proxy's log and the console that the installer read Caravan's preseed,
+/// answered every question before that point from it, and reached the mirror through
+/// the proxy; then the build's timeout ends it and nothing is left.
+@Suite(
+  .enabled(
+    if: Harness.enabled
+      && FileManager.default.fileExists(
+        atPath: "/usr/lib/debian-installer/images/12/amd64/text/debian-installer/amd64/initrd.gz")
+      && FileManager.default.fileExists(atPath: "/usr/sbin/apt-cacher-ng"),
+    "needs make test's environment, debian-installer-12-netboot-amd64 and apt-cacher-ng"))
+struct DebianInstallerTests {
+  static let top = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().path
+
+  @Test func theStockPreseedDrivesTheRealInstallerUpToTheMirrorsUdebs() throws {
+    let h = try Harness(name: "debian-installer")
+    defer { h.cleanUp() }
+    // apt-cacher-ng on a free loopback port, with its own configuration, cache and log.
+    let proxy = h.root + "/acng"
+    for folder in ["conf", "cache", "log"] {
+      try FileManager.default.createDirectory(atPath: proxy + "/" + folder, withIntermediateDirectories: true)
+    }
+    _ = try h.run(["sh", "-c", "cp -r /etc/apt-cacher-ng/. '\(proxy)/conf/'"])
+    try "http://deb.debian.org/debian/\n".write(
+      toFile: proxy + "/conf/backends_debian", atomically: true, encoding: .utf8)
+    let port = Int.random(in: 33_000...34_000)
+    let acng = Process()
+    acng.executableURL = URL(fileURLWithPath: "/usr/sbin/apt-cacher-ng")
+    acng.arguments = [
+      "-c", proxy + "/conf", "ForeGround=1", "BindAddress=127.0.0.1", "Port=\(port)", "CacheDir=\(proxy)/cache",
+      "LogDir=\(proxy)/log", "PidFile=\(proxy)/pid", "SocketPath=\(proxy)/socket", "ExThreshold=0",
+    ]
+    acng.standardOutput = FileHandle.nullDevice
+    acng.standardError = FileHandle.nullDevice
+    try acng.run()
+    defer {
+      acng.terminate()
+      acng.waitUntilExit()
+    }
+
+    // The stock Boxfile's build with a short timeout: the stock preseed, injected.
+    let stock = try String(
+      contentsOfFile: DebianInstallerTests.top + "/boxes/debian-12-installer/Boxfile", encoding: .utf8)
+    let boxfile = stock.replacingOccurrences(of: "../../templates", with: DebianInstallerTests.top + "/templates")
+      .replacingOccurrences(of: "timeout 90m", with: "timeout 7m")
+    try h.write(boxfile, to: "di/Boxfile")
+    let build = try h.caravan(
+      "build", "di", "--var", "mirror_proxy=http://10.0.2.2:\(port)", "--var", "output=\(h.root)/di.box", in: h.root)
+    #expect(build.status == 1, "\(build)")
+    #expect(build.stdout.contains("injected /preseed.cfg into the initrd"), "\(build)")
+    #expect(
+      build.stderr.contains("ran out of its timeout (420 s) while waiting for the install to power off"), "\(build)")
+    #expect(!FileManager.default.fileExists(atPath: h.root + "/di.box"))
+    #expect(try BuildEndToEndTests.vmGone(build.stdout), "\(build)")
+
+    // The mirror was reached through the proxy: the archive's Release, then the one kind of
+    // file this registry does not serve (an installer .udeb), answered 404.
+    let log = (try? String(contentsOfFile: proxy + "/log/apt-cacher.log", encoding: .utf8)) ?? ""
+    let errors = (try? String(contentsOfFile: proxy + "/log/apt-cacher.err", encoding: .utf8)) ?? ""
+    #expect(log.contains("dists/bookworm/Release") || log.contains("dists/bookworm/InRelease"), "\(log)\n\(errors)")
+    #expect((log + errors).contains(".udeb"), "a .udeb was asked for: \(log)\n\(errors)")
+    // The console: no question was asked before the mirror (language, keyboard, host
+    // name, mirror country all preseeded); the installer stopped at its components.
+    if let path = BuildEndToEndTests.consoleLog(of: build.stdout) {
+      let console = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+      for question in ["Select a language", "Choose a language", "Configure the keyboard", "Please enter the hostname"]
+      {
+        #expect(!console.contains(question), "asked '\(question)': \(console.suffix(3000))")
+      }
+      #expect(console.localizedCaseInsensitiveContains("installer components"), "\(console.suffix(3000))")
+    } else {
+      Issue.record("the timeout error names no console log: \(build)")
+    }
+  }
+}
