@@ -186,6 +186,7 @@ keytest() {
   while [ "$_presses" -lt "$_want" ]; do
     # One read() returns every event waiting (up to 64), each a struct input_event
     # (x86_64, 24 bytes): tv_sec s64, tv_usec s64, type u16, code u16, value s32.
+    # shellcheck disable=SC2046  # split into the 24 byte values on purpose
     set -- $(dd bs=1536 count=1 <&3 2>/dev/null | od -An -v -tu1)
     [ $# -ge 24 ] || fail "short read from $_dev ($# bytes)"
     while [ $# -ge 24 ] && [ "$_presses" -lt "$_want" ]; do
@@ -290,7 +291,7 @@ parse_answer() { # FILE
   [ -n "$ROOTFS" ] || fail "the answer file names no rootfs URL"
   case $NEW_HOSTNAME in *[!A-Za-z0-9.-]*) fail "bad hostname '$NEW_HOSTNAME'" ;; esac
   log "setting rootfs $ROOTFS"
-  log "setting hostname ${NEW_HOSTNAME:-(keep the rootfs's)}"
+  if [ -n "$NEW_HOSTNAME" ]; then log "setting hostname $NEW_HOSTNAME"; else log "setting hostname (keep the rootfs's)"; fi
   log "setting poweroff $POWEROFF"
   log "setting onfail $ONFAIL"
 }
@@ -493,6 +494,7 @@ unpack_rootfs
 configure
 bootloader
 finish
+# shellcheck disable=SC2046
 log "installed in $(fmt_cs $(( $(now_cs) - _t0 )))s (uptime $(fmt_cs $(now_cs))s)"
 if [ "$POWEROFF" = no ]; then
   log "not powering off (answer file says so)"

@@ -58,7 +58,7 @@ mkdir -p "$SERVE"
 for f in vmlinuz initrd.gz rootfs.tar installer.iso; do ln -sf "$OUT/$f" "$SERVE/$f"; done
 PORT=$(free_port)
 python3 -m http.server --bind 127.0.0.1 --directory "$SERVE" "$PORT" >"$WORK/http.log" 2>&1 &
-PIDS+=($!)
+PIDS+=("$!")
 for _ in $(seq 50); do curl -sf -o /dev/null "http://127.0.0.1:$PORT/vmlinuz" && break; sleep 0.2; done
 say "serving $OUT on 127.0.0.1:$PORT (guests: http://10.0.2.2:$PORT/)"
 
@@ -110,7 +110,7 @@ boot_disk() {
   "${QEMU[@]}" -display none -serial "file:$log" -monitor none \
     -drive "file=$disk,if=virtio" \
     -netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$sshport-:22" -device virtio-net-pci,netdev=n0 &
-  pid=$!; PIDS+=($pid)
+  pid=$!; PIDS+=("$pid")
   while [ $(( $(date +%s) - t0 )) -lt "$BOOT_TIMEOUT" ]; do
     kill -0 "$pid" 2>/dev/null || { say "$name: the installed system's QEMU exited"; break; }
     if out=$(ssh "${SSH_OPTS[@]}" -p "$sshport" vagrant@127.0.0.1 \
@@ -158,7 +158,7 @@ EOF
     -append 'console=ttyS0 preseed/file=/preseed.cfg' \
     -drive "file=$d/disk.qcow2,if=virtio" -netdev user,id=n0 -device virtio-net-pci,netdev=n0 \
     </dev/null >"$log" 2>&1 &
-  pid=$!; PIDS+=($pid)
+  pid=$!; PIDS+=("$pid")
   if ! wait_exit "$pid" "$INSTALL_TIMEOUT"; then stop "$pid"; show "$log"; result "kernel: FAIL (install timeout)"; return; fi
   secs=$(( $(date +%s) - t0 ))
   show "$log"
@@ -192,7 +192,7 @@ EOF
     -append 'console=ttyS0 inst.ks=file:/ks.cfg' \
     -drive "file=$d/disk.qcow2,if=virtio" -netdev user,id=n0 -device virtio-net-pci,netdev=n0 \
     </dev/null >"$log" 2>&1 &
-  pid=$!; PIDS+=($pid)
+  pid=$!; PIDS+=("$pid")
   if wait_line "$log" 'installer: FAILED: ' 600 "$pid"; then
     sleep 5
     show "$log"
@@ -219,7 +219,7 @@ test_keys() {
     -kernel "$OUT/vmlinuz" -initrd "$OUT/initrd.gz" -append 'console=ttyS0 keytest=30 onfail=poweroff' \
     -netdev user,id=n0 -device virtio-net-pci,netdev=n0 \
     <"$d/monitor.fifo" >"$d/monitor.log" 2>&1 &
-  pid=$!; PIDS+=($pid)
+  pid=$!; PIDS+=("$pid")
   exec 9>"$d/monitor.fifo"
   if ! wait_line "$log" 'installer: keytest: waiting for 30 key presses' 300 "$pid"; then
     show "$log"; stop "$pid"; exec 9>&-; result "keys: FAIL (keytest did not start)"; return
@@ -255,7 +255,7 @@ type_text() { # types TEXT with sendkey, one key at a time
     case $c in
       [a-z0-9]) k=$c ;;
       [A-Z]) k="shift-${c,,}" ;;
-      ' ') k=spc ;; '=') k=equal ;; '/') k=slash ;; '.') k=dot ;; '-') k=minus ;;
+      ' ') k=spc ;; '=') k=equal ;; '/') k=slash ;; '.') k='dot' ;; '-') k=minus ;;
       ':') k=shift-semicolon ;; '_') k=shift-minus ;; ',') k=comma ;;
       *) say "cannot type '$c'"; return 1 ;;
     esac
@@ -282,7 +282,7 @@ EOF
     -cdrom "$OUT/installer.iso" -boot d \
     -drive "file=$d/disk.qcow2,if=virtio" -netdev user,id=n0 -device virtio-net-pci,netdev=n0 \
     <"$d/monitor.fifo" >"$d/monitor.log" 2>&1 &
-  pid=$!; PIDS+=($pid)
+  pid=$!; PIDS+=("$pid")
   exec 9>"$d/monitor.fifo"
   if ! wait_line "$log" 'boot:' 300 "$pid"; then stop "$pid"; result "iso: FAIL (no boot: prompt)"; return; fi
   say "iso: boot: prompt after $(( $(date +%s) - t0 ))s; typing the boot line"
