@@ -48,8 +48,9 @@ unit: build
 demo: build box
 	scripts/libvirt-env.sh scripts/demo.sh $(CARAVAN) $(CURDIR)/out/debian-12.box
 
-bench: deps box
+bench: deps box fixtures
 	swift build -c release --static-swift-stdlib
+	scripts/libvirt-env.sh bench/build.sh $(CURDIR)/.build/release/caravan $(CURDIR)/out/fixtures
 	bench/parse.sh $(CURDIR)/.build/release/caravan
 	bench/box-add.sh $(CURDIR)/.build/release/caravan
 	scripts/libvirt-env.sh bench/status.sh $(CURDIR)/.build/release/caravan $(CURDIR)/out/debian-12.box

@@ -221,9 +221,10 @@ struct BuildEndToEndTests {
     #expect(console.contains("url=http://10.0.2.2:\(port)/answers.txt"), "\(console.suffix(4000))")
     #expect(build.stdout.contains("http: GET /answers.txt 200"), "\(build)")
     // The key presses, as the guest's keyboard driver saw them (value 1 = press).
-    let presses = console.split(separator: "\n").compactMap { line -> (code: Int, time: Double)? in
+    // Serial lines end in "\r\n", one Character in Swift: split on every newline kind.
+    let presses = console.split(whereSeparator: \.isNewline).compactMap { line -> (code: Int, time: Double)? in
       guard let range = line.range(of: "installer: key ") else { return nil }
-      let fields = line[range.upperBound...].split(separator: " ")
+      let fields = line[range.upperBound...].split(whereSeparator: { $0 == " " || $0 == "\r" })
       guard fields.count >= 3, fields[1] == "1", let code = Int(fields[0]), let time = Double(fields[2]) else {
         return nil
       }
