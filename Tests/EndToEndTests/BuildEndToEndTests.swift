@@ -172,6 +172,22 @@ struct BuildEndToEndTests {
     }
     #expect(!FileManager.default.fileExists(atPath: h.root + "/ks/out/hang.box"))
     #expect(try BuildEndToEndTests.vmGone(build.stdout), "\(build)")
+
+    // --on-error keep: the same failure leaves the VM running and says how to reach and remove it.
+    let boxfile = try String(contentsOfFile: h.root + "/ks/Boxfile", encoding: .utf8)
+    try h.write(boxfile.replacingOccurrences(of: "timeout 100s", with: "timeout 30s"), to: "keep/Boxfile")
+    try h.write("poweroff no\n", to: "keep/ks.tmpl")
+    let kept = try h.caravan("build", "keep", "--on-error", "keep", in: h.root)
+    #expect(kept.status == 1 && kept.stderr.contains("ran out of its timeout (30 s)"), "\(kept)")
+    let name = BuildEndToEndTests.buildVM(of: kept.stdout) ?? "?"
+    #expect(
+      kept.stdout.contains("is left running (--on-error keep): `virsh -c qemu:///system console \(name)`"), "\(kept)")
+    #expect(try Harness.virsh("domstate", name).stdout.contains("running"), "\(kept)")
+    _ = try Harness.virsh("destroy", name)
+    _ = try Harness.virsh("undefine", name)
+    if let range = kept.stdout.range(of: #"/var/tmp/caravan-build\.[A-Za-z0-9]+"#, options: .regularExpression) {
+      try? FileManager.default.removeItem(atPath: String(kept.stdout[range]))
+    }
   }
 
   /// The iso strategy: the ISO boots to isolinux's `boot:` prompt, Caravan types the boot

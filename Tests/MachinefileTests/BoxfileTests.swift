@@ -135,4 +135,30 @@ private let installer = """
     #expect(Boxfile.isBoxfile(path: "/x/recipe", source: "version 1\nbuild \"a\", version: \"1\" {}"))
     #expect(!Boxfile.isBoxfile(path: "/x/Machinefile", source: "version 1\nbox \"a\""))
   }
+
+  @Test func theStockBoxfilesAreValid() throws {
+    let top = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .deletingLastPathComponent().path
+    let sha = String(repeating: "a", count: 64)
+    let given = ["iso_sha256": sha, "kernel_sha256": sha, "initrd_sha256": sha]
+    var strategies: Set<BuildSpec.Strategy> = []
+    for name in try FileManager.default.contentsOfDirectory(atPath: top + "/boxes").sorted() {
+      let path = top + "/boxes/" + name + "/Boxfile"
+      guard FileManager.default.fileExists(atPath: path) else { continue }
+      let (spec, diagnostics) = try Boxfile.check(path: path, variables: given, environment: [:])
+      #expect(diagnostics.isEmpty, "\(name): \(diagnostics.map(\.message))")
+      if let spec {
+        strategies.insert(spec.strategy)
+        for template in spec.templates {
+          #expect(FileManager.default.fileExists(atPath: template.path), "\(name): \(template.path)")
+        }
+        for step in spec.postinstall {
+          if case .shell(let shell) = step.kind, let script = shell.path {
+            #expect(FileManager.default.fileExists(atPath: script), "\(name): \(script)")
+          }
+        }
+      }
+    }
+    #expect(strategies == Set(BuildSpec.Strategy.allCases), "a stock Boxfile for each strategy")
+  }
 }
