@@ -134,9 +134,11 @@ public final class BoxBuild {
     let name = "caravan-build-" + key
     // Holding this Boxfile's lock, a build VM of its name is a killed build's: remove it.
     try? hypervisor.removeBuildDomain(name)
+    sweepKilledBuilds(hypervisor)
     let strategy = VMStrategy(
       spec: spec, work: work, log: log, hypervisor: hypervisor, domainName: name, deadline: deadline,
-      httpPort: Int(port), sources: SourceCache(directory: options.cacheDirectory, log: log))
+      httpPort: Int(port), sources: SourceCache(directory: options.cacheDirectory, log: log),
+      lockPath: options.lockDirectory + "/build-\(key).lock")
     do {
       let disk = try strategy.run { target in
         mark("install")
@@ -157,6 +159,22 @@ public final class BoxBuild {
         try? hypervisor.removeBuildDomain(name)
       }
       throw error
+    }
+  }
+
+  /// Build VMs of other Boxfiles whose build was killed (the lock they recorded is free):
+  /// removed with their work folders, so a `kill -9` never leaves a VM running for good.
+  private func sweepKilledBuilds(_ hypervisor: LibvirtHypervisor) {
+    for found in (try? hypervisor.buildDomains()) ?? [] where !found.lock.isEmpty {
+      // A lock file that is gone (its CARAVAN_HOME removed) has no build holding it either.
+      let held = FileSystem.exists(found.lock) ? try? FileLock(path: found.lock, wait: false) : nil
+      if FileSystem.exists(found.lock) && held == nil { continue }
+      log.step("build", "removing the build VM \(found.name), left by a build that was killed")
+      try? hypervisor.removeBuildDomain(found.name)
+      if found.work.hasPrefix("/"), (found.work as NSString).lastPathComponent.hasPrefix("caravan-build.") {
+        WorkFolder.remove(found.work)
+      }
+      held?.unlock()
     }
   }
 

@@ -20,6 +20,7 @@ struct VMStrategy {
   let deadline: Date
   let httpPort: Int
   let sources: SourceCache
+  let lockPath: String
 
   var consoleLog: String { hypervisor.consoleLogPath(domain: domainName) }
 
@@ -37,9 +38,12 @@ struct VMStrategy {
       "build VM \(domainName), console log \(consoleLog); accelerator \(choice.accelerator.rawValue): \(choice.reason)")
     let sshPort = try VMStrategy.freePort()
     func plan(_ boot: BuildDomain.Boot) -> BuildDomain {
-      BuildDomain(
+      var domain = BuildDomain(
         name: domainName, accelerator: choice.accelerator, cpus: spec.cpus, memoryMiB: spec.memoryBytes >> 20,
         disk: disk, boot: boot, sshPort: sshPort, consoleLog: consoleLog)
+      domain.lockPath = lockPath
+      domain.workFolder = work
+      return domain
     }
     switch spec.strategy {
     case .installer:

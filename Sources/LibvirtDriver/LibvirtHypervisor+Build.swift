@@ -26,6 +26,12 @@ public struct BuildDomain: Equatable, Sendable {
   public var boot: Boot
   public var sshPort: Int
   public var consoleLog: String
+  /// The build's lock file and work folder, kept in the domain so that a later build can
+  /// tell a killed build's VM (its lock is free) and remove it with its folder.
+  public var lockPath: String = ""
+  public var workFolder: String = ""
+
+  public static let metadataNamespace = "https://caravan.dev/xmlns/build/1"
 
   public init(
     name: String, accelerator: Accelerator, cpus: Int, memoryMiB: UInt64, disk: String, boot: Boot, sshPort: Int,
@@ -48,6 +54,16 @@ public struct BuildDomain: Equatable, Sendable {
     root.children.append(XMLElement("title", text: "Caravan build VM"))
     root.children.append(
       XMLElement("description", text: "Made by `caravan build`; removed when the build ends."))
+    root.children.append(
+      XMLElement(
+        "metadata",
+        children: [
+          XMLElement(
+            "caravan:build", [("xmlns:caravan", BuildDomain.metadataNamespace)],
+            children: [
+              XMLElement("caravan:lock", text: lockPath), XMLElement("caravan:work", text: workFolder),
+            ])
+        ]))
     root.children.append(XMLElement("memory", [("unit", "MiB")], text: String(memoryMiB)))
     root.children.append(XMLElement("vcpu", text: String(cpus)))
     var os = XMLElement("os", children: [XMLElement("type", [("arch", "x86_64"), ("machine", "pc")], text: "hvm")])
@@ -151,6 +167,14 @@ extension LibvirtHypervisor {
     guard let found = try connection.domain(named: name) else { return }
     if try found.state().isActive { try found.destroy() }
     try found.undefine()
+  }
+
+  /// Every build VM on this connection with the lock file and work folder it recorded.
+  public func buildDomains() throws -> [(name: String, lock: String, work: String)] {
+    try connection.allDomains().filter { $0.name.hasPrefix("caravan-build-") }.map { domain in
+      let xml = ((try? domain.metadata(namespace: BuildDomain.metadataNamespace)) ?? nil) ?? ""
+      return (domain.name, MetadataReader.text(xml, "lock") ?? "", MetadataReader.text(xml, "work") ?? "")
+    }
   }
 
   /// Asks the build VM to shut down through ACPI.

@@ -173,16 +173,39 @@ struct BuildEndToEndTests {
     #expect(!FileManager.default.fileExists(atPath: h.root + "/ks/out/hang.box"))
     #expect(try BuildEndToEndTests.vmGone(build.stdout), "\(build)")
 
-    // --on-error keep: the same failure leaves the VM running and says how to reach and remove it.
     let boxfile = try String(contentsOfFile: h.root + "/ks/Boxfile", encoding: .utf8)
-    try h.write(boxfile.replacingOccurrences(of: "timeout 100s", with: "timeout 30s"), to: "keep/Boxfile")
+    // A build killed with SIGKILL while its VM runs: the next build (of any Boxfile) removes that
+    // VM and its work folder, since no build holds the lock the VM recorded.
+    try h.write(boxfile.replacingOccurrences(of: "timeout 100s", with: "timeout 10m"), to: "killed/Boxfile")
+    try h.write("poweroff no\n", to: "killed/ks.tmpl")
+    let killedPath = h.root + "/killed.log"
+    let killed = try h.spawn(["build", "killed"], in: h.root, log: killedPath)
+    var victim: String?
+    for _ in 0..<120 where victim == nil {
+      Thread.sleep(forTimeInterval: 1)
+      let text = (try? String(contentsOfFile: killedPath, encoding: .utf8)) ?? ""
+      if text.contains("booting the installer kernel") { victim = BuildEndToEndTests.buildVM(of: text) }
+    }
+    kill(killed.processIdentifier, SIGKILL)
+    killed.waitUntilExit()
+    let killedLog = (try? String(contentsOfFile: killedPath, encoding: .utf8)) ?? ""
+    let killedWork = killedLog.range(of: #"/var/tmp/caravan-build\.[A-Za-z0-9]+"#, options: .regularExpression)
+      .map { String(killedLog[$0]) }
+    #expect(victim != nil && killedWork != nil, "\(killedLog)")
+    // --on-error keep: the same failure leaves the VM running and says how to reach and remove it.
+    try h.write(boxfile.replacingOccurrences(of: "timeout 100s", with: "timeout 60s"), to: "keep/Boxfile")
     try h.write("poweroff no\n", to: "keep/ks.tmpl")
     let kept = try h.caravan("build", "keep", "--on-error", "keep", in: h.root)
-    #expect(kept.status == 1 && kept.stderr.contains("ran out of its timeout (30 s)"), "\(kept)")
+    #expect(kept.status == 1 && kept.stderr.contains("ran out of its timeout (60 s)"), "\(kept)")
     let name = BuildEndToEndTests.buildVM(of: kept.stdout) ?? "?"
     #expect(
       kept.stdout.contains("is left running (--on-error keep): `virsh -c qemu:///system console \(name)`"), "\(kept)")
     #expect(try Harness.virsh("domstate", name).stdout.contains("running"), "\(kept)")
+    if let victim, let killedWork {
+      #expect(kept.stdout.contains("removing the build VM \(victim), left by a build that was killed"), "\(kept)")
+      #expect(!(try BuildEndToEndTests.buildDomains().contains(victim)))
+      #expect(!FileManager.default.fileExists(atPath: killedWork))
+    }
     _ = try Harness.virsh("destroy", name)
     _ = try Harness.virsh("undefine", name)
     if let range = kept.stdout.range(of: #"/var/tmp/caravan-build\.[A-Za-z0-9]+"#, options: .regularExpression) {
