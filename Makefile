@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARAVAN := $(CURDIR)/.build/debug/caravan
 
-.PHONY: deps build box fixtures test unit lint format fuzz soak demo bench clean
+.PHONY: deps build box fixtures test test-installer unit lint format fuzz soak demo bench clean
 
 deps:
 	@scripts/install-deps.sh
@@ -32,6 +32,12 @@ lint:
 
 format:
 	swift format format --in-place --recursive Sources Tests Package.swift
+
+# Debian's real netboot installer with the stock preseed, through an apt-cacher-ng on
+# 127.0.0.1, up to the installer .udeb this machine's registry does not serve (about 13 min).
+test-installer: build box fixtures
+	CARAVAN_E2E_BOX=$(CURDIR)/out/debian-12.box CARAVAN_BIN=$(CARAVAN) CARAVAN_E2E_DEBIAN_INSTALLER=1 \
+	  scripts/libvirt-env.sh swift test --filter DebianInstallerTests
 
 # More kills than make test's fault-injection run: N random `up` kills (default
 # 10) after the named instants; CARAVAN_FAULT_SEED=S replays a run.

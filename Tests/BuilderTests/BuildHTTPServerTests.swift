@@ -241,7 +241,7 @@ struct BuildHTTPServerTests {
 
   @Test func aFileLargerThan64MiBIsStreamedWithBoundedMemory() async throws {
     let folder = try TemporaryFolder()
-    let size = 96 << 20
+    let size = 128 << 20
     let path = try folder.write("root/rootfs.tar", Data())
     var expected = StreamingDigest(.sha256)
     let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
@@ -263,8 +263,10 @@ struct BuildHTTPServerTests {
       #expect(result.status == 0, "\(result.stderr)")
       #expect(try FileManager.default.attributesOfItem(atPath: output)[.size] as? Int == size)
       #expect(try sha256(of: output) == expectedHex)
-      // The whole file in memory would be 96 MiB more; a chunk at a time is a few hundred KiB.
-      #expect(peakGrowth < 32 << 20, "peak resident memory grew by \(peakGrowth >> 20) MiB")
+      // The whole file in memory would be 128 MiB more; a chunk at a time is a few hundred KiB.
+      // The bound is generous: `make test` runs every suite in this process at once, and the
+      // others' allocations count too (36 MiB was seen there).
+      #expect(peakGrowth < 64 << 20, "peak resident memory grew by \(peakGrowth >> 20) MiB")
       #expect(log.all == ["GET /rootfs.tar 200 \(size) bytes"])
 
       // The last byte, by a suffix range, read from the far end of the file.

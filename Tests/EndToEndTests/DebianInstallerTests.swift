@@ -12,11 +12,11 @@ import Testing
 /// the proxy; then the build's timeout ends it and nothing is left.
 @Suite(
   .enabled(
-    if: Harness.enabled
+    if: Harness.enabled && ProcessInfo.processInfo.environment["CARAVAN_E2E_DEBIAN_INSTALLER"] == "1"
       && FileManager.default.fileExists(
         atPath: "/usr/lib/debian-installer/images/12/amd64/text/debian-installer/amd64/initrd.gz")
       && FileManager.default.fileExists(atPath: "/usr/sbin/apt-cacher-ng"),
-    "needs make test's environment, debian-installer-12-netboot-amd64 and apt-cacher-ng"))
+    "run by `make test-installer` (needs debian-installer-12-netboot-amd64 and apt-cacher-ng)"))
 struct DebianInstallerTests {
   static let top = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent().path
