@@ -150,6 +150,7 @@ public final class BoxBuild {
     } catch {
       if options.onError == .keep, (try? hypervisor.buildDomainRunning(name)) == true {
         keep = true
+        try? hypervisor.markBuildDomainKept(name, workFolder: work)
         log.step(
           "build",
           "failed; the build VM '\(name)' is left running (--on-error keep): `virsh -c \(options.uri) console \(name)`; "

@@ -177,6 +177,14 @@ extension LibvirtHypervisor {
     }
   }
 
+  /// A build VM kept for the user (`--on-error keep`): its recorded lock is cleared, so no
+  /// later build takes it for a killed build's and removes it.
+  public func markBuildDomainKept(_ name: String, workFolder: String) throws {
+    try lookup(name).setMetadata(
+      "<build><lock></lock><work>\(XMLElement.escape(workFolder))</work></build>",
+      namespace: BuildDomain.metadataNamespace, key: "caravan")
+  }
+
   /// Asks the build VM to shut down through ACPI.
   public func shutdownBuildDomain(_ name: String) throws {
     try lookup(name).shutdown()
