@@ -29,7 +29,7 @@ struct BuildEndToEndTests {
   static func buildVM(of output: String) -> String? {
     // "build VM NAME, console log …" names the build's own VM; another build's may be named
     // before it ("removing the build VM …, left by a build that was killed").
-    let own = output.range(of: #"build VM caravan-build-[0-9a-f]{12},"#, options: .regularExpression)
+    let own = output.range(of: #"vm: build VM caravan-build-[0-9a-f]{12},"#, options: .regularExpression)
     guard let range = own ?? output.range(of: #"caravan-build-[0-9a-f]{12}"#, options: .regularExpression) else {
       return nil
     }
