@@ -2,7 +2,6 @@
 // when asked, the box's entry in a Vagrant catalog (name, version, libvirt provider, url,
 // sha256). What `box add FILE` and `box add CATALOG` read back.
 
-internal import Crypto
 import Foundation
 import Spec
 import Support
@@ -63,7 +62,7 @@ public enum BoxPackager {
         .io, "could not write the box archive \(output): tar exited \(result.status)",
         hint: result.stderr.trimmingCharacters(in: .whitespacesAndNewlines))
     }
-    let sha256 = try digest(of: partial)
+    let sha256 = try StreamingDigest.hex(ofFile: partial, .sha256)
     guard rename(partial, output) == 0 else { throw FileSystem.ioError("rename the box archive to", output) }
     let bytes = (try? FileManager.default.attributesOfItem(atPath: output)[.size] as? UInt64) ?? 0
     return Written(path: output, sha256: sha256, bytes: bytes ?? 0)
@@ -104,11 +103,4 @@ public enum BoxPackager {
     try FileSystem.writeAtomically(data + Data("\n".utf8), to: path, mode: 0o644)
   }
 
-  public static func digest(of path: String) throws -> String {
-    guard let handle = FileHandle(forReadingAtPath: path) else { throw FileSystem.ioError("read", path) }
-    defer { try? handle.close() }
-    var hasher = SHA256()
-    while let chunk = try handle.read(upToCount: 4 << 20), !chunk.isEmpty { hasher.update(data: chunk) }
-    return hasher.finalize().map { String(format: "%02x", $0) }.joined()
-  }
 }

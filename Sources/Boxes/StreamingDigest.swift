@@ -1,6 +1,7 @@
 internal import Crypto
 import Foundation
 import Spec
+import Support
 
 /// A digest fed as bytes stream past (swift-crypto's MD5, SHA-1 and SHA-2).
 ///
@@ -24,6 +25,15 @@ public struct StreamingDigest {
 
   public mutating func update(_ bytes: UnsafeRawBufferPointer) {
     hasher.update(bufferPointer: bytes)
+  }
+
+  /// The digest of a whole file, read a chunk at a time.
+  public static func hex(ofFile path: String, _ kind: Checksum.Kind) throws -> String {
+    guard let handle = FileHandle(forReadingAtPath: path) else { throw FileSystem.ioError("read", path) }
+    defer { try? handle.close() }
+    var digest = StreamingDigest(kind)
+    while let chunk = try handle.read(upToCount: 4 << 20), !chunk.isEmpty { digest.update(chunk) }
+    return digest.finalizeHex()
   }
 
   public mutating func update(_ data: Data) {

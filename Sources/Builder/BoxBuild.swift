@@ -216,10 +216,7 @@ public final class BoxBuild {
 
   /// A private folder beside nothing the user owns: `$TMPDIR` or /var/tmp (large images).
   private func makeWorkDirectory() throws -> String {
-    let base = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/var/tmp"
-    var template = Array((base + "/caravan-build.XXXXXX").utf8CString)
-    guard let made = mkdtemp(&template) else { throw FileSystem.ioError("create a work folder in", base) }
-    let path = String(cString: made)
+    let path = try FileSystem.makeTemporaryDirectory(prefix: "caravan-build")
     // libvirt's QEMU (another user) reads the build's disk, kernel and ISO from here.
     chmod(path, 0o755)
     return path

@@ -33,7 +33,7 @@ public struct BoxVerifier {
   /// Verifies a box file (added to a scratch store for the check and removed after, pool
   /// volume included) or an installed box by name (left as it is).
   public func verify(_ source: String, bootTimeoutSeconds: Double = 300) throws -> [Point] {
-    let scratch = try makeScratch()
+    let scratch = try FileSystem.makeTemporaryDirectory(prefix: "caravan-verify", environment: environment)
     defer { try? FileSystem.removeTree(scratch) }
     let isFile = FileSystem.exists(FileSystem.absolute(source))
     let store =
@@ -138,13 +138,6 @@ public struct BoxVerifier {
     }
     communicator.close()
     return points
-  }
-
-  private func makeScratch() throws -> String {
-    let base = environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/var/tmp"
-    var template = Array((base + "/caravan-verify.XXXXXX").utf8CString)
-    guard let made = mkdtemp(&template) else { throw FileSystem.ioError("create a scratch folder in", base) }
-    return String(cString: made)
   }
 
   private func checkDisks(of box: InstalledBox) throws {

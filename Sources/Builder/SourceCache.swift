@@ -34,7 +34,8 @@ struct SourceCache {
           : "Check the path; it is relative to the Boxfile.")
     }
     if let checksum = source.checksum {
-      try checksum.verify(try SourceCache.digest(source.location, checksum.kind), what: "\(what) \(source.location)")
+      try checksum.verify(
+        try StreamingDigest.hex(ofFile: source.location, checksum.kind), what: "\(what) \(source.location)")
     }
     return source.location
   }
@@ -89,11 +90,4 @@ struct SourceCache {
     return path
   }
 
-  static func digest(_ path: String, _ kind: Checksum.Kind) throws -> String {
-    guard let handle = FileHandle(forReadingAtPath: path) else { throw FileSystem.ioError("read", path) }
-    defer { try? handle.close() }
-    var digest = StreamingDigest(kind)
-    while let chunk = try handle.read(upToCount: 4 << 20), !chunk.isEmpty { digest.update(chunk) }
-    return digest.finalizeHex()
-  }
 }

@@ -31,12 +31,7 @@ struct ValidateCommand: ParsableCommand {
     let (spec, diagnostics) = try Machinefile.check(path: absolute, shownAs: shown, environment: environment)
     let errors = diagnostics.filter { $0.severity == .error }
     if json {
-      let rows: [[String: Any]] = diagnostics.map {
-        [
-          "file": $0.file, "line": $0.location.line, "column": $0.location.column,
-          "severity": $0.severity == .error ? "error" : "warning", "message": $0.message,
-        ]
-      }
+      let rows = ValidateCommand.rows(diagnostics)
       var object: [String: Any] = ["file": shown, "valid": errors.isEmpty, "diagnostics": rows]
       if let spec, errors.isEmpty {
         object["machines"] = spec.machines.map(\.name)
@@ -62,18 +57,23 @@ struct ValidateCommand: ParsableCommand {
 }
 
 extension ValidateCommand {
+  /// Diagnostics as `--json` prints them.
+  static func rows(_ diagnostics: [Diagnostic]) -> [[String: Any]] {
+    diagnostics.map {
+      [
+        "file": $0.file, "line": $0.location.line, "column": $0.location.column,
+        "severity": $0.severity == .error ? "error" : "warning", "message": $0.message,
+      ]
+    }
+  }
+
   /// A Boxfile: the same diagnostics; `--var` values cannot be given, so a `var` without a
   /// default that the environment does not set is reported.
   func validateBoxfile(_ path: String, shown: String, environment: [String: String]) throws {
     let (spec, diagnostics) = try Boxfile.check(path: path, shownAs: shown, variables: [:], environment: environment)
     let errors = diagnostics.filter { $0.severity == .error }
     if json {
-      let rows: [[String: Any]] = diagnostics.map {
-        [
-          "file": $0.file, "line": $0.location.line, "column": $0.location.column,
-          "severity": $0.severity == .error ? "error" : "warning", "message": $0.message,
-        ]
-      }
+      let rows = ValidateCommand.rows(diagnostics)
       var object: [String: Any] = ["file": shown, "valid": errors.isEmpty, "diagnostics": rows, "kind": "Boxfile"]
       if let spec, errors.isEmpty {
         object["box"] = spec.name

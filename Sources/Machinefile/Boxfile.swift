@@ -36,26 +36,8 @@ public enum Boxfile {
     source: String, path: String, shownAs: String, variables: [String: String], environment: [String: String],
     httpPort: Int = 0
   ) -> (spec: BuildSpec?, diagnostics: [Diagnostic]) {
-    var lexer = Lexer(source: source)
-    let lines = SourceLines(bytes: lexer.bytes)
-    let file: SourceFile
-    do {
-      var parser = Parser(tokens: try lexer.tokenize())
-      file = try parser.parseFile()
-    } catch let error as SyntaxError {
-      return (
-        nil,
-        [
-          Diagnostic(
-            severity: .error, message: error.message, location: error.location, length: error.length,
-            file: shownAs, sourceLine: lines.line(error.location.line))
-        ]
-      )
-    } catch {
-      return (
-        nil, [Diagnostic(message: "\(error)", location: SourceLocation(line: 0, column: 0), length: 0, file: shownAs)]
-      )
-    }
+    let (parsed, lines, failure) = Machinefile.parse(source: source, fileName: shownAs)
+    guard let file = parsed else { return (nil, failure) }
     let values = Validator.variables(of: file, given: variables, environment: environment)
     var merged = environment.merging(values) { _, own in own }
     merged["http_ip"] = guestHostAddress
@@ -71,10 +53,7 @@ public enum Boxfile {
   /// or its first statement other than `version` is `build` or `var`.
   public static func isBoxfile(path: String, source: String) -> Bool {
     if (path as NSString).lastPathComponent == "Boxfile" { return true }
-    var lexer = Lexer(source: source)
-    guard let tokens = try? lexer.tokenize() else { return false }
-    var parser = Parser(tokens: tokens)
-    guard let file = try? parser.parseFile() else { return false }
+    guard let file = Machinefile.parse(source: source, fileName: path).0 else { return false }
     let first = file.statements.first { $0.name != "version" }
     return first?.name == "build" || first?.name == "var"
   }

@@ -11,7 +11,6 @@ struct BuildReader {
   let directory: String
   let boxName: String
 
-  private var seen: [String: SourceLocation] = [:]
   private var strategy: BuildSpec.Strategy?
   private var fromStatement: Statement?
   private var kernel: BuildSpec.Source?
@@ -56,16 +55,9 @@ struct BuildReader {
     return FileSystem.resolve(text, relativeTo: directory)
   }
 
-  /// Single-valued settings: reports a repeat.
+  /// Single-valued settings: reports a repeat (the validator's check, in this block's scope).
   private mutating func once(_ statement: Statement) -> Bool {
-    if let first = seen[statement.name] {
-      validator.error(
-        "duplicate setting '\(statement.name)' \(scope.description); it is already set at \(first); remove one of them",
-        at: statement)
-      return false
-    }
-    seen[statement.name] = statement.location
-    return true
+    validator.claim(statement.name, statement, scope: scope, in: &machineSettings)
   }
 
   private func single(_ statement: Statement, example: String, options: [String] = []) -> Validator.CheckedArguments {
@@ -309,7 +301,9 @@ struct BuildReader {
       validator.error("build \"\(name)\" needs \(what), e.g. `\(example)`", at: statement)
     }
     guard let strategy else {
-      if seen["strategy"] == nil { missing("a strategy (installer, iso or rootfs)", "strategy rootfs") }
+      if machineSettings.firstSeen["strategy"] == nil {
+        missing("a strategy (installer, iso or rootfs)", "strategy rootfs")
+      }
       return nil
     }
     let fromAt = fromStatement ?? statement

@@ -50,27 +50,32 @@ public enum Machinefile {
   public static func check(source: String, fileName: String, environment: [String: String])
     -> (spec: ProjectSpec?, diagnostics: [Diagnostic])
   {
-    var lexer = Lexer(source: source)
-    let lines = SourceLines(bytes: lexer.bytes)
-    let file: SourceFile
-    do {
-      var parser = Parser(tokens: try lexer.tokenize())
-      file = try parser.parseFile()
-    } catch let error as SyntaxError {
-      let diagnostic = Diagnostic(
-        severity: .error, message: error.message, location: error.location, length: error.length, file: fileName,
-        sourceLine: lines.line(error.location.line))
-      return (nil, [diagnostic])
-    } catch {
-      let diagnostic = Diagnostic(
-        message: "\(error)", location: SourceLocation(line: 0, column: 0), length: 0, file: fileName)
-      return (nil, [diagnostic])
-    }
+    let (parsed, lines, failure) = parse(source: source, fileName: fileName)
+    guard let file = parsed else { return (nil, failure) }
     let validator = Validator(fileName: fileName, lines: lines, environment: environment)
     guard let checked = validator.validate(file), !validator.hasErrors else {
       return (nil, validator.diagnostics)
     }
     return (Lowering.lower(checked, environment: environment), validator.diagnostics)
+  }
+
+  /// Lexes and parses a Machinefile or Boxfile: the syntax tree, or the one syntax error.
+  static func parse(source: String, fileName: String) -> (SourceFile?, SourceLines, [Diagnostic]) {
+    var lexer = Lexer(source: source)
+    let lines = SourceLines(bytes: lexer.bytes)
+    do {
+      var parser = Parser(tokens: try lexer.tokenize())
+      return (try parser.parseFile(), lines, [])
+    } catch let error as SyntaxError {
+      let diagnostic = Diagnostic(
+        severity: .error, message: error.message, location: error.location, length: error.length, file: fileName,
+        sourceLine: lines.line(error.location.line))
+      return (nil, lines, [diagnostic])
+    } catch {
+      let diagnostic = Diagnostic(
+        message: "\(error)", location: SourceLocation(line: 0, column: 0), length: 0, file: fileName)
+      return (nil, lines, [diagnostic])
+    }
   }
 
   /// Vagrant's lookup: `CARAVAN_MACHINEFILE` if set (a path, relative to the current

@@ -50,6 +50,17 @@ public enum FileSystem {
 
   public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 
+  /// A new folder `PREFIX.XXXXXX` (mode 0700) in `$TMPDIR`, else /var/tmp (disk images
+  /// go there, so not a tmpfs /tmp).
+  public static func makeTemporaryDirectory(
+    prefix: String, environment: [String: String] = ProcessInfo.processInfo.environment
+  ) throws -> String {
+    let base = environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/var/tmp"
+    var template = Array((base + "/" + prefix + ".XXXXXX").utf8CString)
+    guard let made = mkdtemp(&template) else { throw ioError("create a folder in", base) }
+    return String(cString: made)
+  }
+
   public static func removeTree(_ path: String) throws {
     guard exists(path) else { return }
     do { try FileManager.default.removeItem(atPath: path) } catch {
