@@ -34,8 +34,7 @@ struct SourceCache {
           : "Check the path; it is relative to the Boxfile.")
     }
     if let checksum = source.checksum {
-      try checksum.verify(
-        try StreamingDigest.hex(ofFile: source.location, checksum.kind), what: "\(what) \(source.location)")
+      try SourceCache.verify(checksum, try StreamingDigest.hex(ofFile: source.location, checksum.kind), what, source)
     }
     return source.location
   }
@@ -75,19 +74,21 @@ struct SourceCache {
       throw error
     }
     let hex = digest.finalizeHex()
-    if let checksum = source.checksum {
-      do {
-        try checksum.verify(hex, what: "\(what) \(source.location)")
-      } catch let error as CaravanError {
-        throw CaravanError(
-          .invalidInput, error.message,
-          hint:
-            "Nothing was built or cached. Check `checksum:` of `from` in the Boxfile against the file's published one.")
-      }
-    }
+    if let checksum = source.checksum { try SourceCache.verify(checksum, hex, what, source) }
     guard rename(partial, path) == 0 else { throw FileSystem.ioError("move into the cache", path) }
     log.detail("\(what) cached as \(path) (sha256 \(source.checksum == nil ? hex : source.checksum?.hex ?? ""))")
     return path
   }
 
+  /// The spec's checksum check, with a build's hint (its own speaks of box downloads).
+  static func verify(_ checksum: Checksum, _ hex: String, _ what: String, _ source: BuildSpec.Source) throws {
+    do {
+      try checksum.verify(hex, what: "\(what) \(source.location)")
+    } catch let error as CaravanError {
+      throw CaravanError(
+        .invalidInput, error.message,
+        hint:
+          "Nothing was built or cached. Check `checksum:` of `from` in the Boxfile against the file's published one.")
+    }
+  }
 }
