@@ -1,5 +1,6 @@
 // Postinstall over SSH to the installed build guest: its key is the Boxfile's
-// `ssh { private_key }`, else Vagrant's insecure keys (which the stock templates install).
+// `ssh { private_key }`, else Vagrant's insecure keys (which the stock templates install),
+// then the Boxfile's `ssh { password }` when it has one.
 
 import Core
 import Foundation
@@ -19,7 +20,7 @@ struct SSHTarget: PostinstallTarget {
   ) throws -> SSHTarget {
     let factory = OpenSSHFactory(keyDirectory: keyDirectory)
     let keys = try spec.ssh.privateKey.map { [$0] } ?? factory.insecureKeyFiles()
-    let endpoint = SSHEndpoint(port: port, user: spec.ssh.user, identityFiles: keys)
+    let endpoint = SSHEndpoint(port: port, user: spec.ssh.user, identityFiles: keys, password: spec.ssh.password)
     let communicator = factory.communicator(for: endpoint)
     let started = Date()
     log.step("ssh", "waiting for SSH as \(spec.ssh.user) on 127.0.0.1:\(port)")
@@ -35,7 +36,8 @@ struct SSHTarget: PostinstallTarget {
         throw CaravanError(
           .timeout, "SSH to the installed guest did not answer before the build's timeout (last: \(detail))",
           hint: "The guest's console: \(consoleTail()). Check that the template creates user '\(spec.ssh.user)' "
-            + "with the key the build offers (\(spec.ssh.privateKey ?? "Vagrant's insecure key")).")
+            + "with the key the build offers (\(spec.ssh.privateKey ?? "Vagrant's insecure key"))"
+            + (spec.ssh.password == nil ? "" : " or the Boxfile's ssh password") + ", and that sshd runs.")
       }
       log.status(
         String(
@@ -56,7 +58,7 @@ struct SSHTarget: PostinstallTarget {
     let assignments = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\(shellQuote($0.value))" }
     let interpreter = script.hasPrefix("#!") ? "" : "/bin/sh "
     let command =
-      "chmod 0700 \(shellQuote(path)) && sudo -n env \(assignments.joined(separator: " ")) \(interpreter)"
+      "chmod 0700 \(shellQuote(path)) && \(asRoot)env \(assignments.joined(separator: " ")) \(interpreter)"
       + ([path] + arguments).map(shellQuote).joined(separator: " ")
       + "; status=$?; rm -f \(shellQuote(path)); exit $status"
     return try communicator.execute(command) { _, text in line(text) }
@@ -69,7 +71,7 @@ struct SSHTarget: PostinstallTarget {
       let staged = "/tmp/caravan-upload-\(getpid())"
       try communicator.upload(file: source, to: staged)
       _ = try communicator.run(
-        "sudo -n mkdir -p \(shellQuote((destination as NSString).deletingLastPathComponent)) && sudo -n mv \(shellQuote(staged)) \(shellQuote(destination))",
+        "\(asRoot)mkdir -p \(shellQuote((destination as NSString).deletingLastPathComponent)) && \(asRoot)mv \(shellQuote(staged)) \(shellQuote(destination))",
         what: "placing \(destination)")
       return
     }
@@ -78,12 +80,21 @@ struct SSHTarget: PostinstallTarget {
     let staged = "/tmp/caravan-upload-\(getpid()).tar"
     try communicator.upload(archive, to: staged)
     _ = try communicator.run(
-      "sudo -n mkdir -p \(shellQuote(destination)) && sudo -n tar -C \(shellQuote(destination)) --no-same-owner -xf \(shellQuote(staged)); status=$?; rm -f \(shellQuote(staged)); exit $status",
+      "\(asRoot)mkdir -p \(shellQuote(destination)) && \(asRoot)tar -C \(shellQuote(destination)) --no-same-owner -xf \(shellQuote(staged)); status=$?; rm -f \(shellQuote(staged)); exit $status",
       what: "unpacking into \(destination)")
   }
 
+  /// What runs a command as root: nothing for root; `sudo -n` (passwordless, as the
+  /// stock templates set up); with a Boxfile password, sudo reads it from a pipe and the
+  /// command's standard input is /dev/null, so a step never reads the password.
+  var asRoot: String {
+    if spec.ssh.user == "root" { return "" }
+    guard let password = spec.ssh.password else { return "sudo -n " }
+    return "printf '%s\\n' \(shellQuote(password)) | sudo -S -p '' sh -c 'exec \"$@\" </dev/null' sudo "
+  }
+
   func powerOff() {
-    _ = try? communicator.execute("sudo -n systemctl poweroff || sudo -n poweroff") { _, _ in }
+    _ = try? communicator.execute("\(asRoot)systemctl poweroff || \(asRoot)poweroff") { _, _ in }
     communicator.close()
   }
 }

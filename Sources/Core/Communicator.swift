@@ -45,10 +45,13 @@ public struct SSHEndpoint: Sendable, Equatable {
   public var forwardAgent: Bool
   /// Control socket for the shared connection; nil: no sharing.
   public var controlPath: String?
+  /// A password to log in with after the keys, for build VMs whose template creates
+  /// only a password user (a Boxfile's `ssh { password }`); nil: keys only.
+  public var password: String?
 
   public init(
     host: String = "127.0.0.1", port: Int, user: String, identityFiles: [String],
-    extraArgs: [String] = [], forwardAgent: Bool = false, controlPath: String? = nil
+    extraArgs: [String] = [], forwardAgent: Bool = false, controlPath: String? = nil, password: String? = nil
   ) {
     self.host = host
     self.port = port
@@ -57,6 +60,7 @@ public struct SSHEndpoint: Sendable, Equatable {
     self.extraArgs = extraArgs
     self.forwardAgent = forwardAgent
     self.controlPath = controlPath
+    self.password = password
   }
 }
 

@@ -6,9 +6,13 @@ import Support
 /// ControlMaster connection per machine carries every step.
 public final class OpenSSHCommunicator: Communicator {
   public private(set) var endpoint: SSHEndpoint
+  /// Where the askpass helper is written when the endpoint has a password (the
+  /// factory's private key folder).
+  let helperDirectory: String
 
-  public init(endpoint: SSHEndpoint) {
+  public init(endpoint: SSHEndpoint, helperDirectory: String) {
     self.endpoint = endpoint
+    self.helperDirectory = helperDirectory
   }
 
   /// `ssh` and its options, up to and including the destination.
@@ -26,10 +30,20 @@ public final class OpenSSHCommunicator: Communicator {
     var args = [
       "ssh", "-p", String(endpoint.port),
       "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
-      "-o", "IdentitiesOnly=yes", "-o", "PasswordAuthentication=no", "-o", "ConnectTimeout=\(connectTimeout)",
+      "-o", "IdentitiesOnly=yes", "-o", "ConnectTimeout=\(connectTimeout)",
       "-o", "ServerAliveInterval=10", "-o", "ServerAliveCountMax=6",
     ]
-    if batch { args += ["-o", "BatchMode=yes"] }
+    if endpoint.password != nil {
+      // Keys first, then the password, which ssh reads from the askpass helper
+      // (`environment(_:askpass:)`); BatchMode would forbid asking at all.
+      args += [
+        "-o", "PasswordAuthentication=yes", "-o", "KbdInteractiveAuthentication=yes",
+        "-o", "NumberOfPasswordPrompts=1", "-o", "PreferredAuthentications=publickey,keyboard-interactive,password",
+      ]
+    } else {
+      args += ["-o", "PasswordAuthentication=no"]
+      if batch { args += ["-o", "BatchMode=yes"] }
+    }
     for key in endpoint.identityFiles { args += ["-o", pathOption("IdentityFile", key)] }
     if let control = endpoint.controlPath {
       args += ["-o", "ControlMaster=auto", "-o", pathOption("ControlPath", control), "-o", "ControlPersist=60"]
@@ -41,6 +55,40 @@ public final class OpenSSHCommunicator: Communicator {
     args += endpoint.extraArgs
     args.append("\(endpoint.user)@\(endpoint.host)")
     return args
+  }
+
+  /// The environment ssh runs in: nil (inherited) without a password; with one, ssh
+  /// always asks `askpass` (SSH_ASKPASS_REQUIRE=force, so no terminal is involved),
+  /// which prints the password from the environment, never from a file or an argument.
+  static func environment(_ endpoint: SSHEndpoint, askpass: String) -> [String: String]? {
+    guard let password = endpoint.password else { return nil }
+    var environment = ProcessInfo.processInfo.environment
+    environment["SSH_ASKPASS"] = askpass
+    environment["SSH_ASKPASS_REQUIRE"] = "force"
+    environment[passwordVariable] = password
+    return environment
+  }
+
+  static let passwordVariable = "CARAVAN_SSH_PASSWORD"
+
+  /// Writes the askpass helper into `directory` (once; it holds no secret) and returns its path.
+  static func askpassHelper(in directory: String) throws -> String {
+    let path = directory + "/caravan-askpass"
+    let script = Data("#!/bin/sh\nprintf '%s\\n' \"$\(passwordVariable)\"\n".utf8)
+    if FileManager.default.contents(atPath: path) != script {
+      try FileSystem.makeDirectory(directory, mode: 0o700)
+      try FileSystem.writeAtomically(script, to: path, mode: 0o700)
+    }
+    return path
+  }
+
+  /// A `Subprocess` running ssh with `args` for this endpoint.
+  func ssh(_ args: [String], input: Data? = nil, timeout: Double? = nil) throws -> Subprocess {
+    let environment =
+      endpoint.password == nil
+      ? nil
+      : OpenSSHCommunicator.environment(endpoint, askpass: try OpenSSHCommunicator.askpassHelper(in: helperDirectory))
+    return Subprocess(args, environment: environment, input: input, timeout: timeout)
   }
 
   /// `ssh -O exit` for the machine's shared connection; nil when it has none.
@@ -65,7 +113,7 @@ public final class OpenSSHCommunicator: Communicator {
     prepareControlDirectory()
     let args = OpenSSHCommunicator.arguments(endpoint, connectTimeout: 5) + ["true"]
     do {
-      let result = try Subprocess(args, timeout: 20).run()
+      let result = try ssh(args, timeout: 20).run()
       let detail = result.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
       return (result.status == 0, detail.isEmpty ? "ssh exit status \(result.status)" : detail)
     } catch {
@@ -79,8 +127,7 @@ public final class OpenSSHCommunicator: Communicator {
 
   func execute(_ command: String, input: Data?, output: (Subprocess.Stream, String) -> Void) throws -> Int32 {
     prepareControlDirectory()
-    let status = try Subprocess(OpenSSHCommunicator.arguments(endpoint) + [command], input: input).runStreamingLines(
-      output)
+    let status = try ssh(OpenSSHCommunicator.arguments(endpoint) + [command], input: input).runStreamingLines(output)
     if status == 255 {
       throw CaravanError(
         .guest,
@@ -121,7 +168,8 @@ public final class OpenSSHCommunicator: Communicator {
     var fresh = endpoint
     fresh.identityFiles = [path]
     fresh.controlPath = nil
-    let check = OpenSSHCommunicator(endpoint: fresh).probe()
+    fresh.password = nil
+    let check = OpenSSHCommunicator(endpoint: fresh, helperDirectory: helperDirectory).probe()
     guard check.ready else {
       throw CaravanError(
         .guest, "the new key '\(path)' does not log in (\(check.detail)); the box's key was left in place",
@@ -147,7 +195,9 @@ public struct OpenSSHFactory: CommunicatorFactory {
   /// `keyDirectory` holds the insecure keys as files (`$CARAVAN_HOME/keys`).
   public init(keyDirectory: String) { self.keyDirectory = keyDirectory }
 
-  public func communicator(for endpoint: SSHEndpoint) -> Communicator { OpenSSHCommunicator(endpoint: endpoint) }
+  public func communicator(for endpoint: SSHEndpoint) -> Communicator {
+    OpenSSHCommunicator(endpoint: endpoint, helperDirectory: keyDirectory)
+  }
 
   public func insecureKeyFiles() throws -> [String] {
     try FileSystem.makeDirectory(keyDirectory, mode: 0o700)

@@ -6,7 +6,8 @@ public enum FileSystem {
   public static func writeAtomically(_ data: Data, to path: String, mode: mode_t = 0o600) throws {
     let dir = (path as NSString).deletingLastPathComponent
     try makeDirectory(dir)
-    let temp = dir + "/.\((path as NSString).lastPathComponent).\(getpid()).tmp"
+    // Unique per call: two threads of one process may write the same file at once.
+    let temp = dir + "/.\((path as NSString).lastPathComponent).\(getpid()).\(UInt32.random(in: .min ... .max)).tmp"
     let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
     guard fd >= 0 else { throw ioError("create", temp) }
     var ok = false

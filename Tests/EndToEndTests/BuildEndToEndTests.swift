@@ -81,6 +81,9 @@ struct BuildEndToEndTests {
   /// /preseed.cfg, the kernel booted with kernel_args, the root file system fetched from
   /// the build's HTTP server, the install's power-off, SSH, postinstall (shell and file),
   /// a v2 box with a catalog entry; then `box verify` of the result.
+  /// The installed guest has a password-only user (no authorized_keys, sudo asks for the
+  /// password): the build logs in and runs postinstall with `ssh { password }`, and the
+  /// stock scripts then give the box its insecure key and passwordless sudo.
   @Test func installerStrategyFromNothingToAVerifiedBox() throws {
     let h = try Harness(name: "build-installer")
     defer { h.cleanUp() }
@@ -90,6 +93,8 @@ struct BuildEndToEndTests {
       d-i caravan/rootfs string http://{{ http_ip }}:{{ http_port }}/rootfs.tar
       d-i caravan/hostname string {{ hostname }}
       d-i caravan/poweroff boolean true
+      d-i passwd/username string {{ user }}
+      d-i passwd/user-password password {{ password }}
       """, to: "box/answers.cfg")
     try h.write("from the host\n", to: "box/files/motd.d/caravan")
     try h.write(
@@ -104,6 +109,10 @@ struct BuildEndToEndTests {
         kernel_args "preseed/file=/preseed.cfg"
         memory 1GiB
         disk 3GiB
+        ssh { user "vagrant"; password "s3cret pass'word" }
+        postinstall shell, name: "password", inline: "echo \\"uid $(id -u), stdin $(readlink /proc/self/fd/0)\\"; test -e ~vagrant/.ssh/authorized_keys || echo no keys yet"
+        postinstall shell, path: "\(BoxServer.repository)/templates/scripts/vagrant.sh"
+        postinstall shell, path: "\(BoxServer.repository)/templates/scripts/sudo.sh"
         postinstall shell, name: "mark", inline: "echo \\"built $BUILD_NAME $BUILD_VERSION\\" > /etc/caravan-build; cat /etc/hostname"
         postinstall file, source: "files", destination: "/etc/caravan-files"
         output "out/installer.box", format: v2, catalog: "out/catalog.json", url: "https://boxes.example.com/"
@@ -116,11 +125,16 @@ struct BuildEndToEndTests {
     #expect(build.status == 0, "\(build)")
     #expect(build.stdout.contains("injected /preseed.cfg into the initrd"), "\(build)")
     #expect(build.stdout.contains("http: GET /rootfs.tar 200"), "\(build)")
-    #expect(build.stdout.contains("postinstall: 1/2 mark"), "\(build)")
+    #expect(build.stdout.contains("postinstall: 1/5 password"), "\(build)")
+    #expect(build.stdout.contains("uid 0, stdin /dev/null") && build.stdout.contains("no keys yet"), "\(build)")
+    #expect(build.stdout.contains("postinstall: 4/5 mark"), "\(build)")
     #expect(build.stdout.contains("    installer"), "the step's output is streamed: \(build)")
     if let log = BuildEndToEndTests.consoleLog(of: build.stdout) ?? BuildEndToEndTests.consoleLog(of: build.stderr) {
       let console = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
       #expect(console.contains("installer: answer file /preseed.cfg read"), "\(console.suffix(3000))")
+      #expect(
+        console.contains("installer: user vagrant: password set, no authorized_keys, sudo asks for the password"),
+        "\(console.suffix(3000))")
     }
     let catalog = try String(contentsOfFile: h.root + "/box/out/catalog.json", encoding: .utf8)
     #expect(catalog.contains("\"version\" : \"1.2.7\"") && catalog.contains("https://boxes.example.com/installer.box"))

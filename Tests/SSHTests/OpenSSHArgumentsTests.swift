@@ -64,6 +64,40 @@ struct OpenSSHArgumentsTests {
     #expect(OpenSSHCommunicator.stopMasterArguments(endpoint) == nil)
   }
 
+  /// Keys only, in batch mode, unless the endpoint has a password: then keys first,
+  /// then one password try, and no batch mode (it would forbid asking).
+  @Test func aPasswordTurnsOnPasswordLoginAfterTheKeys() async throws {
+    let keysOnly = try await configuration(
+      OpenSSHCommunicator.arguments(SSHEndpoint(port: 2222, user: "vagrant", identityFiles: ["/k"])))
+    #expect(keysOnly.contains("passwordauthentication no") && keysOnly.contains("batchmode yes"))
+    let endpoint = SSHEndpoint(port: 2222, user: "vagrant", identityFiles: ["/k"], password: "pw")
+    let lines = try await configuration(OpenSSHCommunicator.arguments(endpoint))
+    #expect(lines.contains("passwordauthentication yes") && lines.contains("batchmode no"), "\(lines.sorted())")
+    #expect(lines.contains("numberofpasswordprompts 1"))
+    #expect(lines.contains("preferredauthentications publickey,keyboard-interactive,password"))
+    #expect(lines.contains("identityfile /k"))
+  }
+
+  /// ssh runs the askpass helper with the prompt as its argument; it prints the password
+  /// exactly, from the environment, and the helper file holds no secret.
+  @Test(arguments: ["vagrant", "s3cret pass'word", #"$HOME `id` "q" \n %s -n"#, "-e"])
+  func theAskpassHelperPrintsThePasswordExactly(password: String) async throws {
+    let directory = NSTemporaryDirectory() + "caravan askpass \(getpid()) \(UUID().uuidString)"
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let helper = try OpenSSHCommunicator.askpassHelper(in: directory)
+    let endpoint = SSHEndpoint(port: 2222, user: "vagrant", identityFiles: [], password: password)
+    let environment = try #require(OpenSSHCommunicator.environment(endpoint, askpass: helper))
+    #expect(environment["SSH_ASKPASS"] == helper && environment["SSH_ASKPASS_REQUIRE"] == "force")
+    #expect(environment["PATH"] == ProcessInfo.processInfo.environment["PATH"])
+    let result = try await onThread {
+      try Subprocess([helper, "vagrant@127.0.0.1's password: "], environment: environment).run()
+    }
+    #expect(result.status == 0 && result.stdout == password + "\n", "\(result)")
+    let script = try String(contentsOfFile: helper, encoding: .utf8)
+    #expect(!script.contains(password))
+    #expect(OpenSSHCommunicator.environment(SSHEndpoint(port: 1, user: "u", identityFiles: []), askpass: helper) == nil)
+  }
+
   /// `ssh -G` with the arguments (the destination stays last).
   func configuration(_ args: [String]) async throws -> Set<String> {
     let result = try await onThread { try Subprocess([args[0], "-G"] + args.dropFirst()).run() }

@@ -228,7 +228,7 @@ yesno() { # normalizes a boolean answer to yes/no; empty on nonsense
 }
 
 parse_answer() { # FILE
-  ROOTFS=; NEW_HOSTNAME=; POWEROFF=yes
+  ROOTFS=; NEW_HOSTNAME=; POWEROFF=yes; NEW_USER=; NEW_PASSWORD=
   _ln=0
   while IFS= read -r _l || [ -n "$_l" ]; do
     _ln=$(( _ln + 1 ))
@@ -268,6 +268,8 @@ parse_answer() { # FILE
           case $_q in
             caravan/rootfs|caravan/hostname|caravan/poweroff|caravan/onfail) _key=${_q#caravan/} ;;
             netcfg/get_hostname|netcfg/hostname) _key=hostname ;;
+            passwd/username) _key=user ;;
+            passwd/user-password) _key=password ;;
           esac
         fi
         ;;
@@ -279,6 +281,8 @@ parse_answer() { # FILE
     case $_key in
       rootfs) ROOTFS=$_val ;;
       hostname) NEW_HOSTNAME=$_val ;;
+      user) NEW_USER=$_val ;;
+      password) NEW_PASSWORD=$_val ;;
       poweroff)
         POWEROFF=$(yesno "$_val")
         [ -n "$POWEROFF" ] || fail "answer line $_ln: poweroff must be yes or no, not '$_val'"
@@ -292,6 +296,7 @@ parse_answer() { # FILE
   case $NEW_HOSTNAME in *[!A-Za-z0-9.-]*) fail "bad hostname '$NEW_HOSTNAME'" ;; esac
   log "setting rootfs $ROOTFS"
   if [ -n "$NEW_HOSTNAME" ]; then log "setting hostname $NEW_HOSTNAME"; else log "setting hostname (keep the rootfs's)"; fi
+  [ -z "$NEW_PASSWORD" ] || log "setting password for ${NEW_USER:-vagrant} (${#NEW_PASSWORD} characters)"
   log "setting poweroff $POWEROFF"
   log "setting onfail $ONFAIL"
 }
@@ -457,7 +462,26 @@ configure() {
     fi
     log "hostname $NEW_HOSTNAME"
   fi
+  [ -z "$NEW_PASSWORD" ] || password_only
   step_ok
+}
+
+# password_only: like a template that creates a password user and nothing else (the
+# d-i passwd/* answers): USER gets the password, loses its authorized_keys, and sudo
+# asks for the password. The build must log in and run postinstall with the password.
+password_only() {
+  _user=${NEW_USER:-vagrant}
+  _home=$(awk -F: -v u="$_user" '$1 == u { print $6 }' "$TARGET/etc/passwd")
+  [ -n "$_home" ] || fail "user $_user is not in the rootfs's /etc/passwd"
+  _hash=$(mkpasswd -m sha512 "$NEW_PASSWORD") || fail "mkpasswd failed"
+  sed -i "s|^$_user:[^:]*:|$_user:$_hash:|" "$TARGET/etc/shadow" || fail "cannot set the password in /etc/shadow"
+  grep -q "^$_user:\\\$6\\\$" "$TARGET/etc/shadow" || fail "no password hash for $_user in /etc/shadow"
+  rm -f "$TARGET$_home/.ssh/authorized_keys"
+  for _f in $(ls "$TARGET/etc/sudoers.d"); do
+    sed -i 's/NOPASSWD: *//' "$TARGET/etc/sudoers.d/$_f"
+  done
+  if grep -rq NOPASSWD "$TARGET/etc/sudoers" "$TARGET/etc/sudoers.d"; then fail "a NOPASSWD rule is left"; fi
+  log "user $_user: password set, no authorized_keys, sudo asks for the password"
 }
 
 bootloader() {
