@@ -66,5 +66,5 @@ guest=$(( (off - boot) + (ssh_up - ssh_wait) + (compact - shutdown) ))
 own=$(echo "$total - $guest" | bc)
 printf "installer build: %.1f s; the guest's own time %d s (install %d s, boot to SSH %d s, shutdown %d s)\n" \
   "$total" "$guest" $((off - boot)) $((ssh_up - ssh_wait)) $((compact - shutdown))
-printf "Caravan's own share: %.1f s = %.1f %% (goal < 5 %%; most of it is qemu-img convert -c and the tar)\n" \
+printf "Caravan's own share: %.1f s = %.1f %% (goal < 5 %%)\n" \
   "$own" "$(echo "100 * $own / $total" | bc -l)"

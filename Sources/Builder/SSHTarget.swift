@@ -15,12 +15,15 @@ struct SSHTarget: PostinstallTarget {
   /// Waits for SSH on the forwarded port until the build's deadline, saying what it waits
   /// for and the console's last line; fails at once if the VM stops.
   static func connect(
-    spec: BuildSpec, port: Int, log: BuildLog, deadline: Date, keyDirectory: String,
+    spec: BuildSpec, port: Int, log: BuildLog, deadline: Date, keyDirectory: String, controlPath: String,
     running: () throws -> Bool, consoleTail: () -> String
   ) throws -> SSHTarget {
     let factory = OpenSSHFactory(keyDirectory: keyDirectory)
     let keys = try spec.ssh.privateKey.map { [$0] } ?? factory.insecureKeyFiles()
-    let endpoint = SSHEndpoint(port: port, user: spec.ssh.user, identityFiles: keys, password: spec.ssh.password)
+    // One connection (a ControlMaster, made by the first probe that logs in) carries every
+    // postinstall command: a new login costs seconds under emulation.
+    let endpoint = SSHEndpoint(
+      port: port, user: spec.ssh.user, identityFiles: keys, controlPath: controlPath, password: spec.ssh.password)
     let communicator = factory.communicator(for: endpoint)
     let started = Date()
     log.step("ssh", "waiting for SSH as \(spec.ssh.user) on 127.0.0.1:\(port)")

@@ -66,6 +66,7 @@ struct VMStrategy {
     try hypervisor.startBuildDomain(plan(.disk))
     let target = try SSHTarget.connect(
       spec: spec, port: sshPort, log: log, deadline: deadline, keyDirectory: work + "/keys",
+      controlPath: work + "/ssh.ctl",
       running: { try hypervisor.buildDomainRunning(domainName) }, consoleTail: { consoleTail() })
     try postinstall(target)
     log.step("shutdown", "powering the build VM off")
