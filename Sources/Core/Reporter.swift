@@ -12,10 +12,27 @@ public protocol Reporter: AnyObject {
 
 public final class ConsoleReporter: Reporter {
   private let isTerminal = isatty(STDOUT_FILENO) == 1
+  private let colour: Bool
   private var progressShown = false
   private var lastPlainProgress = Date.distantPast
 
-  public init() {}
+  public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+    colour = ConsoleReporter.usesColour(isTerminal: isTerminal, environment: environment)
+  }
+
+  /// Colour only on a terminal, and never with NO_COLOR set (https://no-color.org) or TERM=dumb.
+  static func usesColour(isTerminal: Bool, environment: [String: String]) -> Bool {
+    isTerminal && environment["NO_COLOR"].map(\.isEmpty) != false && environment["TERM"] != "dumb"
+  }
+
+  /// The machine's name, in its own colour on a terminal: one of six, the same for a
+  /// name in every run, so each machine's lines stand out in a multi-machine `up`.
+  func label(_ machine: String) -> String {
+    guard colour else { return machine }
+    let palette = [36, 35, 33, 32, 34, 31]
+    let index = machine.utf8.reduce(0) { ($0 &* 31 &+ Int($1)) & 0xFFFF } % palette.count
+    return "\u{1B}[\(palette[index])m\(machine)\u{1B}[0m"
+  }
 
   private func endProgress() {
     if progressShown {
@@ -26,19 +43,19 @@ public final class ConsoleReporter: Reporter {
 
   public func step(_ machine: String, _ message: String) {
     endProgress()
-    print("==> \(machine): \(message)")
+    print("==> \(label(machine)): \(message)")
     fflush(nil)
   }
 
   public func detail(_ machine: String, _ line: String) {
     endProgress()
-    print("    \(machine): \(line)")
+    print("    \(label(machine)): \(line)")
     fflush(nil)
   }
 
   public func progress(_ machine: String, _ message: String) {
     if isTerminal {
-      print("\r\u{1B}[2K==> \(machine): \(message)", terminator: "")
+      print("\r\u{1B}[2K==> \(label(machine)): \(message)", terminator: "")
       progressShown = true
     } else {
       // Plain lines for logs: one every 5 seconds at most.

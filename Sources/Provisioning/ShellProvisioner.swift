@@ -9,8 +9,11 @@ public struct GuestProvisioner: ProvisionerRunner {
   public init() {}
 
   /// The provisioner types `run` handles.
-  public static let support = SettingSupport(provisionerTypes: ["shell"])
+  public static let support = SettingSupport(provisionerTypes: ["shell", "file"])
   public var support: SettingSupport { GuestProvisioner.support }
+
+  /// How many of a failing provisioner's last output lines its error repeats.
+  static let tailLines = 10
 
   public func run(
     _ provisioner: ProvisionerSpec, machine: MachineSpec, projectRoot: String,
@@ -20,7 +23,11 @@ public struct GuestProvisioner: ProvisionerRunner {
     case .shell(let shell):
       try runShell(
         shell, name: provisioner.name, machine: machine, projectRoot: projectRoot, on: communicator, reporter: reporter)
-    case .file, .ansible, .puppet:
+    case .file(let source, let destination):
+      try runFile(
+        source: source, destination: destination, name: provisioner.name, machine: machine, projectRoot: projectRoot,
+        on: communicator, reporter: reporter)
+    case .ansible, .puppet:
       throw CaravanError(
         .invalidInput, "provisioner '\(provisioner.name)' of machine '\(machine.name)': this type is not supported yet",
         hint: "Use a shell provisioner for now.")
@@ -74,15 +81,18 @@ public struct GuestProvisioner: ProvisionerRunner {
     // Removed after the run, and also when the upload or the run fails.
     defer { _ = try? communicator.execute("rm -f \(shellQuote(remote))") { _, _ in } }
     try communicator.upload(data, to: remote)
+    var tail: [String] = []
     let status = try communicator.execute(GuestProvisioner.command(shell, remotePath: remote)) { _, line in
       reporter.detail(machine.name, line)
+      tail.append(line)
+      if tail.count > GuestProvisioner.tailLines { tail.removeFirst() }
     }
     guard status == 0 else {
+      let again = "Fix the script and run `caravan provision\(machine.name == "default" ? "" : " " + machine.name)`."
       throw CaravanError(
         .guest, "provisioner '\(name)' of machine '\(machine.name)' failed with exit status \(status)",
-        hint:
-          "Its output is above. Fix the script and run `caravan provision\(machine.name == "default" ? "" : " " + machine.name)`."
-      )
+        hint: ((tail.isEmpty ? ["It printed nothing."] : ["Its last lines:"] + tail.map { "  " + $0 }) + [again])
+          .joined(separator: "\n"))
     }
   }
 

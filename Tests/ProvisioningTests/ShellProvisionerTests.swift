@@ -40,6 +40,7 @@ struct ShellProvisionerTests {
         on: guest, reporter: RecordingReporter())
     }
     #expect(error?.message == "provisioner 'hello world' of machine 'web' failed with exit status 3")
+    #expect(error?.hint == "Its last lines:\n  script output\nFix the script and run `caravan provision web`.")
     #expect(guest.steps.last == "execute rm -f '\(Self.made)'")
   }
 
