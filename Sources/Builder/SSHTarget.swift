@@ -4,6 +4,7 @@
 
 import Core
 import Foundation
+import Provisioning
 import SSH
 import Spec
 import Support
@@ -55,16 +56,16 @@ struct SSHTarget: PostinstallTarget {
   func runScript(_ script: String, arguments: [String], environment: [String: String], line: (String) -> Void)
     throws -> Int32
   {
-    let path = try communicator.run("mktemp /tmp/caravan-postinstall.XXXXXX", what: "mktemp")
-      .trimmingCharacters(in: .whitespacesAndNewlines)
-    try communicator.upload(Data(script.utf8), to: path)
+    // One round trip: the script is written to a new private file, run and removed.
+    let path = GuestProvisioner.freshPath(name: "postinstall")
     let assignments = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\(shellQuote($0.value))" }
     let interpreter = script.hasPrefix("#!") ? "" : "/bin/sh "
     let command =
       "chmod 0700 \(shellQuote(path)) && \(asRoot)env \(assignments.joined(separator: " ")) \(interpreter)"
       + ([path] + arguments).map(shellQuote).joined(separator: " ")
-      + "; status=$?; rm -f \(shellQuote(path)); exit $status"
-    return try communicator.execute(command) { _, text in line(text) }
+    return try communicator.execute(
+      GuestProvisioner.staged(at: path, exclusive: true, then: command), input: Data(script.utf8)
+    ) { _, text in line(text) }
   }
 
   func copy(_ source: String, to destination: String) throws {

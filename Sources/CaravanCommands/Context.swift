@@ -71,9 +71,10 @@ struct Context {
         hint: "Wait for it to finish, or run again without --no-wait to wait for it."))
   }
 
-  /// Runs `body` on the chosen machines while holding the project lock.
+  /// Runs `body` on the chosen machines while holding the project lock, with the
+  /// machines' triggers for `command` around it.
   func changing(
-    _ names: [String], lock options: LockOptions, autostartOnly: Bool = false,
+    _ names: [String], lock options: LockOptions, command: String, autostartOnly: Bool = false,
     _ body: (Lifecycle, [MachineSpec]) throws -> Void
   ) throws {
     let selected = try machines(names, autostartOnly: autostartOnly)
@@ -83,7 +84,7 @@ struct Context {
     if let path = options.events ?? environment["CARAVAN_EVENTS"].flatMap({ $0.isEmpty ? nil : $0 }) {
       engine.events = try EventLog(path: FileSystem.absolute(path), project: project.root)
     }
-    try body(engine, selected)
+    try engine.withTriggers(command, selected) { try body(engine, $0) }
   }
 
   /// The machines named, else (for `up`) those with autostart, else all.

@@ -28,7 +28,9 @@ struct UpCommand: ParsableCommand {
     let options = UpOptions(
       provision: provision, provisionWith: provisionWith.flatMap { $0.split(separator: ",").map(String.init) },
       destroyOnError: destroyOnError)
-    try Context().changing(machines, lock: lockOptions, autostartOnly: true) { try $0.up($1, options: options) }
+    try Context().changing(machines, lock: lockOptions, command: "up", autostartOnly: true) {
+      try $0.up($1, options: options)
+    }
   }
 }
 
@@ -41,7 +43,16 @@ struct StatusCommand: ParsableCommand {
 
   func run() throws {
     let context = try Context()
-    let reports = try context.lifecycle(try context.hypervisor()).status(try context.machines(machines))
+    let lifecycle = context.lifecycle(try context.hypervisor())
+    let selected = try context.machines(machines)
+    // Triggers print to standard output: not with --json, whose output is for programs.
+    guard !json else { return try show(try lifecycle.status(selected), uri: context.uri) }
+    try lifecycle.withTriggers("status", selected, perMachine: false) {
+      try show(try lifecycle.status($0), uri: context.uri)
+    }
+  }
+
+  func show(_ reports: [Lifecycle.MachineReport], uri: String) throws {
     if json {
       let rows = reports.map { report -> [String: Any] in
         var row: [String: Any] = ["name": report.name, "state": report.status.description, "domain": report.domain]
@@ -52,7 +63,7 @@ struct StatusCommand: ParsableCommand {
         return row
       }
       let data = try JSONSerialization.data(
-        withJSONObject: ["machines": rows, "uri": context.uri], options: [.prettyPrinted, .sortedKeys])
+        withJSONObject: ["machines": rows, "uri": uri], options: [.prettyPrinted, .sortedKeys])
       print(String(decoding: data, as: UTF8.self))
       return
     }
@@ -90,7 +101,31 @@ struct SSHCommand: ParsableCommand {
     var args = OpenSSHCommunicator.arguments(endpoint, batch: false)
     args.insert(contentsOf: sshArguments, at: args.count - 1)
     if let command { args.append(command) }
-    throw execProgram(args)
+    try lifecycle.runTriggers(.before, "ssh", spec)
+    guard spec.triggers.contains(where: { $0.when == .after && $0.commands.contains("ssh") }) else {
+      throw execProgram(args)
+    }
+    // After triggers run once ssh ends, so ssh is a child here, not exec'd.
+    let status = try SSHCommand.runInForeground(args)
+    try lifecycle.runTriggers(.after, "ssh", spec)
+    throw ExitCode(status)
+  }
+
+  /// Runs `args` with this terminal and waits; Ctrl-C goes to the child (caravan only
+  /// waits: a caught signal is reset to the default in the child, an ignored one is not).
+  static func runInForeground(_ args: [String]) throws -> Int32 {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = args
+    signal(SIGINT) { _ in }
+    signal(SIGQUIT) { _ in }
+    defer {
+      signal(SIGINT, SIG_DFL)
+      signal(SIGQUIT, SIG_DFL)
+    }
+    do { try process.run() } catch { throw execProgram(args) }
+    process.waitUntilExit()
+    return process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
   }
 }
 
@@ -107,7 +142,7 @@ struct ProvisionCommand: ParsableCommand {
 
   func run() throws {
     let names = only.flatMap { $0.split(separator: ",").map(String.init) }
-    try Context().changing(machines, lock: lockOptions) { try $0.provision($1, only: names) }
+    try Context().changing(machines, lock: lockOptions, command: "provision") { try $0.provision($1, only: names) }
   }
 }
 
@@ -121,7 +156,7 @@ struct HaltCommand: ParsableCommand {
   @OptionGroup var lockOptions: LockOptions
 
   func run() throws {
-    try Context().changing(machines, lock: lockOptions) { try $0.halt($1, force: force) }
+    try Context().changing(machines, lock: lockOptions, command: "halt") { try $0.halt($1, force: force) }
   }
 }
 
@@ -151,6 +186,6 @@ struct DestroyCommand: ParsableCommand {
         return
       }
     }
-    try context.changing(machines, lock: lockOptions) { try $0.destroy($1) }
+    try context.changing(machines, lock: lockOptions, command: "destroy") { try $0.destroy($1) }
   }
 }

@@ -39,7 +39,7 @@ struct SnapshotSave: ParsableCommand {
   @OptionGroup var lockOptions: LockOptions
 
   func run() throws {
-    try Context().changing(target.machines, lock: lockOptions) {
+    try Context().changing(target.machines, lock: lockOptions, command: "snapshot") {
       try $0.saveSnapshot($1, name: target.name, force: force)
     }
   }
@@ -54,7 +54,9 @@ struct SnapshotRestore: ParsableCommand {
   @OptionGroup var lockOptions: LockOptions
 
   func run() throws {
-    try Context().changing(target.machines, lock: lockOptions) { try $0.restoreSnapshot($1, name: target.name) }
+    try Context().changing(target.machines, lock: lockOptions, command: "snapshot") {
+      try $0.restoreSnapshot($1, name: target.name)
+    }
   }
 }
 
@@ -66,7 +68,9 @@ struct SnapshotDelete: ParsableCommand {
   @OptionGroup var lockOptions: LockOptions
 
   func run() throws {
-    try Context().changing(target.machines, lock: lockOptions) { try $0.deleteSnapshot($1, name: target.name) }
+    try Context().changing(target.machines, lock: lockOptions, command: "snapshot") {
+      try $0.deleteSnapshot($1, name: target.name)
+    }
   }
 }
 
@@ -120,7 +124,7 @@ struct SnapshotPush: ParsableCommand {
   @OptionGroup var lockOptions: LockOptions
 
   func run() throws {
-    try Context().changing(machines, lock: lockOptions) { try $0.pushSnapshot($1) }
+    try Context().changing(machines, lock: lockOptions, command: "snapshot") { try $0.pushSnapshot($1) }
   }
 }
 
@@ -132,6 +136,6 @@ struct SnapshotPop: ParsableCommand {
   @OptionGroup var lockOptions: LockOptions
 
   func run() throws {
-    try Context().changing(machines, lock: lockOptions) { try $0.popSnapshot($1) }
+    try Context().changing(machines, lock: lockOptions, command: "snapshot") { try $0.popSnapshot($1) }
   }
 }

@@ -11,7 +11,7 @@ struct SuspendCommand: ParsableCommand {
   @OptionGroup var lockOptions: LockOptions
 
   func run() throws {
-    try Context().changing(machines, lock: lockOptions) { try $0.suspend($1) }
+    try Context().changing(machines, lock: lockOptions, command: "suspend") { try $0.suspend($1) }
   }
 }
 
@@ -24,7 +24,7 @@ struct ResumeCommand: ParsableCommand {
   @OptionGroup var lockOptions: LockOptions
 
   func run() throws {
-    try Context().changing(machines, lock: lockOptions) { try $0.resume($1) }
+    try Context().changing(machines, lock: lockOptions, command: "resume") { try $0.resume($1) }
   }
 }
 
@@ -38,6 +38,6 @@ struct ReloadCommand: ParsableCommand {
   @OptionGroup var lockOptions: LockOptions
 
   func run() throws {
-    try Context().changing(machines, lock: lockOptions) { try $0.reload($1, provision: provision) }
+    try Context().changing(machines, lock: lockOptions, command: "reload") { try $0.reload($1, provision: provision) }
   }
 }

@@ -8,6 +8,8 @@ public protocol Communicator: AnyObject {
   func probe() -> (ready: Bool, detail: String)
   /// Runs a shell command in the guest; output lines are handed over as they come.
   func execute(_ command: String, output: (Subprocess.Stream, String) -> Void) throws -> Int32
+  /// Runs a shell command in the guest with `input` as its standard input.
+  func execute(_ command: String, input: Data?, output: (Subprocess.Stream, String) -> Void) throws -> Int32
   /// Writes `data` to `remotePath` in the guest (as the login user).
   func upload(_ data: Data, to remotePath: String) throws
   /// Copies a host file into the guest.
@@ -80,4 +82,9 @@ public protocol ProvisionerRunner {
   func run(
     _ provisioner: ProvisionerSpec, machine: MachineSpec, projectRoot: String,
     on communicator: Communicator, reporter: Reporter) throws
+  /// Runs a trigger: its host command (`run:`) in the project folder, then its guest
+  /// command (`run_remote:`) through `communicator`, nil when the machine is not running.
+  func runTrigger(
+    _ trigger: TriggerSpec, machine: MachineSpec, projectRoot: String, on communicator: Communicator?,
+    reporter: Reporter) throws
 }

@@ -16,10 +16,10 @@ public struct SettingSupport: Sendable, Equatable {
   }
 
   /// What the engine itself acts on: the machine's size, box, hostname, SSH,
-  /// forwards, boot timeout, and running provisioners (whose types the runner declares).
+  /// forwards, boot timeout, triggers, and running provisioners (whose types the runner declares).
   public static let engine = SettingSupport(settings: [
     "version", "box", "cpus", "memory", "forward", "provision", "machine", "hostname", "boot_timeout",
-    "graceful_halt_timeout",
+    "graceful_halt_timeout", "trigger",
     "ssh", "ssh.user", "ssh.port", "ssh.private_key", "ssh.insert_key", "ssh.forward_agent", "ssh.extra_args",
   ])
 

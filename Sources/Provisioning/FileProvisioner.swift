@@ -23,16 +23,16 @@ extension GuestProvisioner {
         hint: "Paths are relative to the folder of the Machinefile.")
     }
     let archive = try GuestProvisioner.archive(path, isDirectory: isDirectory.boolValue)
-    let staged = try makeScriptFile(name: name, on: communicator)
-    defer { _ = try? communicator.execute("rm -f \(shellQuote(staged))") { _, _ in } }
-    try communicator.upload(archive, to: staged)
-    var tail: [String] = []
-    let command = GuestProvisioner.placeCommand(
+    // One round trip: the tar is written to a new private file, unpacked, removed.
+    let staged = GuestProvisioner.freshPath(name: name)
+    let place = GuestProvisioner.placeCommand(
       staged: staged, destination: destination, isDirectory: isDirectory.boolValue,
       name: (path as NSString).lastPathComponent)
-    let status = try communicator.execute(command) { _, line in
-      tail.append(line)
-      if tail.count > GuestProvisioner.tailLines { tail.removeFirst() }
+    var tail: [String] = []
+    let status = try communicator.execute(
+      GuestProvisioner.staged(at: staged, exclusive: true, then: place), input: archive
+    ) { _, line in
+      GuestProvisioner.keep(line, in: &tail)
       reporter.detail(machine.name, line)
     }
     guard status == 0 else {

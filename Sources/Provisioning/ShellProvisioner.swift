@@ -60,14 +60,6 @@ public struct GuestProvisioner: ProvisionerRunner {
     return shell.privileged ? "sudo -n -H sh -c \(shellQuote(body))" : "sh -c \(shellQuote(body))"
   }
 
-  /// The guest command that makes a new, empty file for the script and prints its
-  /// path. mktemp picks a name nobody can guess and creates it (mode 0600, owned
-  /// by the login user) only if nothing is there, so no other user of the guest
-  /// can put a script of theirs where one that runs as root is expected.
-  static func makeScriptFileCommand(name: String) -> String {
-    "mktemp \(shellQuote(scriptFilePrefix(name: name) + "XXXXXXXXXX"))"
-  }
-
   static func scriptFilePrefix(name: String) -> String {
     "/tmp/caravan-shell-" + String(name.map { $0.isASCII && ($0.isLetter || $0.isNumber) ? $0 : "-" }) + "."
   }
@@ -77,15 +69,21 @@ public struct GuestProvisioner: ProvisionerRunner {
     on communicator: Communicator, reporter: Reporter
   ) throws {
     let data = try script(shell, name: name, projectRoot: projectRoot)
-    let remote = try shell.uploadPath ?? makeScriptFile(name: name, on: communicator)
-    // Removed after the run, and also when the upload or the run fails.
-    defer { _ = try? communicator.execute("rm -f \(shellQuote(remote))") { _, _ in } }
-    try communicator.upload(data, to: remote)
+    let remote = shell.uploadPath ?? GuestProvisioner.freshPath(name: name)
+    // One round trip: the script is written, run and removed by one guest command.
+    let command = GuestProvisioner.staged(
+      at: remote, exclusive: shell.uploadPath == nil, then: GuestProvisioner.command(shell, remotePath: remote))
     var tail: [String] = []
-    let status = try communicator.execute(GuestProvisioner.command(shell, remotePath: remote)) { _, line in
+    let status = try communicator.execute(command, input: data) { _, line in
       reporter.detail(machine.name, line)
-      tail.append(line)
-      if tail.count > GuestProvisioner.tailLines { tail.removeFirst() }
+      GuestProvisioner.keep(line, in: &tail)
+    }
+    if status == GuestProvisioner.stagingFailed, let last = tail.last, last.hasPrefix("caravan: cannot write") {
+      throw CaravanError(
+        .guest, "provisioner '\(name)' of machine '\(machine.name)': \(last.dropFirst("caravan: ".count))",
+        hint: shell.uploadPath == nil
+          ? "Check that /tmp in the guest exists and is writable."
+          : "Check upload_path: the login user must be able to write it.")
     }
     guard status == 0 else {
       let again = "Fix the script and run `caravan provision\(machine.name == "default" ? "" : " " + machine.name)`."
@@ -96,21 +94,24 @@ public struct GuestProvisioner: ProvisionerRunner {
     }
   }
 
-  /// Makes the script's file in the guest; its path is the line of mktemp's
-  /// output that has the expected form (a login shell may print other lines).
-  func makeScriptFile(name: String, on communicator: Communicator) throws -> String {
-    var output: [String] = []
-    let status = try communicator.execute(GuestProvisioner.makeScriptFileCommand(name: name)) { _, line in
-      output.append(line)
-    }
-    let prefix = GuestProvisioner.scriptFilePrefix(name: name)
-    guard status == 0, let path = output.last(where: { $0.hasPrefix(prefix) }) else {
-      throw CaravanError(
-        .guest,
-        "provisioner '\(name)': mktemp could not make a file for the script in the guest (exit status \(status))"
-          + (output.isEmpty ? "" : ": " + output.joined(separator: " ")),
-        hint: "Check that /tmp in the guest exists and is writable.")
-    }
-    return path
+  /// A new path for a script in the guest's /tmp: the provisioner's name and ten random
+  /// letters and digits chosen here (nobody in the guest can guess them).
+  public static func freshPath(name: String) -> String {
+    let characters = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+    return scriptFilePrefix(name: name) + String((0..<10).map { _ in characters.randomElement()! })
+  }
+
+  /// The status of a `staged` command whose file could not be written.
+  public static let stagingFailed: Int32 = 97
+
+  /// One guest command that saves its standard input at `path`, runs `command` and
+  /// removes the file, exiting with the command's status. `exclusive`: the file must be
+  /// new (noclobber opens it with O_EXCL, so nothing planted there, file or symbolic link,
+  /// is ever used, as with mktemp); it is private (mode 0600) either way.
+  public static func staged(at path: String, exclusive: Bool, then command: String) -> String {
+    let quoted = shellQuote(path)
+    return "(umask 077 && \(exclusive ? "set -C && " : "")cat > \(quoted)) || "
+      + "{ printf \"caravan: cannot write '%s' in the guest\\n\" \(quoted) >&2; exit \(stagingFailed); }; "
+      + "\(command); s=$?; rm -f \(quoted); exit $s"
   }
 }

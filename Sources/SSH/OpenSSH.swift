@@ -125,7 +125,7 @@ public final class OpenSSHCommunicator: Communicator {
     try execute(command, input: nil, output: output)
   }
 
-  func execute(_ command: String, input: Data?, output: (Subprocess.Stream, String) -> Void) throws -> Int32 {
+  public func execute(_ command: String, input: Data?, output: (Subprocess.Stream, String) -> Void) throws -> Int32 {
     prepareControlDirectory()
     let status = try ssh(OpenSSHCommunicator.arguments(endpoint) + [command], input: input).runStreamingLines(output)
     if status == 255 {

@@ -129,6 +129,9 @@ final class FakeGuest: Communicator {
     output(.stdout, "ran")
     return 0
   }
+  func execute(_ command: String, input: Data?, output: (Subprocess.Stream, String) -> Void) throws -> Int32 {
+    try execute(command, output: output)
+  }
   func upload(_ data: Data, to remotePath: String) throws { uploads[remotePath] = data }
   func upload(file: String, to remotePath: String) throws { uploads[remotePath] = Data() }
   func replaceKey(withPrivateKeyAt path: String) throws { commands.append("replaceKey \(path)") }
@@ -153,6 +156,15 @@ struct RecordingProvisioner: ProvisionerRunner {
     reporter: Reporter
   ) throws {
     guest.commands.append("provision \(provisioner.name)")
+  }
+  func runTrigger(
+    _ trigger: TriggerSpec, machine: MachineSpec, projectRoot: String, on communicator: Communicator?,
+    reporter: Reporter
+  ) throws {
+    guest.commands.append(
+      "trigger \(trigger.when.rawValue) \(trigger.run ?? trigger.runRemote ?? "")\(communicator == nil ? " (not running)" : "")"
+    )
+    if trigger.run == "false" { throw CaravanError(.guest, "trigger failed") }
   }
 }
 

@@ -62,19 +62,6 @@ struct ShellCommandTests {
     #expect(fields == ["it's $HOME"] + Self.awkward)
   }
 
-  @Test func theScriptFileCommandMakesAFreshPrivateFile() async throws {
-    let command = GuestProvisioner.makeScriptFileCommand(name: "web setup/1")
-    #expect(command == "mktemp '/tmp/caravan-shell-web-setup-1.XXXXXXXXXX'")
-    let made = try await onThread { try Subprocess(["/bin/sh", "-c", command]).run() }
-    let path = made.stdout.trimmingCharacters(in: .newlines)
-    defer { try? FileManager.default.removeItem(atPath: path) }
-    #expect(made.status == 0)
-    #expect(
-      path.hasPrefix("/tmp/caravan-shell-web-setup-1.") && path.count == "/tmp/caravan-shell-web-setup-1.".count + 10)
-    let attributes = try FileManager.default.attributesOfItem(atPath: path)
-    #expect((attributes[.posixPermissions] as? Int).map { $0 & 0o777 } == 0o600)
-    #expect(attributes[.size] as? Int == 0)
-  }
 }
 
 /// A folder of its own for scripts, removed at the end.

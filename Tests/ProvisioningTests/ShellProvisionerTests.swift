@@ -6,78 +6,11 @@ import Testing
 
 @testable import Provisioning
 
-/// A shell provisioner's steps in the guest, through a `Communicator` that records
-/// them: a fresh mktemp file, the upload, the run, and the removal, also on failure.
+/// Where a shell provisioner's script comes from.
 struct ShellProvisionerTests {
-  static let made = "/tmp/caravan-shell-hello-world.Ab3dE6gH9k"
 
   func provisioner(_ shell: ShellProvisioner, name: String = "hello world") -> ProvisionerSpec {
     ProvisionerSpec(name: name, kind: .shell(shell), location: SourceLocation(line: 3, column: 1))
-  }
-
-  @Test func theScriptGoesToAFreshFileThatIsRemovedAfter() throws {
-    let guest = RecordingGuest(mktemp: ["Welcome to the box", Self.made])
-    let reporter = RecordingReporter()
-    try GuestProvisioner().run(
-      provisioner(ShellProvisioner(inline: "echo hi")), machine: MachineSpec(name: "web"), projectRoot: "/p",
-      on: guest, reporter: reporter)
-    #expect(
-      guest.steps == [
-        "execute mktemp '/tmp/caravan-shell-hello-world.XXXXXXXXXX'",
-        "upload \(Self.made)",
-        "execute sudo -n -H sh -c 'chmod +x '\\''\(Self.made)'\\'' && '\\''\(Self.made)'\\'''",
-        "execute rm -f '\(Self.made)'",
-      ])
-    #expect(guest.uploads[Self.made] == Data("echo hi".utf8))
-    #expect(reporter.details == ["web: script output"])
-  }
-
-  @Test func aFailingScriptIsRemovedToo() throws {
-    let guest = RecordingGuest(mktemp: [Self.made], scriptStatus: 3)
-    let error = #expect(throws: CaravanError.self) {
-      try GuestProvisioner().run(
-        provisioner(ShellProvisioner(inline: "exit 3")), machine: MachineSpec(name: "web"), projectRoot: "/p",
-        on: guest, reporter: RecordingReporter())
-    }
-    #expect(error?.message == "provisioner 'hello world' of machine 'web' failed with exit status 3")
-    #expect(error?.hint == "Its last lines:\n  script output\nFix the script and run `caravan provision web`.")
-    #expect(guest.steps.last == "execute rm -f '\(Self.made)'")
-  }
-
-  @Test func aFailedUploadIsCleanedUpAndNothingRuns() throws {
-    let guest = RecordingGuest(mktemp: [Self.made], uploadFails: true)
-    #expect(throws: CaravanError.self) {
-      try GuestProvisioner().run(
-        provisioner(ShellProvisioner(inline: "echo hi")), machine: MachineSpec(name: "web"), projectRoot: "/p",
-        on: guest, reporter: RecordingReporter())
-    }
-    #expect(guest.steps.count == 3)
-    #expect(guest.steps.last == "execute rm -f '\(Self.made)'")
-  }
-
-  @Test func withoutAFileFromMktempNothingIsUploaded() throws {
-    let guest = RecordingGuest(
-      mktemp: ["mktemp: failed to create file via template: Read-only file system"], mktempStatus: 1)
-    let error = #expect(throws: CaravanError.self) {
-      try GuestProvisioner().run(
-        provisioner(ShellProvisioner(inline: "echo hi")), machine: MachineSpec(name: "web"), projectRoot: "/p",
-        on: guest, reporter: RecordingReporter())
-    }
-    #expect(error?.message.contains("mktemp could not make a file for the script in the guest (exit status 1)") == true)
-    #expect(error?.message.contains("Read-only file system") == true)
-    #expect(guest.steps == ["execute mktemp '/tmp/caravan-shell-hello-world.XXXXXXXXXX'"])
-  }
-
-  @Test func anUploadPathIsUsedAsItIs() throws {
-    let guest = RecordingGuest(mktemp: [])
-    var shell = ShellProvisioner(inline: "echo hi")
-    shell.uploadPath = "/home/vagrant/setup.sh"
-    shell.privileged = false
-    try GuestProvisioner().run(
-      provisioner(shell), machine: MachineSpec(name: "web"), projectRoot: "/p", on: guest, reporter: RecordingReporter()
-    )
-    #expect(guest.steps.first == "upload /home/vagrant/setup.sh")
-    #expect(guest.steps.last == "execute rm -f '/home/vagrant/setup.sh'")
   }
 
   @Test func aScriptPathIsFoundFromTheProjectRoot() throws {
@@ -120,6 +53,10 @@ final class RecordingGuest: Communicator {
   }
 
   func probe() -> (ready: Bool, detail: String) { (true, "") }
+
+  func execute(_ command: String, input: Data?, output: (Subprocess.Stream, String) -> Void) throws -> Int32 {
+    try execute(command, output: output)
+  }
 
   func execute(_ command: String, output: (Subprocess.Stream, String) -> Void) throws -> Int32 {
     steps.append("execute \(command)")

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# 50 inline shell provisioners against one running guest (`caravan provision`, one
+# process) vs 50 plain `ssh … true` calls over the machine's own ControlMaster
+# connection, in one hyperfine run; prints the ratio (goal <= 1.2x).
+# usage: provision.sh CARAVAN BOXFILE (as root, libvirtd running: scripts/libvirt-env.sh)
+set -euo pipefail
+caravan=${1:?usage: provision.sh CARAVAN BOXFILE}
+box=${2:?usage: provision.sh CARAVAN BOXFILE}
+source "$(dirname "$0")/../scripts/sandbox.sh"
+
+"$caravan" box add caravan/debian-12 "$box" >/dev/null
+cd "$work/hello"
+{
+  echo 'version 1'
+  echo 'box "caravan/debian-12"'
+  for i in $(seq 1 50); do echo "provision shell, name: \"p$i\", run: always, inline: \"true\""; done
+} >Machinefile
+"$caravan" up --no-provision >/dev/null
+control=$("$caravan" ssh -- -G | awk '$1 == "controlpath" {print $2}')
+port=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["sshPort"])' .caravan/machines/default/state.json)
+key=$PWD/.caravan/machines/default/id_ed25519
+ssh_loop="for i in \$(seq 1 50); do ssh -p $port -i $key -o IdentitiesOnly=yes -o StrictHostKeyChecking=no \
+-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o BatchMode=yes -o ControlMaster=auto -o ControlPath=$control \
+-o ControlPersist=60 vagrant@127.0.0.1 true; done"
+"$caravan" ssh -c true >/dev/null   # the shared connection is up for both
+hyperfine --warmup 1 --runs 5 --export-json "$work/provision.json" \
+  -n "50 x ssh true" "$ssh_loop" -n "caravan provision (50 provisioners)" "$caravan provision" >/dev/null
+python3 - "$work/provision.json" <<'PY'
+import json, sys
+r = {x["command"]: x["mean"] for x in json.load(open(sys.argv[1]))["results"]}
+ssh, cv = r["50 x ssh true"], r["caravan provision (50 provisioners)"]
+print(f"50 x ssh true over the ControlMaster: {ssh:.2f} s; caravan provision with 50 inline provisioners: {cv:.2f} s")
+print(f"ratio {cv / ssh:.2f}x (goal <= 1.2x)")
+PY
