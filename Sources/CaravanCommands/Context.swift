@@ -51,12 +51,12 @@ struct Context {
       lockDirectory: CaravanPaths.home(environment: environment) + "/locks")
   }
 
-  func lifecycle(_ hypervisor: Hypervisor) -> Lifecycle {
+  func lifecycle(_ hypervisor: Hypervisor, reporter: Reporter = ConsoleReporter()) -> Lifecycle {
     Lifecycle(
       project: project, hypervisor: hypervisor,
       communicators: OpenSSHFactory(keyDirectory: CaravanPaths.home(environment: environment) + "/keys"),
       provisioners: GuestProvisioner(), boxes: BoxStore(root: CaravanPaths.boxes(environment: environment)),
-      reporter: ConsoleReporter(), environment: environment)
+      reporter: reporter, environment: environment)
   }
 
   /// One `caravan` process changes a project at a time: `.caravan/lock`.

@@ -90,7 +90,8 @@ struct SSHCommand: ParsableCommand {
   func run() throws {
     let context = try Context()
     let spec = try context.singleMachine(machine)
-    let lifecycle = context.lifecycle(try context.hypervisor())
+    // Standard output is the guest command's: triggers report on standard error.
+    let lifecycle = context.lifecycle(try context.hypervisor(), reporter: ConsoleReporter(toStandardError: true))
     let record = try lifecycle.runningRecord(spec, for: "ssh into")
     // Through the machine's shared connection: a command right after another
     // one (or another `caravan ssh`) needs no new SSH handshake.

@@ -11,13 +11,25 @@ public protocol Reporter: AnyObject {
 }
 
 public final class ConsoleReporter: Reporter {
-  private let isTerminal = isatty(STDOUT_FILENO) == 1
+  private let descriptor: Int32
+  private let isTerminal: Bool
   private let colour: Bool
   private var progressShown = false
   private var lastPlainProgress = Date.distantPast
 
-  public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+  /// `toStandardError`: for a command whose standard output is the guest's (`ssh -c`).
+  public init(toStandardError: Bool = false, environment: [String: String] = ProcessInfo.processInfo.environment) {
+    descriptor = toStandardError ? STDERR_FILENO : STDOUT_FILENO
+    isTerminal = isatty(descriptor) == 1
     colour = ConsoleReporter.usesColour(isTerminal: isTerminal, environment: environment)
+  }
+
+  private func print(_ text: String, terminator: String = "\n") {
+    if descriptor == STDOUT_FILENO {
+      Swift.print(text, terminator: terminator)
+    } else {
+      FileHandle.standardError.write(Data((text + terminator).utf8))
+    }
   }
 
   /// Colour only on a terminal, and never with NO_COLOR set (https://no-color.org) or TERM=dumb.

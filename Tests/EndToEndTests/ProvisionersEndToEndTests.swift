@@ -43,6 +43,8 @@ struct ProvisionersEndToEnd {
         trigger before: up, run: "echo host-before $CARAVAN_MACHINE > trigger-before.txt"
         trigger after: up, run_remote: "echo remote-after > /tmp/trigger-after"
         trigger after: provision, run: "echo failing; exit 4", on_error: continue
+        trigger after: ssh, run: "echo $CARAVAN_MACHINE >> after-ssh.txt"
+        trigger before: status, run: "echo before-status"
       }
       provision shell, name: "top", inline: "echo top >> /tmp/order"
       """, to: "proj/Machinefile")
@@ -89,6 +91,16 @@ struct ProvisionersEndToEnd {
     #expect(before == "host-before web\n")
     #expect(try guest("cat /tmp/trigger-after").contains("remote-after"))
     #expect(up.stdout.contains("==> web: running trigger before up (Machinefile:"), "\(up)")
+
+    // `caravan ssh` with an after trigger: ssh runs as a child, its status is kept, then the trigger.
+    let ssh = try h.caravan("ssh", "-c", "echo in-guest; exit 3", in: project)
+    #expect(ssh.status == 3 && ssh.stdout.contains("in-guest"), "\(ssh)")
+    let afterSSH = try String(contentsOfFile: project + "/after-ssh.txt", encoding: .utf8)
+    #expect(afterSSH.hasSuffix("web\n"), "\(afterSSH)")
+    let status = try h.caravan("status", in: project)
+    #expect(status.stdout.contains("web: before-status") && status.stdout.contains("running"), "\(status)")
+    let json = try h.caravan("status", "--json", in: project)
+    #expect(!json.stdout.contains("before-status"), "\(json)")
 
     // By name: a `never` provisioner runs when named, and only it; the failing after trigger
     // has on_error: continue, so provision succeeds with a warning.
