@@ -7,8 +7,9 @@ import Support
 /// SSH connection, as `scp -r` (and Vagrant's file provisioner) would: a folder's contents
 /// go into `destination`, created when missing, or into `destination/NAME` when it is an
 /// existing folder; a file goes to `destination`, or into it when it is a folder. Modes are
-/// kept. The copy is the login user's where the user may write (as in Vagrant), else it is
-/// made as root with `sudo -n` (so `/etc/...` works), owned by root.
+/// kept, owners are not (the host's user ids mean nothing in the guest). The copy is the
+/// login user's where the user may write (as in Vagrant), else it is made as root with
+/// `sudo -n` (so `/etc/...` works), owned by root.
 extension GuestProvisioner {
   func runFile(
     source: String, destination: String, name: String, machine: MachineSpec, projectRoot: String,
@@ -85,16 +86,15 @@ extension GuestProvisioner {
     p=$target
     while [ ! -e "$p" ] && [ ! -L "$p" ]; do p=$(parent_of "$p"); done
     as=
-    owner=
-    if [ ! -w "$p" ]; then as="sudo -n"; owner=--no-same-owner; fi
+    if [ ! -w "$p" ]; then as="sudo -n"; fi
     if [ "$kind" = folder ]; then
       $as mkdir -p -- "$target"
-      $as tar -x -p $owner -f "$staged" -C "$target"
+      $as tar -x -p --no-same-owner -f "$staged" -C "$target"
     else
       parent=$(parent_of "$target")
       $as mkdir -p -- "$parent"
       tmp=$($as mktemp -d "$parent/.caravan-file.XXXXXXXX")
-      if $as tar -x -p $owner -f "$staged" -C "$tmp" && $as mv -f -- "$tmp/$name" "$target"; then
+      if $as tar -x -p --no-same-owner -f "$staged" -C "$tmp" && $as mv -f -- "$tmp/$name" "$target"; then
         $as rmdir -- "$tmp"
       else
         $as rm -rf -- "$tmp"

@@ -56,11 +56,13 @@ struct FileProvisionerTests {
     let source = root + "/" + name
     try Data("payload\n".utf8).write(to: URL(fileURLWithPath: source))
     chmod(source, 0o640)
+    chown(source, 1234, 1234)  // a host user id: it means nothing in the guest
     let destination = root + "/guest/etc " + name + "/conf"
     #expect(try place(source, to: destination, isDirectory: false).status == 0)
     #expect(FileManager.default.contents(atPath: destination) == Data("payload\n".utf8))
-    let mode = try FileManager.default.attributesOfItem(atPath: destination)[.posixPermissions] as? Int
-    #expect(mode == 0o640)
+    let attributes = try FileManager.default.attributesOfItem(atPath: destination)
+    #expect(attributes[.posixPermissions] as? Int == 0o640)
+    #expect(attributes[.ownerAccountID] as? Int == Int(getuid()), "owned by whoever unpacked it")
     // An existing folder (a trailing slash changes nothing): the file keeps its name in it.
     #expect(try place(source, to: root + "/guest/", isDirectory: false).status == 0)
     #expect(FileManager.default.contents(atPath: root + "/guest/" + name) == Data("payload\n".utf8))
