@@ -204,6 +204,12 @@ struct BuildEndToEndTests {
       let text = (try? String(contentsOfFile: killedPath, encoding: .utf8)) ?? ""
       if text.contains("booting the installer kernel") { victim = BuildEndToEndTests.buildVM(of: text) }
     }
+    // Killed once its VM runs (the line comes just before libvirt starts it: a kill during
+    // that call may leave libvirt finishing the start after the next build has looked).
+    for _ in 0..<60 {
+      guard let victim, try !Harness.virsh("domstate", victim).stdout.contains("running") else { break }
+      Thread.sleep(forTimeInterval: 1)
+    }
     kill(killed.processIdentifier, SIGKILL)
     killed.waitUntilExit()
     let killedLog = (try? String(contentsOfFile: killedPath, encoding: .utf8)) ?? ""
