@@ -22,7 +22,7 @@ echo 'sync "./tree" -> "/home/vagrant/by-caravan"' >> Machinefile
 "$caravan" up --no-provision >/dev/null
 "$caravan" ssh-config > "$work/ssh-config"
 clean="ssh -F $work/ssh-config default rm -rf by-caravan plain"
-hyperfine --warmup 1 --runs 5 --export-json "$work/rsync.json" --prepare "$clean" \
+hyperfine --warmup 1 --runs 3 --export-json "$work/rsync.json" --prepare "$clean" \
   -n plain "rsync -a --delete -e 'ssh -F $work/ssh-config' tree/ default:plain/" \
   -n caravan "$caravan rsync"
 python3 - "$work/rsync.json" <<'PY'

@@ -26,7 +26,7 @@ extension FolderSync {
         "machine '\(machine.name)': could not mount the synced folder '\(folder.summary)' (exit status \(status))"
           + (output.isEmpty ? "" : ": " + output.joined(separator: " / ")),
         hint:
-          "Check that the guest's kernel has \(folder.kind == .ninep ? "9p (modules 9p, 9pnet_virtio)" : "virtiofs") and that the login user '\(machine.ssh.user)' may use `sudo -n`; or use `type: rsync`."
+          "Check that the guest's kernel has \(folder.kind == .ninep ? "9p (modules 9p, 9pnet_virtio)" : "virtiofs") and that the login user '\(machine.ssh.user)' may use `sudo -n`; a folder added while the machine ran needs `caravan reload\(argument)`; or use `type: rsync`."
       )
     }
   }
@@ -49,12 +49,16 @@ extension FolderSync {
     else
       sudo -n modprobe virtiofs 2>/dev/null
       tags=/sys/fs/virtiofs/*/tag
+      # Linux before 6.9 does not list virtiofs tags: then the mount itself tells.
+      [ -d /sys/fs/virtiofs ] || tags=
     fi
-    found=
-    for f in $tags; do
-      [ -r "$f" ] && [ "$(tr -d '\000\n' < "$f")" = "$tag" ] && found=1
-    done
-    [ -n "$found" ] || exit 3
+    if [ -n "$tags" ]; then
+      found=
+      for f in $tags; do
+        [ -r "$f" ] && [ "$(tr -d '\000\n' < "$f")" = "$tag" ] && found=1
+      done
+      [ -n "$found" ] || exit 3
+    fi
     sudo -n mkdir -p -- "$dst" || exit 1
     if mountpoint -q -- "$dst"; then exit 0; fi
     sudo -n mount -t "$type" -o "$options" -- "$tag" "$dst"
