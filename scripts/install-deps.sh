@@ -7,7 +7,7 @@ packages=(
   libcurl4-openssl-dev libarchive-dev                             # box downloads, box archives
   zstd xz-utils bzip2 zip                                         # boxes in every format, for the tests
   qemu-system-x86 qemu-utils                                      # guests and qcow2 images
-  openssh-client                                                  # how Caravan reaches guests
+  openssh-client rsync                                            # how Caravan reaches guests, synced folders
   mmdebstrap extlinux syslinux-common e2fsprogs fdisk             # the box recipe
   libxml2-utils                                                   # virt-xml-validate's xmllint
   hyperfine time                                                  # bench/ (time: peak RSS)

@@ -18,7 +18,8 @@ public struct CaravanCommand: ParsableCommand {
     version: "0.1.0",
     subcommands: [
       UpCommand.self, StatusCommand.self, SSHCommand.self, ProvisionCommand.self, HaltCommand.self,
-      DestroyCommand.self, SuspendCommand.self, ResumeCommand.self, ReloadCommand.self, SnapshotCommand.self,
+      DestroyCommand.self, SuspendCommand.self, ResumeCommand.self, ReloadCommand.self, RsyncCommand.self,
+      RsyncAutoCommand.self, SnapshotCommand.self,
       PortCommand.self, SSHConfigCommand.self, GlobalStatusCommand.self, BoxCommand.self, BuildCommand.self,
       ValidateCommand.self,
       InitCommand.self,

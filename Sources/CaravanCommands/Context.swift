@@ -40,6 +40,7 @@ struct Context {
   /// What `up` acts on with the libvirt driver and the guest provisioner: the
   /// same as `Lifecycle.support` gives once they are connected.
   static let support = SettingSupport.engine.union(LibvirtHypervisor.support).union(GuestProvisioner.support)
+    .union(FolderSync.support)
 
   var uri: String {
     defaultLibvirtURI(configured: project.spec.machines.first?.libvirt.uri, environment: environment)
@@ -55,7 +56,8 @@ struct Context {
     Lifecycle(
       project: project, hypervisor: hypervisor,
       communicators: OpenSSHFactory(keyDirectory: CaravanPaths.home(environment: environment) + "/keys"),
-      provisioners: GuestProvisioner(), boxes: BoxStore(root: CaravanPaths.boxes(environment: environment)),
+      provisioners: GuestProvisioner(), syncer: FolderSync(environment: environment),
+      boxes: BoxStore(root: CaravanPaths.boxes(environment: environment)),
       reporter: reporter, environment: environment)
   }
 
@@ -80,11 +82,17 @@ struct Context {
     let selected = try machines(names, autostartOnly: autostartOnly)
     let held = try lock(options)
     defer { withExtendedLifetime(held) {} }
-    let engine = lifecycle(try hypervisor())
+    let engine = try lifecycle(try hypervisor(), events: options)
+    try engine.withTriggers(command, selected) { try body(engine, $0) }
+  }
+
+  /// The engine, writing events where `--events` or CARAVAN_EVENTS says.
+  func lifecycle(_ hypervisor: Hypervisor, events options: LockOptions) throws -> Lifecycle {
+    let engine = lifecycle(hypervisor)
     if let path = options.events ?? environment["CARAVAN_EVENTS"].flatMap({ $0.isEmpty ? nil : $0 }) {
       engine.events = try EventLog(path: FileSystem.absolute(path), project: project.root)
     }
-    try engine.withTriggers(command, selected) { try body(engine, $0) }
+    return engine
   }
 
   /// The machines named, else (for `up`) those with autostart, else all.

@@ -19,9 +19,25 @@ public protocol Communicator: AnyObject {
   func replaceKey(withPrivateKeyAt path: String) throws
   /// Ends the shared connection, if any.
   func close()
+  /// The remote shell other tools (rsync `-e`) reach the guest through, on the
+  /// same (shared) connection; nil when there is none.
+  var remoteShell: RemoteShell? { get }
+}
+
+/// A program and its options that log in to the guest, as rsync's `-e` wants it:
+/// `arguments` (the ssh command and its options) and `destination` (`user@host`).
+public struct RemoteShell: Sendable, Equatable {
+  public var arguments: [String]
+  public var destination: String
+  public init(arguments: [String], destination: String) {
+    self.arguments = arguments
+    self.destination = destination
+  }
 }
 
 extension Communicator {
+  public var remoteShell: RemoteShell? { nil }
+
   /// Runs and fails with a clear error on a non-zero exit.
   public func run(_ command: String, what: String) throws -> String {
     var collected = ""

@@ -106,11 +106,13 @@ public struct MachinePlan: Sendable {
   public var machineType: String?
   public var cpuMode: String?
   public var pool: String?
+  /// Host folders the domain shares with the guest (`sync …, type: 9p|virtiofs`).
+  public var sharedFolders: [SharedFolder]
 
   public init(
     domainName: String, projectRoot: String, machineName: String, cpus: Int, memoryMiB: UInt64,
     box: InstalledBox, forwards: [ResolvedForward], accelerator: Accelerator, network: NetworkPlan,
-    machineType: String? = nil, cpuMode: String? = nil, pool: String? = nil
+    machineType: String? = nil, cpuMode: String? = nil, pool: String? = nil, sharedFolders: [SharedFolder] = []
   ) {
     self.domainName = domainName
     self.projectRoot = projectRoot
@@ -124,6 +126,7 @@ public struct MachinePlan: Sendable {
     self.machineType = machineType
     self.cpuMode = cpuMode
     self.pool = pool
+    self.sharedFolders = sharedFolders
   }
 }
 

@@ -37,6 +37,8 @@ extension Lifecycle {
   func up(_ machine: MachineSpec, options: UpOptions) throws {
     let name = machine.name
     warnUnsupported(machine)
+    // Before anything is made: a folder or host tool a sync needs (virtiofsd…).
+    if !syncedFolders(machine).isEmpty { try syncer?.preflight(machine, projectRoot: project.root) }
     let state = try reconcile(machine)
     var record: MachineRecord
     // A fresh boot, or a first `up` that did not finish: hostname and `once`
@@ -107,6 +109,8 @@ extension Lifecycle {
         _ = try communicator.run(Lifecycle.hostnameCommand(hostname), what: "setting the hostname")
       }
     }
+    // Synced folders: after SSH (and the hostname), before the provisioners, which may use them.
+    try syncFolders(machine, communicator: communicator)
     let mode: ProvisionMode =
       options.provision == false ? .none : options.provision == true ? .all : (fresh ? .pending : .alwaysOnly)
     if options.provisionWith.isEmpty {
@@ -196,7 +200,9 @@ extension Lifecycle {
       domainName: domain, projectRoot: project.root, machineName: name, cpus: machine.cpus,
       memoryMiB: machine.memoryMiB, box: box, forwards: forwards, accelerator: choice.accelerator,
       network: .userMode(restricted: restrict), machineType: machine.libvirt.machineType,
-      cpuMode: machine.libvirt.cpuMode, pool: machine.libvirt.pool)
+      cpuMode: machine.libvirt.cpuMode, pool: machine.libvirt.pool,
+      sharedFolders: syncedFolders(machine).isEmpty
+        ? [] : try syncer?.sharedFolders(machine, projectRoot: project.root) ?? [])
     reporter.step(
       name,
       existing == nil

@@ -10,6 +10,8 @@ public final class Lifecycle {
   public let hypervisor: Hypervisor
   public let communicators: CommunicatorFactory
   public let provisioners: ProvisionerRunner
+  /// Synced folders; nil: `sync` is not acted on.
+  public let syncer: FolderSyncer?
   public let boxes: BoxStore
   public let reporter: Reporter
   public let environment: [String: String]
@@ -18,13 +20,14 @@ public final class Lifecycle {
 
   public init(
     project: Project, hypervisor: Hypervisor, communicators: CommunicatorFactory,
-    provisioners: ProvisionerRunner, boxes: BoxStore, reporter: Reporter,
+    provisioners: ProvisionerRunner, syncer: FolderSyncer? = nil, boxes: BoxStore, reporter: Reporter,
     environment: [String: String] = ProcessInfo.processInfo.environment
   ) {
     self.project = project
     self.hypervisor = hypervisor
     self.communicators = communicators
     self.provisioners = provisioners
+    self.syncer = syncer
     self.boxes = boxes
     self.reporter = reporter
     self.environment = environment
@@ -63,6 +66,7 @@ public final class Lifecycle {
   /// What `up` acts on with this hypervisor and provisioner runner.
   public var support: SettingSupport {
     SettingSupport.engine.union(hypervisor.support).union(provisioners.support)
+      .union(syncer?.support ?? SettingSupport())
   }
 
   // MARK: Status

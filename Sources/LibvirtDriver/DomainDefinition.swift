@@ -36,6 +36,13 @@ public struct DomainDefinition: Equatable {
   public var consoleLog: String?
   public var forwards: [ResolvedForward]
   public var restrictNetwork: Bool
+  /// Host folders shared with the guest (9p, virtiofs).
+  public var filesystems: [SharedFolder] = []
+  /// Whether QEMU runs as root (see `xml`): a 9p folder on a system connection.
+  public var qemuAsRoot = false
+
+  var hasNinep: Bool { filesystems.contains { $0.kind == .ninep } }
+  var hasVirtiofs: Bool { filesystems.contains { $0.kind != .ninep } }
 
   /// QEMU user-mode networking with host forwards, passed through
   /// `<qemu:commandline>` (libvirt 9.0 has no `passt` port forwarding).
@@ -47,6 +54,28 @@ public struct DomainDefinition: Equatable {
     }
     if restrictNetwork { netdev += ",restrict=on" }
     return ["-netdev", netdev, "-device", "virtio-net-pci,netdev=caravan0,addr=0x10"]
+  }
+
+  /// `<filesystem>` for a shared folder.
+  ///
+  /// 9p uses `accessmode='passthrough'`: the guest's files land on the host with the
+  /// guest's own uid, gid and modes (a developer whose uid is the box user's, 1000 in
+  /// Vagrant boxes, owns them), and host files show in the guest with their real
+  /// owners and modes. `mapped` would keep the guest's owners in xattrs and leave every
+  /// file it makes on the host 0600 and owned by QEMU's user, which no host tool expects.
+  /// virtiofs takes only passthrough; virtiofsd (started by libvirt) serves it.
+  static func filesystem(_ folder: SharedFolder) -> XMLElement {
+    var children: [XMLElement] = []
+    switch folder.kind {
+    case .ninep:
+      children.append(XMLElement("driver", [("type", "path")]))
+    case .virtiofs(let daemon):
+      children.append(XMLElement("driver", [("type", "virtiofs")]))
+      children.append(XMLElement("binary", [("path", daemon)]))
+    }
+    children.append(XMLElement("source", [("dir", folder.hostPath)]))
+    children.append(XMLElement("target", [("dir", folder.tag)]))
+    return XMLElement("filesystem", [("type", "mount"), ("accessmode", "passthrough")], children: children)
   }
 
   public var xml: String {
@@ -71,6 +100,14 @@ public struct DomainDefinition: Equatable {
             ])
         ]))
     root.children.append(XMLElement("memory", [("unit", "MiB")], text: String(memoryMiB)))
+    if hasVirtiofs {
+      // virtiofsd maps the guest's memory: it must be shared, not private to QEMU.
+      root.children.append(
+        XMLElement(
+          "memoryBacking",
+          children: [XMLElement("source", [("type", "memfd")]), XMLElement("access", [("mode", "shared")])]
+        ))
+    }
     root.children.append(XMLElement("vcpu", text: String(vcpus)))
     root.children.append(
       XMLElement(
@@ -105,7 +142,19 @@ public struct DomainDefinition: Equatable {
       XMLElement(
         "rng", [("model", "virtio")], children: [XMLElement("backend", [("model", "random")], text: "/dev/urandom")]))
     devices.children.append(XMLElement("memballoon", [("model", "virtio")]))
+    devices.children += filesystems.map(DomainDefinition.filesystem)
     root.children.append(devices)
+    if qemuAsRoot {
+      // A 9p folder's writes are made by QEMU itself, as its own user. libvirt's default
+      // for the system connection (libvirt-qemu) could not write into a user's folder,
+      // and could not give the files the guest's owners: QEMU runs as root for such a
+      // machine (disks and logs are root's already, so nothing is relabelled). A session
+      // connection's QEMU runs as the user, who owns the folder.
+      root.children.append(
+        XMLElement(
+          "seclabel", [("type", "static"), ("model", "dac"), ("relabel", "no")],
+          children: [XMLElement("label", text: "+0:+0")]))
+    }
     root.children.append(
       XMLElement("qemu:commandline", children: netdevArguments.map { XMLElement("qemu:arg", [("value", $0)]) }))
     return root.render()

@@ -136,7 +136,9 @@ public final class LibvirtHypervisor: Hypervisor {
         box: plan.box.name, boxVersion: plan.box.version, boxVolume: plan.box.volumeName),
       disks: disks,
       consoleLog: consoleLogPath(domain: plan.domainName),
-      forwards: plan.forwards, restrictNetwork: plan.network == .userMode(restricted: true))
+      forwards: plan.forwards, restrictNetwork: plan.network == .userMode(restricted: true),
+      filesystems: plan.sharedFolders,
+      qemuAsRoot: plan.sharedFolders.contains { $0.kind == .ninep } && !uri.hasSuffix("session"))
     let uuid = try connection.defineDomain(xml: definition.xml, name: plan.domainName).uuid()
     let pool = try boxes.ensure()
     for (disk, boxVolume) in zip(disks, boxVolumes) where try pool.volume(named: disk.volume) == nil {

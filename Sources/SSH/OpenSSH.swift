@@ -181,6 +181,15 @@ public final class OpenSSHCommunicator: Communicator {
     endpoint.identityFiles = [path]
   }
 
+  /// The same ssh command and options as every other step, on the shared connection
+  /// (its ControlPath), for rsync's `-e`; the destination apart, as rsync adds it.
+  public var remoteShell: RemoteShell? {
+    prepareControlDirectory()
+    var args = OpenSSHCommunicator.arguments(endpoint)
+    let destination = args.removeLast()
+    return RemoteShell(arguments: args, destination: destination)
+  }
+
   public func close() {
     guard let control = endpoint.controlPath, FileManager.default.fileExists(atPath: control),
       let args = OpenSSHCommunicator.stopMasterArguments(endpoint)

@@ -185,7 +185,7 @@ struct Fixture {
   let lifecycle: Lifecycle
   let project: Project
 
-  init(_ machinefile: String, installBox: Bool = true) throws {
+  init(_ machinefile: String, installBox: Bool = true, syncer: FolderSyncer? = nil) throws {
     root = NSTemporaryDirectory() + "caravan-core-\(UUID().uuidString)"
     let boxes = BoxStore(root: root + "/home/boxes")
     if installBox {
@@ -197,7 +197,7 @@ struct Fixture {
     project = Project(root: root + "/project", machinefilePath: root + "/project/Machinefile", spec: spec)
     lifecycle = Lifecycle(
       project: project, hypervisor: hypervisor, communicators: FakeFactory(guest: guest),
-      provisioners: RecordingProvisioner(guest: guest), boxes: boxes, reporter: reporter,
+      provisioners: RecordingProvisioner(guest: guest), syncer: syncer, boxes: boxes, reporter: reporter,
       environment: ["CARAVAN_HOME": root + "/home"])
   }
 

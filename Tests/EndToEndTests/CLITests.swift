@@ -48,8 +48,10 @@ struct CLITests {
     let object = try #require(try JSONSerialization.jsonObject(with: Data(out.stdout.utf8)) as? [String: Any])
     let rows = try #require(object["unsupported"] as? [[String: Any]])
     let listed = Set(rows.compactMap { $0["setting"] as? String })
-    #expect(listed.contains("sync") && listed.contains("provision ansible"), "\(listed)")
+    #expect(listed.contains("volume") && listed.contains("provision ansible"), "\(listed)")
+    #expect(!listed.contains("trigger") && !listed.contains("provision file"), "they are supported: \(listed)")
     #expect(!listed.contains("memory") && !listed.contains("libvirt.machine_type"), "\(listed)")
+    #expect(!listed.contains("sync"), "synced folders are supported: \(listed)")
     #expect(rows.allSatisfy { ($0["line"] as? Int ?? 0) > 0 }, "each with its line")
 
     let readme = try String(

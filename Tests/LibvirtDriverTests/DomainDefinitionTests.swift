@@ -47,6 +47,37 @@ struct DomainDefinitionTests {
     #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
   }
 
+  /// A 9p folder: passthrough, the tag as target, QEMU as root on the system
+  /// connection; virtiofs: its daemon and shared memory. libvirt's schema takes both.
+  @Test func sharedFoldersAreFilesystemsTheSchemaAccepts() throws {
+    var definition = DomainDefinitionTests.sample()
+    definition.filesystems = [
+      SharedFolder(kind: .ninep, hostPath: "/home/dev/hello & co/data", tag: "caravan-0123456789ab"),
+      SharedFolder(kind: .virtiofs(daemon: "/usr/libexec/virtiofsd"), hostPath: "/srv/x", tag: "caravan-ba98"),
+    ]
+    definition.qemuAsRoot = true
+    let xml = definition.xml
+    let ninep = """
+          <filesystem type='mount' accessmode='passthrough'>
+            <driver type='path'/>
+            <source dir='/home/dev/hello &amp; co/data'/>
+            <target dir='caravan-0123456789ab'/>
+          </filesystem>
+      """
+    #expect(xml.contains(ninep), "\(xml)")
+    #expect(xml.contains("<driver type='virtiofs'/>") && xml.contains("<binary path='/usr/libexec/virtiofsd'/>"))
+    #expect(xml.contains("<source type='memfd'/>") && xml.contains("<access mode='shared'/>"))
+    #expect(xml.contains("<seclabel type='static' model='dac' relabel='no'>") && xml.contains("<label>+0:+0</label>"))
+    let path = NSTemporaryDirectory() + "caravan-domain-fs-\(getpid()).xml"
+    try xml.write(toFile: path, atomically: true, encoding: .utf8)
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let result = try Subprocess(["virt-xml-validate", path, "domain"]).run()
+    #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+
+    let plain = DomainDefinitionTests.sample().xml
+    #expect(!plain.contains("filesystem") && !plain.contains("seclabel") && !plain.contains("memoryBacking"))
+  }
+
   @Test func metadataIsReadBackFromWhatLibvirtReturns() {
     let returned = """
       <caravan:machine xmlns:caravan="https://caravan.dev/xmlns/machine/1">

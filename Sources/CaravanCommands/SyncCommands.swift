@@ -1,0 +1,75 @@
+import ArgumentParser
+import Core
+import Foundation
+import Provisioning
+import Spec
+import Support
+
+struct RsyncCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "rsync",
+    abstract: "Copy the `sync …, type: rsync` folders into running machines again (deleting what the host deleted).")
+
+  @Argument(help: "Machines (default: all).") var machines: [String] = []
+  @OptionGroup var lockOptions: LockOptions
+
+  func run() throws {
+    try Context().changing(machines, lock: lockOptions, command: "rsync") { try $0.rsync($1) }
+  }
+}
+
+/// Set by SIGINT while `rsync-auto` watches; read between waits.
+nonisolated(unsafe) private var interrupted: sig_atomic_t = 0
+
+struct RsyncAutoCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "rsync-auto",
+    abstract: "Copy the rsync folders, then watch them on the host and copy again on each change, until Ctrl-C.")
+
+  @Argument(help: "Machines (default: all).") var machines: [String] = []
+  @OptionGroup var lockOptions: LockOptions
+
+  /// How long the folders must stay quiet after a change before the copy starts.
+  static let quiet = 0.2
+
+  func run() throws {
+    let context = try Context()
+    let selected = try context.machines(machines)
+    let engine = try context.lifecycle(try context.hypervisor(), events: lockOptions)
+    let sources = engine.rsyncSources(selected)
+    guard !sources.isEmpty else {
+      throw CaravanError(
+        .invalidInput,
+        "no `sync …, type: rsync` folders in \(selected.map { "'\($0.name)'" }.joined(separator: ", ")) to watch",
+        hint: "Add one to the Machinefile, e.g. `sync \"./src\" -> \"/srv/src\"`.")
+    }
+    signal(SIGINT) { _ in interrupted = 1 }
+    signal(SIGTERM) { _ in interrupted = 1 }
+    // The project lock only while copying: other commands may run between changes.
+    func copy(_ machines: [MachineSpec]) throws {
+      let held = try context.lock(lockOptions)
+      defer { withExtendedLifetime(held) {} }
+      try engine.rsync(machines)
+    }
+    try copy(selected)
+    let roots = Array(Set(sources.map(\.path))).sorted()
+    let watcher = try FolderWatcher(roots: roots)
+    print("watching \(roots.joined(separator: ", ")) (\(watcher.count) folders); Ctrl-C stops")
+    fflush(nil)
+    while interrupted == 0 {
+      let changed = try watcher.next(quiet: RsyncAutoCommand.quiet) { interrupted != 0 }
+      guard interrupted == 0 else { break }
+      let due = selected.filter { machine in
+        sources.contains { $0.machine.name == machine.name && changed.contains($0.path) }
+      }
+      do {
+        try copy(due)
+      } catch {
+        // A failed copy (the machine halted, a network blip) is said, and watching goes on.
+        printError("error: \(error)")
+      }
+      fflush(nil)
+    }
+    print("stopped watching")
+  }
+}
