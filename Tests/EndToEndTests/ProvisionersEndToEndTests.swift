@@ -80,7 +80,7 @@ struct ProvisionersEndToEnd {
 
     // Files: modes kept; /etc written with sudo (root's), the home folder as the login user.
     let stat = try guest(
-      "stat -c '%a %U %n' '/etc/caravan test/app.conf' ~/'my tree/sub dir/run' ~/'my tree/a b'; cat '/etc/caravan test/app.conf'"
+      "stat -c '%a %U %n' '/etc/caravan test/app.conf' ~/'my tree/sub dir/run' ~/'my tree/a b'; sudo cat '/etc/caravan test/app.conf'"
     )
     #expect(stat.contains("640 root /etc/caravan test/app.conf"), "\(stat)")
     #expect(stat.contains("751 vagrant /home/vagrant/my tree/sub dir/run"), "\(stat)")
