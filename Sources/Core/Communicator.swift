@@ -17,9 +17,15 @@ public protocol Communicator: AnyObject {
   func replaceKey(withPrivateKeyAt path: String) throws
   /// Ends the shared connection, if any.
   func close()
+  /// How a host program that speaks SSH itself (ansible-playbook) reaches the same
+  /// guest: the endpoint with its key and shared-connection socket; nil when this
+  /// communicator is not SSH.
+  var sshEndpoint: SSHEndpoint? { get }
 }
 
 extension Communicator {
+  public var sshEndpoint: SSHEndpoint? { nil }
+
   /// Runs and fails with a clear error on a non-zero exit.
   public func run(_ command: String, what: String) throws -> String {
     var collected = ""

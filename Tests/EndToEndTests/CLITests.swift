@@ -48,7 +48,8 @@ struct CLITests {
     let object = try #require(try JSONSerialization.jsonObject(with: Data(out.stdout.utf8)) as? [String: Any])
     let rows = try #require(object["unsupported"] as? [[String: Any]])
     let listed = Set(rows.compactMap { $0["setting"] as? String })
-    #expect(listed.contains("sync") && listed.contains("provision ansible"), "\(listed)")
+    #expect(listed.contains("sync") && listed.contains("trigger"), "\(listed)")
+    #expect(!listed.contains("provision ansible") && !listed.contains("provision puppet"), "\(listed)")
     #expect(!listed.contains("memory") && !listed.contains("libvirt.machine_type"), "\(listed)")
     #expect(rows.allSatisfy { ($0["line"] as? Int ?? 0) > 0 }, "each with its line")
 
