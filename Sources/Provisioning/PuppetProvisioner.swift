@@ -139,6 +139,9 @@ enum PuppetApply {
     let environment = facts.sorted { $0.key < $1.key }.map { "FACTER_\($0.key)=\($0.value)" }
     var arguments = [puppet, "apply"]
     if !options.contains("--detailed-exitcodes") { arguments.append("--detailed-exitcodes") }
+    // Puppet colours its lines even into a pipe; they are shown line by line, behind the
+    // machine's name, and kept in errors: plain text, unless the options ask for colour.
+    if !options.contains(where: { $0.hasPrefix("--color") }) { arguments.append("--color=false") }
     if modules { arguments += ["--modulepath", folder + "/modules"] }
     arguments += options
     arguments.append(folder + "/manifests/" + manifest)

@@ -63,7 +63,8 @@ struct PuppetProvisionerTests {
     #expect(
       guest.steps.dropLast().last
         == "execute cd '\(folder)' && sudo -n -H env 'FACTER_role=web server' '/usr/bin/puppet' 'apply' "
-        + "'--detailed-exitcodes' '--modulepath' '\(folder)/modules' '--verbose' '\(folder)/manifests/site.pp'")
+        + "'--detailed-exitcodes' '--color=false' '--modulepath' '\(folder)/modules' '--verbose' '\(folder)/manifests/site.pp'"
+    )
     #expect(
       guest.steps.last == "execute sudo -n rm -rf -- '\(folder)' 2>/dev/null || rm -rf -- '\(folder)'")
     #expect(reporter.details == ["web: script output"])
@@ -106,10 +107,13 @@ struct PuppetProvisionerTests {
     #expect(PuppetApply.succeeded(0) && PuppetApply.succeeded(2))
     #expect(!PuppetApply.succeeded(1) && !PuppetApply.succeeded(4) && !PuppetApply.succeeded(6))
     var puppet = site
-    puppet.options = ["--detailed-exitcodes", "--noop"]
+    puppet.options = ["--detailed-exitcodes", "--noop", "--color", "true"]
     let command = PuppetApply.command(
       puppet: "/p", folder: "/f", manifest: "m.pp", modules: false, facts: [:], options: puppet.options)
-    #expect(command == "cd '/f' && sudo -n -H env '/p' 'apply' '--detailed-exitcodes' '--noop' '/f/manifests/m.pp'")
+    #expect(
+      command
+        == "cd '/f' && sudo -n -H env '/p' 'apply' '--detailed-exitcodes' '--noop' '--color' 'true' '/f/manifests/m.pp'"
+    )
   }
 
   @Test func aMissingManifestAndABadFactNameAreNamedBeforeTheGuestIsAsked() throws {
@@ -156,7 +160,7 @@ struct PuppetProvisionerTests {
     #expect(
       fields
         == names.map { facts[$0] ?? "" } + [
-          folder.path, "apply", "--detailed-exitcodes", "--modulepath",
+          folder.path, "apply", "--detailed-exitcodes", "--color=false", "--modulepath",
           folder.path + "/modules",
         ] + Self.hostile + [folder.path + "/manifests/it's a.pp"])
     #expect(!FileSystem.exists(folder.path + "/pwned") && !FileSystem.exists("pwned"))
