@@ -13,6 +13,7 @@ packages=(
   hyperfine time                                                  # bench/ (time: peak RSS)
   busybox-static cpio xorriso isolinux                            # caravan build's test installer and ISO
   debian-installer-12-netboot-amd64 apt-cacher-ng netcat-openbsd  # the real Debian installer test
+  ansible                                                         # provision ansible runs the host's ansible-playbook
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -19,6 +19,15 @@ struct RootfsStrategy {
     "sudo", "ca-certificates", "zstd",
   ]
   static let partitionOffset: UInt64 = 1 << 20
+
+  /// The packages mmdebstrap installs: the base ones, then the Boxfile's. An item of
+  /// `packages:` may name several, split at commas and blanks (so one `${var}` can add a
+  /// list, or nothing when it is empty); each package once, in the order first named.
+  static func packages(_ items: [String]) -> [String] {
+    var seen = Set<String>()
+    let named = items.flatMap { $0.split(whereSeparator: { $0 == "," || $0.isWhitespace }).map(String.init) }
+    return (basePackages + named).filter { seen.insert($0).inserted }
+  }
   static let mbr = "/usr/lib/EXTLINUX/mbr.bin"
 
   static func checkHost() throws {
@@ -44,7 +53,7 @@ struct RootfsStrategy {
     let uuid = UUID().uuidString.lowercased()
     let suite = spec.suite ?? "bookworm"
     let mirror = spec.mirror ?? "http://deb.debian.org/debian"
-    let packages = RootfsStrategy.basePackages + spec.packages.filter { !RootfsStrategy.basePackages.contains($0) }
+    let packages = RootfsStrategy.packages(spec.packages)
     log.step("rootfs", "mmdebstrap \(suite) from \(mirror) (\(packages.count) packages)")
     // INITRD=No: the kernel's postinst makes no initramfs, and initramfs-tools' trigger then
     // finds none to update; `makeInitramfs` makes it once (dpkg would make it twice, 30 s

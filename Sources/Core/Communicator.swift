@@ -22,6 +22,10 @@ public protocol Communicator: AnyObject {
   /// The remote shell other tools (rsync `-e`) reach the guest through, on the
   /// same (shared) connection; nil when there is none.
   var remoteShell: RemoteShell? { get }
+  /// How a host program that speaks SSH itself (ansible-playbook) reaches the same
+  /// guest: the endpoint with its key and shared-connection socket; nil when this
+  /// communicator is not SSH.
+  var sshEndpoint: SSHEndpoint? { get }
 }
 
 /// A program and its options that log in to the guest, as rsync's `-e` wants it:
@@ -37,6 +41,7 @@ public struct RemoteShell: Sendable, Equatable {
 
 extension Communicator {
   public var remoteShell: RemoteShell? { nil }
+  public var sshEndpoint: SSHEndpoint? { nil }
 
   /// Runs and fails with a clear error on a non-zero exit.
   public func run(_ command: String, what: String) throws -> String {

@@ -3,13 +3,17 @@ import Foundation
 import Spec
 import Support
 
-/// Runs provisioners in the guest. Shell today: the script (inline or a host
-/// file) is uploaded and run, as root by default, with its output streamed.
+/// Runs provisioners: shell (the script, inline or a host file, uploaded and run, as root by
+/// default), file, ansible (the host's ansible-playbook) and puppet (`puppet apply` in the
+/// guest), each with its output streamed.
 public struct GuestProvisioner: ProvisionerRunner {
-  public init() {}
+  /// The host's environment, where host programs (ansible-playbook) are found and run.
+  var environment: [String: String]
+
+  public init() { environment = ProcessInfo.processInfo.environment }
 
   /// The provisioner types `run` handles.
-  public static let support = SettingSupport(provisionerTypes: ["shell", "file"])
+  public static let support = SettingSupport(provisionerTypes: ["shell", "file", "ansible", "puppet"])
   public var support: SettingSupport { GuestProvisioner.support }
 
   /// How many of a failing provisioner's last output lines its error repeats.
@@ -27,10 +31,14 @@ public struct GuestProvisioner: ProvisionerRunner {
       try runFile(
         source: source, destination: destination, name: provisioner.name, machine: machine, projectRoot: projectRoot,
         on: communicator, reporter: reporter)
-    case .ansible, .puppet:
-      throw CaravanError(
-        .invalidInput, "provisioner '\(provisioner.name)' of machine '\(machine.name)': this type is not supported yet",
-        hint: "Use a shell provisioner for now.")
+    case .ansible(let ansible):
+      try runAnsible(
+        ansible, name: provisioner.name, machine: machine, projectRoot: projectRoot, on: communicator,
+        reporter: reporter)
+    case .puppet(let puppet):
+      try runPuppet(
+        puppet, name: provisioner.name, machine: machine, projectRoot: projectRoot, on: communicator,
+        reporter: reporter)
     }
   }
 

@@ -6,6 +6,7 @@ import Support
 /// ControlMaster connection per machine carries every step.
 public final class OpenSSHCommunicator: Communicator {
   public private(set) var endpoint: SSHEndpoint
+  public var sshEndpoint: SSHEndpoint? { endpoint }
   /// Where the askpass helper is written when the endpoint has a password (the
   /// factory's private key folder).
   let helperDirectory: String

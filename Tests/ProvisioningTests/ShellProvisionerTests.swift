@@ -36,7 +36,8 @@ struct ShellProvisionerTests {
   }
 }
 
-/// Records what a provisioner asks of the guest; answers mktemp with its lines.
+/// Records what a provisioner asks of the guest; answers mktemp with its lines, and a
+/// command that starts with one of `answers`' prefixes with that answer's lines.
 final class RecordingGuest: Communicator {
   var steps: [String] = []
   var uploads: [String: Data] = [:]
@@ -44,6 +45,10 @@ final class RecordingGuest: Communicator {
   let mktempStatus: Int32
   let scriptStatus: Int32
   let uploadFails: Bool
+  var answers: [(prefix: String, lines: [String])] = []
+  /// What a host program (ansible-playbook) would connect to.
+  var endpoint: SSHEndpoint?
+  var sshEndpoint: SSHEndpoint? { endpoint }
 
   init(mktemp: [String], mktempStatus: Int32 = 0, scriptStatus: Int32 = 0, uploadFails: Bool = false) {
     self.mktemp = mktemp
@@ -60,6 +65,10 @@ final class RecordingGuest: Communicator {
 
   func execute(_ command: String, output: (Subprocess.Stream, String) -> Void) throws -> Int32 {
     steps.append("execute \(command)")
+    if let answer = answers.first(where: { command.hasPrefix($0.prefix) }) {
+      for line in answer.lines { output(.stdout, line) }
+      return 0
+    }
     if command.hasPrefix("mktemp ") {
       for line in mktemp { output(.stdout, line) }
       return mktempStatus

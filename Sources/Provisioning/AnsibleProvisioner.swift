@@ -1,0 +1,168 @@
+import Core
+import Foundation
+import Spec
+import Support
+
+/// `provision ansible`: the host's `ansible-playbook` (Debian package `ansible`) against an
+/// inventory Caravan writes for the machine (its name as the host, the forwarded SSH port on
+/// 127.0.0.1, the login user, the machine's key, host key checking off, the machine's shared
+/// ControlMaster socket), in a temporary folder removed after. A user's `inventory:` is given
+/// too (before Caravan's, so Caravan's connection facts win), so the machine is in the user's
+/// groups by its name and gets their variables. Extra variables go in as a JSON file
+/// (`-e @FILE`): every value arrives as the string written, whatever it holds. The run is
+/// limited to the machine unless `limit:` says otherwise, as in Vagrant.
+extension GuestProvisioner {
+  func runAnsible(
+    _ ansible: AnsibleProvisioner, name: String, machine: MachineSpec, projectRoot: String,
+    on communicator: Communicator, reporter: Reporter
+  ) throws {
+    let what = "ansible provisioner '\(name)' of machine '\(machine.name)'"
+    let program = try AnsiblePlaybook.locate(for: what, environment: environment)
+    let playbook = try AnsiblePlaybook.hostFile(ansible.playbook, "playbook", for: what, projectRoot: projectRoot)
+    let userInventory = try ansible.inventory.map {
+      try AnsiblePlaybook.hostFile($0, "inventory", for: what, projectRoot: projectRoot)
+    }
+    guard let endpoint = communicator.sshEndpoint else {
+      throw CaravanError(
+        .internalError, "\(what): the machine is not reached over SSH, so ansible-playbook cannot reach it")
+    }
+    let folder = try FileSystem.makeTemporaryDirectory(prefix: "caravan-ansible")
+    defer { try? FileSystem.removeTree(folder) }
+    let inventory = folder + "/inventory.json"
+    try FileSystem.writeAtomically(
+      try AnsiblePlaybook.inventory(host: machine.name, endpoint: endpoint), to: inventory, mode: 0o600)
+    var extraVars: String?
+    if !ansible.extraVars.isEmpty {
+      let file = folder + "/extra-vars.json"
+      try FileSystem.writeAtomically(try AnsiblePlaybook.json(ansible.extraVars), to: file, mode: 0o600)
+      extraVars = file
+    }
+    let arguments = AnsiblePlaybook.arguments(
+      ansible, program: program, host: machine.name, playbook: playbook, inventory: inventory,
+      userInventory: userInventory, extraVarsFile: extraVars)
+    var tail: [String] = []
+    let status = try Subprocess(
+      arguments, environment: AnsiblePlaybook.environment(environment, projectRoot: projectRoot)
+    ).runStreamingLines { _, line in
+      reporter.detail(machine.name, line)
+      tail.append(line)
+      if tail.count > GuestProvisioner.tailLines { tail.removeFirst() }
+    }
+    guard status == 0 else {
+      let again = "Fix the playbook and run `caravan provision\(machine.name == "default" ? "" : " " + machine.name)`."
+      throw CaravanError(
+        .guest, "\(what) failed: ansible-playbook exited with status \(status)",
+        hint: ((tail.isEmpty ? ["It printed nothing."] : ["Its last lines:"] + tail.map { "  " + $0 }) + [again])
+          .joined(separator: "\n"))
+    }
+  }
+}
+
+/// The parts of an `ansible-playbook` run, each a pure function of its inputs.
+enum AnsiblePlaybook {
+  /// The `ansible-playbook` found on the host's PATH, or an error naming the package.
+  static func locate(for what: String, environment: [String: String]) throws -> String {
+    let path = environment["PATH"] ?? ""
+    for folder in path.split(separator: ":") where !folder.isEmpty {
+      let candidate = String(folder) + "/ansible-playbook"
+      if access(candidate, X_OK) == 0 { return candidate }
+    }
+    throw CaravanError(
+      .notFound,
+      "\(what) needs ansible-playbook on this host, and there is none in PATH (\(path.isEmpty ? "empty" : path))",
+      hint: "Install Ansible: apt-get install ansible (Debian package `ansible`).")
+  }
+
+  /// A host file of the provisioner, relative to the Machinefile's folder, that must exist.
+  static func hostFile(_ path: String, _ role: String, for what: String, projectRoot: String) throws -> String {
+    let full = FileSystem.resolve(path, relativeTo: projectRoot)
+    guard FileSystem.exists(full) else {
+      throw CaravanError(
+        .notFound, "\(what): \(role) '\(path)' not found (looked at \(full))",
+        hint: "Paths are relative to the folder of the Machinefile.")
+    }
+    return full
+  }
+
+  /// The inventory, in the YAML inventory plugin's form written as JSON (YAML's subset, so no
+  /// value needs quoting): the machine's name as the only host, with its connection.
+  static func inventory(host: String, endpoint: SSHEndpoint) throws -> Data {
+    var variables: [String: Any] = [
+      "ansible_connection": "ssh",
+      "ansible_host": endpoint.host,
+      "ansible_port": endpoint.port,
+      "ansible_user": endpoint.user,
+      "ansible_host_key_checking": false,
+      "ansible_ssh_common_args": sshCommonArguments(endpoint),
+      // Debian's python3, found without the "discovered interpreter" warning.
+      "ansible_python_interpreter": "auto_silent",
+    ]
+    // ansible writes this as `-o IdentityFile="PATH"`, which ssh reads wrongly for a path with
+    // `%` or a quote: such a path goes into the ssh arguments instead, written as ssh reads it.
+    if let key = plainKey(endpoint) { variables["ansible_ssh_private_key_file"] = key }
+    return try json(["all": ["hosts": [host: variables]]])
+  }
+
+  /// The ssh options ansible adds to every ssh, scp and sftp it runs, as one string that
+  /// ansible splits as a POSIX shell would: known hosts off, only the machine's keys, and the
+  /// machine's ControlMaster socket, so the playbook rides the connection Caravan already has.
+  /// Paths are written as ssh reads them back unchanged (`%` doubled, in double quotes).
+  static func sshCommonArguments(_ endpoint: SSHEndpoint) -> String {
+    var options = [
+      "UserKnownHostsFile=/dev/null", "StrictHostKeyChecking=no", "LogLevel=ERROR", "IdentitiesOnly=yes",
+      "PasswordAuthentication=no",
+    ]
+    let others = plainKey(endpoint) == nil ? endpoint.identityFiles : Array(endpoint.identityFiles.dropFirst())
+    for key in others { options.append("IdentityFile=" + sshPath(key)) }
+    if let control = endpoint.controlPath {
+      options += ["ControlMaster=auto", "ControlPersist=60", "ControlPath=" + sshPath(control)]
+    }
+    if endpoint.forwardAgent { options.append("ForwardAgent=yes") }
+    let words = options.flatMap { ["-o", $0] } + endpoint.extraArgs
+    return words.map(shellQuote).joined(separator: " ")
+  }
+
+  /// The first key, when its path needs no escaping for ssh.
+  static func plainKey(_ endpoint: SSHEndpoint) -> String? {
+    endpoint.identityFiles.first.flatMap { sshPath($0) == $0 ? $0 : nil }
+  }
+
+  static func sshPath(_ path: String) -> String {
+    let escaped = path.replacingOccurrences(of: "%", with: "%%")
+    guard escaped.contains(where: { " \t\"'\\#".contains($0) }) else { return escaped }
+    return "\"" + escaped.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+      + "\""
+  }
+
+  /// The command line: the user's inventory first, Caravan's last (a host's variables from a
+  /// later source win), the machine as the limit unless `limit:` is given, the tags joined
+  /// as `--tags` takes them, the playbook last. No shell ever reads it.
+  static func arguments(
+    _ ansible: AnsibleProvisioner, program: String, host: String, playbook: String, inventory: String,
+    userInventory: String?, extraVarsFile: String?
+  ) -> [String] {
+    var arguments = [program]
+    if let userInventory { arguments += ["--inventory", userInventory] }
+    arguments += ["--inventory", inventory, "--limit", ansible.limit ?? host]
+    if let extraVarsFile { arguments += ["--extra-vars", "@" + extraVarsFile] }
+    if !ansible.tags.isEmpty { arguments += ["--tags", ansible.tags.joined(separator: ",")] }
+    arguments.append(playbook)
+    return arguments
+  }
+
+  /// The host's environment with output unbuffered (lines come as they are printed), no
+  /// retry files, and the project's `ansible.cfg` when it has one and none is chosen.
+  static func environment(_ host: [String: String], projectRoot: String) -> [String: String] {
+    var environment = host
+    environment["PYTHONUNBUFFERED"] = "1"
+    environment["ANSIBLE_HOST_KEY_CHECKING"] = "False"
+    environment["ANSIBLE_RETRY_FILES_ENABLED"] = "False"
+    let config = projectRoot + "/ansible.cfg"
+    if environment["ANSIBLE_CONFIG"] == nil, FileSystem.exists(config) { environment["ANSIBLE_CONFIG"] = config }
+    return environment
+  }
+
+  static func json(_ object: Any) throws -> Data {
+    try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
+  }
+}
