@@ -24,7 +24,7 @@ struct DriftTests {
     try FileManager.default.removeItem(atPath: project + "/.caravan")
     let adopted = try h.caravan("ssh", "-c", "wc -l < /var/tmp/marks", in: project)
     #expect(adopted.status == 0 && adopted.stdout.split(separator: "\n").last == "1", "\(adopted)")
-    #expect(adopted.stdout.contains("adopted it"), "\(adopted)")
+    #expect(adopted.stderr.contains("adopted it"), "ssh -c reports on standard error: \(adopted)")
     #expect(try Data(contentsOf: URL(fileURLWithPath: project + "/.caravan/machines/default/id_ed25519")) == key)
     let again = try h.caravan("up", in: project)
     #expect(again.status == 0 && again.stdout.contains("already running"), "\(again)")
