@@ -97,8 +97,15 @@ public final class Domain {
       "send keys \(codes) to domain '\(name)'")
   }
 
-  /// Pulls the plug.
-  public func destroy() throws { try check(virDomainDestroy(handle), "power off domain '\(name)'") }
+  /// Pulls the plug. A domain that is already off (it stopped between a caller's
+  /// look at its state and this call: another client's power-off, a guest's own
+  /// shutdown) is what was asked for, not an error.
+  public func destroy() throws {
+    if virDomainDestroy(handle) == 0 { return }
+    let error = LibvirtError.last("power off domain '\(name)'")
+    if error.code == Int32(VIR_ERR_OPERATION_INVALID.rawValue), (try? state()) == .shutoff { return }
+    throw error.caravanError
+  }
 
   /// Removes the definition (with its managed save image, snapshot metadata and
   /// NVRAM where the driver knows NVRAM).
