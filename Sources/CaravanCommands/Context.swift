@@ -75,14 +75,17 @@ struct Context {
 
   /// Runs `body` on the chosen machines while holding the project lock, with the
   /// machines' triggers for `command` around it.
+  /// `runsTriggers` false: the engine runs the command's triggers itself (`up`, per machine
+  /// on its own worker).
   func changing(
     _ names: [String], lock options: LockOptions, command: String, autostartOnly: Bool = false,
-    _ body: (Lifecycle, [MachineSpec]) throws -> Void
+    runsTriggers: Bool = true, _ body: (Lifecycle, [MachineSpec]) throws -> Void
   ) throws {
     let selected = try machines(names, autostartOnly: autostartOnly)
     let held = try lock(options)
     defer { withExtendedLifetime(held) {} }
     let engine = try lifecycle(try hypervisor(), events: options)
+    guard runsTriggers else { return try body(engine, selected) }
     try engine.withTriggers(command, selected) { try body(engine, $0) }
   }
 

@@ -22,13 +22,25 @@ struct UpCommand: ParsableCommand {
     inversion: .prefixedNo,
     help: "Remove a machine whose first up fails (default), or keep it to look at (--no-destroy-on-error).")
   var destroyOnError = true
+  @Option(
+    help: ArgumentHelp(
+      "Bring up at most N machines at once (default: from the host's CPUs and memory; 1 under TCG on fewer than 4 CPUs).",
+      valueName: "N"))
+  var parallel: Int?
   @OptionGroup var lockOptions: LockOptions
+
+  func validate() throws {
+    if let parallel, parallel < 1 {
+      throw ValidationError(
+        "--parallel must be 1 or more (got \(parallel)); --parallel 1 brings machines up one at a time")
+    }
+  }
 
   func run() throws {
     let options = UpOptions(
       provision: provision, provisionWith: provisionWith.flatMap { $0.split(separator: ",").map(String.init) },
-      destroyOnError: destroyOnError)
-    try Context().changing(machines, lock: lockOptions, command: "up", autostartOnly: true) {
+      destroyOnError: destroyOnError, parallel: parallel)
+    try Context().changing(machines, lock: lockOptions, command: "up", autostartOnly: true, runsTriggers: false) {
       try $0.up($1, options: options)
     }
   }

@@ -141,6 +141,9 @@ public protocol Hypervisor: BoxVolumes {
   /// The domain's UUID, nil when it does not exist.
   func uuid(domain: String) throws -> String?
   func chooseAccelerator(_ requested: LibvirtSettings.Accel) throws -> AcceleratorChoice
+  /// The libvirt host's CPUs and the memory it could give guests now (for how many
+  /// machines `up` boots at once).
+  func hostResources() throws -> HostResources
   /// Imports the box's images into the storage pool `pool` (nil: the default)
   /// unless they are there; done before the port lock, so one import does not
   /// hold up other `up`s.
@@ -190,6 +193,17 @@ public protocol Hypervisor: BoxVolumes {
   func deleteSnapshot(domain: String, name: String) throws
   /// Every domain on this connection that carries Caravan metadata, with its state.
   func caravanDomains() throws -> [CaravanDomain]
+}
+
+/// What the libvirt host has for guests: its logical CPUs and the memory it could
+/// give them now (free plus page cache; nil when libvirt cannot say).
+public struct HostResources: Sendable, Equatable {
+  public var cpus: Int
+  public var availableMemoryMiB: Int?
+  public init(cpus: Int, availableMemoryMiB: Int?) {
+    self.cpus = cpus
+    self.availableMemoryMiB = availableMemoryMiB
+  }
 }
 
 /// A snapshot of a machine as `snapshot list` shows it.

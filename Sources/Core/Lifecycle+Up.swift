@@ -12,22 +12,26 @@ public struct UpOptions: Sendable {
   public var provisionWith: [String]
   /// A first `up` that fails removes what it made (the console log stays).
   public var destroyOnError: Bool
+  /// How many machines boot at once (`--parallel N`); nil: chosen from the host.
+  public var parallel: Int?
 
-  public init(provision: Bool? = nil, provisionWith: [String] = [], destroyOnError: Bool = true) {
+  public init(
+    provision: Bool? = nil, provisionWith: [String] = [], destroyOnError: Bool = true, parallel: Int? = nil
+  ) {
     self.provision = provision
     self.provisionWith = provisionWith
     self.destroyOnError = destroyOnError
+    self.parallel = parallel
   }
 }
 
 extension Lifecycle {
   /// `caravan up`: create or boot each machine, wait for SSH, replace the
-  /// insecure key once, set the hostname and run provisioners.
+  /// insecure key once, set the hostname and run provisioners, with the machine's
+  /// `trigger before/after: :up` around it. Several machines come up in parallel
+  /// (see `ParallelUp`); one machine's failure stops only that machine.
   public func up(_ machines: [MachineSpec], options: UpOptions = UpOptions()) throws {
-    for machine in machines {
-      try track(machine.name, "up") { try up(machine, options: options) }
-    }
-    recordInIndex()
+    try ParallelUp(lifecycle: self, machines: machines, options: options).run()
   }
 
   public func up(_ machines: [MachineSpec], provision: Bool?) throws {

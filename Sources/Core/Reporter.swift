@@ -8,14 +8,24 @@ public protocol Reporter: AnyObject {
   /// A line that replaces itself on a terminal (progress), a plain line otherwise.
   func progress(_ machine: String, _ message: String)
   func warning(_ message: String)
+  /// A line about the whole command rather than one machine (a multi-machine `up`'s plan and summary).
+  func note(_ message: String)
 }
 
-public final class ConsoleReporter: Reporter {
+extension Reporter {
+  public func note(_ message: String) { step("caravan", message) }
+}
+
+/// Safe to use from several threads (a parallel `up`): each line is written whole, under a lock.
+public final class ConsoleReporter: Reporter, @unchecked Sendable {
+  // @unchecked: the mutable state (`progressShown`, `lastPlainProgress`) is only touched under `lock`.
+  private let lock = NSRecursiveLock()
   private let descriptor: Int32
   private let isTerminal: Bool
   private let colour: Bool
   private var progressShown = false
-  private var lastPlainProgress = Date.distantPast
+  /// When each machine's last plain progress line was printed.
+  private var lastPlainProgress: [String: Date] = [:]
 
   /// `toStandardError`: for a command whose standard output is the guest's (`ssh -c`).
   public init(toStandardError: Bool = false, environment: [String: String] = ProcessInfo.processInfo.environment) {
@@ -54,32 +64,51 @@ public final class ConsoleReporter: Reporter {
   }
 
   public func step(_ machine: String, _ message: String) {
-    endProgress()
-    print("==> \(label(machine)): \(message)")
-    fflush(nil)
+    locked {
+      endProgress()
+      print("==> \(label(machine)): \(message)")
+    }
   }
 
   public func detail(_ machine: String, _ line: String) {
-    endProgress()
-    print("    \(label(machine)): \(line)")
-    fflush(nil)
+    locked {
+      endProgress()
+      print("    \(label(machine)): \(line)")
+    }
+  }
+
+  public func note(_ message: String) {
+    locked {
+      endProgress()
+      print("==> \(message)")
+    }
   }
 
   public func progress(_ machine: String, _ message: String) {
-    if isTerminal {
-      print("\r\u{1B}[2K==> \(label(machine)): \(message)", terminator: "")
-      progressShown = true
-    } else {
-      // Plain lines for logs: one every 5 seconds at most.
-      guard Date().timeIntervalSince(lastPlainProgress) >= 5 else { return }
-      lastPlainProgress = Date()
-      print("==> \(machine): \(message)")
+    locked {
+      if isTerminal {
+        print("\r\u{1B}[2K==> \(label(machine)): \(message)", terminator: "")
+        progressShown = true
+      } else {
+        // Plain lines for logs: one every 5 seconds at most, per machine.
+        guard Date().timeIntervalSince(lastPlainProgress[machine] ?? .distantPast) >= 5 else { return }
+        lastPlainProgress[machine] = Date()
+        print("==> \(machine): \(message)")
+      }
     }
-    fflush(nil)
   }
 
   public func warning(_ message: String) {
-    endProgress()
-    FileHandle.standardError.write(Data("warning: \(message)\n".utf8))
+    locked {
+      endProgress()
+      FileHandle.standardError.write(Data("warning: \(message)\n".utf8))
+    }
+  }
+
+  private func locked(_ body: () -> Void) {
+    lock.lock()
+    defer { lock.unlock() }
+    body()
+    fflush(nil)
   }
 }

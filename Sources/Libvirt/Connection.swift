@@ -52,6 +52,36 @@ public final class Connection {
     try takeString(virConnectGetCapabilities(handle), "read hypervisor capabilities")
   }
 
+  /// The libvirt host's logical CPUs and memory (`virNodeGetInfo`).
+  public func nodeInfo() throws -> (cpus: Int, memoryKiB: UInt64) {
+    var info = virNodeInfo()
+    try check(virNodeGetInfo(handle, &info), "read the host's CPUs and memory")
+    return (Int(info.cpus), UInt64(info.memory))
+  }
+
+  /// Memory the host could give guests now, in KiB: free plus buffers and page
+  /// cache (`virNodeGetMemoryStats`), else libvirt's free memory; nil when the
+  /// driver reports neither.
+  public func availableMemoryKiB() -> UInt64? {
+    var count: Int32 = 0
+    let allCells = Int32(VIR_NODE_MEMORY_STATS_ALL_CELLS.rawValue)
+    if virNodeGetMemoryStats(handle, allCells, nil, &count, 0) == 0, count > 0 {
+      var stats = [virNodeMemoryStats](repeating: virNodeMemoryStats(), count: Int(count))
+      if virNodeGetMemoryStats(handle, allCells, &stats, &count, 0) == 0 {
+        var values: [String: UInt64] = [:]
+        for var stat in stats.prefix(Int(count)) {
+          let field = withUnsafeBytes(of: &stat.field) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+          values[field] = UInt64(stat.value)
+        }
+        if let free = values["free"] { return free + (values["buffers"] ?? 0) + (values["cached"] ?? 0) }
+      }
+    }
+    virResetLastError()
+    let bytes = virNodeGetFreeMemory(handle)
+    virResetLastError()
+    return bytes > 0 ? UInt64(bytes) / 1024 : nil
+  }
+
   // MARK: Domains
 
   /// The domain of that name, or nil when there is none.

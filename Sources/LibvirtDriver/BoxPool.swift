@@ -32,7 +32,9 @@ struct BoxPool {
     return "/var/lib/libvirt/images/\(name)"
   }
 
-  /// The pool, defined, built and started if needed.
+  /// The pool, defined, built and started if needed. Another `up` (a thread of a
+  /// parallel `up`, or another process) doing the same at the same moment is fine:
+  /// whoever loses the race to define or start it uses the winner's pool.
   public func ensure() throws -> StoragePool {
     let pool: StoragePool
     if let existing = try connection.pool(named: name) {
@@ -44,12 +46,28 @@ struct BoxPool {
           <target><path>\(defaultPath())</path></target>
         </pool>
         """
-      pool = try connection.definePool(xml: xml, name: name)
+      pool = try definePool(xml)
+
+    }
+    do {
+      if try !pool.isActive() { try pool.start() }
+    } catch {
+      if try !pool.isActive() { throw error }
+    }
+    return pool
+  }
+
+  /// Defines and builds the pool; when another caller defined it first, theirs.
+  private func definePool(_ xml: String) throws -> StoragePool {
+    do {
+      let pool = try connection.definePool(xml: xml, name: name)
       try pool.build()
       try? pool.setAutostart(true)
+      return pool
+    } catch {
+      guard let defined = try connection.pool(named: name) else { throw error }
+      return defined
     }
-    if try !pool.isActive() { try pool.start() }
-    return pool
   }
 
   /// The lock file of one box version's import into this pool: parallel

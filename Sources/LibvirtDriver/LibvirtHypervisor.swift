@@ -51,6 +51,11 @@ public final class LibvirtHypervisor: Hypervisor {
     try connection.domain(named: domain)?.uuid()
   }
 
+  public func hostResources() throws -> HostResources {
+    let node = try connection.nodeInfo()
+    return HostResources(cpus: node.cpus, availableMemoryMiB: connection.availableMemoryKiB().map { Int($0 / 1024) })
+  }
+
   public func chooseAccelerator(_ requested: LibvirtSettings.Accel) throws -> AcceleratorChoice {
     try AcceleratorDetector(capabilities: { try self.connection.capabilities() }, isLocal: Connection.isLocal(uri))
       .choose(requested)

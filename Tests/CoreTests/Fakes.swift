@@ -6,21 +6,53 @@ import Support
 
 @testable import Core
 
+/// A value the fakes share between the threads of a parallel `up`: every read and
+/// every in-place change (`domains[name]?.status = …`) holds its lock.
+@propertyWrapper struct Guarded<Value> {
+  final class Box {
+    let lock = NSRecursiveLock()
+    var value: Value
+    init(_ value: Value) { self.value = value }
+  }
+  let box: Box
+  init(wrappedValue: Value) { box = Box(wrappedValue) }
+  var wrappedValue: Value {
+    get {
+      box.lock.lock()
+      defer { box.lock.unlock() }
+      return box.value
+    }
+    nonmutating set {
+      box.lock.lock()
+      defer { box.lock.unlock() }
+      box.value = newValue
+    }
+    nonmutating _modify {
+      box.lock.lock()
+      defer { box.lock.unlock() }
+      yield &box.value
+    }
+  }
+}
+
 /// A hypervisor in memory: domains with a state, and a log of calls.
 final class FakeHypervisor: Hypervisor {
   var uri = "fake:///"
   var support = SettingSupport(settings: ["libvirt", "libvirt.accel"])
-  var domains: [String: (uuid: String, status: MachineStatus)] = [:]
-  var calls: [String] = []
+  @Guarded var domains: [String: (uuid: String, status: MachineStatus)] = [:]
+  @Guarded var calls: [String] = []
   /// When false, ACPI shutdown requests are ignored (as a Debian guest under TCG does).
   var honoursACPI = true
-  var plans: [MachinePlan] = []
+  @Guarded var plans: [MachinePlan] = []
 
   func status(domain: String) throws -> MachineStatus { domains[domain]?.status ?? .notCreated }
   func uuid(domain: String) throws -> String? { domains[domain]?.uuid }
   func chooseAccelerator(_ requested: LibvirtSettings.Accel) throws -> AcceleratorChoice {
-    AcceleratorChoice(.tcg, reason: "fake")
+    AcceleratorChoice(accelerator, reason: "fake")
   }
+  var resources = HostResources(cpus: 2, availableMemoryMiB: 8192)
+  var accelerator = Accelerator.tcg
+  func hostResources() throws -> HostResources { resources }
   func importBox(_ box: InstalledBox, pool: String?, progress: (String) -> Void) throws {
     calls.append("import \(box.name)")
   }
@@ -49,7 +81,7 @@ final class FakeHypervisor: Hypervisor {
     progress[domain] = nil
   }
   /// What `recordProgress` kept, by domain.
-  var progress: [String: MachineProgress] = [:]
+  @Guarded var progress: [String: MachineProgress] = [:]
   func facts(domain: String) throws -> DomainFacts? {
     guard let known = domains[domain], let plan = plans.last(where: { $0.domainName == domain }) else { return nil }
     return DomainFacts(
@@ -58,7 +90,7 @@ final class FakeHypervisor: Hypervisor {
       progress: progress[domain])
   }
   /// Domains whose disk was deleted by hand.
-  var missingDisks: Set<String> = []
+  @Guarded var missingDisks: Set<String> = []
   func diskExists(domain: String) throws -> Bool { domains[domain] != nil && !missingDisks.contains(domain) }
   func recordProgress(_ progress: MachineProgress, domain: String) throws {
     self.progress[domain] = progress
@@ -70,7 +102,7 @@ final class FakeHypervisor: Hypervisor {
   func removeBoxVolume(_ box: InstalledBox) throws -> Bool { false }
 
   // Saved memory, snapshots and the Caravan domains (suspend, resume, snapshot, global-status).
-  var snapshotsByDomain: [String: [SnapshotInfo]] = [:]
+  @Guarded var snapshotsByDomain: [String: [SnapshotInfo]] = [:]
   func saveMemory(domain: String) throws {
     calls.append("save \(domain)")
     domains[domain]?.status = .saved
@@ -101,7 +133,7 @@ final class FakeHypervisor: Hypervisor {
     snapshotsByDomain[domain]?.removeAll { $0.name == name }
   }
   /// Domains made outside `define` (another project's), by name: project folder and machine.
-  var foreignDomains: [String: (project: String, machine: String)] = [:]
+  @Guarded var foreignDomains: [String: (project: String, machine: String)] = [:]
   func caravanDomains() throws -> [CaravanDomain] {
     domains.keys.sorted().compactMap { name in
       guard let status = domains[name]?.status else { return nil }
@@ -116,13 +148,25 @@ final class FakeHypervisor: Hypervisor {
 
 /// A guest that answers every command with exit 0, and records them.
 final class FakeGuest: Communicator {
-  var commands: [String] = []
-  var uploads: [String: Data] = [:]
+  @Guarded var commands: [String] = []
+  @Guarded var uploads: [String: Data] = [:]
   var ready = true
   /// Called for `sudo … poweroff`; the fake hypervisor's domain goes off when true.
   var onPoweroff: () -> Void = {}
 
-  func probe() -> (ready: Bool, detail: String) { (ready, ready ? "" : "Connection refused") }
+  /// How long each SSH probe takes, and the most probes that were under way at once.
+  var probeSeconds = 0.0
+  @Guarded var probing = 0
+  @Guarded var mostProbingAtOnce = 0
+
+  func probe() -> (ready: Bool, detail: String) {
+    guard probeSeconds > 0 else { return (ready, ready ? "" : "Connection refused") }
+    probing += 1
+    mostProbingAtOnce = max(mostProbingAtOnce, probing)
+    Thread.sleep(forTimeInterval: probeSeconds)
+    probing -= 1
+    return (ready, ready ? "" : "Connection refused")
+  }
   func execute(_ command: String, output: (Subprocess.Stream, String) -> Void) throws -> Int32 {
     commands.append(command)
     if command.contains("poweroff") { onPoweroff() }
@@ -156,6 +200,9 @@ struct RecordingProvisioner: ProvisionerRunner {
     reporter: Reporter
   ) throws {
     guest.commands.append("provision \(provisioner.name)")
+    if provisioner.name.hasPrefix("broken") {
+      throw CaravanError(.guest, "provisioner '\(provisioner.name)' (shell) exited with status 3")
+    }
   }
   func runTrigger(
     _ trigger: TriggerSpec, machine: MachineSpec, projectRoot: String, on communicator: Communicator?,
@@ -169,7 +216,7 @@ struct RecordingProvisioner: ProvisionerRunner {
 }
 
 final class CollectingReporter: Reporter {
-  var lines: [String] = []
+  @Guarded var lines: [String] = []
   func step(_ machine: String, _ message: String) { lines.append("\(machine): \(message)") }
   func detail(_ machine: String, _ line: String) { lines.append("\(machine):   \(line)") }
   func progress(_ machine: String, _ message: String) {}
