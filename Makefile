@@ -66,6 +66,7 @@ bench: deps box fixtures
 	scripts/libvirt-env.sh bench/lifecycle.sh $(CURDIR)/.build/release/caravan $(CURDIR)/out/debian-12.box
 	scripts/libvirt-env.sh bench/provision.sh $(CURDIR)/.build/release/caravan $(CURDIR)/out/debian-12.box
 	scripts/libvirt-env.sh bench/rsync.sh $(CURDIR)/.build/release/caravan $(CURDIR)/out/debian-12.box
+	scripts/libvirt-env.sh bench/multi.sh $(CURDIR)/.build/release/caravan $(CURDIR)/out/debian-12.box
 
 clean:
 	rm -rf .build out
