@@ -6,8 +6,16 @@
 set -uo pipefail
 started=()
 pidfile_dir=$(mktemp -d /tmp/caravan-libvirt.XXXXXX)
+running() {  # name: its socket in this mount namespace answers (a daemon of another
+  # namespace, such as a test's libvirtd in `ip netns`, does not count)
+  case $1 in
+    libvirtd) virsh -c qemu:///system uri >/dev/null 2>&1 ;;
+    virtlogd) python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])' \
+      /run/libvirt/virtlogd-sock 2>/dev/null ;;
+  esac
+}
 start() {  # name
-  if pgrep -x "$1" >/dev/null; then return; fi
+  if running "$1"; then return; fi
   if command -v systemctl >/dev/null && systemctl is-system-running >/dev/null 2>&1; then
     systemctl start "$1" && return
   fi
