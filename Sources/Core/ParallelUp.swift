@@ -18,13 +18,15 @@ public struct Parallelism: Sendable, Equatable {
   /// hold, counting each machine as big as the largest one.
   public static func choose(
     requested: Int?, machines: [MachineSpec], resources: () throws -> HostResources, softwareEmulated: Bool
-  ) throws -> Parallelism {
+  ) -> Parallelism {
     let count = machines.count
     if let requested {
       return Parallelism(limit: max(1, min(requested, count)), reason: "--parallel \(requested)")
     }
     guard count > 1 else { return Parallelism(limit: 1, reason: "one machine") }
-    let host = try resources()
+    guard let host = try? resources() else {
+      return Parallelism(limit: 1, reason: "libvirt did not say what the host has; `--parallel N` overrides")
+    }
     if softwareEmulated && host.cpus < 4 {
       return Parallelism(
         limit: 1,
@@ -57,7 +59,7 @@ struct ParallelUp {
   let options: UpOptions
 
   func run() throws {
-    let parallelism = try Parallelism.choose(
+    let parallelism = Parallelism.choose(
       requested: options.parallel, machines: machines, resources: { try lifecycle.hypervisor.hostResources() },
       softwareEmulated: machines.count > 1 && options.parallel == nil && usesTCG())
     let reporter = lifecycle.reporter

@@ -96,7 +96,7 @@ struct ParallelUpTests {
   }
 
   @Test func tcgOnFewerThanFourCPUsIsOneAtATimeAndSaysWhy() throws {
-    let choice = try Parallelism.choose(
+    let choice = Parallelism.choose(
       requested: nil, machines: try Self.machines(3), resources: { HostResources(cpus: 2, availableMemoryMiB: 20000) },
       softwareEmulated: true)
     #expect(choice.limit == 1)
@@ -106,33 +106,30 @@ struct ParallelUpTests {
   }
 
   @Test func theBoundFollowsTheHostsCPUsAndMemory() throws {
-    let eight = { HostResources(cpus: 8, availableMemoryMiB: 3000) }
-    // Memory: 3000 MiB holds two 1 GiB machines.
-    #expect(
-      try Parallelism.choose(requested: nil, machines: Self.machines(4), resources: eight, softwareEmulated: false)
-        .limit == 2)
-    let roomy = { HostResources(cpus: 8, availableMemoryMiB: 64000) }
-    // KVM: half the CPUs.
-    #expect(
-      try Parallelism.choose(requested: nil, machines: Self.machines(6), resources: roomy, softwareEmulated: false)
-        .limit == 4)
-    // TCG on 8 CPUs with 2-CPU machines: four.
-    #expect(
-      try Parallelism.choose(
-        requested: nil, machines: Self.machines(6, cpus: 2), resources: roomy, softwareEmulated: true
-      )
-      .limit == 4)
-    // Never more than the machines, and --parallel wins (within the count).
-    #expect(
-      try Parallelism.choose(requested: nil, machines: Self.machines(3), resources: roomy, softwareEmulated: false)
-        .limit == 3)
-    let asked = try Parallelism.choose(
-      requested: 9, machines: Self.machines(3), resources: roomy, softwareEmulated: true)
-    #expect(asked == Parallelism(limit: 3, reason: "--parallel 9"))
-    // Memory libvirt cannot report does not bound it.
-    let unknown = { HostResources(cpus: 8, availableMemoryMiB: nil) }
-    #expect(
-      try Parallelism.choose(requested: nil, machines: Self.machines(3), resources: unknown, softwareEmulated: false)
-        .limit == 3)
+    let three = try Self.machines(3)
+    let four = try Self.machines(4)
+    let six = try Self.machines(6)
+    let sixDouble = try Self.machines(6, cpus: 2)
+    func limit(_ machines: [MachineSpec], _ cpus: Int, _ memory: Int?, tcg: Bool) -> Int {
+      Parallelism.choose(
+        requested: nil, machines: machines, resources: { HostResources(cpus: cpus, availableMemoryMiB: memory) },
+        softwareEmulated: tcg
+      ).limit
+    }
+    #expect(limit(four, 8, 3000, tcg: false) == 2, "3000 MiB holds two 1 GiB machines")
+    #expect(limit(six, 8, 64000, tcg: false) == 4, "KVM: half the CPUs")
+    #expect(limit(sixDouble, 8, 64000, tcg: true) == 4, "TCG: the CPUs over the largest machine's")
+    #expect(limit(three, 8, 64000, tcg: false) == 3, "never more than the machines")
+    #expect(limit(three, 8, nil, tcg: false) == 3, "memory libvirt cannot report does not bound it")
+    #expect(limit(three, 2, 64000, tcg: false) == 2, "KVM on 2 CPUs: still two")
+    let asked = Parallelism.choose(
+      requested: 9, machines: three, resources: { HostResources(cpus: 2, availableMemoryMiB: 100) },
+      softwareEmulated: true)
+    #expect(asked == Parallelism(limit: 3, reason: "--parallel 9"), "--parallel wins, within the count")
+    // A host libvirt cannot describe: one at a time, and why.
+    let silent = Parallelism.choose(
+      requested: nil, machines: three, resources: { throw CaravanError(.hypervisor, "no node info") },
+      softwareEmulated: false)
+    #expect(silent == Parallelism(limit: 1, reason: "libvirt did not say what the host has; `--parallel N` overrides"))
   }
 }
