@@ -23,9 +23,11 @@ run() { # N LABEL [up options…]: one timed `up` of N new machines, then destro
   rm -f "$work/$label.jsonl"
   local start end
   start=$(date +%s.%N)
-  "$caravan" up --no-provision --events "$work/$label.jsonl" "$@" >"$work/$label.log"
+  local outcome=ok
+  "$caravan" up --no-provision --events "$work/$label.jsonl" "$@" >"$work/$label.log" 2>&1 || outcome=failed
   end=$(date +%s.%N)
-  echo "$label $n $start $end" >>"$work/times"
+  echo "$label $n $start $end $outcome" >>"$work/times"
+  [ $outcome = ok ] || tail -5 "$work/$label.log" >&2
   if [ "$n" = 4 ] && [ "$label" = auto4 ]; then
     hyperfine --warmup 3 --runs 30 -N --export-json "$work/status.json" "$caravan status" >/dev/null
   fi
@@ -41,8 +43,8 @@ import json, sys, datetime
 work = sys.argv[1]
 times = {}
 for line in open(f"{work}/times"):
-    label, n, start, end = line.split()
-    times[label] = (int(n), float(end) - float(start))
+    label, n, start, end, outcome = line.split()
+    times[label] = (int(n), float(end) - float(start), outcome)
 def own(label):
     """Per machine: its `up` minus its wait for SSH (what Caravan itself spent)."""
     spans = {}
@@ -60,7 +62,10 @@ def bound(label):
 one = times["auto1"][1]
 print(f"up of 1 machine: {one:.1f} s; Caravan's own time {own('auto1'):.2f} s")
 for label in ("auto2", "auto4", "par2", "par4"):
-    n, seconds = times[label]
+    n, seconds, outcome = times[label]
+    if outcome != "ok":
+        print(f"up of {n} ({label}): FAILED after {seconds:.1f} s; {bound(label)}")
+        continue
     print(f"up of {n} ({label}): {seconds:.1f} s = {seconds / (n * one):.2f} x N times one; "
           f"Caravan's own time per machine {own(label):.2f} s; {bound(label)}")
 status = json.load(open(f"{work}/status.json"))["results"][0]["mean"]
