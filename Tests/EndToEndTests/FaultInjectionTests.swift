@@ -163,7 +163,15 @@ final class Faults {
     #expect(!copies.contains { $0.hasPrefix(domainPrefix) }, "a key copy is left: \(copies)")
     let staging = try partialDownloads()
     #expect(staging.isEmpty, "staging is left: \(staging)")
-    if let port { #expect(!Faults.listening(port), "port \(port) still listens") }
+    // The machine's port is free again: nothing of this machine listens on it. (Another test's
+    // guest, booting at the same time, may take the freed port at once: that one is not ours.)
+    if let port {
+      let holder = Faults.listener(port)
+      #expect(
+        holder.map { !$0.contains("guest=" + domainPrefix) } ?? true, "port \(port) is still held: \(holder ?? "")")
+    }
+    #expect(
+      Faults.qemuCommandLines().allSatisfy { !$0.contains("guest=" + domainPrefix) }, "a QEMU of the machine runs")
   }
 
   func portOfMachine() throws -> Int? {
@@ -180,6 +188,29 @@ final class Faults {
     return walker.compactMap { $0 as? String }.filter {
       ($0 as NSString).lastPathComponent.hasPrefix(".libvirt.partial")
     }
+  }
+
+  /// The command line of the process listening on 127.0.0.1:`port` (from `ss -ltnp`), "" when
+  /// it cannot be read, nil when nothing listens.
+  static func listener(_ port: Int) -> String? {
+    guard listening(port) else { return nil }
+    let ss = try? Harness.exec(
+      ["ss", "-Hltnp", "sport = :\(port)"], in: "/", environment: ProcessInfo.processInfo.environment)
+    guard let text = ss?.stdout, let range = text.range(of: "pid=") else { return "" }
+    let pid = text[range.upperBound...].prefix { $0.isNumber }
+    return qemuCommandLine(pid: String(pid)) ?? ""
+  }
+
+  static func qemuCommandLine(pid: String) -> String? {
+    guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return nil }
+    return String(decoding: data.map { $0 == 0 ? UInt8(ascii: " ") : $0 }, as: UTF8.self)
+  }
+
+  /// Every running QEMU's command line.
+  static func qemuCommandLines() -> [String] {
+    let pids =
+      (try? FileManager.default.contentsOfDirectory(atPath: "/proc"))?.filter { $0.allSatisfy(\.isNumber) } ?? []
+    return pids.compactMap { qemuCommandLine(pid: $0) }.filter { $0.contains("qemu-system") }
   }
 
   static func listening(_ port: Int) -> Bool {
