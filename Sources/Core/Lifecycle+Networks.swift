@@ -86,14 +86,8 @@ extension Lifecycle {
       name,
       "configuring \(interfaces.count == 1 ? "its network interface" : "\(interfaces.count) network interfaces") in the guest"
     )
-    var output = ""
-    var errors: [String] = []
-    let status = try communicator.execute(
-      "sudo -n sh -s", input: Data(GuestNetworkScript.configure(interfaces.map(\.guest)).utf8)
-    ) { stream, line in
-      output += line + "\n"
-      if stream == .stderr { errors.append(line) }
-    }
+    let (status, output, errors) = try runAsRoot(
+      GuestNetworkScript.configure(interfaces.map(\.guest)), on: communicator)
     guard status == 0 else {
       let said = errors.suffix(3).joined(separator: "; ")
       throw CaravanError(
@@ -126,6 +120,20 @@ extension Lifecycle {
       record.dhcpAddresses = kept
       try project.saveRecord(record, for: name)
     }
+  }
+
+  /// Runs `script` as root in the guest (`sudo -n sh -s`, the script on its
+  /// standard input): the exit status, all output, and the standard error lines.
+  func runAsRoot(_ script: String, on communicator: Communicator) throws -> (
+    status: Int32, output: String, errors: [String]
+  ) {
+    var output = ""
+    var errors: [String] = []
+    let status = try communicator.execute("sudo -n sh -s", input: Data(script.utf8)) { stream, line in
+      output += line + "\n"
+      if stream == .stderr { errors.append(line) }
+    }
+    return (status, output, errors)
   }
 
   /// The names a machine answers to in the others' `/etc/hosts`: its hostname,
@@ -162,7 +170,7 @@ extension Lifecycle {
       }
     }
     guard !entries.isEmpty else { return }
-    let script = Data(GuestNetworkScript.hosts(entries).utf8)
+    let script = GuestNetworkScript.hosts(entries)
     let named = Set(machines.map(\.name))
     for machine in members {
       let domain = project.domainName(for: machine.name)
@@ -171,12 +179,11 @@ extension Lifecycle {
       }
       do {
         let communicator = communicators.communicator(for: try endpoint(for: machine, record: record, shared: true))
-        var said: [String] = []
-        let status = try communicator.execute("sudo -n sh -s", input: script) { _, line in said.append(line) }
+        let (status, _, errors) = try runAsRoot(script, on: communicator)
         guard status == 0 else {
           throw CaravanError(
             .guest,
-            "machine '\(machine.name)': writing the project's machines into /etc/hosts failed (exit status \(status)): \(said.suffix(2).joined(separator: "; "))",
+            "machine '\(machine.name)': writing the project's machines into /etc/hosts failed (exit status \(status)): \(errors.suffix(2).joined(separator: "; "))",
             hint: "Look with `caravan ssh\(argument(for: machine))`; the next `caravan up` writes them again.")
         }
       } catch  where !named.contains(machine.name) {
