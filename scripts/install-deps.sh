@@ -4,6 +4,7 @@
 set -euo pipefail
 packages=(
   libvirt-daemon-system libvirt-clients libvirt-dev pkg-config   # libvirt and its C API
+  dnsmasq-base iproute2                                           # private networks' DHCP; the network-namespace tests
   libcurl4-openssl-dev libarchive-dev                             # box downloads, box archives
   zstd xz-utils bzip2 zip                                         # boxes in every format, for the tests
   qemu-system-x86 qemu-utils                                      # guests and qcow2 images

@@ -108,11 +108,14 @@ public struct MachinePlan: Sendable {
   public var pool: String?
   /// Host folders the domain shares with the guest (`sync …, type: 9p|virtiofs`).
   public var sharedFolders: [SharedFolder]
+  /// NICs besides the management one: private networks and host bridges, in Machinefile order.
+  public var attachments: [NetworkAttachment]
 
   public init(
     domainName: String, projectRoot: String, machineName: String, cpus: Int, memoryMiB: UInt64,
     box: InstalledBox, forwards: [ResolvedForward], accelerator: Accelerator, network: NetworkPlan,
-    machineType: String? = nil, cpuMode: String? = nil, pool: String? = nil, sharedFolders: [SharedFolder] = []
+    machineType: String? = nil, cpuMode: String? = nil, pool: String? = nil, sharedFolders: [SharedFolder] = [],
+    attachments: [NetworkAttachment] = []
   ) {
     self.domainName = domainName
     self.projectRoot = projectRoot
@@ -127,6 +130,7 @@ public struct MachinePlan: Sendable {
     self.cpuMode = cpuMode
     self.pool = pool
     self.sharedFolders = sharedFolders
+    self.attachments = attachments
   }
 }
 
@@ -193,6 +197,17 @@ public protocol Hypervisor: BoxVolumes {
   func deleteSnapshot(domain: String, name: String) throws
   /// Every domain on this connection that carries Caravan metadata, with its state.
   func caravanDomains() throws -> [CaravanDomain]
+
+  // Private networks (`network private`) and host bridges (`network public`).
+
+  /// The connection's networks (with their users), and the host's routes and
+  /// bridges when the libvirt host is this machine.
+  func networkInventory() throws -> NetworkInventory
+  /// Defines and starts `network` when it is missing, starts it when it is
+  /// defined but stopped; returns true when it defined it.
+  func ensureNetwork(_ network: PrivateNetwork) throws -> Bool
+  /// Stops and undefines the network; no error when it is already gone.
+  func removeNetwork(named name: String) throws
 }
 
 /// What the libvirt host has for guests: its logical CPUs and the memory it could

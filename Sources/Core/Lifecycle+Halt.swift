@@ -92,6 +92,10 @@ extension Lifecycle {
         try removeMachineKeyCopy(name)
       }
     }
+    // Networks of the project that no domain uses any more: the last machine on each takes it along.
+    if let last = machines.first {
+      try track(last.name, "remove_networks") { try removeUnusedNetworks(reportingAs: last.name) }
+    }
     // The project's other domains (machines renamed or removed from the Machinefile) are left alone
     // but named, so nothing is leaked silently.
     let known = Set(project.spec.machines.map { project.domainName(for: $0.name) })

@@ -12,6 +12,7 @@ extension Lifecycle {
       try track(machine.name, "reload") { try reload(machine, provision: provision) }
     }
     recordInIndex()
+    try updateHosts(after: machines)
   }
 
   func reload(_ machine: MachineSpec, provision: Bool) throws {

@@ -31,7 +31,16 @@ extension Lifecycle {
   /// `trigger before/after: :up` around it. Several machines come up in parallel
   /// (see `ParallelUp`); one machine's failure stops only that machine.
   public func up(_ machines: [MachineSpec], options: UpOptions = UpOptions()) throws {
-    try ParallelUp(lifecycle: self, machines: machines, options: options).run()
+    // The project's `network` lines, checked together before any machine is made.
+    _ = try NetworkLayout.check(project)
+    do {
+      try ParallelUp(lifecycle: self, machines: machines, options: options).run()
+    } catch {
+      // The machines that came up still learn each other's names.
+      try? updateHosts(after: machines)
+      throw error
+    }
+    try updateHosts(after: machines)
   }
 
   public func up(_ machines: [MachineSpec], provision: Bool?) throws {
@@ -113,6 +122,14 @@ extension Lifecycle {
         _ = try communicator.run(Lifecycle.hostnameCommand(hostname), what: "setting the hostname")
       }
     }
+    // After each boot: the extra NICs' configuration is kept in the guest, but
+    // the Machinefile may have changed, and the guest may have lost it.
+    let interfaces = try NetworkLayout.interfaces(of: machine, project: project)
+    if fresh, !interfaces.isEmpty {
+      try track(name, "configure_networks") {
+        try configureGuestNetworks(machine, interfaces: interfaces, communicator: communicator, record: &record)
+      }
+    }
     // Synced folders: after SSH (and the hostname), before the provisioners, which may use them.
     try syncFolders(machine, communicator: communicator)
     let mode: ProvisionMode =
@@ -134,12 +151,18 @@ extension Lifecycle {
       return try body()
     } catch {
       let domain = project.domainName(for: machine.name)
-      // Nothing to remove before the domain is defined (no box, a busy port…).
-      guard made, (try? hypervisor.status(domain: domain)) != .notCreated else { throw error }
-      reporter.step(machine.name, "the first `up` failed; removing what it made (--no-destroy-on-error keeps it)")
-      try? hypervisor.remove(domain: domain, keepLogs: true)
-      try? project.removeMachineState(machine.name)
-      try? removeMachineKeyCopy(machine.name)
+      guard made else { throw error }
+      // Nothing but a network to remove before the domain is defined (no box, a busy port…).
+      let defined = (try? hypervisor.status(domain: domain)) != .notCreated
+      if defined {
+        reporter.step(machine.name, "the first `up` failed; removing what it made (--no-destroy-on-error keeps it)")
+        try? hypervisor.remove(domain: domain, keepLogs: true)
+        try? project.removeMachineState(machine.name)
+        try? removeMachineKeyCopy(machine.name)
+      }
+      // A network made for the machine goes with it, also when its domain was not defined yet.
+      if !machine.networks.isEmpty { try? removeUnusedNetworks(reportingAs: machine.name) }
+      guard defined else { throw error }
       let log = hypervisor.consoleLogPath(domain: domain)
       guard var failure = error as? CaravanError else {
         throw CaravanError(
@@ -190,6 +213,10 @@ extension Lifecycle {
     defer { boxUse.unlock() }
     let choice = try hypervisor.chooseAccelerator(machine.libvirt.accel)
     reporter.step(name, "accelerator: \(choice.accelerator.rawValue) (\(choice.reason))")
+    let interfaces = try NetworkLayout.interfaces(of: machine, project: project)
+    if !interfaces.isEmpty {
+      try track(name, "networks") { try prepareNetworks(machine, interfaces: interfaces) }
+    }
     try track(name, "import_box", detail: "\(box.name) \(box.version)") {
       try hypervisor.importBox(box, pool: machine.libvirt.pool) { reporter.step(name, $0) }
     }
@@ -206,7 +233,8 @@ extension Lifecycle {
       network: .userMode(restricted: restrict), machineType: machine.libvirt.machineType,
       cpuMode: machine.libvirt.cpuMode, pool: machine.libvirt.pool,
       sharedFolders: syncedFolders(machine).isEmpty
-        ? [] : try syncer?.sharedFolders(machine, projectRoot: project.root) ?? [])
+        ? [] : try syncer?.sharedFolders(machine, projectRoot: project.root) ?? [],
+      attachments: interfaces.map(\.attachment))
     reporter.step(
       name,
       existing == nil

@@ -23,6 +23,9 @@ public struct MachineRecord: Codable, Equatable, Sendable {
   /// provisioners), so an interrupted first `up` is finished by the next one;
   /// nil in records of older Caravans, which counts as finished.
   public var upCompleted: Bool?
+  /// Addresses the guest got by DHCP on its private networks, by the NIC's MAC
+  /// address, for the other machines' `/etc/hosts`; nil when it has none.
+  public var dhcpAddresses: [String: String]?
 
   /// How far the first `up` got, as kept in the domain too.
   public var progress: MachineProgress {

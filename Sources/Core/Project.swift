@@ -25,11 +25,17 @@ public struct Project {
   /// same name get different domains.
   public var id: String { StableHash.hex(root, length: 6) }
 
-  /// `caravan-<folder>-<machine>-<id>`: recognisable in `virsh list`, unique per project.
-  public func domainName(for machine: String) -> String {
+  /// The project folder's name as libvirt names may hold it: at most 24 letters,
+  /// digits, `-` and `_` (others become `-`); `project` when nothing is left.
+  public var shortName: String {
     let folder = (root as NSString).lastPathComponent
     let cleaned = String(folder.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "-" }.prefix(24))
-    return "caravan-\(cleaned.isEmpty ? "project" : cleaned)-\(machine)-\(id)"
+    return cleaned.isEmpty ? "project" : cleaned
+  }
+
+  /// `caravan-<folder>-<machine>-<id>`: recognisable in `virsh list`, unique per project.
+  public func domainName(for machine: String) -> String {
+    "caravan-\(shortName)-\(machine)-\(id)"
   }
 
   public func loadRecord(_ name: String) throws -> MachineRecord? {

@@ -134,20 +134,6 @@ public final class Connection {
     throw error.caravanError
   }
 
-  // MARK: Networks
-
-  public func network(named name: String) throws -> Network? {
-    if let pointer = virNetworkLookupByName(handle, name) { return Network(pointer, connection: self) }
-    let error = LibvirtError.last("look up network '\(name)'")
-    if error.isNotFound { return nil }
-    throw error.caravanError
-  }
-
-  public func defineNetwork(xml: String, name: String) throws -> Network {
-    let pointer = try check(virNetworkDefineXML(handle, xml), "define network '\(name)'")
-    return Network(pointer, connection: self)
-  }
-
   public func newStream() throws -> Stream {
     Stream(try check(virStreamNew(handle, 0), "open a data stream"), connection: self)
   }

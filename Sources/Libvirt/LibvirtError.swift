@@ -35,6 +35,9 @@ public struct LibvirtError: Error, CustomStringConvertible, Sendable {
       .map { Int32($0.rawValue) }.contains(code)
   }
 
+  /// The connection's driver does not do that (a session daemon without networks).
+  public var isUnsupported: Bool { code == Int32(VIR_ERR_NO_SUPPORT.rawValue) }
+
   /// The hypervisor connection could not be made or was lost.
   public var isConnectionFailure: Bool {
     [VIR_ERR_NO_CONNECT, VIR_ERR_SYSTEM_ERROR, VIR_ERR_RPC, VIR_ERR_AUTH_FAILED]

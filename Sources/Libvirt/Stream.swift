@@ -39,25 +39,3 @@ public final class Stream {
     done = true
   }
 }
-
-public final class Network {
-  let handle: virNetworkPtr
-  public let connection: Connection
-
-  init(_ handle: virNetworkPtr, connection: Connection) {
-    self.handle = handle
-    self.connection = connection
-  }
-
-  deinit { virNetworkFree(handle) }
-
-  public var name: String { virNetworkGetName(handle).map { String(cString: $0) } ?? "?" }
-
-  public func isActive() throws -> Bool {
-    try check(virNetworkIsActive(handle), "read the state of network '\(name)'") == 1
-  }
-
-  public func start() throws { try check(virNetworkCreate(handle), "start network '\(name)'") }
-  public func destroy() throws { try check(virNetworkDestroy(handle), "stop network '\(name)'") }
-  public func undefine() throws { try check(virNetworkUndefine(handle), "undefine network '\(name)'") }
-}

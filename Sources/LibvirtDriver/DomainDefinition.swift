@@ -40,6 +40,13 @@ public struct DomainDefinition: Equatable {
   public var filesystems: [SharedFolder] = []
   /// Whether QEMU runs as root (see `xml`): a 9p folder on a system connection.
   public var qemuAsRoot = false
+  /// NICs on libvirt networks and host bridges, besides the management NIC.
+  public var interfaces: [NetworkAttachment] = []
+
+  /// The PCI slot of the management NIC (QEMU's own, outside libvirt's view);
+  /// the other NICs take the slots after it, so every guest names the
+  /// management NIC first (`eth0`, or the lowest `ens…`) whatever NICs it has.
+  static let managementSlot = 0x10
 
   var hasNinep: Bool { filesystems.contains { $0.kind == .ninep } }
   var hasVirtiofs: Bool { filesystems.contains { $0.kind != .ninep } }
@@ -53,7 +60,32 @@ public struct DomainDefinition: Equatable {
       netdev += ",hostfwd=\(forward.transport.rawValue):\(forward.hostIP):\(forward.host)-:\(forward.guest)"
     }
     if restrictNetwork { netdev += ",restrict=on" }
-    return ["-netdev", netdev, "-device", "virtio-net-pci,netdev=caravan0,addr=0x10"]
+    let slot = "0x" + String(DomainDefinition.managementSlot, radix: 16)
+    return ["-netdev", netdev, "-device", "virtio-net-pci,netdev=caravan0,addr=\(slot)"]
+  }
+
+  /// `<interface>` for the `index`-th extra NIC: virtio, its fixed MAC, the PCI slot after the management NIC's.
+  static func interface(_ attachment: NetworkAttachment, index: Int) -> XMLElement {
+    let source: XMLElement
+    let type: String
+    switch attachment.source {
+    case .network(let name):
+      type = "network"
+      source = XMLElement("source", [("network", name)])
+    case .bridge(let bridge):
+      type = "bridge"
+      source = XMLElement("source", [("bridge", bridge)])
+    }
+    let slot = "0x" + String(managementSlot + 1 + index, radix: 16)
+    return XMLElement(
+      "interface", [("type", type)],
+      children: [
+        XMLElement("mac", [("address", attachment.mac)]),
+        source,
+        XMLElement("model", [("type", "virtio")]),
+        XMLElement(
+          "address", [("type", "pci"), ("domain", "0x0000"), ("bus", "0x00"), ("slot", slot), ("function", "0x0")]),
+      ])
   }
 
   /// `<filesystem>` for a shared folder.
@@ -133,6 +165,7 @@ public struct DomainDefinition: Equatable {
             XMLElement("target", [("dev", disk.target), ("bus", disk.bus)]),
           ]))
     }
+    devices.children += interfaces.enumerated().map { DomainDefinition.interface($0.element, index: $0.offset) }
     var serial = XMLElement("serial", [("type", "pty")], children: [XMLElement("target", [("port", "0")])])
     if let consoleLog { serial.children.insert(XMLElement("log", [("file", consoleLog), ("append", "off")]), at: 0) }
     devices.children.append(serial)

@@ -21,9 +21,10 @@ public final class LibvirtHypervisor: Hypervisor {
     defaultPool = pool
   }
 
-  /// The `libvirt { … }` settings this driver acts on (firmware and graphics not yet).
+  /// The `libvirt { … }` settings this driver acts on (firmware and graphics not yet),
+  /// and `network` (private networks it defines, host bridges it attaches to).
   public static let support = SettingSupport(settings: [
-    "libvirt", "libvirt.uri", "libvirt.accel", "libvirt.pool", "libvirt.machine_type", "libvirt.cpu_mode",
+    "network", "libvirt", "libvirt.uri", "libvirt.accel", "libvirt.pool", "libvirt.machine_type", "libvirt.cpu_mode",
   ])
   public var support: SettingSupport { LibvirtHypervisor.support }
 
@@ -143,7 +144,8 @@ public final class LibvirtHypervisor: Hypervisor {
       consoleLog: consoleLogPath(domain: plan.domainName),
       forwards: plan.forwards, restrictNetwork: plan.network == .userMode(restricted: true),
       filesystems: plan.sharedFolders,
-      qemuAsRoot: plan.sharedFolders.contains { $0.kind == .ninep } && !uri.hasSuffix("session"))
+      qemuAsRoot: plan.sharedFolders.contains { $0.kind == .ninep } && !uri.hasSuffix("session"),
+      interfaces: plan.attachments)
     let uuid = try connection.defineDomain(xml: definition.xml, name: plan.domainName).uuid()
     let pool = try boxes.ensure()
     for (disk, boxVolume) in zip(disks, boxVolumes) where try pool.volume(named: disk.volume) == nil {

@@ -132,6 +132,34 @@ final class FakeHypervisor: Hypervisor {
     calls.append("delete-snapshot \(domain) \(name)")
     snapshotsByDomain[domain]?.removeAll { $0.name == name }
   }
+  // Networks: Caravan's (from `ensureNetwork`) and the host's (set by a test), with their users from the plans.
+  var networks: [String: ExistingNetwork] = [:]
+  var routes: [HostRoute]? = []
+  var bridges: [String]? = []
+  func networkInventory() throws -> NetworkInventory {
+    let list = networks.values.sorted { $0.name < $1.name }.map { network in
+      var network = network
+      network.users = domains.keys.sorted().filter { domain in
+        plans.last(where: { $0.domainName == domain })?.attachments.contains { $0.source == .network(network.name) }
+          == true
+      }
+      return network
+    }
+    return NetworkInventory(networks: list, routes: routes, bridges: bridges)
+  }
+  func ensureNetwork(_ network: PrivateNetwork) throws -> Bool {
+    calls.append("ensureNetwork \(network.name)")
+    guard networks[network.name] == nil else { return false }
+    networks[network.name] = ExistingNetwork(
+      name: network.name, subnets: [network.subnet], bridge: "virbr\(networks.count + 1)",
+      projectRoot: network.projectRoot, users: [])
+    return true
+  }
+  func removeNetwork(named name: String) throws {
+    calls.append("removeNetwork \(name)")
+    networks[name] = nil
+  }
+
   /// Domains made outside `define` (another project's), by name: project folder and machine.
   @Guarded var foreignDomains: [String: (project: String, machine: String)] = [:]
   func caravanDomains() throws -> [CaravanDomain] {

@@ -1,0 +1,86 @@
+import Core
+import Foundation
+import Libvirt
+import Support
+
+/// Private networks (`network private`) and host bridges (`network public`).
+extension LibvirtHypervisor {
+  public func networkInventory() throws -> NetworkInventory {
+    let networks: [Network]
+    do {
+      networks = try connection.allNetworks()
+    } catch let error as CaravanError where (error.cause as? LibvirtError)?.isUnsupported == true {
+      // A connection without a network driver (some session daemons) has no networks to collide with.
+      networks = []
+    }
+    var users: [String: [String]] = [:]
+    if !networks.isEmpty {
+      for domain in try connection.allDomains() {
+        for network in NetworkDefinition.networks(inDomainXML: try domain.xml(inactive: true)) {
+          users[network, default: []].append(domain.name)
+        }
+      }
+    }
+    let existing = try networks.map { network in
+      NetworkDefinition.read(try network.xml(), name: network.name, users: users[network.name] ?? [])
+    }
+    guard Connection.isLocal(uri) else { return NetworkInventory(networks: existing, routes: nil, bridges: nil) }
+    let routes = (try? String(contentsOfFile: "/proc/net/route", encoding: .utf8)).map(HostRoutes.parse)
+    let bridges = (try? FileManager.default.contentsOfDirectory(atPath: "/sys/class/net"))?.filter {
+      FileSystem.exists("/sys/class/net/\($0)/bridge")
+    }
+    return NetworkInventory(networks: existing, routes: routes, bridges: bridges)
+  }
+
+  public func ensureNetwork(_ network: PrivateNetwork) throws -> Bool {
+    var made: Network?
+    do {
+      let found: Network
+      if let existing = try connection.network(named: network.name) {
+        found = existing
+      } else {
+        found = try connection.defineNetwork(xml: NetworkDefinition(network).xml, name: network.name)
+        made = found
+      }
+      if try !found.isActive() { try found.start() }
+      // It comes back with the libvirt host, as the machines on it may.
+      try found.setAutostart(true)
+      return made != nil
+    } catch {
+      try? made?.undefine()
+      let session =
+        uri.contains("session")
+        ? " A session connection cannot make networks: use qemu:///system (CARAVAN_LIBVIRT_URI, or `libvirt { uri }`)."
+        : ""
+      throw CaravanError(
+        .hypervisor,
+        "libvirt could not make network '\(network.name)' (\(network.subnet)) ready: \((error as? CaravanError)?.message ?? "\(error)")",
+        hint:
+          "Another network or interface of the libvirt host may use that subnet: pick an address in another subnet. libvirt needs dnsmasq (Debian package dnsmasq-base) for the network's DHCP.\(session)",
+        cause: error)
+    }
+  }
+
+  public func removeNetwork(named name: String) throws {
+    guard let found = try connection.network(named: name) else { return }
+    if try found.isActive() { try found.destroy() }
+    try found.undefine()
+  }
+}
+
+/// The host's IPv4 routes, as the kernel lists them in `/proc/net/route`.
+enum HostRoutes {
+  /// One route per line after the header: interface, destination and mask as
+  /// hexadecimal numbers in the kernel's byte order (the address's bytes in memory).
+  static func parse(_ text: String) -> [HostRoute] {
+    text.split(separator: "\n").dropFirst().compactMap { line in
+      let fields = line.split(whereSeparator: { $0 == "\t" || $0 == " " })
+      guard fields.count >= 8, let destination = UInt32(fields[1], radix: 16), let mask = UInt32(fields[7], radix: 16)
+      else { return nil }
+      let prefix = IPv4Subnet.prefix(ofNetmask: IPv4Address(UInt32(bigEndian: mask)).description) ?? 32
+      return HostRoute(
+        subnet: IPv4Subnet(containing: IPv4Address(UInt32(bigEndian: destination)), prefix: prefix),
+        interface: String(fields[0]))
+    }
+  }
+}
