@@ -9,6 +9,7 @@ packages=(
   zstd xz-utils bzip2 zip                                         # boxes in every format, for the tests
   qemu-system-x86 qemu-utils                                      # guests and qcow2 images
   openssh-client rsync                                            # how Caravan reaches guests, synced folders
+  openssh-server                                                  # the remote-libvirt test's host (in a namespace)
   mmdebstrap extlinux syslinux-common e2fsprogs fdisk             # the box recipe
   libxml2-utils                                                   # virt-xml-validate's xmllint
   hyperfine time                                                  # bench/ (time: peak RSS)

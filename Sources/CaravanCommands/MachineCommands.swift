@@ -80,11 +80,14 @@ struct StatusCommand: ParsableCommand {
       return
     }
     let width = max(12, (reports.map(\.name.count).max() ?? 0) + 2)
+    let jump = try LibvirtURI.jump(for: uri)
     for report in reports {
       var line =
         report.name.padding(toLength: width, withPad: " ", startingAt: 0)
         + report.status.description.padding(toLength: 14, withPad: " ", startingAt: 0)
-      if report.status == .running, let record = report.record { line += "ssh 127.0.0.1:\(record.sshPort)  " }
+      if report.status == .running, let record = report.record {
+        line += "ssh 127.0.0.1:\(record.sshPort)" + (jump.map { " via \($0.destination)" } ?? "") + "  "
+      }
       line += "(\(report.domain))"
       print(line)
     }

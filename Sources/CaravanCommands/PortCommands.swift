@@ -16,6 +16,8 @@ struct PortCommand: ParsableCommand {
     let context = try Context()
     let spec = try context.singleMachine(machine)
     let forwards = try context.lifecycle(try context.hypervisor()).forwards(of: spec)
+    // On a remote libvirt, the ports are bound on its host's loopback.
+    let jump = try LibvirtURI.jump(for: context.uri)
     if let guest {
       guard let forward = forwards.first(where: { $0.guest == guest }) else {
         let known = forwards.map { String($0.guest) }.joined(separator: ", ")
@@ -30,28 +32,56 @@ struct PortCommand: ParsableCommand {
     }
     if json {
       let rows = forwards.enumerated().map { index, forward -> [String: Any] in
-        [
+        var row: [String: Any] = [
           "guest": forward.guest, "host": forward.host, "host_ip": forward.hostIP,
           "protocol": forward.transport.rawValue, "ssh": index == 0,
         ]
+        if let jump {
+          row["remote_host"] = jump.destination
+          if let command = PortCommand.localForward(forward, through: jump, ssh: index == 0) {
+            row["local_forward"] = command
+          }
+        }
+        return row
       }
       let data = try JSONSerialization.data(withJSONObject: rows, options: [.prettyPrinted, .sortedKeys])
       print(String(decoding: data, as: UTF8.self))
       return
     }
-    for forward in forwards {
-      print("    \(PortCommand.line(forward))")
+    for (index, forward) in forwards.enumerated() {
+      print("    \(PortCommand.line(forward, remote: jump, ssh: index == 0))")
     }
+  }
+
+  /// The `ssh -L` command that brings a forward bound on a remote libvirt's host to
+  /// the same port on this machine's loopback; nil for the SSH forward (`caravan ssh`
+  /// goes through the host itself) and for UDP, which `ssh -L` cannot carry.
+  static func localForward(_ forward: ResolvedForward, through jump: SSHJump, ssh: Bool) -> String? {
+    guard !ssh, forward.transport == .tcp else { return nil }
+    return jump.localForwardCommand(remoteIP: forward.hostIP, remotePort: forward.host, localPort: forward.host)
+      .map(shellWord).joined(separator: " ")
   }
 
   /// "22 (guest) => 2222 (host)" as Vagrant prints it; a UDP forward or one
   /// bound elsewhere than 127.0.0.1 says so.
-  static func line(_ forward: ResolvedForward) -> String {
+  /// On a remote libvirt, the host is named, and a TCP forward other than SSH is
+  /// followed by the `ssh -L` command that brings it here.
+  static func line(_ forward: ResolvedForward, remote jump: SSHJump? = nil, ssh: Bool = false) -> String {
     var notes: [String] = []
     if forward.transport != .tcp { notes.append(forward.transport.rawValue) }
     if forward.hostIP != "127.0.0.1" { notes.append("on \(forward.hostIP)") }
-    return "\(forward.guest) (guest) => \(forward.host) (host)"
+    if let jump { notes.append("on \(jump.destination)") }
+    var text =
+      "\(forward.guest) (guest) => \(forward.host) (host)"
       + (notes.isEmpty ? "" : " [\(notes.joined(separator: ", "))]")
+    if let jump {
+      if let command = localForward(forward, through: jump, ssh: ssh) {
+        text += "; here: \(command)"
+      } else if forward.transport != .tcp {
+        text += "; ssh -L cannot bring a UDP port here"
+      }
+    }
+    return text
   }
 }
 

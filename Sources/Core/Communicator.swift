@@ -71,10 +71,14 @@ public struct SSHEndpoint: Sendable, Equatable {
   /// A password to log in with after the keys, for build VMs whose template creates
   /// only a password user (a Boxfile's `ssh { password }`); nil: keys only.
   public var password: String?
+  /// The host SSH goes through to reach `host:port` (a remote libvirt's host,
+  /// on whose loopback the guest's SSH is forwarded); nil: straight there.
+  public var jump: SSHJump?
 
   public init(
     host: String = "127.0.0.1", port: Int, user: String, identityFiles: [String],
-    extraArgs: [String] = [], forwardAgent: Bool = false, controlPath: String? = nil, password: String? = nil
+    extraArgs: [String] = [], forwardAgent: Bool = false, controlPath: String? = nil, password: String? = nil,
+    jump: SSHJump? = nil
   ) {
     self.host = host
     self.port = port
@@ -84,6 +88,7 @@ public struct SSHEndpoint: Sendable, Equatable {
     self.forwardAgent = forwardAgent
     self.controlPath = controlPath
     self.password = password
+    self.jump = jump
   }
 }
 

@@ -35,3 +35,37 @@ extension Lifecycle {
     return try endpoint(for: machine, record: record, shared: false)
   }
 }
+
+extension Lifecycle {
+  /// How `up` chooses host ports for `domain`'s forwards, never one in `avoided`.
+  ///
+  /// On this machine, a port is free when a probe socket can bind it now. A remote
+  /// libvirt's host cannot be probed from here: there a port is free unless another
+  /// Caravan domain of that libvirt that is running (or paused) forwards it, as its
+  /// own definition says. A port some other program holds on that host shows as
+  /// QEMU's failure to bind it at start; `createOrBoot` then avoids it and tries again.
+  func portAllocator(for domain: String, avoiding avoided: Set<Int> = []) throws -> PortAllocator {
+    guard try LibvirtURI.jump(for: hypervisor.uri) != nil else {
+      return PortAllocator { transport, ip, port in
+        !avoided.contains(port) && PortAllocator.canBind(transport, ip, port)
+      }
+    }
+    let holding: [MachineStatus] = [.running, .paused, .shuttingDown, .suspended]
+    var used: Set<String> = []
+    for other in try hypervisor.caravanDomains() where other.domain != domain && holding.contains(other.status) {
+      for forward in try hypervisor.facts(domain: other.domain)?.forwards ?? [] {
+        used.insert("\(forward.transport) \(forward.host)")
+      }
+    }
+    return PortAllocator { transport, _, port in !avoided.contains(port) && !used.contains("\(transport) \(port)") }
+  }
+
+  /// The host port of the forward QEMU could not bind, from libvirt's start error
+  /// ("Could not set up host forwarding rule 'tcp:127.0.0.1:2222-:22'"); nil for any other error.
+  static func unboundPort(in message: String) -> Int? {
+    guard let rule = message.range(of: "host forwarding rule '") else { return nil }
+    let text = message[rule.upperBound...].prefix { $0 != "'" }
+    guard let dash = text.firstIndex(of: "-") else { return nil }
+    return Int(text[..<dash].split(separator: ":").last ?? "")
+  }
+}

@@ -50,6 +50,7 @@ extension Lifecycle {
   func up(_ machine: MachineSpec, options: UpOptions) throws {
     let name = machine.name
     warnUnsupported(machine)
+    try checkRemoteLibvirt(machine)
     // Before anything is made: a folder or host tool a sync needs (virtiofsd…).
     if !syncedFolders(machine).isEmpty { try syncer?.preflight(machine, projectRoot: project.root) }
     let state = try reconcile(machine)
@@ -95,7 +96,7 @@ extension Lifecycle {
     let key = record.keyReplaced ? project.keyPath(name) : (machine.ssh.privateKey ?? "the box's insecure key")
     reporter.step(
       name,
-      "ready. `caravan ssh\(argument(for: machine))` logs in (ssh -p \(record.sshPort) -i \(key) \(machine.ssh.user)@127.0.0.1)"
+      "ready. `caravan ssh\(argument(for: machine))` logs in (ssh -p \(record.sshPort) -i \(key)\(try jumpArgument()) \(machine.ssh.user)@127.0.0.1)"
     )
   }
 
@@ -225,11 +226,48 @@ extension Lifecycle {
     // The box import above is outside it: one import holds up no other `up`.
     let portLock = try FileLock(path: CaravanPaths.runtime(environment: environment) + "/ports.lock")
     defer { portLock.unlock() }
-    let forwards = try allocatePorts(machine, previous: existing)
+    // On a remote libvirt host, whose ports cannot be probed from here, a port
+    // another program holds there shows as QEMU's failure to bind it: that port
+    // is avoided and the machine defined again on another one (a few times).
+    var avoided: Set<Int> = []
+    while true {
+      let forwards = try allocatePorts(machine, previous: existing, avoiding: avoided)
+      let record = try defineMachine(
+        machine, box: box, accelerator: choice.accelerator, forwards: forwards, existing: existing)
+      do {
+        try track(name, "start", detail: domain) { try hypervisor.start(domain: domain) }
+        return record
+      } catch {
+        if let remote = try LibvirtURI.jump(for: hypervisor.uri), avoided.count < 5,
+          let busy = Lifecycle.unboundPort(in: "\(error)"), forwards.contains(where: { $0.host == busy })
+        {
+          reporter.step(
+            name, "host port \(busy) is in use on \(remote.host) (QEMU could not bind it); choosing another")
+          avoided.insert(busy)
+          existing = record
+          continue
+        }
+        let log = hypervisor.startLog(domain: domain).map { "\nQEMU said: \($0)" } ?? ""
+        throw CaravanError(
+          .hypervisor, "machine '\(name)' could not start: \(error)\(log)",
+          hint:
+            "Its console log is \(hypervisor.consoleLogPath(domain: domain)); `caravan destroy -f \(name)` removes it.",
+          cause: error)
+      }
+    }
+  }
+
+  /// Defines (or redefines) the domain on `forwards` and saves its record.
+  func defineMachine(
+    _ machine: MachineSpec, box: InstalledBox, accelerator: Accelerator, forwards: [ResolvedForward],
+    existing: MachineRecord?
+  ) throws -> MachineRecord {
+    let name = machine.name
+    let domain = project.domainName(for: name)
     let restrict = ["1", "true", "yes"].contains(environment["CARAVAN_NAT_RESTRICT"]?.lowercased() ?? "")
     let plan = MachinePlan(
       domainName: domain, projectRoot: project.root, machineName: name, cpus: machine.cpus,
-      memoryMiB: machine.memoryMiB, box: box, forwards: forwards, accelerator: choice.accelerator,
+      memoryMiB: machine.memoryMiB, box: box, forwards: forwards, accelerator: accelerator,
       network: .userMode(restricted: restrict), machineType: machine.libvirt.machineType,
       cpuMode: machine.libvirt.cpuMode, pool: machine.libvirt.pool,
       sharedFolders: syncedFolders(machine).isEmpty
@@ -246,25 +284,15 @@ extension Lifecycle {
       ?? MachineRecord(
         domainName: domain, domainUUID: uuid, libvirtURI: hypervisor.uri,
         boxName: box.name, boxVersion: box.version, sshPort: forwards[0].host, forwards: [],
-        accelerator: choice.accelerator.rawValue)
+        accelerator: accelerator.rawValue)
     record.domainUUID = uuid
     record.sshPort = forwards[0].host
     record.forwards = forwards.map(\.description)
-    record.accelerator = choice.accelerator.rawValue
+    record.accelerator = accelerator.rawValue
     try saveProgress(record, for: name)
     for (index, forward) in forwards.enumerated() {
       reporter.step(
         name, index == 0 ? "SSH: \(forward.hostIP):\(forward.host) -> \(forward.guest)" : "forward: \(forward)")
-    }
-    do {
-      try track(name, "start", detail: domain) { try hypervisor.start(domain: domain) }
-    } catch {
-      let log = hypervisor.startLog(domain: domain).map { "\nQEMU said: \($0)" } ?? ""
-      throw CaravanError(
-        .hypervisor, "machine '\(name)' could not start: \(error)\(log)",
-        hint:
-          "Its console log is \(hypervisor.consoleLogPath(domain: domain)); `caravan destroy -f \(name)` removes it.",
-        cause: error)
     }
     return record
   }
@@ -300,8 +328,10 @@ extension Lifecycle {
     return try installer.add(request)
   }
 
-  func allocatePorts(_ machine: MachineSpec, previous: MachineRecord?) throws -> [ResolvedForward] {
-    var allocator = PortAllocator()
+  func allocatePorts(_ machine: MachineSpec, previous: MachineRecord?, avoiding avoided: Set<Int> = [])
+    throws -> [ResolvedForward]
+  {
+    var allocator = try portAllocator(for: project.domainName(for: machine.name), avoiding: avoided)
     let wantedSSH = previous?.sshPort ?? 2222
     let ssh = try allocator.allocate(.tcp, hostIP: "127.0.0.1", wanted: wantedSSH, autoCorrect: true, what: "SSH")
     if ssh != wantedSSH && previous != nil {
@@ -329,6 +359,30 @@ extension Lifecycle {
     return result
   }
 
+  /// Before anything is made on a remote libvirt: a URI whose host Caravan cannot
+  /// reach the guests through (not over SSH), and folders that only a libvirt on this
+  /// machine can share (9p, virtiofs: the host folder would be the remote host's).
+  func checkRemoteLibvirt(_ machine: MachineSpec) throws {
+    guard let jump = try LibvirtURI.jump(for: hypervisor.uri) else { return }
+    if let shared = syncedFolders(machine, kinds: [.ninep, .virtiofs]).first {
+      throw CaravanError(
+        .invalidInput,
+        "machine '\(machine.name)': the \(shared.kind.rawValue) folder '\(shared.source)' cannot be shared by a libvirt on another host (\(jump.host), \(hypervisor.uri))",
+        hint: "Use `type: rsync` for it: rsync copies it over SSH through \(jump.host).")
+    }
+  }
+
+  /// Where the guest's SSH is forwarded: "127.0.0.1:2222", and the host on a remote libvirt.
+  func sshPlace(_ record: MachineRecord) throws -> String {
+    "127.0.0.1:\(record.sshPort)" + (try LibvirtURI.jump(for: hypervisor.uri).map { " of \($0.host)" } ?? "")
+  }
+
+  /// " -J user@host" (or the ProxyCommand) an ssh command line needs for a remote libvirt; "" for a local one.
+  func jumpArgument() throws -> String {
+    guard let option = try LibvirtURI.jump(for: hypervisor.uri)?.openSSHOption else { return "" }
+    return option.key == "ProxyJump" ? " -J \(option.value)" : " -o \(shellQuote("ProxyCommand=" + option.value))"
+  }
+
   func waitForSSH(_ machine: MachineSpec, record: MachineRecord, communicator: Communicator) throws {
     let start = Date()
     let limit = machine.bootTimeoutSeconds
@@ -336,7 +390,7 @@ extension Lifecycle {
     while true {
       let elapsed = Date().timeIntervalSince(start)
       reporter.progress(
-        machine.name, "waiting for SSH on 127.0.0.1:\(record.sshPort) (\(Int(elapsed)) s of \(Int(limit)) s)")
+        machine.name, "waiting for SSH on \(try sshPlace(record)) (\(Int(elapsed)) s of \(Int(limit)) s)")
       let probe = communicator.probe()
       if probe.ready {
         reporter.step(machine.name, "SSH is up after \(Int(Date().timeIntervalSince(start))) s")
@@ -354,7 +408,7 @@ extension Lifecycle {
       if Date().timeIntervalSince(start) >= limit {
         throw CaravanError(
           .timeout,
-          "machine '\(machine.name)' did not answer SSH on 127.0.0.1:\(record.sshPort) as '\(machine.ssh.user)' within \(Int(limit)) s (last attempt: \(lastDetail))",
+          "machine '\(machine.name)' did not answer SSH on \(try sshPlace(record)) as '\(machine.ssh.user)' within \(Int(limit)) s (last attempt: \(lastDetail))",
           hint:
             "The machine is left running so you can look: its serial console log is \(hypervisor.consoleLogPath(domain: record.domainName)). Raise `boot_timeout` if it is only slow; `caravan destroy -f \(machine.name)` removes it."
         )

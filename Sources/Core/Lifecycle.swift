@@ -178,7 +178,8 @@ public final class Lifecycle {
       try shared ? CaravanPaths.runtime(environment: environment) + "/\(project.id)-\(machine.name.prefix(40))" : nil
     return SSHEndpoint(
       port: record.sshPort, user: machine.ssh.user, identityFiles: keys,
-      extraArgs: machine.ssh.extraArgs, forwardAgent: machine.ssh.forwardAgent, controlPath: control)
+      extraArgs: machine.ssh.extraArgs, forwardAgent: machine.ssh.forwardAgent, controlPath: control,
+      jump: try LibvirtURI.jump(for: hypervisor.uri))
   }
 
   /// The record of a machine that must be running, or a clear error naming

@@ -16,9 +16,30 @@ public final class LibvirtHypervisor: Hypervisor {
 
   /// Connects to `uri`; a failure says how to start libvirt.
   public init(uri: String, pool: String? = nil, lockDirectory: String) throws {
-    connection = try Connection(uri: uri)
+    do {
+      connection = try Connection(uri: uri)
+    } catch var error as CaravanError {
+      if let remote = try? LibvirtURI(uri), !remote.isLocal { error.hint = LibvirtHypervisor.howToReach(remote) }
+      throw error
+    }
     self.lockDirectory = lockDirectory
     defaultPool = pool
+  }
+
+  /// What to check when a remote libvirt cannot be reached: its host's sshd, the
+  /// key, and libvirt itself, each with the command that shows it.
+  static func howToReach(_ remote: LibvirtURI) -> String {
+    guard let jump = try? remote.jump() else {
+      return
+        "Check that \(remote.host) is reachable and that its libvirtd listens for \(remote.transport ?? "tls") (`virsh -c '\(remote.text)' list`); Caravan reaches the guests of a remote libvirt only through SSH: use \(remote.driver)+ssh://."
+    }
+    let login = (["ssh"] + jump.clientArguments + [jump.destination, "true"]).map(shellWord).joined(separator: " ")
+    let key =
+      jump.identityFile.map { "the key '\($0)' (the URI's keyfile)" }
+      ?? "your SSH keys or agent (or add ?keyfile=PATH to the URI)"
+    return """
+      Check from this machine: (1) that \(jump.host)'s sshd is reachable and lets \(jump.user ?? "you") in with \(key) and no password prompt: `\(login)`;       (2) that \(jump.host)'s host key is known (in ~/.ssh/known_hosts\(jump.verifyHostKey ? "" : "; the URI's no_verify=1 skips the check"));       (3) that libvirt answers there: `virsh -c '\(remote.text)' list` (libvirtd runs on \(jump.host) and that user may use it).
+      """
   }
 
   /// The `libvirt { … }` settings this driver acts on (firmware and graphics not yet),
@@ -195,7 +216,8 @@ public final class LibvirtHypervisor: Hypervisor {
         try volume.delete()
       }
     }
-    if keepLogs { return }
+    // A remote libvirt's logs are on its host, out of reach: nothing here is removed.
+    if keepLogs || !Connection.isLocal(uri) { return }
     try? FileManager.default.removeItem(atPath: consoleLogPath(domain: domain))
     if uri.hasPrefix("qemu:///system") {
       try? FileManager.default.removeItem(atPath: "/var/log/libvirt/qemu/\(domain).log")

@@ -118,6 +118,11 @@ enum AnsiblePlaybook {
       options += ["ControlMaster=auto", "ControlPersist=60", "ControlPath=" + sshPath(control)]
     }
     if endpoint.forwardAgent { options.append("ForwardAgent=yes") }
+    if let jump = endpoint.jump {
+      // Through the remote libvirt's host, as Caravan's own ssh goes.
+      let option = jump.openSSHOption
+      options.append("\(option.key)=\(option.value)")
+    }
     let words = options.flatMap { ["-o", $0] } + endpoint.extraArgs
     return words.map(shellQuote).joined(separator: " ")
   }

@@ -51,6 +51,10 @@ public final class OpenSSHCommunicator: Communicator {
     } else {
       args += ["-o", "ControlMaster=no", "-o", "ControlPath=none"]
     }
+    if let jump = endpoint.jump {
+      let option = jump.openSSHOption
+      args += ["-o", "\(option.key)=\(option.value)"]
+    }
     if endpoint.forwardAgent { args.append("-A") }
     if tty { args.append("-t") }
     args += endpoint.extraArgs

@@ -14,6 +14,13 @@ public enum SSHConfig {
       "  HostName \(value(endpoint.host))",
       "  User \(value(endpoint.user))",
       "  Port \(endpoint.port)",
+    ]
+    if let jump = endpoint.jump {
+      // A ProxyCommand is read to the end of the line as it stands; it is quoted for its shell already.
+      let option = jump.openSSHOption
+      lines.append("  \(option.key) \(option.key == "ProxyCommand" ? option.value : value(option.value))")
+    }
+    lines += [
       "  UserKnownHostsFile /dev/null",
       "  StrictHostKeyChecking no",
       "  PasswordAuthentication no",

@@ -63,8 +63,19 @@ final class FakeHypervisor: Hypervisor {
     domains[plan.domainName] = (uuid, domains[plan.domainName]?.status ?? .poweroff)
     return uuid
   }
+  /// Host ports some other program holds (on a remote libvirt's host): a start whose
+  /// forwards use one fails as QEMU's does.
+  var heldPorts: Set<Int> = []
   func start(domain: String) throws {
     calls.append("start \(domain)")
+    if let plan = plans.last(where: { $0.domainName == domain }),
+      let held = plan.forwards.first(where: { heldPorts.contains($0.host) })
+    {
+      throw CaravanError(
+        .hypervisor,
+        "libvirt could not start domain '\(domain)': internal error: process exited while connecting to monitor: qemu-system-x86_64: -netdev user,id=caravan0,hostfwd=\(held.transport.rawValue):\(held.hostIP):\(held.host)-:\(held.guest): Could not set up host forwarding rule '\(held.transport.rawValue):\(held.hostIP):\(held.host)-:\(held.guest)'"
+      )
+    }
     domains[domain]?.status = .running
   }
   func requestShutdown(domain: String) throws {
