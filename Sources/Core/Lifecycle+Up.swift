@@ -233,7 +233,8 @@ extension Lifecycle {
     while true {
       let forwards = try allocatePorts(machine, previous: existing, avoiding: avoided)
       let record = try defineMachine(
-        machine, box: box, accelerator: choice.accelerator, forwards: forwards, existing: existing)
+        machine, box: box, accelerator: choice.accelerator, forwards: forwards, interfaces: interfaces,
+        existing: existing)
       do {
         try track(name, "start", detail: domain) { try hypervisor.start(domain: domain) }
         return record
@@ -260,7 +261,7 @@ extension Lifecycle {
   /// Defines (or redefines) the domain on `forwards` and saves its record.
   func defineMachine(
     _ machine: MachineSpec, box: InstalledBox, accelerator: Accelerator, forwards: [ResolvedForward],
-    existing: MachineRecord?
+    interfaces: [MachineInterface], existing: MachineRecord?
   ) throws -> MachineRecord {
     let name = machine.name
     let domain = project.domainName(for: name)
