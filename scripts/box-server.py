@@ -40,12 +40,13 @@ class Handler(BaseHTTPRequestHandler):
         self.serve(head=False)
 
     def fail(self, status, text=""):
+        # Logged before the answer: a client that goes on at once finds it in the log.
+        self.record(status)
         body = text.encode()
         self.send_response(status)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
-        self.record(status)
 
     def serve(self, head):
         path = self.path.split("?", 1)[0]
@@ -56,8 +57,8 @@ class Handler(BaseHTTPRequestHandler):
             self.send_response(302)
             self.send_header("Location", "http://127.0.0.1:%d/%s" % (int(port), rest))
             self.send_header("Content-Length", "0")
-            self.end_headers()
             self.record(302)
+            self.end_headers()
             return
         mode = None
         for prefix in ("/cut-norange/", "/cut/", "/redirect/", "/private/"):
@@ -68,8 +69,8 @@ class Handler(BaseHTTPRequestHandler):
             self.send_response(302)
             self.send_header("Location", path)
             self.send_header("Content-Length", "0")
-            self.end_headers()
             self.record(302)
+            self.end_headers()
             return
         if mode == "private" and self.headers.get("Authorization") != "Bearer " + (args.token or ""):
             return self.fail(401, "token needed")
@@ -96,8 +97,8 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json" if full.endswith(".json") else "application/octet-stream")
         if status == 206:
             self.send_header("Content-Range", "bytes %d-%d/%d" % (start, size - 1, size))
-        self.end_headers()
         self.record(status)
+        self.end_headers()
         if head:
             return
         stop = start + (size - start) // 2 if cut else size

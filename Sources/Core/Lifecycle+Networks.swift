@@ -22,7 +22,33 @@ extension Lifecycle {
     let lock = try networkLock(for: machine.name)
     defer { lock.unlock() }
     let inventory = try hypervisor.networkInventory()
+    try checkNetworks(machine, interfaces: interfaces, against: inventory)
     var done = Set<String>()
+    for case .privateNetwork(let network, _) in interfaces.map(\.kind) where done.insert(network.name).inserted {
+      if try hypervisor.ensureNetwork(network) {
+        reporter.step(
+          machine.name,
+          "made private network '\(network.name)' (\(network.subnet), isolated, host \(network.subnet.hostAddress))")
+      }
+    }
+  }
+
+  /// Before any machine of an `up` is made: each one's bridges and subnets are
+  /// checked against the libvirt host, so a refused subnet stops the whole
+  /// command by name instead of failing one machine among several.
+  func checkNetworks(of machines: [MachineSpec]) throws {
+    let layouts = try machines.map { ($0, try NetworkLayout.interfaces(of: $0, project: project)) }
+    guard layouts.contains(where: { !$0.1.isEmpty }) else { return }
+    let inventory = try hypervisor.networkInventory()
+    for (machine, interfaces) in layouts { try checkNetworks(machine, interfaces: interfaces, against: inventory) }
+  }
+
+  /// Throws if a public bridge of `interfaces` is missing on the libvirt host,
+  /// or a private network's subnet is used by anything there but this
+  /// project's own network of that name.
+  func checkNetworks(_ machine: MachineSpec, interfaces: [MachineInterface], against inventory: NetworkInventory)
+    throws
+  {
     for interface in interfaces {
       switch interface.kind {
       case .publicBridge(let bridge):
@@ -34,7 +60,6 @@ extension Lifecycle {
             "Bridges there: \(bridges.isEmpty ? "none" : bridges.sorted().joined(separator: ", ")). Name one of them, or make the bridge first (your distribution's network configuration, or `ip link add \(bridge) type bridge`)."
         )
       case .privateNetwork(let network, _):
-        guard done.insert(network.name).inserted else { continue }
         if let existing = inventory.networks.first(where: { $0.name == network.name }),
           existing.projectRoot != project.root
         {
@@ -52,11 +77,6 @@ extension Lifecycle {
             hint:
               "Pick an address in another subnet for this machine (and its neighbours on the network), or free that subnet first (a Caravan project frees it with `caravan destroy` in its folder)."
           )
-        }
-        if try hypervisor.ensureNetwork(network) {
-          reporter.step(
-            machine.name,
-            "made private network '\(network.name)' (\(network.subnet), isolated, host \(network.subnet.hostAddress))")
         }
       }
     }

@@ -33,6 +33,7 @@ extension Lifecycle {
   public func up(_ machines: [MachineSpec], options: UpOptions = UpOptions()) throws {
     // The project's `network` lines, checked together before any machine is made.
     _ = try NetworkLayout.check(project)
+    try checkNetworks(of: machines)
     do {
       try ParallelUp(lifecycle: self, machines: machines, options: options).run()
     } catch {
