@@ -76,7 +76,7 @@ let package = Package(
       name: "LibvirtDriverTests",
       dependencies: ["LibvirtDriver", "Libvirt", "Core", "Boxes", "Spec", "Support", "TestSupport"],
       resources: [.copy("Golden")]),
-    .testTarget(name: "CoreTests", dependencies: ["Core", "Spec", "Boxes", "Support", "Machinefile"]),
+    .testTarget(name: "CoreTests", dependencies: ["Core", "Spec", "Boxes", "Support", "Machinefile", "TestSupport"]),
     .testTarget(name: "SSHTests", dependencies: ["SSH", "Core", "Support"]),
     .testTarget(name: "SupportTests", dependencies: ["Support", "TestSupport"]),
     .testTarget(name: "ProvisioningTests", dependencies: ["Provisioning", "Core", "Spec", "Support"]),

@@ -1,6 +1,7 @@
 import Foundation
 import Spec
 import Support
+import TestSupport
 import Testing
 
 @testable import Core
@@ -98,7 +99,7 @@ struct RemoteLibvirtTests {
     let f = try Fixture(RemoteLibvirtTests.twoMachines)
     defer { f.cleanUp() }
     f.hypervisor.uri = "qemu+ssh://root@virt.example/system"
-    let busyHere = try? LocalListener(port: 2222)
+    let busyHere = try? PortBlocker(port: 2222)
     defer { busyHere?.close() }
     try f.lifecycle.up(f.project.spec.machines, provision: nil)
     let a = try #require(try f.project.loadRecord("a"))
@@ -143,24 +144,4 @@ struct RemoteLibvirtTests {
     let error = try #require(throws: CaravanError.self) { try g.lifecycle.up(g.project.spec.machines, provision: nil) }
     #expect(error.message.contains("host port 127.0.0.1:8080 for forward 8080 -> 80 is already in use"), "\(error)")
   }
-}
-
-/// A socket listening on 127.0.0.1:`port` of this machine.
-struct LocalListener {
-  let fd: Int32
-  init(port: Int) throws {
-    fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = in_port_t(UInt16(port).bigEndian)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    let bound = withUnsafePointer(to: &address) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    }
-    guard bound == 0, listen(fd, 1) == 0 else {
-      Glibc.close(fd)
-      throw CaravanError(.io, "port \(port) is taken")
-    }
-  }
-  func close() { Glibc.close(fd) }
 }

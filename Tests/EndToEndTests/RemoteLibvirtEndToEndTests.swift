@@ -3,46 +3,36 @@ import Testing
 
 /// A remote libvirt on one real QEMU guest (TCG): a network namespace stands for a
 /// shared virtualisation host, with its own libvirtd and an sshd
-/// (`scripts/netns-sshd.sh`), reached from the main namespace over a veth pair on
+/// (`scripts/netns-libvirt.sh --ssh`), reached from the main namespace over a veth pair on
 /// 198.18.0.0/15 as `qemu+ssh://root@ADDR/system`. The box is uploaded into the
 /// remote pool, the guest's ports are bound on the remote host's loopback, and
 /// `up`, `ssh -c`, `ssh-config` with plain `ssh -F`, `port` with its `ssh -L` line,
 /// `provision`, `halt`, `destroy` and `box remove` work through the host; nothing is
 /// left on either side. Clients run with the namespace's client folder as /root
-/// (`netns-sshd.sh client`), so root's own ~/.ssh is neither read nor written.
-@Suite(.serialized, .enabled(if: Harness.enabled, "needs CARAVAN_BIN and CARAVAN_E2E_BOX (run `make test`)"))
+/// (`netns-libvirt.sh client`), so root's own ~/.ssh is neither read nor written.
+@Suite(
+  .serialized,
+  .enabled(
+    if: Harness.enabled && NetworkNamespace.available,
+    "needs CARAVAN_BIN and CARAVAN_E2E_BOX (run `make test`), and root for the network namespace"))
 struct RemoteLibvirtEndToEnd {
-  static let script =
-    URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent().appendingPathComponent("scripts/netns-sshd.sh").path
-
   @Test func upSSHProvisionHaltDestroyThroughARemoteHost() throws {
     let h = try Harness(name: "remote")
     defer { h.cleanUp() }
-    let name = "cvrm\(getpid() % 100_000)"
-    let state = h.root + "/netns"
-    // Torn down whatever happens below (also after a failed start).
-    defer { _ = try? Harness.exec(["bash", Self.script, "stop", name, state], in: "/", environment: h.environment()) }
-    let started = try Harness.exec(["bash", Self.script, "start", name, state], in: "/", environment: h.environment())
-    try #require(started.status == 0, "\(started)")
-    let env = try String(contentsOfFile: state + "/env", encoding: .utf8)
-    let address = try #require(
-      env.split(separator: "\n").first { $0.hasPrefix("ADDR=") }.map { String($0.dropFirst("ADDR=".count)) })
+    let ns = try NetworkNamespace(name: "cvrm\(getpid() % 100_000)", ssh: true)
+    defer { ns.stop() }
+    let address = try #require(ns.address)
     let uri = "qemu+ssh://root@\(address)/system"
     /// A command in the main namespace, as a user of the remote host.
     func client(_ args: [String], in directory: String, uri: String = uri) throws -> Harness.Output {
-      try h.run(
-        ["bash", Self.script, "client", state] + args, in: directory, environment: ["CARAVAN_LIBVIRT_URI": uri])
+      try h.run(ns.client(args), in: directory, environment: ["CARAVAN_LIBVIRT_URI": uri])
     }
     func caravan(_ args: String..., in directory: String) throws -> Harness.Output {
       try client([Harness.binary] + args, in: directory)
     }
     /// virsh on the remote host, inside its namespace.
     func remoteVirsh(_ args: String...) throws -> String {
-      try Harness.exec(
-        ["bash", Self.script, "exec", name, state, "virsh", "-c", "qemu:///system"] + args, in: "/",
-        environment: h.environment()
-      ).stdout
+      try ns.virsh(args).stdout
     }
 
     let project = h.root + "/proj"
@@ -91,9 +81,7 @@ struct RemoteLibvirtEndToEnd {
     // The guest's SSH is bound on the remote host's loopback, not on this machine's.
     let sshPort = try #require(
       Int(try caravan("port", "--guest", "22", in: project).stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
-    let listening = try Harness.exec(
-      ["bash", Self.script, "exec", name, state, "ss", "-Hltn", "sport = :\(sshPort)"], in: "/",
-      environment: h.environment())
+    let listening = try ns.run("ss", "-Hltn", "sport = :\(sshPort)")
     #expect(listening.stdout.contains("127.0.0.1:\(sshPort)"), "\(listening)")
 
     // caravan ssh through the host, exit status passed through.

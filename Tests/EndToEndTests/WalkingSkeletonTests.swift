@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The walking skeleton on a real QEMU guest (TCG): box add, up, status, ssh,
@@ -202,21 +203,4 @@ struct EndToEndFaults {
     #expect(destroy.status == 0, "\(destroy)")
     #expect(try h.caravan("status", in: project).stdout.contains("not created"))
   }
-}
-
-/// Holds a TCP port on 127.0.0.1 open while a test runs.
-final class PortBlocker {
-  let fd: Int32
-  init(port: Int) throws {
-    fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = in_port_t(UInt16(port).bigEndian)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    let result = withUnsafePointer(to: &address) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    }
-    guard result == 0, listen(fd, 1) == 0 else { throw POSIXError(.EADDRINUSE) }
-  }
-  func close() { Glibc.close(fd) }
 }
