@@ -28,7 +28,7 @@ run() { # N LABEL [up options…]: one timed `up` of N new machines, then destro
   end=$(date +%s.%N)
   echo "$label $n $start $end $outcome" >>"$work/times"
   [ $outcome = ok ] || tail -5 "$work/$label.log" >&2
-  if [ "$n" = 4 ] && [ "$label" = auto4 ]; then
+  if [ "$label" = auto4 ]; then
     hyperfine --warmup 3 --runs 30 -N --export-json "$work/status.json" "$caravan status" >/dev/null
   fi
   "$caravan" destroy -f >/dev/null

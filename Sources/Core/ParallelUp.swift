@@ -15,9 +15,11 @@ public struct Parallelism: Sendable, Equatable {
   /// `--parallel N` when given; else from the libvirt host: one at a time when guests run
   /// under TCG on fewer than 4 host CPUs (software-emulated guests booting together only
   /// slow each other down there), else as many as the host's CPUs and available memory
-  /// hold, counting each machine as big as the largest one.
+  /// hold, counting each machine as big as the largest one. The host is only asked
+  /// (`resources`, `softwareEmulated`) when the bound is not already settled.
   public static func choose(
-    requested: Int?, machines: [MachineSpec], resources: () throws -> HostResources, softwareEmulated: Bool
+    requested: Int?, machines: [MachineSpec], resources: () throws -> HostResources,
+    softwareEmulated: @autoclosure () -> Bool
   ) -> Parallelism {
     let count = machines.count
     if let requested {
@@ -27,6 +29,7 @@ public struct Parallelism: Sendable, Equatable {
     guard let host = try? resources() else {
       return Parallelism(limit: 1, reason: "libvirt did not say what the host has; `--parallel N` overrides")
     }
+    let softwareEmulated = softwareEmulated()
     if softwareEmulated && host.cpus < 4 {
       return Parallelism(
         limit: 1,
@@ -61,7 +64,7 @@ struct ParallelUp {
   func run() throws {
     let parallelism = Parallelism.choose(
       requested: options.parallel, machines: machines, resources: { try lifecycle.hypervisor.hostResources() },
-      softwareEmulated: machines.count > 1 && options.parallel == nil && usesTCG())
+      softwareEmulated: usesTCG())
     let reporter = lifecycle.reporter
     if machines.count > 1 {
       let pace = parallelism.limit == 1 ? "one at a time" : "\(parallelism.limit) at a time"

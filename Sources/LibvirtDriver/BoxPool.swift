@@ -47,7 +47,6 @@ struct BoxPool {
         </pool>
         """
       pool = try definePool(xml)
-
     }
     do {
       if try !pool.isActive() { try pool.start() }
