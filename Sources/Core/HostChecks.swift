@@ -43,14 +43,22 @@ public struct HostChecks {
     return QEMURunner(description: "libvirt's QEMU user \(name)", user: user)
   }
 
-  /// `name = "value"` in a libvirt configuration file, when not commented out.
+  /// `name = "value"` in a libvirt configuration file, on a line of its own (not
+  /// commented out). `up` reads qemu.conf (about 1,000 lines, nearly all comments):
+  /// only the lines that start with the name are looked at, found with `strstr`.
   static func setting(_ name: String, in text: String) -> String? {
-    for line in text.split(separator: "\n") {
-      let parts = line.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-      guard parts.count == 2, parts[0] == name else { continue }
-      return parts[1].trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+    ("\n" + text).withCString { base -> String? in
+      var cursor = base
+      while let hit = strstr(cursor, "\n" + name) {
+        cursor = UnsafePointer(hit + 1)
+        let end = strchr(cursor, 10).map { UnsafePointer($0) } ?? cursor + strlen(cursor)
+        let line = String(decoding: UnsafeRawBufferPointer(start: cursor, count: end - cursor), as: UTF8.self)
+        let parts = line.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+        guard parts.count == 2, parts[0] == name else { continue }
+        return parts[1].trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+      }
+      return nil
     }
-    return nil
   }
 
   /// Whether `user` may read and write a file with these facts (as libvirt's

@@ -189,6 +189,14 @@ struct DoctorSetup {
     #expect(setup.run()["kvm_device"]?.status == .ok)
   }
 
+  @Test func qemuConfSettingsAreReadFromUncommentedLines() {
+    let text = "user = \"first\"\n# user = \"x\"\n#user = \"libvirt-qemu\"\nusername = \"no\"\ngroup=\"kvm\"\n"
+    #expect(HostChecks.setting("user", in: text) == "first")
+    #expect(HostChecks.setting("group", in: text) == "kvm")
+    #expect(HostChecks.setting("user", in: "#user = \"libvirt-qemu\"\nusername = \"no\"") == nil)
+    #expect(HostChecks.setting("dynamic_ownership", in: text) == nil)
+  }
+
   @Test func sessionURIChecksTheUserItself() {
     var setup = DoctorSetup()
     setup.uri = "qemu:///session"
