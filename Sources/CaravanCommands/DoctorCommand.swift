@@ -93,7 +93,8 @@ struct DoctorCommand: ParsableCommand {
       "errors": checks.filter { $0.status == .error }.count,
       "warnings": checks.filter { $0.status == .warning }.count,
     ]
-    let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+    let data = try JSONSerialization.data(
+      withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
     print(String(decoding: data, as: UTF8.self))
   }
 }

@@ -102,7 +102,9 @@ extension Doctor {
         id, .warning, "libvirt at '\(uri)' did not say its version",
         fix: "`virsh -c '\(uri)' version` shows what it reports.")
     }
-    let qemu = versions.hypervisor.map { ", QEMU \(HypervisorVersions.text($0))" } ?? ", QEMU's version unknown"
+    let driver = (try? LibvirtURI(uri))?.driver ?? "qemu"
+    let name = driver == "qemu" ? "QEMU" : "its \(driver) driver"
+    let qemu = versions.hypervisor.map { ", \(name) \(HypervisorVersions.text($0))" } ?? ", \(name)'s version unknown"
     return HealthCheck(id, .ok, "libvirt \(HypervisorVersions.text(versions.libvirt))\(qemu)")
   }
 
