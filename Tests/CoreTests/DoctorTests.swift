@@ -204,7 +204,10 @@ struct DoctorSetup {
     setup.host.currentUser = UserFacts(name: "alice", uid: 1000, groups: [1000])
     let checks = setup.run()
     #expect(checks["kvm_device"]?.status == .warning)
-    #expect(checks["kvm_device"]?.fix?.contains("adduser alice kvm") == true)
+    #expect(checks["kvm_device"]?.fix?.hasPrefix("As root: `adduser alice kvm`") == true, "already root:kvm 0660")
+    setup.host.files["/dev/kvm"] = FileFacts(uid: 0, gid: 0, mode: 0o600)
+    let device = setup.run()["kvm_device"]
+    #expect(device?.fix?.contains("chown root:kvm /dev/kvm; chmod 0660 /dev/kvm` and make sure alice") == true)
     #expect(checks["session"]?.status == .ok)
     #expect(checks["session"]?.summary == "qemu:///session answers for you")
   }
