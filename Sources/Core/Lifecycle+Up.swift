@@ -32,6 +32,8 @@ extension Lifecycle {
   /// (see `ParallelUp`); one machine's failure stops only that machine.
   public func up(_ machines: [MachineSpec], options: UpOptions = UpOptions()) throws {
     // The project's `network` lines, checked together before any machine is made.
+    // This host's cheap checks (the OpenSSH client, CARAVAN_HOME's space, /dev/kvm) first.
+    try preflight()
     _ = try NetworkLayout.check(project)
     try checkNetworks(of: machines)
     do {
