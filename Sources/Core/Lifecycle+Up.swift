@@ -229,9 +229,10 @@ extension Lifecycle {
     // The box import above is outside it: one import holds up no other `up`.
     let portLock = try FileLock(path: CaravanPaths.runtime(environment: environment) + "/ports.lock")
     defer { portLock.unlock() }
-    // On a remote libvirt host, whose ports cannot be probed from here, a port
-    // another program holds there shows as QEMU's failure to bind it: that port
-    // is avoided and the machine defined again on another one (a few times).
+    // A port another program holds shows as QEMU's failure to bind it: on a
+    // remote libvirt host, whose ports cannot be probed from here, and here too
+    // when a program took the port between the probe and QEMU's start. That
+    // port is avoided and the machine defined again on another one (a few times).
     var avoided: Set<Int> = []
     while true {
       let forwards = try allocatePorts(machine, previous: existing, avoiding: avoided)
@@ -242,11 +243,11 @@ extension Lifecycle {
         try track(name, "start", detail: domain) { try hypervisor.start(domain: domain) }
         return record
       } catch {
-        if let remote = try LibvirtURI.jump(for: hypervisor.uri), avoided.count < 5,
-          let busy = Lifecycle.unboundPort(in: "\(error)"), forwards.contains(where: { $0.host == busy })
+        if avoided.count < 5, let busy = Lifecycle.unboundPort(in: "\(error)"),
+          forwards.contains(where: { $0.host == busy })
         {
-          reporter.step(
-            name, "host port \(busy) is in use on \(remote.host) (QEMU could not bind it); choosing another")
+          let host = try LibvirtURI.jump(for: hypervisor.uri).map { "on \($0.host)" } ?? "here since it was chosen"
+          reporter.step(name, "host port \(busy) is in use \(host) (QEMU could not bind it); choosing another")
           avoided.insert(busy)
           existing = record
           continue

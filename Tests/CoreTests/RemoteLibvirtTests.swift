@@ -120,6 +120,23 @@ struct RemoteLibvirtTests {
     #expect(endpoint.jump == SSHJump(user: "root", host: "virt.example"))
   }
 
+  /// Here too, a program may take a port between the probe and QEMU's start (another
+  /// project's `up` with its own lock folder did, in a test run): `up` tries another.
+  @Test func aPortTakenHereBeforeQEMUBindsItIsAvoidedToo() throws {
+    let f = try Fixture("box \"caravan/debian-12\"\n")
+    defer { f.cleanUp() }
+    // The probe finds 2222 (or, if this machine holds it, 2200) free; QEMU then cannot bind it.
+    f.hypervisor.heldPorts = [2222, 2200]
+    try f.lifecycle.up(f.project.spec.machines, provision: nil)
+    let record = try #require(try f.project.loadRecord("default"))
+    #expect(![2222, 2200].contains(record.sshPort), "\(record.sshPort)")
+    #expect(
+      f.reporter.lines.contains {
+        $0.hasSuffix(" is in use here since it was chosen (QEMU could not bind it); choosing another")
+      }, "\(f.reporter.lines)")
+    #expect(try f.hypervisor.status(domain: record.domainName) == .running)
+  }
+
   /// A port another program holds on the remote host shows as QEMU's bind failure:
   /// `up` avoids that port and starts the machine on another one.
   @Test func aPortHeldOnTheRemoteHostIsAvoidedAfterQEMUsBindFailure() throws {
