@@ -31,10 +31,10 @@ fixtures: box
 # swift-format (part of the toolchain) with the project's .swift-format.
 lint:
 	scripts/check-layers.py
-	swift format lint --strict --recursive Sources Tests Package.swift
+	swift format lint --strict --recursive Sources Tests Plugins Package.swift
 
 format:
-	swift format format --in-place --recursive Sources Tests Package.swift
+	swift format format --in-place --recursive Sources Tests Plugins Package.swift
 
 # Debian's real netboot installer with the stock preseed, through an apt-cacher-ng on
 # 127.0.0.1, up to the installer .udeb this machine's registry does not serve (about 13 min).
