@@ -2,13 +2,19 @@
 SHELL := /bin/bash
 CARAVAN := $(CURDIR)/.build/debug/caravan
 
-.PHONY: deps build box fixtures test test-installer unit lint format fuzz soak demo bench clean
+.PHONY: deps build release box fixtures test test-installer unit lint format fuzz soak demo bench deb install clean
+PREFIX ?= /usr/local
+DESTDIR ?=
 
 deps:
 	@scripts/install-deps.sh
 
 build: deps
 	swift build
+
+# The binary `make deb`, `make install` and bench/ use: optimized, the Swift runtime linked in.
+release: deps
+	swift build -c release --static-swift-stdlib
 
 box: build
 	@scripts/test-box.sh $(CARAVAN)
@@ -57,8 +63,7 @@ unit: build
 demo: build box
 	scripts/libvirt-env.sh scripts/demo.sh $(CARAVAN) $(CURDIR)/out/debian-12.box
 
-bench: deps box fixtures
-	swift build -c release --static-swift-stdlib
+bench: release box fixtures
 	scripts/libvirt-env.sh bench/build.sh $(CURDIR)/.build/release/caravan $(CURDIR)/out/fixtures
 	bench/parse.sh $(CURDIR)/.build/release/caravan
 	bench/box-add.sh $(CURDIR)/.build/release/caravan
@@ -68,5 +73,13 @@ bench: deps box fixtures
 	scripts/libvirt-env.sh bench/rsync.sh $(CURDIR)/.build/release/caravan $(CURDIR)/out/debian-12.box
 	scripts/libvirt-env.sh bench/multi.sh $(CURDIR)/.build/release/caravan $(CURDIR)/out/debian-12.box
 
+# caravan_VERSION-1_amd64.deb here: the release binary, man pages, completions.
+deb: release
+	scripts/make-deb.sh
+
+# The same files as the package, under $(DESTDIR)$(PREFIX) (default /usr/local).
+install: release
+	scripts/stage.sh "$(DESTDIR)" "$(PREFIX)"
+
 clean:
-	rm -rf .build out
+	rm -rf .build out caravan_*.deb
