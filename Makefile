@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARAVAN := $(CURDIR)/.build/debug/caravan
 
-.PHONY: deps build release box fixtures test test-installer unit lint format fuzz soak demo bench deb install clean
+.PHONY: deps build release box fixtures test test-deb test-installer unit lint format fuzz soak demo bench deb install clean
 PREFIX ?= /usr/local
 DESTDIR ?=
 
@@ -28,6 +28,12 @@ test: lint build box fixtures
 	CARAVAN_E2E_BOX=$(CURDIR)/out/debian-12.box CARAVAN_BIN=$(CARAVAN) CARAVAN_E2E_FIXTURES=$(CURDIR)/out/fixtures \
 	  scripts/libvirt-env.sh sh -c 'swift test --skip EndToEndTests && swift test --skip-build --filter EndToEndTests'
 	fuzz/run.sh 60
+	$(MAKE) test-deb
+
+# The Debian package: control fields, files, lintian, then installed with its
+# dependencies in a throw-away Debian 12 root (mmdebstrap) and run there.
+test-deb: deb
+	scripts/test-deb.sh
 
 # The controlled installer (busybox), its ISO and the root file system it installs,
 # made from the test box, for `caravan build`'s installer and iso tests.
