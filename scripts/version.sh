@@ -3,7 +3,8 @@
 #   a `vX.Y.Z` tag on HEAD          -> X.Y.Z
 #   N commits after the tag vX.Y.Z  -> X.Y.Z+gitN.HASH   (sorts after X.Y.Z)
 #   no `v*` tag in the history      -> 0.0~gitN.HASH     (N: commits in HEAD's history)
-# CARAVAN_VERSION, when set, wins (a build from a tarball without .git).
+# CARAVAN_VERSION, when set, wins (a package built outside git; SwiftPM does not pass it
+# on to the GitVersion plugin, so such a binary's --version says 0.0~unknown).
 set -euo pipefail
 if [ -n "${CARAVAN_VERSION:-}" ]; then
   echo "$CARAVAN_VERSION"
