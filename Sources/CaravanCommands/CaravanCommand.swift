@@ -22,7 +22,7 @@ public struct CaravanCommand: ParsableCommand {
       RsyncAutoCommand.self, SnapshotCommand.self,
       PortCommand.self, SSHConfigCommand.self, GlobalStatusCommand.self, BoxCommand.self, BuildCommand.self,
       ValidateCommand.self,
-      InitCommand.self,
+      InitCommand.self, DoctorCommand.self,
     ])
 
   public init() {}

@@ -31,6 +31,8 @@ extension Lifecycle {
   /// `trigger before/after: :up` around it. Several machines come up in parallel
   /// (see `ParallelUp`); one machine's failure stops only that machine.
   public func up(_ machines: [MachineSpec], options: UpOptions = UpOptions()) throws {
+    // This host's cheap checks (the OpenSSH client, CARAVAN_HOME's space, /dev/kvm) first.
+    try preflight()
     // The project's `network` lines, checked together before any machine is made.
     _ = try NetworkLayout.check(project)
     try checkNetworks(of: machines)

@@ -17,6 +17,8 @@ public final class Lifecycle {
   public let environment: [String: String]
   /// Where each step is also written as a JSON line (`--events`, `CARAVAN_EVENTS`).
   public var events: EventLog?
+  /// This host's files, programs and users, for `up`'s cheap checks (tests give their own).
+  public var host: HostFacts
 
   public init(
     project: Project, hypervisor: Hypervisor, communicators: CommunicatorFactory,
@@ -31,6 +33,7 @@ public final class Lifecycle {
     self.boxes = boxes
     self.reporter = reporter
     self.environment = environment
+    host = LocalHost(environment: environment)
   }
 
   /// Runs one lifecycle step of `machine`, writing its start and end (with the

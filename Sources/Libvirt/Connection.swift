@@ -48,6 +48,14 @@ public final class Connection {
     return version
   }
 
+  /// The hypervisor's version (QEMU's, for the qemu driver), in the same form; nil
+  /// when the driver reports none.
+  public func hypervisorVersion() throws -> UInt? {
+    var version: UInt = 0
+    try check(virConnectGetVersion(handle, &version), "read the hypervisor's version")
+    return version == 0 ? nil : version
+  }
+
   public func capabilities() throws -> String {
     try takeString(virConnectGetCapabilities(handle), "read hypervisor capabilities")
   }

@@ -19,6 +19,15 @@ public final class StoragePool {
     try check(virStoragePoolIsActive(handle), "read the state of storage pool '\(name)'") == 1
   }
 
+  /// Its size in bytes as libvirt reports it (`virStoragePoolGetInfo`): what the
+  /// file system holds, what is allocated and what is still free. Zero for an
+  /// inactive pool.
+  public func info() throws -> (capacity: UInt64, allocation: UInt64, available: UInt64) {
+    var info = virStoragePoolInfo()
+    try check(virStoragePoolGetInfo(handle, &info), "read the size of storage pool '\(name)'")
+    return (UInt64(info.capacity), UInt64(info.allocation), UInt64(info.available))
+  }
+
   /// Makes the pool's directory (for `dir` pools).
   public func build() throws { try check(virStoragePoolBuild(handle, 0), "build storage pool '\(name)'") }
 

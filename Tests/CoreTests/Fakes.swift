@@ -285,6 +285,8 @@ struct Fixture {
       project: project, hypervisor: hypervisor, communicators: FakeFactory(guest: guest),
       provisioners: RecordingProvisioner(guest: guest), syncer: syncer, boxes: boxes, reporter: reporter,
       environment: ["CARAVAN_HOME": root + "/home"])
+    // A healthy host for `up`'s checks, whatever this machine has.
+    lifecycle.host = FakeHost()
   }
 
   func cleanUp() { try? FileManager.default.removeItem(atPath: root) }

@@ -104,6 +104,7 @@ private func messages(_ source: String, _ environment: [String: String] = [:]) -
     let elapsed = Date().timeIntervalSince(start)
     #expect(spec.machines.count == 1_000)
     #expect(spec.machines[999].forwards[0].host == 11_000)
-    #expect(elapsed < 2.0, "took \(elapsed) s")
+    // Only a guard against a blow-up (quadratic lookups take minutes here); bench/parse.sh measures the speed.
+    #expect(elapsed < 20, "took \(elapsed) s")
   }
 }
