@@ -2,13 +2,19 @@
 SHELL := /bin/bash
 CARAVAN := $(CURDIR)/.build/debug/caravan
 
-.PHONY: deps build box fixtures test test-installer unit lint format fuzz soak demo bench clean
+.PHONY: deps build release box fixtures test test-deb test-installer unit lint format fuzz soak demo bench deb install clean
+PREFIX ?= /usr/local
+DESTDIR ?=
 
 deps:
 	@scripts/install-deps.sh
 
 build: deps
 	swift build
+
+# The binary `make deb`, `make install` and bench/ use: optimized, the Swift runtime linked in.
+release: deps
+	swift build -c release --static-swift-stdlib
 
 box: build
 	@scripts/test-box.sh $(CARAVAN)
@@ -22,6 +28,12 @@ test: lint build box fixtures
 	CARAVAN_E2E_BOX=$(CURDIR)/out/debian-12.box CARAVAN_BIN=$(CARAVAN) CARAVAN_E2E_FIXTURES=$(CURDIR)/out/fixtures \
 	  scripts/libvirt-env.sh sh -c 'swift test --skip EndToEndTests && swift test --skip-build --filter EndToEndTests'
 	fuzz/run.sh 60
+	$(MAKE) test-deb
+
+# The Debian package: control fields, files, lintian, then installed with its
+# dependencies in a throw-away Debian 12 root (mmdebstrap) and run there.
+test-deb: deb
+	scripts/test-deb.sh
 
 # The controlled installer (busybox), its ISO and the root file system it installs,
 # made from the test box, for `caravan build`'s installer and iso tests.
@@ -31,10 +43,10 @@ fixtures: box
 # swift-format (part of the toolchain) with the project's .swift-format.
 lint:
 	scripts/check-layers.py
-	swift format lint --strict --recursive Sources Tests Package.swift
+	swift format lint --strict --recursive Sources Tests Plugins Package.swift
 
 format:
-	swift format format --in-place --recursive Sources Tests Package.swift
+	swift format format --in-place --recursive Sources Tests Plugins Package.swift
 
 # Debian's real netboot installer with the stock preseed, through an apt-cacher-ng on
 # 127.0.0.1, up to the installer .udeb this machine's registry does not serve (about 13 min).
@@ -57,8 +69,7 @@ unit: build
 demo: build box
 	scripts/libvirt-env.sh scripts/demo.sh $(CARAVAN) $(CURDIR)/out/debian-12.box
 
-bench: deps box fixtures
-	swift build -c release --static-swift-stdlib
+bench: release box fixtures
 	scripts/libvirt-env.sh bench/build.sh $(CURDIR)/.build/release/caravan $(CURDIR)/out/fixtures
 	bench/parse.sh $(CURDIR)/.build/release/caravan
 	bench/box-add.sh $(CURDIR)/.build/release/caravan
@@ -68,5 +79,13 @@ bench: deps box fixtures
 	scripts/libvirt-env.sh bench/rsync.sh $(CURDIR)/.build/release/caravan $(CURDIR)/out/debian-12.box
 	scripts/libvirt-env.sh bench/multi.sh $(CURDIR)/.build/release/caravan $(CURDIR)/out/debian-12.box
 
+# caravan_VERSION-1_amd64.deb here: the release binary, man pages, completions.
+deb: release
+	scripts/make-deb.sh
+
+# The same files as the package, under $(DESTDIR)$(PREFIX) (default /usr/local).
+install: release
+	scripts/stage.sh "$(DESTDIR)" "$(PREFIX)"
+
 clean:
-	rm -rf .build out
+	rm -rf .build out caravan_*.deb

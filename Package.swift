@@ -64,7 +64,11 @@ let package = Package(
       dependencies: [
         "Machinefile", "Spec", "Support", "Boxes", "Core", "LibvirtDriver", "SSH", "Provisioning", "Builder",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
-      ]),
+      ],
+      plugins: ["GitVersion"]),
+    // Before each build: `caravanVersion` from git (scripts/version.sh), in the plugin's
+    // work directory, so `caravan --version` says the Debian package's version.
+    .plugin(name: "GitVersion", capability: .buildTool()),
     .executableTarget(name: "caravan", dependencies: ["CaravanCommands"]),
 
     .testTarget(

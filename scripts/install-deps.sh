@@ -16,6 +16,7 @@ packages=(
   busybox-static cpio xorriso isolinux                            # caravan build's test installer and ISO
   debian-installer-12-netboot-amd64 apt-cacher-ng netcat-openbsd  # the real Debian installer test
   ansible                                                         # provision ansible runs the host's ansible-playbook
+  dpkg-dev binutils lintian                                       # make deb (dpkg-shlibdeps, strip), its test (and mmdebstrap)
 )
 missing=()
 for p in "${packages[@]}"; do

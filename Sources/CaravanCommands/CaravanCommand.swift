@@ -15,7 +15,7 @@ public struct CaravanCommand: ParsableCommand {
       Environment: CARAVAN_HOME (boxes and keys), CARAVAN_LIBVIRT_URI (connection), CARAVAN_NAT_RESTRICT=1 \
       (guests get no outbound network, only their forwarded ports).
       """,
-    version: "0.1.0",
+    version: caravanVersion,
     subcommands: [
       UpCommand.self, StatusCommand.self, SSHCommand.self, ProvisionCommand.self, HaltCommand.self,
       DestroyCommand.self, SuspendCommand.self, ResumeCommand.self, ReloadCommand.self, RsyncCommand.self,
