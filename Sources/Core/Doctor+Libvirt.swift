@@ -143,7 +143,7 @@ extension Doctor {
         configured.map {
           "CARAVAN_VIRTIOFSD names '\($0)', which is not an executable file: \(feature) needs virtiofsd"
         }
-          ?? "no virtiofsd (looked on PATH, at /usr/libexec/virtiofsd and /usr/lib/qemu/virtiofsd): \(feature) needs it",
+          ?? "no virtiofsd (looked on PATH, at \(HostChecks.virtiofsdPlaces.joined(separator: " and "))): \(feature) needs it",
         fix:
           "Install it if you use \(feature): Debian 12's qemu-system-common has /usr/lib/qemu/virtiofsd, newer Debian a virtiofsd package; CARAVAN_VIRTIOFSD names another. `type: 9p` and `type: rsync` need no virtiofsd."
       )

@@ -147,14 +147,16 @@ public struct HostChecks {
       fix: status == .ok ? nil : fix)
   }
 
+  /// Where Debian and Fedora put virtiofsd, off PATH.
+  public static let virtiofsdPlaces = ["/usr/libexec/virtiofsd", "/usr/lib/qemu/virtiofsd"]
+
   /// Where a virtiofsd is looked for (as `sync …, type: virtiofs` does):
-  /// CARAVAN_VIRTIOFSD, PATH, then where Debian and Fedora put it.
+  /// CARAVAN_VIRTIOFSD, PATH, then `virtiofsdPlaces`.
   func virtiofsd() -> String? {
     if let configured = environment["CARAVAN_VIRTIOFSD"], !configured.isEmpty {
       return host.findProgram(configured)
     }
-    return host.findProgram("virtiofsd")
-      ?? ["/usr/libexec/virtiofsd", "/usr/lib/qemu/virtiofsd"].first { host.findProgram($0) != nil }
+    return host.findProgram("virtiofsd") ?? HostChecks.virtiofsdPlaces.first { host.findProgram($0) != nil }
   }
 
   /// A normal user's `qemu:///session`. As root: whether what it needs is installed

@@ -85,11 +85,7 @@ public struct LocalHost: HostFacts {
 
   public func read(_ path: String) -> String? { try? String(contentsOfFile: path, encoding: .utf8) }
 
-  public func findProgram(_ name: String) -> String? {
-    if name.contains("/") { return access(name, X_OK) == 0 ? name : nil }
-    let path = environment["PATH"].flatMap { $0.isEmpty ? nil : $0 } ?? "/usr/local/bin:/usr/bin:/bin"
-    return path.split(separator: ":").map { "\($0)/\(name)" }.first { access($0, X_OK) == 0 }
-  }
+  public func findProgram(_ name: String) -> String? { FileSystem.findProgram(name, environment: environment) }
 
   public func freeBytes(_ path: String) -> UInt64? {
     var current = path.isEmpty ? "/" : path

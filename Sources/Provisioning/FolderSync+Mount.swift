@@ -66,7 +66,7 @@ extension FolderSync {
 
   /// Where a virtiofsd is looked for, in order: `CARAVAN_VIRTIOFSD` (when set, it must
   /// be the one), PATH, then where Debian and Fedora packages put it.
-  static let virtiofsdPlaces = ["/usr/libexec/virtiofsd", "/usr/lib/qemu/virtiofsd"]
+  static let virtiofsdPlaces = HostChecks.virtiofsdPlaces
 
   func virtiofsDaemon(for folder: SyncSpec, machine: MachineSpec) throws -> String {
     try FolderSync.findVirtiofsd(environment: environment, places: FolderSync.virtiofsdPlaces) { missing in
@@ -89,7 +89,7 @@ extension FolderSync {
       }
       return configured
     }
-    if let found = findProgram("virtiofsd", environment: environment) { return found }
+    if let found = FileSystem.findProgram("virtiofsd", environment: environment) { return found }
     if let found = places.first(where: { access($0, X_OK) == 0 }) { return found }
     throw refusal("none was found (looked on PATH and at \(places.joined(separator: ", ")))")
   }

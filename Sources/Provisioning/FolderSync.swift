@@ -32,7 +32,7 @@ public struct FolderSync: FolderSyncer {
       }
       switch folder.kind {
       case .rsync:
-        guard FolderSync.findProgram("rsync", environment: environment) != nil else {
+        guard FileSystem.findProgram("rsync", environment: environment) != nil else {
           throw CaravanError(
             .notFound,
             "machine '\(machine.name)': the synced folder '\(folder.summary)' needs rsync on the host, and there is none on PATH",
@@ -81,9 +81,4 @@ public struct FolderSync: FolderSyncer {
     "caravan-" + StableHash.hex(folder.destination, length: 12)
   }
 
-  /// `name` in one of PATH's folders, as an executable file.
-  static func findProgram(_ name: String, environment: [String: String]) -> String? {
-    let path = environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
-    return path.split(separator: ":").map { "\($0)/\(name)" }.first { access($0, X_OK) == 0 }
-  }
 }

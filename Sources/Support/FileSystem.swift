@@ -51,6 +51,14 @@ public enum FileSystem {
 
   public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 
+  /// The executable file `name` names: a path as it is, else the first of PATH's
+  /// folders (from `environment`; unset or empty, the usual ones) that holds it.
+  public static func findProgram(_ name: String, environment: [String: String]) -> String? {
+    if name.contains("/") { return access(name, X_OK) == 0 ? name : nil }
+    let path = environment["PATH"].flatMap { $0.isEmpty ? nil : $0 } ?? "/usr/local/bin:/usr/bin:/bin"
+    return path.split(separator: ":").map { "\($0)/\(name)" }.first { access($0, X_OK) == 0 }
+  }
+
   /// A new folder `PREFIX.XXXXXX` (mode 0700) in `$TMPDIR`, else /var/tmp (disk images
   /// go there, so not a tmpfs /tmp).
   public static func makeTemporaryDirectory(
