@@ -9,6 +9,9 @@ import Testing
 /// A shell provisioner's one guest command (write the script, run it, remove it), run
 /// here by /bin/sh as the guest's login shell would run it, with a `sudo` that checks
 /// its options: the script file is new, private and gone afterwards, also on failure.
+/// One test at a time: each looks for leftovers of the same name in /tmp, where
+/// another test's script may still be running.
+@Suite(.serialized)
 struct StagedRunTests {
   let folder: TemporaryFolder
   let guest: LocalGuest
