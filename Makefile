@@ -78,6 +78,7 @@ bench: release box fixtures
 	scripts/libvirt-env.sh bench/provision.sh $(CURDIR)/.build/release/caravan $(CURDIR)/out/debian-12.box
 	scripts/libvirt-env.sh bench/rsync.sh $(CURDIR)/.build/release/caravan $(CURDIR)/out/debian-12.box
 	scripts/libvirt-env.sh bench/multi.sh $(CURDIR)/.build/release/caravan $(CURDIR)/out/debian-12.box
+	scripts/libvirt-env.sh bench/warm.sh $(CURDIR)/.build/release/caravan $(CURDIR)/out/debian-12.box
 
 # caravan_VERSION-1_amd64.deb here: the release binary, man pages, completions.
 deb: release

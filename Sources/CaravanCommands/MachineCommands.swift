@@ -27,6 +27,12 @@ struct UpCommand: ParsableCommand {
       "Bring up at most N machines at once (default: from the host's CPUs and memory; 1 under TCG on fewer than 4 CPUs).",
       valueName: "N"))
   var parallel: Int?
+  @Flag(
+    inversion: .prefixedNo,
+    help:
+      "Start new machines from their box's saved running state (made on the first warm up) instead of booting; default: the Machinefile's `libvirt { warm }`."
+  )
+  var warm: Bool?
   @OptionGroup var lockOptions: LockOptions
 
   func validate() throws {
@@ -39,7 +45,7 @@ struct UpCommand: ParsableCommand {
   func run() throws {
     let options = UpOptions(
       provision: provision, provisionWith: provisionWith.flatMap { $0.split(separator: ",").map(String.init) },
-      destroyOnError: destroyOnError, parallel: parallel)
+      destroyOnError: destroyOnError, parallel: parallel, warm: warm)
     try Context().changing(machines, lock: lockOptions, command: "up", autostartOnly: true, runsTriggers: false) {
       try $0.up($1, options: options)
     }

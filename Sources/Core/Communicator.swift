@@ -99,6 +99,9 @@ public protocol CommunicatorFactory {
   func insecureKeyFiles() throws -> [String]
   /// Writes a new ed25519 key pair at `path` (and `path.pub`).
   func generateKey(at path: String, comment: String) throws
+  /// Writes a new SSH host key pair of `type` (rsa, ecdsa, ed25519) at `path`
+  /// (and `path.pub`), for a restored guest that must not keep its template's.
+  func generateHostKey(type: String, at path: String) throws
 }
 
 /// Runs provisioners; the Provisioning module provides the real one.

@@ -100,6 +100,13 @@ extension Lifecycle {
     // but named, so nothing is leaked silently.
     let known = Set(project.spec.machines.map { project.domainName(for: $0.name) })
     for orphan in try hypervisor.domains(ofProject: project.root) where !known.contains(orphan) {
+      // A warm-state guest a killed `up` left: it and its unfinished state go.
+      if orphan.hasPrefix(Lifecycle.warmTemplatePrefix) {
+        reporter.step(
+          machines.first?.name ?? "default", "removing '\(orphan)', a warm-state guest left by an interrupted `up`")
+        try hypervisor.removeWarmTemplate(orphan)
+        continue
+      }
       reporter.warning(
         "domain '\(orphan)' belongs to this project but to no machine in the Machinefile; remove it with `virsh -c \(hypervisor.uri) destroy \(orphan); virsh -c \(hypervisor.uri) undefine \(orphan) --remove-all-storage`"
       )

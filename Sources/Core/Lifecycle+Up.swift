@@ -14,14 +14,19 @@ public struct UpOptions: Sendable {
   public var destroyOnError: Bool
   /// How many machines boot at once (`--parallel N`); nil: chosen from the host.
   public var parallel: Int?
+  /// New machines start from their box's saved running state (`--warm`); nil:
+  /// as the machine's `libvirt { warm }` says.
+  public var warm: Bool?
 
   public init(
-    provision: Bool? = nil, provisionWith: [String] = [], destroyOnError: Bool = true, parallel: Int? = nil
+    provision: Bool? = nil, provisionWith: [String] = [], destroyOnError: Bool = true, parallel: Int? = nil,
+    warm: Bool? = nil
   ) {
     self.provision = provision
     self.provisionWith = provisionWith
     self.destroyOnError = destroyOnError
     self.parallel = parallel
+    self.warm = warm
   }
 }
 
@@ -75,7 +80,7 @@ extension Lifecycle {
       }
       fresh = true
       record = try removingOnError(machine, made: state.status == .notCreated && options.destroyOnError) {
-        try createOrBoot(machine, existing: state.record)
+        try createOrBoot(machine, existing: state.record, warm: options.warm ?? machine.libvirt.warm)
       }
     case .tracked(.saved, let known), .tracked(.paused, let known):
       // A suspended or paused machine continues where it was: no boot, no
@@ -111,7 +116,17 @@ extension Lifecycle {
     // The shared connection stays up for ControlPersist (60 s): the next command reuses it.
     // Also when it was already running: an `up` stopped half way (Ctrl-C) may
     // have left a guest that is still booting.
+    // A warm start: the guest is the template's copy until it has its own identity.
+    let restored = record.identityPending == true
+    let hostKeys = restored ? HostKeyBatch(communicators) : nil
     try track(name, "wait_ssh") { try waitForSSH(machine, record: record, communicator: communicator) }
+    if let hostKeys {
+      try track(name, "refresh_identity") {
+        try refreshIdentity(machine, record: record, communicator: communicator, hostKeys: hostKeys)
+        record.identityPending = nil
+        try saveProgress(record, for: name)
+      }
+    }
     if !record.keyReplaced && machine.ssh.insertKey && machine.ssh.privateKey == nil {
       try track(name, "replace_key") {
         reporter.step(name, "replacing the box's insecure key with a new ed25519 key")
@@ -120,7 +135,8 @@ extension Lifecycle {
         try saveProgress(record, for: name)
       }
     }
-    if fresh, let hostname = machine.hostname {
+    // A restored guest has the template's hostname: without a `hostname`, it gets the machine's name.
+    if fresh, let hostname = machine.hostname ?? (restored ? Lifecycle.defaultHostname(machine.name) : nil) {
       try track(name, "hostname", detail: hostname) {
         reporter.step(name, "setting hostname '\(hostname)'")
         _ = try communicator.run(Lifecycle.hostnameCommand(hostname), what: "setting the hostname")
@@ -189,6 +205,15 @@ extension Lifecycle {
     }
   }
 
+  /// The machine's name as a hostname, when it is a valid one (letters, digits, inner dashes).
+  static func defaultHostname(_ name: String) -> String? {
+    let allowed = Set("abcdefghijklmnopqrstuvwxyz0123456789-")
+    let lower = name.lowercased()
+    guard !lower.isEmpty, lower.count <= 63, lower.allSatisfy(allowed.contains), lower.first != "-", lower.last != "-"
+    else { return nil }
+    return lower
+  }
+
   static func hostnameCommand(_ hostname: String) -> String {
     let short = hostname.split(separator: ".").first.map(String.init) ?? hostname
     return """
@@ -198,10 +223,18 @@ extension Lifecycle {
   }
 
   /// Defines (first time) or redefines and starts the domain; returns the saved record.
-  func createOrBoot(_ machine: MachineSpec, existing known: MachineRecord?) throws -> MachineRecord {
+  func createOrBoot(_ machine: MachineSpec, existing known: MachineRecord?, warm: Bool = false) throws -> MachineRecord
+  {
     let name = machine.name
     let domain = project.domainName(for: name)
     var existing = known
+    // A warm start cut short before its guest ran (a killed `up`): made again from the start.
+    if let record = existing, record.identityPending == true, record.upCompleted == false {
+      reporter.step(name, "its warm start was interrupted; removing it and starting again")
+      try hypervisor.remove(domain: domain, keepLogs: false)
+      try project.removeMachineState(name)
+      existing = nil
+    }
     // A disk deleted by hand (`virsh vol-delete`): the machine starts again
     // from the box, so its key, hostname and provisioners are due again.
     if var record = existing, try !hypervisor.diskExists(domain: domain) {
@@ -224,6 +257,13 @@ extension Lifecycle {
     try track(name, "import_box", detail: "\(box.name) \(box.version)") {
       try hypervisor.importBox(box, pool: machine.libvirt.pool) { reporter.step(name, $0) }
     }
+    // A new machine asked to start warm: the box's saved state, made now if need be.
+    var warmState: WarmState?
+    if warm && existing == nil {
+      let plan = try machinePlan(
+        machine, box: box, accelerator: choice.accelerator, forwards: [], interfaces: interfaces)
+      warmState = warmStateForNewMachine(machine, plan: plan)
+    }
     // Ports are chosen and bound (by QEMU, at start) under one lock for all of
     // this user's caravan processes, so parallel `up`s never pick the same port.
     // The box import above is outside it: one import holds up no other `up`.
@@ -236,6 +276,27 @@ extension Lifecycle {
     var avoided: Set<Int> = []
     while true {
       let forwards = try allocatePorts(machine, previous: existing, avoiding: avoided)
+      if let state = warmState {
+        let plan = try machinePlan(
+          machine, box: box, accelerator: choice.accelerator, forwards: forwards, interfaces: interfaces)
+        do {
+          return try startWarmMachine(machine, plan: plan, state: state, forwards: forwards)
+        } catch {
+          if avoided.count < 5, let busy = Lifecycle.unboundPort(in: "\(error)"),
+            forwards.contains(where: { $0.host == busy })
+          {
+            try? hypervisor.remove(domain: domain, keepLogs: false)
+            try? project.removeMachineState(name)
+            reporter.step(
+              name, "host port \(busy) is in use here since it was chosen (QEMU could not bind it); choosing another")
+            avoided.insert(busy)
+            continue
+          }
+          abandonWarmStart(machine, plan: plan, state: state, error: error)
+          warmState = nil
+          continue
+        }
+      }
       let record = try defineMachine(
         machine, box: box, accelerator: choice.accelerator, forwards: forwards, interfaces: interfaces,
         existing: existing)
@@ -269,15 +330,8 @@ extension Lifecycle {
   ) throws -> MachineRecord {
     let name = machine.name
     let domain = project.domainName(for: name)
-    let restrict = ["1", "true", "yes"].contains(environment["CARAVAN_NAT_RESTRICT"]?.lowercased() ?? "")
-    let plan = MachinePlan(
-      domainName: domain, projectRoot: project.root, machineName: name, cpus: machine.cpus,
-      memoryMiB: machine.memoryMiB, box: box, forwards: forwards, accelerator: accelerator,
-      network: .userMode(restricted: restrict), machineType: machine.libvirt.machineType,
-      cpuMode: machine.libvirt.cpuMode, pool: machine.libvirt.pool,
-      sharedFolders: syncedFolders(machine).isEmpty
-        ? [] : try syncer?.sharedFolders(machine, projectRoot: project.root) ?? [],
-      attachments: interfaces.map(\.attachment))
+    let plan = try machinePlan(
+      machine, box: box, accelerator: accelerator, forwards: forwards, interfaces: interfaces)
     reporter.step(
       name,
       existing == nil
@@ -295,11 +349,31 @@ extension Lifecycle {
     record.forwards = forwards.map(\.description)
     record.accelerator = accelerator.rawValue
     try saveProgress(record, for: name)
+    reportForwards(name, forwards)
+    return record
+  }
+
+  /// Everything the hypervisor needs to define the machine, resolved.
+  func machinePlan(
+    _ machine: MachineSpec, box: InstalledBox, accelerator: Accelerator, forwards: [ResolvedForward],
+    interfaces: [MachineInterface]
+  ) throws -> MachinePlan {
+    let restrict = ["1", "true", "yes"].contains(environment["CARAVAN_NAT_RESTRICT"]?.lowercased() ?? "")
+    return MachinePlan(
+      domainName: project.domainName(for: machine.name), projectRoot: project.root, machineName: machine.name,
+      cpus: machine.cpus, memoryMiB: machine.memoryMiB, box: box, forwards: forwards, accelerator: accelerator,
+      network: .userMode(restricted: restrict), machineType: machine.libvirt.machineType,
+      cpuMode: machine.libvirt.cpuMode, pool: machine.libvirt.pool,
+      sharedFolders: syncedFolders(machine).isEmpty
+        ? [] : try syncer?.sharedFolders(machine, projectRoot: project.root) ?? [],
+      attachments: interfaces.map(\.attachment))
+  }
+
+  func reportForwards(_ name: String, _ forwards: [ResolvedForward]) {
     for (index, forward) in forwards.enumerated() {
       reporter.step(
         name, index == 0 ? "SSH: \(forward.hostIP):\(forward.host) -> \(forward.guest)" : "forward: \(forward)")
     }
-    return record
   }
 
   func resolveBox(_ machine: MachineSpec, existing: MachineRecord?) throws -> InstalledBox {

@@ -19,6 +19,8 @@ public final class Lifecycle {
   public var events: EventLog?
   /// This host's files, programs and users, for `up`'s cheap checks (tests give their own).
   public var host: HostFacts
+  /// Whether an SSH server answers on 127.0.0.1:PORT (a warm-state guest's); tests give their own.
+  public var sshAnswers: (Int) -> Bool = { SSHBanner.answers(host: "127.0.0.1", port: $0, timeout: 2) }
 
   public init(
     project: Project, hypervisor: Hypervisor, communicators: CommunicatorFactory,

@@ -26,6 +26,9 @@ public struct MachineRecord: Codable, Equatable, Sendable {
   /// Addresses the guest got by DHCP on its private networks, by the NIC's MAC
   /// address, for the other machines' `/etc/hosts`; nil when it has none.
   public var dhcpAddresses: [String: String]?
+  /// true from a warm start until the restored guest has its own identity
+  /// (machine-id, host keys, clock, random seed); nil or false otherwise.
+  public var identityPending: Bool?
 
   /// How far the first `up` got, as kept in the domain too.
   public var progress: MachineProgress {

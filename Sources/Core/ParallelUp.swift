@@ -19,7 +19,7 @@ public struct Parallelism: Sendable, Equatable {
   /// (`resources`, `softwareEmulated`) when the bound is not already settled.
   public static func choose(
     requested: Int?, machines: [MachineSpec], resources: () throws -> HostResources,
-    softwareEmulated: @autoclosure () -> Bool
+    softwareEmulated: @autoclosure () -> Bool, warm: Bool = false
   ) -> Parallelism {
     let count = machines.count
     if let requested {
@@ -29,6 +29,18 @@ public struct Parallelism: Sendable, Equatable {
     guard let host = try? resources() else {
       return Parallelism(limit: 1, reason: "libvirt did not say what the host has; `--parallel N` overrides")
     }
+    let cpus = max(1, machines.map(\.cpus).max() ?? 1)
+    let memory = Int(max(1, machines.map(\.memoryMiB).max() ?? 1))
+    let byMemory = host.availableMemoryMiB.map { max(1, $0 / memory) } ?? count
+    let memoryText = host.availableMemoryMiB.map { ", \($0) MiB available" } ?? ""
+    if warm {
+      // Restoring a saved guest is mostly reading its memory back: no boot to share CPUs with.
+      return Parallelism(
+        limit: min(count, max(2, host.cpus), byMemory),
+        reason:
+          "warm starts restore a saved guest instead of booting; \(host.cpus) host CPUs\(memoryText); `--parallel N` changes it"
+      )
+    }
     let softwareEmulated = softwareEmulated()
     if softwareEmulated && host.cpus < 4 {
       return Parallelism(
@@ -37,13 +49,9 @@ public struct Parallelism: Sendable, Equatable {
           "guests run under TCG (software emulation) on \(host.cpus) host CPU\(host.cpus == 1 ? "" : "s"), where machines booted together only slow each other down; `--parallel N` overrides"
       )
     }
-    let cpus = max(1, machines.map(\.cpus).max() ?? 1)
-    let memory = Int(max(1, machines.map(\.memoryMiB).max() ?? 1))
     // A KVM guest's boot is mostly waiting; a TCG guest keeps its vCPUs busy.
     let byCPU = softwareEmulated ? max(1, host.cpus / cpus) : max(2, host.cpus / 2)
-    let byMemory = host.availableMemoryMiB.map { max(1, $0 / memory) } ?? count
     let limit = min(count, byCPU, byMemory)
-    let memoryText = host.availableMemoryMiB.map { ", \($0) MiB available" } ?? ""
     return Parallelism(
       limit: limit,
       reason:
@@ -64,7 +72,7 @@ struct ParallelUp {
   func run() throws {
     let parallelism = Parallelism.choose(
       requested: options.parallel, machines: machines, resources: { try lifecycle.hypervisor.hostResources() },
-      softwareEmulated: usesTCG())
+      softwareEmulated: usesTCG(), warm: machines.allSatisfy { options.warm ?? $0.libvirt.warm })
     let reporter = lifecycle.reporter
     if machines.count > 1 {
       let pace = parallelism.limit == 1 ? "one at a time" : "\(parallelism.limit) at a time"

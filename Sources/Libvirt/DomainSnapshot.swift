@@ -112,3 +112,24 @@ extension Domain {
       .replacingOccurrences(of: ">", with: "&gt;")
   }
 }
+
+extension Domain {
+  /// Gives libvirt the metadata of a snapshot whose data is already in the
+  /// disk images (`VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE`): `xml` is a full
+  /// `<domainsnapshot>` with the `<domain>` it restores, which carries this
+  /// domain's UUID.
+  @discardableResult
+  public func redefineSnapshot(xml: String, name snapshotName: String) throws -> DomainSnapshot {
+    let pointer = try check(
+      virDomainSnapshotCreateXML(handle, xml, VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE.rawValue),
+      "define snapshot '\(snapshotName)' of domain '\(name)'")
+    return DomainSnapshot(pointer, domain: self)
+  }
+
+  /// Hot-plugs a device into the running guest and keeps it in the definition
+  /// for later boots.
+  public func attachDevice(xml: String, what: String) throws {
+    let flags = VIR_DOMAIN_AFFECT_LIVE.rawValue | VIR_DOMAIN_AFFECT_CONFIG.rawValue
+    try check(virDomainAttachDeviceFlags(handle, xml, flags), "attach \(what) to domain '\(name)'")
+  }
+}

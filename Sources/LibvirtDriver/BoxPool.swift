@@ -221,6 +221,8 @@ struct BoxPool {
     }
     try pool.refresh()
     var deleted = false
+    // The box's saved warm state (`up --warm`) goes with it.
+    try pool.volume(named: LibvirtHypervisor.warmVolumeName(box))?.delete()
     for disk in box.metadata.disks.indices {
       let volumeName = box.volumeName(disk: disk)
       try pool.volume(named: volumeName + BoxPool.markSuffix)?.delete()

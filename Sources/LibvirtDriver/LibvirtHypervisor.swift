@@ -46,6 +46,7 @@ public final class LibvirtHypervisor: Hypervisor {
   /// and `network` (private networks it defines, host bridges it attaches to).
   public static let support = SettingSupport(settings: [
     "network", "libvirt", "libvirt.uri", "libvirt.accel", "libvirt.pool", "libvirt.machine_type", "libvirt.cpu_mode",
+    "libvirt.warm",
   ])
   public var support: SettingSupport { LibvirtHypervisor.support }
 
@@ -152,14 +153,41 @@ public final class LibvirtHypervisor: Hypervisor {
         target: "vd" + String(UnicodeScalar(UInt8(97 + index))), bus: "virtio")
     }
     let existing = try connection.domain(named: plan.domainName)
-    let definition = DomainDefinition(
-      name: plan.domainName, uuid: try existing?.uuid(),
+    let definition = domainDefinition(plan, pool: boxes.name, disks: disks, uuid: try existing?.uuid())
+    let uuid = try connection.defineDomain(xml: definition.xml, name: plan.domainName).uuid()
+    let pool = try boxes.ensure()
+    for (disk, boxVolume) in zip(disks, boxVolumes) where try pool.volume(named: disk.volume) == nil {
+      try createOverlay(named: disk.volume, on: boxVolume, in: pool)
+    }
+    return uuid
+  }
+
+  /// A qcow2 volume `name` in `pool` backed by `boxVolume`: O(1), no copy.
+  @discardableResult
+  func createOverlay(named name: String, on boxVolume: Volume, in pool: StoragePool) throws -> Volume {
+    let xml = """
+      <volume>
+        <name>\(name)</name>
+        <capacity unit='bytes'>\(try boxVolume.info().capacity)</capacity>
+        <target><format type='qcow2'/></target>
+        <backingStore><path>\(try boxVolume.path())</path><format type='qcow2'/></backingStore>
+      </volume>
+      """
+    return try pool.createVolume(xml: xml, name: name)
+  }
+
+  /// The domain XML model of `plan` on `disks` of `pool`.
+  func domainDefinition(_ plan: MachinePlan, pool: String, disks: [DomainDefinition.Disk], uuid: String?)
+    -> DomainDefinition
+  {
+    DomainDefinition(
+      name: plan.domainName, uuid: uuid,
       type: plan.accelerator == .kvm ? "kvm" : "qemu",
       memoryMiB: plan.memoryMiB, vcpus: plan.cpus,
       machineType: plan.machineType ?? "pc",
       cpuMode: plan.accelerator == .kvm ? (plan.cpuMode ?? "host-passthrough") : plan.cpuMode,
       metadata: .init(
-        project: plan.projectRoot, machine: plan.machineName, pool: boxes.name,
+        project: plan.projectRoot, machine: plan.machineName, pool: pool,
         box: plan.box.name, boxVersion: plan.box.version, boxVolume: plan.box.volumeName),
       disks: disks,
       consoleLog: consoleLogPath(domain: plan.domainName),
@@ -167,20 +195,6 @@ public final class LibvirtHypervisor: Hypervisor {
       filesystems: plan.sharedFolders,
       qemuAsRoot: plan.sharedFolders.contains { $0.kind == .ninep } && !uri.hasSuffix("session"),
       interfaces: plan.attachments)
-    let uuid = try connection.defineDomain(xml: definition.xml, name: plan.domainName).uuid()
-    let pool = try boxes.ensure()
-    for (disk, boxVolume) in zip(disks, boxVolumes) where try pool.volume(named: disk.volume) == nil {
-      let xml = """
-        <volume>
-          <name>\(disk.volume)</name>
-          <capacity unit='bytes'>\(try boxVolume.info().capacity)</capacity>
-          <target><format type='qcow2'/></target>
-          <backingStore><path>\(try boxVolume.path())</path><format type='qcow2'/></backingStore>
-        </volume>
-        """
-      _ = try pool.createVolume(xml: xml, name: disk.volume)
-    }
-    return uuid
   }
 
   public func start(domain: String) throws {

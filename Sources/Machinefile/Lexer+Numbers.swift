@@ -1,5 +1,6 @@
 // Integers (`42`, `0x2a`, `1_000`), sizes (`2GiB`, `500MB`) and durations (`500ms`, `5m`).
 
+import Foundation
 import Spec
 import Support
 
@@ -129,4 +130,17 @@ func hexValue(_ byte: UInt8) -> UInt8 {
   if isDigit(byte) { return byte - UInt8(ascii: "0") }
   if byte >= UInt8(ascii: "a") { return byte - UInt8(ascii: "a") + 10 }
   return byte - UInt8(ascii: "A") + 10
+}
+
+/// A memory size as a command-line option gives it, read as `memory` reads it in
+/// a Machinefile: `2GiB`, `768M`, or a bare number of MiB. nil when it is not one.
+public func parseMemorySize(_ text: String) -> UInt64? {
+  let trimmed = text.trimmingCharacters(in: .whitespaces)
+  let digits = trimmed.prefix { $0.isASCII && $0.isNumber }
+  guard let number = UInt64(digits), number > 0 else { return nil }
+  let unit = String(trimmed.dropFirst(digits.count))
+  if unit.isEmpty { return number <= UInt64.max >> 20 ? number << 20 : nil }
+  guard let scale = Lexer.sizeUnits[unit] else { return nil }
+  let (bytes, overflow) = number.multipliedReportingOverflow(by: scale)
+  return overflow ? nil : bytes
 }

@@ -227,10 +227,18 @@ public struct OpenSSHFactory: CommunicatorFactory {
   }
 
   public func generateKey(at path: String, comment: String) throws {
+    try keygen(["-t", "ed25519", "-C", comment], at: path)
+  }
+
+  public func generateHostKey(type: String, at path: String) throws {
+    try keygen(["-t", type] + (type == "rsa" ? ["-b", "3072"] : []) + ["-C", "root@caravan"], at: path)
+  }
+
+  func keygen(_ options: [String], at path: String) throws {
     try FileSystem.makeDirectory((path as NSString).deletingLastPathComponent, mode: 0o700)
     try? FileManager.default.removeItem(atPath: path)
     try? FileManager.default.removeItem(atPath: path + ".pub")
-    let result = try Subprocess(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", path]).run()
+    let result = try Subprocess(["ssh-keygen", "-q", "-N", ""] + options + ["-f", path]).run()
     guard result.status == 0 else {
       throw CaravanError(
         .io, "ssh-keygen could not write '\(path)': \(result.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")

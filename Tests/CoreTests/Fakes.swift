@@ -171,6 +171,52 @@ final class FakeHypervisor: Hypervisor {
     networks[name] = nil
   }
 
+  // Warm starts: a state is a name in `warmVolumes`; a template is a domain that runs.
+  @Guarded var warmVolumes: Set<String> = []
+  var warmFingerprintVersion = "7.2.0"
+  /// When set, `startWarm` fails with it (as QEMU does on a damaged state).
+  var warmStartFailure: String?
+  func effectivePool(_ pool: String?) -> String { pool ?? "caravan" }
+  func warmFingerprint(for plan: MachinePlan) throws -> WarmFingerprint {
+    WarmFingerprint(
+      boxVolume: plan.box.volumeName, memoryMiB: plan.memoryMiB, cpus: plan.cpus, machineType: plan.machineType ?? "pc",
+      cpuMode: plan.cpuMode, accelerator: plan.accelerator.rawValue, qemuVersion: warmFingerprintVersion,
+      libvirtVersion: "9.0.0", layout: "fake")
+  }
+  func warmStateSize(_ state: WarmState) throws -> UInt64? { warmVolumes.contains(state.volume) ? 300 << 20 : nil }
+  func startWarmTemplate(_ plan: MachinePlan, progress: (String) -> Void) throws {
+    calls.append("warmTemplate \(plan.domainName) \(plan.memoryMiB)")
+    plans.append(plan)
+    domains[plan.domainName] = (UUID().uuidString.lowercased(), .running)
+  }
+  func captureWarmState(template plan: MachinePlan) throws -> (volume: String, pool: String, sizeBytes: UInt64) {
+    calls.append("captureWarm \(plan.domainName)")
+    domains[plan.domainName] = nil
+    warmVolumes.insert(plan.box.volumeName + ".warm")
+    return (plan.box.volumeName + ".warm", effectivePool(plan.pool), 300 << 20)
+  }
+  func removeWarmState(box: InstalledBox, pool: String, template: String) throws {
+    domains[template] = nil
+    if warmVolumes.remove(box.volumeName + ".warm") != nil { calls.append("removeWarm \(box.volumeName)") }
+  }
+  func removeWarmTemplate(_ domain: String) throws {
+    calls.append("removeWarmTemplate \(domain)")
+    domains[domain] = nil
+  }
+  func defineWarm(_ plan: MachinePlan, from state: WarmState) throws -> String {
+    calls.append("defineWarm \(plan.domainName)")
+    guard warmVolumes.contains(state.volume) else { throw CaravanError(.notFound, "no warm volume") }
+    plans.append(plan)
+    let uuid = UUID().uuidString.lowercased()
+    domains[plan.domainName] = (uuid, .poweroff)
+    return uuid
+  }
+  func startWarm(_ plan: MachinePlan) throws {
+    calls.append("startWarm \(plan.domainName)")
+    if let warmStartFailure { throw CaravanError(.hypervisor, warmStartFailure) }
+    domains[plan.domainName]?.status = .running
+  }
+
   /// Domains made outside `define` (another project's), by name: project folder and machine.
   @Guarded var foreignDomains: [String: (project: String, machine: String)] = [:]
   func caravanDomains() throws -> [CaravanDomain] {
@@ -228,6 +274,10 @@ struct FakeFactory: CommunicatorFactory {
   func generateKey(at path: String, comment: String) throws {
     try FileSystem.writeAtomically(Data("key".utf8), to: path)
     try FileSystem.writeAtomically(Data("ssh-ed25519 AAAA".utf8), to: path + ".pub")
+  }
+  func generateHostKey(type: String, at path: String) throws {
+    try FileSystem.writeAtomically(Data("\(type) host key".utf8), to: path)
+    try FileSystem.writeAtomically(Data("ssh-\(type) AAAA".utf8), to: path + ".pub")
   }
 }
 

@@ -1,0 +1,139 @@
+import Foundation
+import Testing
+
+/// Issue 12's warm `up` on real guests. `box warm` saves the box's state once; two
+/// machines restore it together and each gets its own identity (machine-id, host
+/// keys, hostname, clock), its provisioner and a disk of its own; snapshot, suspend
+/// and resume, halt and up behave as for a booted machine; another memory size
+/// remakes the state and says why; a truncated state falls back to a cold boot, says
+/// so and is removed; one `destroy -f` leaves nothing.
+@Suite(.serialized, .enabled(if: Harness.enabled, "needs CARAVAN_BIN and CARAVAN_E2E_BOX (run `make test`)"))
+struct WarmEndToEnd {
+  @Test func warmStartsFromTheBoxsSavedState() throws {
+    let h = try Harness(name: "warm")
+    defer { h.cleanUp() }
+    try #require(try h.caravan("box", "add", "caravan/debian-12", Harness.boxFile, in: h.root).status == 0)
+    defer { _ = try? h.caravan("box", "remove", "caravan/debian-12", "--force", in: h.root) }
+    let project = h.root + "/wproj"
+    try h.write(
+      """
+      box "caravan/debian-12"
+      memory 512MiB
+      boot_timeout 10m
+
+      machine "web" {
+        provision shell, name: "mark", inline: "echo web-was-here > /var/tmp/who"
+      }
+      machine "db" {
+        hostname "db.warm.test"
+        provision shell, name: "mark", inline: "echo db-was-here > /var/tmp/who"
+      }
+      machine "big", autostart: false {
+        memory 640MiB
+      }
+      machine "late", autostart: false {
+        memory 640MiB
+      }
+      """, to: "wproj/Machinefile")
+    defer { _ = try? h.caravan("destroy", "-f", in: project) }
+
+    // The state, made ahead of time; a second `box warm` finds it fits.
+    let warm = try h.caravan("box", "warm", "caravan/debian-12", "--memory", "512MiB", "--cpus", "1", in: h.root)
+    #expect(warm.status == 0, "\(warm)")
+    #expect(warm.stdout.contains("now has a warm state"), "\(warm)")
+    let again = try h.caravan("box", "warm", "caravan/debian-12", "--memory", "512", in: h.root)
+    #expect(again.status == 0 && again.stdout.contains("already has a warm state"), "\(again)")
+    let list = try h.caravan("box", "list", in: h.root)
+    #expect(list.stdout.contains("warm state ") && list.stdout.contains("(1 CPU, 512 MiB)"), "\(list)")
+    #expect(try !Harness.virsh("list", "--all", "--name").stdout.contains("caravan.warm-"), "the template is gone")
+
+    // Two machines restore it, together.
+    let up = try h.caravan("up", "--warm", in: project)
+    #expect(up.status == 0, "\(up)")
+    #expect(up.stdout.contains("==> bringing up 2 machines, 2 at a time (warm starts restore"), "\(up)")
+    #expect(up.stdout.contains("web: restored from the warm state in"), "\(up)")
+    #expect(up.stdout.contains("db: restored from the warm state in"), "\(up)")
+    #expect(!up.stdout.contains("making it now"), "the saved state fitted: \(up)")
+
+    func guest(_ machine: String, _ command: String) throws -> String {
+      let result = try h.caravan("ssh", machine, "-c", command, in: project)
+      #expect(result.status == 0, "\(machine): \(command): \(result)")
+      return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+    let identity = "cat /etc/machine-id; hostname; sudo cat /etc/ssh/ssh_host_ed25519_key.pub | cut -d' ' -f2; date +%s"
+    let web = try guest("web", identity).split(separator: "\n").map(String.init)
+    let db = try guest("db", identity).split(separator: "\n").map(String.init)
+    try #require(web.count == 4 && db.count == 4, "web \(web), db \(db)")
+    #expect(web[0] != db[0], "machine-ids: \(web[0]) \(db[0])")
+    #expect(web[0].count == 32)
+    #expect(web[1] == "web" && db[1] == "db.warm.test", "hostnames: \(web[1]) \(db[1])")
+    #expect(web[2] != db[2], "host keys")
+    let now = Date().timeIntervalSince1970
+    for clock in [web[3], db[3]] {
+      #expect(abs((Double(clock) ?? 0) - now) < 60, "the guest's clock \(clock) is the host's \(now)")
+    }
+    // The key the user logs in with is the machine's own; the host key sshd shows is the new one.
+    let scan = try h.run(["ssh-keyscan", "-t", "ed25519", "-p", try port("web", project, h), "127.0.0.1"])
+    #expect(scan.stdout.contains(web[2]), "sshd serves the new host key: \(scan)")
+    #expect(try guest("web", "cat /var/tmp/who") == "web-was-here")
+    #expect(try guest("db", "cat /var/tmp/who") == "db-was-here")
+    _ = try guest("web", "echo only-web > /var/tmp/only-web && sync")
+    #expect(try guest("db", "test -e /var/tmp/only-web && echo shared || echo own") == "own")
+
+    // Snapshot, suspend/resume, halt/up: as for a booted machine.
+    #expect(try h.caravan("snapshot", "save", "web", "s1", in: project).status == 0)
+    _ = try guest("web", "touch /var/tmp/after-s1 && sync")
+    #expect(try h.caravan("snapshot", "restore", "web", "s1", in: project).status == 0)
+    #expect(try guest("web", "test -e /var/tmp/after-s1 && echo kept || echo gone") == "gone")
+    let snapshots = try h.caravan("snapshot", "list", "web", in: project)
+    #expect(snapshots.stdout.contains("s1") && !snapshots.stdout.contains("caravan-warm"), "\(snapshots)")
+    #expect(try h.caravan("suspend", "db", in: project).status == 0)
+    #expect(try h.caravan("status", "db", in: project).stdout.contains("saved"))
+    #expect(try h.caravan("resume", "db", in: project).status == 0)
+    #expect(try guest("db", "cat /etc/machine-id") == db[0])
+    #expect(try h.caravan("halt", "web", in: project).status == 0)
+    let boot = try h.caravan("up", "web", in: project)
+    #expect(boot.status == 0 && boot.stdout.contains("booting domain"), "a halted machine boots its own disk: \(boot)")
+    #expect(try guest("web", "cat /etc/machine-id; cat /var/tmp/only-web") == web[0] + "\nonly-web")
+
+    // Another memory size: the state is remade, and `up` says why.
+    let big = try h.caravan("up", "--warm", "big", in: project)
+    #expect(big.status == 0, "\(big)")
+    #expect(
+      big.stdout.contains("does not fit this machine (it has 512 MiB of memory, the machine 640 MiB)"), "\(big)")
+    #expect(big.stdout.contains("big: restored from the warm state in"), "\(big)")
+    #expect(try guest("big", "free -m | awk '/Mem:/ {print $2}'").isEmpty == false)
+
+    // A truncated state: the restore fails, `up` boots cold, says so, and removes the state.
+    let listed = try h.caravan("box", "list", "--json", in: h.root).stdout
+    let rows = try #require(try JSONSerialization.jsonObject(with: Data(listed.utf8)) as? [[String: Any]])
+    let state = try #require((rows.first?["warm"] as? [[String: Any]])?.first, "\(listed)")
+    let volume = try #require(state["volume"] as? String)
+    #expect(state["memory_mib"] as? Int == 640)
+    let path = try Harness.virsh("vol-path", "--pool", "caravan", volume).stdout
+      .trimmingCharacters(in: .whitespacesAndNewlines)
+    #expect(truncate(path, 64 << 20) == 0, "truncate \(path)")
+    let late = try h.caravan("up", "--warm", "late", in: project)
+    #expect(late.status == 0, "\(late)")
+    #expect(late.stderr.contains("the warm start failed") && late.stderr.contains("booting cold instead"), "\(late)")
+    #expect(late.stdout.contains("late: SSH is up after"), "\(late)")
+    #expect(try guest("late", "hostname").isEmpty == false)
+    #expect(try !Harness.virsh("vol-list", "caravan").stdout.contains(volume), "the damaged state is removed")
+    #expect(!(try h.caravan("box", "list", in: h.root).stdout.contains("warm state")))
+
+    // One destroy leaves nothing.
+    let destroy = try h.caravan("destroy", "-f", in: project)
+    #expect(destroy.status == 0, "\(destroy)")
+    let prefix = "caravan-wproj-"
+    for listing in [try Harness.virsh("list", "--all", "--name"), try Harness.virsh("vol-list", "caravan")] {
+      #expect(!listing.stdout.contains(prefix) && !listing.stdout.contains("caravan.warm-"), "\(listing)")
+    }
+  }
+
+  /// The machine's forwarded SSH port, from `caravan port`.
+  func port(_ machine: String, _ project: String, _ h: Harness) throws -> String {
+    let ports = try h.caravan("ssh-config", machine, in: project).stdout
+    let line = ports.split(separator: "\n").first { $0.trimmingCharacters(in: .whitespaces).hasPrefix("Port ") }
+    return line.map { String($0.trimmingCharacters(in: .whitespaces).dropFirst(5)) } ?? "22"
+  }
+}
