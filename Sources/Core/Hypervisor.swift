@@ -48,10 +48,13 @@ public struct MachineProgress: Sendable, Equatable {
   public var keyReplaced: Bool
   public var provisioned: [String]
   public var upCompleted: Bool
-  public init(keyReplaced: Bool, provisioned: [String], upCompleted: Bool) {
+  /// A warm start whose guest does not have its own identity yet.
+  public var identityPending: Bool
+  public init(keyReplaced: Bool, provisioned: [String], upCompleted: Bool, identityPending: Bool = false) {
     self.keyReplaced = keyReplaced
     self.provisioned = provisioned
     self.upCompleted = upCompleted
+    self.identityPending = identityPending
   }
 }
 

@@ -218,7 +218,7 @@ extension Lifecycle {
     let short = hostname.split(separator: ".").first.map(String.init) ?? hostname
     return """
       sudo sh -c 'hostname \(hostname) && echo \(hostname) > /etc/hostname && \
-      (grep -q "^127.0.1.1" /etc/hosts && sed -i "s/^127.0.1.1.*/127.0.1.1\\t\(hostname) \(short)/" /etc/hosts || echo "127.0.1.1\t\(hostname) \(short)" >> /etc/hosts)'
+      (grep -q "^127.0.1.1" /etc/hosts && sed -i "s/^127.0.1.1.*/127.0.1.1\\t\(hostname) \(short)/" /etc/hosts || echo "127.0.1.1\t\(hostname) \(short)" >> /etc/hosts) && sync'
       """
   }
 

@@ -236,7 +236,7 @@ extension Lifecycle {
     var lines = [
       "set -e",
       // The clock: the saved guest's stopped when its state was taken.
-      "date -u -s @\(String(format: "%.3f", epoch)) >/dev/null",
+      "date -u -s @\(String(format: "%.3f", epoch)) >/dev/null || true",
       // Randomness: the host's bytes into the pool, then a reseed (RNDRESEEDCRNG),
       // so nothing the guest draws from now on repeats another copy's.
       "printf '\(octal(seed.prefix(64)))' > /dev/urandom",

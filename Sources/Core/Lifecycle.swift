@@ -148,6 +148,14 @@ public final class Lifecycle {
     record.keyReplaced = progress.keyReplaced
     record.provisioned = progress.provisioned
     record.upCompleted = progress.upCompleted
+    // A warm start cut short: its progress says so, or (killed before any progress
+    // was kept) the snapshot it starts from is still there.
+    if progress.identityPending
+      || (!progress.upCompleted
+        && (try? hypervisor.snapshots(domain: domain))?.contains { $0.name == WarmState.snapshotName } == true)
+    {
+      record.identityPending = true
+    }
     try restoreMachineKey(machine.name)
     try project.saveRecord(record, for: machine.name)
     reporter.step(machine.name, "found its domain '\(domain)' in libvirt without state in .caravan/; adopted it")

@@ -32,7 +32,9 @@ public struct MachineRecord: Codable, Equatable, Sendable {
 
   /// How far the first `up` got, as kept in the domain too.
   public var progress: MachineProgress {
-    MachineProgress(keyReplaced: keyReplaced, provisioned: provisioned, upCompleted: upCompleted ?? true)
+    MachineProgress(
+      keyReplaced: keyReplaced, provisioned: provisioned, upCompleted: upCompleted ?? true,
+      identityPending: identityPending == true)
   }
 
   public init(

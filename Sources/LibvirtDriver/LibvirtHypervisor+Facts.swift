@@ -37,7 +37,7 @@ extension LibvirtHypervisor {
       [
         ("key-replaced", String(progress.keyReplaced)), ("up-completed", String(progress.upCompleted)),
         ("provisioned", names.joined(separator: ",")),
-      ]
+      ] + (progress.identityPending ? [("identity-pending", "true")] : [])
     ).render()
     try found.setMetadata(xml, namespace: LibvirtHypervisor.progressNamespace, key: "caravan")
   }
@@ -48,7 +48,9 @@ extension LibvirtHypervisor {
     else { return nil }
     let names = (MetadataReader.attribute(xml, "progress", "provisioned") ?? "").split(separator: ",")
       .map { $0.removingPercentEncoding ?? String($0) }
-    return MachineProgress(keyReplaced: replaced == "true", provisioned: names, upCompleted: completed == "true")
+    return MachineProgress(
+      keyReplaced: replaced == "true", provisioned: names, upCompleted: completed == "true",
+      identityPending: MetadataReader.attribute(xml, "progress", "identity-pending") == "true")
   }
 
   /// The `hostfwd=` rules of the `-netdev user,…` argument, in order.

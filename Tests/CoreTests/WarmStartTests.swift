@@ -173,6 +173,24 @@ struct WarmStartTests {
     #expect(try f.project.loadRecord("web")?.identityPending == nil)
   }
 
+  @Test func aWarmStartKilledBeforeAnyRecordIsFoundByItsSnapshotAndMadeAgain() throws {
+    let f = try WarmStartTests.warmFixture()
+    defer { f.cleanUp() }
+    let web = [f.project.spec.machines[0]]
+    try f.lifecycle.up(web, options: UpOptions(warm: true))
+    // As a kill right after the define leaves it: no record, no progress, the snapshot still known.
+    let domain = f.project.domainName(for: "web")
+    try f.project.removeMachineState("web")
+    f.hypervisor.progress[domain] = nil
+    f.hypervisor.domains[domain]?.status = .poweroff
+    f.hypervisor.snapshotsByDomain[domain] = [
+      SnapshotInfo(name: WarmState.snapshotName, createdAt: Date(), state: .running)
+    ]
+    try f.lifecycle.up(web, options: UpOptions(warm: true))
+    #expect(f.reporter.lines.contains { $0.contains("its warm start was interrupted") })
+    #expect(calls(f, "startWarm").count == 2)
+  }
+
   @Test func destroyRemovesAWarmStateGuestAKilledUpLeft() throws {
     let f = try WarmStartTests.warmFixture()
     defer { f.cleanUp() }

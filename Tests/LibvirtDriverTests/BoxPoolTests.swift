@@ -143,9 +143,15 @@ struct BoxPoolTests {
     _ = try boxes.importBox(box, lockDirectory: locks) { said.append($0) }
     #expect(said.isEmpty)
 
+    // The box's saved warm state (`up --warm`) lives beside it and goes with it.
+    _ = try pool.createVolume(
+      xml:
+        "<volume><name>\(box.volumeName).warm.qcow2</name><capacity unit='bytes'>1024</capacity><target><format type='raw'/></target></volume>",
+      name: box.volumeName + ".warm.qcow2")
     #expect(try boxes.removeBoxVolume(box))
     #expect(try pool.volume(named: box.volumeName) == nil)
     #expect(try pool.volume(named: box.volumeName + ".complete") == nil, "the mark goes with the volume")
+    #expect(try pool.volume(named: box.volumeName + ".warm.qcow2") == nil, "the warm state goes with the box")
     #expect(try !boxes.removeBoxVolume(box), "nothing left to remove")
   }
 
