@@ -32,7 +32,11 @@ extension Lifecycle {
 
   /// The box's saved state, ready for the machine of `plan`: the one on record
   /// when it fits, else one made now (one boot), saying why.
-  func readyWarmState(_ machine: MachineSpec, plan: MachinePlan) throws -> (state: WarmState, made: Bool) {
+  /// A state that is there but damaged (its record unreadable, its volume cut
+  /// short) is removed; `remakeDamaged` false: then this throws `WarmStateDamaged`.
+  func readyWarmState(_ machine: MachineSpec, plan: MachinePlan, remakeDamaged: Bool = false) throws -> (
+    state: WarmState, made: Bool
+  ) {
     let box = plan.box
     let pool = hypervisor.effectivePool(plan.pool)
     let wanted = try hypervisor.warmFingerprint(for: plan)
@@ -42,7 +46,28 @@ extension Lifecycle {
     defer { lock.unlock() }
     let wording = "box '\(box.name)' (\(box.version))"
     var why = "\(wording) has no saved state in pool '\(pool)' yet"
-    if let known = WarmStateFiles.read(box, uri: hypervisor.uri, pool: pool) {
+    let known: WarmState?
+    var damage: String?
+    do {
+      known = try WarmStateFiles.lookUp(box, uri: hypervisor.uri, pool: pool)
+    } catch {
+      known = nil
+      damage = Lifecycle.oneLine(error)
+    }
+    if let known, known.fingerprint.mismatch(wanted) == nil, let size = try hypervisor.warmStateSize(known),
+      size < known.sizeBytes / 10 * 9
+    {
+      damage = "its volume '\(known.volume)' holds \(size >> 20) MiB of the \(known.sizeBytes >> 20) MiB saved"
+    }
+    if let damage {
+      WarmStateFiles.remove(box, uri: hypervisor.uri, pool: pool)
+      try hypervisor.removeWarmState(
+        box: box, pool: pool, template: Lifecycle.warmTemplateName(uri: hypervisor.uri, pool: pool, box: box))
+      guard remakeDamaged else {
+        throw WarmStateDamaged(message: "the saved state of \(wording) is damaged: \(damage)")
+      }
+      why = "the saved state of \(wording) was damaged (\(damage)) and is removed"
+    } else if let known {
       if let mismatch = known.fingerprint.mismatch(wanted) {
         why = "the saved state of \(wording) does not fit this machine (\(mismatch))"
       } else if known.guestSSHPort != machine.ssh.port {
@@ -140,6 +165,11 @@ extension Lifecycle {
     }
     do {
       return try readyWarmState(machine, plan: plan).state
+    } catch let damaged as WarmStateDamaged {
+      reporter.warning(
+        "machine '\(machine.name)': \(damaged.message); it was removed. Booting cold instead; the next warm `up` makes it anew."
+      )
+      return nil
     } catch {
       reporter.warning(
         "machine '\(machine.name)': could not make the warm state (\(Lifecycle.oneLine(error))); booting cold instead")
@@ -327,6 +357,11 @@ extension Lifecycle {
     reporter.step(machine.name, "accelerator: \(choice.accelerator.rawValue) (\(choice.reason))")
     try hypervisor.importBox(box, pool: machine.libvirt.pool) { reporter.step(machine.name, $0) }
     let plan = try machinePlan(machine, box: box, accelerator: choice.accelerator, forwards: [], interfaces: [])
-    return try readyWarmState(machine, plan: plan)
+    return try readyWarmState(machine, plan: plan, remakeDamaged: true)
   }
+}
+
+/// A warm state that is there but cannot be used: `up` says so and boots cold.
+struct WarmStateDamaged: Error {
+  var message: String
 }

@@ -105,8 +105,19 @@ public enum WarmStateFiles {
   }
 
   public static func read(_ box: InstalledBox, uri: String, pool: String) -> WarmState? {
-    guard let data = FileManager.default.contents(atPath: path(for: box, uri: uri, pool: pool)) else { return nil }
-    return try? JSONDecoder().decode(WarmState.self, from: data)
+    try? lookUp(box, uri: uri, pool: pool)
+  }
+
+  /// The state on record; nil when there is none; throws when its record is there
+  /// but cannot be read (cut short, edited by hand).
+  static func lookUp(_ box: InstalledBox, uri: String, pool: String) throws -> WarmState? {
+    let file = path(for: box, uri: uri, pool: pool)
+    guard let data = FileManager.default.contents(atPath: file) else { return nil }
+    do {
+      return try JSONDecoder().decode(WarmState.self, from: data)
+    } catch {
+      throw CaravanError(.io, "its record '\(file)' cannot be read (\(error.localizedDescription))")
+    }
   }
 
   /// Every warm state of the box, whatever libvirt and pool it is in.

@@ -116,6 +116,25 @@ struct WarmStartTests {
     #expect(!f.guest.commands.contains { $0.contains("hostname db ") }, "only the Machinefile's hostname is set")
   }
 
+  @Test func aStateWhoseRecordCannotBeReadIsRemovedAndUpBootsCold() throws {
+    let f = try WarmStartTests.warmFixture()
+    defer { f.cleanUp() }
+    try f.lifecycle.up([f.project.spec.machines[0]], options: UpOptions(warm: true))
+    let box = try #require(try f.lifecycle.boxes.list().first)
+    let file = WarmStateFiles.path(for: box, uri: f.hypervisor.uri, pool: "caravan")
+    try Data("{\"uri\": \"fake".utf8).write(to: URL(fileURLWithPath: file))
+    try f.lifecycle.up([f.project.spec.machines[1]], options: UpOptions(warm: true))
+    #expect(
+      f.reporter.lines.contains {
+        $0.contains("the saved state of box 'caravan/debian-12' (0) is damaged: its record")
+          && $0.contains("Booting cold instead")
+      })
+    #expect(f.hypervisor.warmVolumes.isEmpty)
+    #expect(!FileManager.default.fileExists(atPath: file))
+    #expect(calls(f, "define ").count == 1, "db booted cold")
+    #expect(calls(f, "warmTemplate").count == 1, "nothing was made again by this up")
+  }
+
   @Test func withoutWarmNothingIsSavedAndTheMachinefileCanAskForIt() throws {
     let cold = try WarmStartTests.warmFixture()
     defer { cold.cleanUp() }

@@ -104,7 +104,7 @@ struct WarmEndToEnd {
     #expect(big.stdout.contains("big: restored from the warm state in"), "\(big)")
     #expect(try guest("big", "free -m | awk '/Mem:/ {print $2}'").isEmpty == false)
 
-    // A truncated state: the restore fails, `up` boots cold, says so, and removes the state.
+    // A truncated state: `up` finds it short, says so, removes it and boots cold.
     let listed = try h.caravan("box", "list", "--json", in: h.root).stdout
     let rows = try #require(try JSONSerialization.jsonObject(with: Data(listed.utf8)) as? [[String: Any]])
     let state = try #require((rows.first?["warm"] as? [[String: Any]])?.first, "\(listed)")
@@ -115,7 +115,7 @@ struct WarmEndToEnd {
     #expect(truncate(path, 64 << 20) == 0, "truncate \(path)")
     let late = try h.caravan("up", "--warm", "late", in: project)
     #expect(late.status == 0, "\(late)")
-    #expect(late.stderr.contains("the warm start failed") && late.stderr.contains("booting cold instead"), "\(late)")
+    #expect(late.stderr.contains("is damaged: its volume") && late.stderr.contains("Booting cold instead"), "\(late)")
     #expect(late.stdout.contains("late: SSH is up after"), "\(late)")
     #expect(try guest("late", "hostname").isEmpty == false)
     #expect(try !Harness.virsh("vol-list", "caravan").stdout.contains(volume), "the damaged state is removed")
