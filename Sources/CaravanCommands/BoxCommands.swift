@@ -123,9 +123,9 @@ struct BoxWarm: ParsableCommand {
   @Argument(help: "The box's name.") var name: String
   @Option(name: .customLong("box-version"), help: "This version (default: the newest installed).")
   var version: String?
-  @Option(help: ArgumentHelp("The machines' memory: 2GiB, 768M, or MiB (default: 1GiB).", valueName: "SIZE"))
+  @Option(help: ArgumentHelp("The machines' memory: 2GiB, 768M, or MiB.", valueName: "SIZE"))
   var memory: String = "1GiB"
-  @Option(help: ArgumentHelp("The machines' CPUs (default: 1).", valueName: "N")) var cpus: Int = 1
+  @Option(help: ArgumentHelp("The machines' CPUs.", valueName: "N")) var cpus: Int = 1
 
   func validate() throws {
     guard let bytes = parseMemorySize(memory), bytes >= 64 << 20 else {

@@ -160,19 +160,20 @@ extension Lifecycle {
   /// (having said why) when it boots cold.
   func warmStateForNewMachine(_ machine: MachineSpec, plan: MachinePlan) -> WarmState? {
     if let obstacle = warmObstacle(machine, box: plan.box) {
-      reporter.step(machine.name, "booting cold, not warm: \(obstacle)")
+      reporter.step(machine.name, "not starting warm, a cold boot instead: \(obstacle)")
       return nil
     }
     do {
       return try readyWarmState(machine, plan: plan).state
     } catch let damaged as WarmStateDamaged {
       reporter.warning(
-        "machine '\(machine.name)': \(damaged.message); it was removed. Booting cold instead; the next warm `up` makes it anew."
+        "machine '\(machine.name)': \(damaged.message); it was removed. Falling back to a cold boot; the next warm `up` makes it anew."
       )
       return nil
     } catch {
       reporter.warning(
-        "machine '\(machine.name)': could not make the warm state (\(Lifecycle.oneLine(error))); booting cold instead")
+        "machine '\(machine.name)': could not make the warm state (\(Lifecycle.oneLine(error))); falling back to a cold boot"
+      )
       return nil
     }
   }
@@ -212,7 +213,7 @@ extension Lifecycle {
     try? hypervisor.removeWarmState(
       box: box, pool: state.pool, template: Lifecycle.warmTemplateName(uri: state.uri, pool: state.pool, box: box))
     reporter.warning(
-      "machine '\(machine.name)': the warm start failed (\(Lifecycle.oneLine(error))); booting cold instead. The saved state of box '\(box.name)' was removed; the next warm `up` makes it anew."
+      "machine '\(machine.name)': the warm start failed (\(Lifecycle.oneLine(error))); falling back to a cold boot. The saved state of box '\(box.name)' was removed; the next warm `up` makes it anew."
     )
   }
 

@@ -106,7 +106,7 @@ struct WarmStartTests {
     #expect(
       f.reporter.lines.contains {
         $0.contains(
-          "the warm start failed (qemu-system-x86_64: Error -22 while loading VM state); booting cold instead")
+          "the warm start failed (qemu-system-x86_64: Error -22 while loading VM state); falling back to a cold boot")
       })
     #expect(f.hypervisor.warmVolumes.isEmpty, "the state that failed is removed")
     let box = try #require(try f.lifecycle.boxes.list().first)
@@ -127,7 +127,7 @@ struct WarmStartTests {
     #expect(
       f.reporter.lines.contains {
         $0.contains("the saved state of box 'caravan/debian-12' (0) is damaged: its record")
-          && $0.contains("Booting cold instead")
+          && $0.contains("Falling back to a cold boot")
       })
     #expect(f.hypervisor.warmVolumes.isEmpty)
     #expect(!FileManager.default.fileExists(atPath: file))
@@ -168,7 +168,10 @@ struct WarmStartTests {
     defer { f.cleanUp() }
     f.lifecycle.sshAnswers = { _ in false }
     try f.lifecycle.up(f.project.spec.machines, options: UpOptions(warm: true))
-    #expect(f.reporter.lines.contains { $0.contains("could not make the warm state") && $0.contains("booting cold") })
+    #expect(
+      f.reporter.lines.contains {
+        $0.contains("could not make the warm state") && $0.contains("falling back to a cold boot")
+      })
     #expect(f.hypervisor.domains.keys.allSatisfy { !$0.hasPrefix("caravan.warm-") }, "the template is gone")
     #expect(f.hypervisor.warmVolumes.isEmpty)
     #expect(calls(f, "define ").count == 1)

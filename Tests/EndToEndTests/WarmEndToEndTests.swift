@@ -115,7 +115,8 @@ struct WarmEndToEnd {
     #expect(truncate(path, 64 << 20) == 0, "truncate \(path)")
     let late = try h.caravan("up", "--warm", "late", in: project)
     #expect(late.status == 0, "\(late)")
-    #expect(late.stderr.contains("is damaged: its volume") && late.stderr.contains("Booting cold instead"), "\(late)")
+    #expect(
+      late.stderr.contains("is damaged: its volume") && late.stderr.contains("Falling back to a cold boot"), "\(late)")
     #expect(late.stdout.contains("late: SSH is up after"), "\(late)")
     #expect(try guest("late", "hostname").isEmpty == false)
     #expect(try !Harness.virsh("vol-list", "caravan").stdout.contains(volume), "the damaged state is removed")
