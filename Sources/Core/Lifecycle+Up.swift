@@ -282,14 +282,9 @@ extension Lifecycle {
         do {
           return try startWarmMachine(machine, plan: plan, state: state, forwards: forwards)
         } catch {
-          if avoided.count < 5, let busy = Lifecycle.unboundPort(in: "\(error)"),
-            forwards.contains(where: { $0.host == busy })
-          {
+          if try avoidBusyPort(error, forwards: forwards, avoided: &avoided, as: name) {
             try? hypervisor.remove(domain: domain, keepLogs: false)
             try? project.removeMachineState(name)
-            reporter.step(
-              name, "host port \(busy) is in use here since it was chosen (QEMU could not bind it); choosing another")
-            avoided.insert(busy)
             continue
           }
           abandonWarmStart(machine, plan: plan, state: state, error: error)
@@ -304,12 +299,7 @@ extension Lifecycle {
         try track(name, "start", detail: domain) { try hypervisor.start(domain: domain) }
         return record
       } catch {
-        if avoided.count < 5, let busy = Lifecycle.unboundPort(in: "\(error)"),
-          forwards.contains(where: { $0.host == busy })
-        {
-          let host = try LibvirtURI.jump(for: hypervisor.uri).map { "on \($0.host)" } ?? "here since it was chosen"
-          reporter.step(name, "host port \(busy) is in use \(host) (QEMU could not bind it); choosing another")
-          avoided.insert(busy)
+        if try avoidBusyPort(error, forwards: forwards, avoided: &avoided, as: name) {
           existing = record
           continue
         }
@@ -321,6 +311,20 @@ extension Lifecycle {
           cause: error)
       }
     }
+  }
+
+  /// Whether `error` is QEMU's failure to bind one of `forwards`' host ports (a
+  /// few times at most): then that port joins `avoided`, and `up` says so.
+  func avoidBusyPort(_ error: Error, forwards: [ResolvedForward], avoided: inout Set<Int>, as name: String) throws
+    -> Bool
+  {
+    guard avoided.count < 5, let busy = Lifecycle.unboundPort(in: "\(error)"),
+      forwards.contains(where: { $0.host == busy })
+    else { return false }
+    let host = try LibvirtURI.jump(for: hypervisor.uri).map { "on \($0.host)" } ?? "here since it was chosen"
+    reporter.step(name, "host port \(busy) is in use \(host) (QEMU could not bind it); choosing another")
+    avoided.insert(busy)
+    return true
   }
 
   /// Defines (or redefines) the domain on `forwards` and saves its record.

@@ -40,40 +40,40 @@ extension Lifecycle {
     let box = plan.box
     let pool = hypervisor.effectivePool(plan.pool)
     let wanted = try hypervisor.warmFingerprint(for: plan)
-    // One maker per box and pool; the others wait here and use what it made.
-    let lockKey = StableHash.hex(hypervisor.uri + " " + pool + " " + box.volumeName, length: 12)
-    let lock = try FileLock(path: CaravanPaths.home(environment: environment) + "/locks/warm-\(lockKey).lock")
+    // One maker per box and pool (the name its template gets); the others wait here and use what it made.
+    let lock = try FileLock(
+      path: CaravanPaths.home(environment: environment)
+        + "/locks/\(Lifecycle.warmTemplateName(uri: hypervisor.uri, pool: pool, box: box)).lock")
     defer { lock.unlock() }
     let wording = "box '\(box.name)' (\(box.version))"
     var why = "\(wording) has no saved state in pool '\(pool)' yet"
     let known: WarmState?
     var damage: String?
     do {
-      known = try WarmStateFiles.lookUp(box, uri: hypervisor.uri, pool: pool)
+      known = try WarmStateFiles.read(box, uri: hypervisor.uri, pool: pool)
     } catch {
       known = nil
       damage = Lifecycle.oneLine(error)
     }
-    if let known, known.fingerprint.mismatch(wanted) == nil, let size = try hypervisor.warmStateSize(known),
-      size < known.sizeBytes / 10 * 9
-    {
+    let mismatch = known.flatMap { $0.fingerprint.mismatch(wanted) }
+    // Its size on disk now: nil when its volume is gone, short when the file was cut.
+    let size = try known.flatMap { try hypervisor.warmStateSize($0) }
+    if let known, mismatch == nil, let size, size < known.sizeBytes / 10 * 9 {
       damage = "its volume '\(known.volume)' holds \(size >> 20) MiB of the \(known.sizeBytes >> 20) MiB saved"
     }
     if let damage {
-      WarmStateFiles.remove(box, uri: hypervisor.uri, pool: pool)
-      try hypervisor.removeWarmState(
-        box: box, pool: pool, template: Lifecycle.warmTemplateName(uri: hypervisor.uri, pool: pool, box: box))
+      try discardWarmState(box, uri: hypervisor.uri, pool: pool)
       guard remakeDamaged else {
         throw WarmStateDamaged(message: "the saved state of \(wording) is damaged: \(damage)")
       }
       why = "the saved state of \(wording) was damaged (\(damage)) and is removed"
     } else if let known {
-      if let mismatch = known.fingerprint.mismatch(wanted) {
+      if let mismatch {
         why = "the saved state of \(wording) does not fit this machine (\(mismatch))"
       } else if known.guestSSHPort != machine.ssh.port {
         why =
           "the saved state of \(wording) waited for SSH on guest port \(known.guestSSHPort), this machine uses \(machine.ssh.port)"
-      } else if try hypervisor.warmStateSize(known) != nil {
+      } else if size != nil {
         return (known, false)
       } else {
         why = "the saved state of \(wording) lost its volume '\(known.volume)' in pool '\(pool)'"
@@ -95,10 +95,8 @@ extension Lifecycle {
     template.machineName = "warm-state"
     template.sharedFolders = []
     template.attachments = []
-    // The record goes first: a state without it is never used.
-    WarmStateFiles.remove(box, uri: hypervisor.uri, pool: pool)
-    // A template left by a killed `up` or `box warm` goes too.
-    try hypervisor.removeWarmState(box: box, pool: pool, template: template.domainName)
+    // The one there goes (a template left by a killed `up` or `box warm` too).
+    try discardWarmState(box, uri: hypervisor.uri, pool: pool)
     do {
       let started = Date()
       let port = try startTemplate(&template, guestPort: machine.ssh.port, as: machine.name)
@@ -135,9 +133,17 @@ extension Lifecycle {
       )
       return state
     } catch {
-      try? hypervisor.removeWarmState(box: box, pool: pool, template: template.domainName)
+      try? discardWarmState(box, uri: hypervisor.uri, pool: pool)
       throw error
     }
+  }
+
+  /// Removes the box's warm state in `pool` of `uri`: its record first (a state
+  /// without it is never used), then its template domain, if any, and its volume.
+  func discardWarmState(_ box: InstalledBox, uri: String, pool: String) throws {
+    WarmStateFiles.remove(box, uri: uri, pool: pool)
+    try hypervisor.removeWarmState(
+      box: box, pool: pool, template: Lifecycle.warmTemplateName(uri: uri, pool: pool, box: box))
   }
 
   /// Chooses the template's SSH port and starts it, under the ports lock every
@@ -209,9 +215,7 @@ extension Lifecycle {
     let box = plan.box
     try? hypervisor.remove(domain: plan.domainName, keepLogs: false)
     try? project.removeMachineState(machine.name)
-    WarmStateFiles.remove(box, uri: state.uri, pool: state.pool)
-    try? hypervisor.removeWarmState(
-      box: box, pool: state.pool, template: Lifecycle.warmTemplateName(uri: state.uri, pool: state.pool, box: box))
+    try? discardWarmState(box, uri: state.uri, pool: state.pool)
     reporter.warning(
       "machine '\(machine.name)': the warm start failed (\(Lifecycle.oneLine(error))); falling back to a cold boot. The saved state of box '\(box.name)' was removed; the next warm `up` makes it anew."
     )
@@ -227,7 +231,7 @@ extension Lifecycle {
   /// Gives a restored guest what a booted one would have of its own: a new
   /// machine-id, new SSH host keys (made here, where randomness is not a copy),
   /// the host's time, fresh randomness in its kernel's pool, and a renewed DHCP
-  /// lease. The shared connection made with the template's host key is closed.
+  /// lease. The shared connection goes on; every new one meets the new host key.
   func refreshIdentity(
     _ machine: MachineSpec, record: MachineRecord, communicator: Communicator, hostKeys: HostKeyBatch
   ) throws {
@@ -250,7 +254,6 @@ extension Lifecycle {
         "giving the restored guest its own identity failed (exit status \(status)): \(output.trimmingCharacters(in: .whitespacesAndNewlines))",
         hint: "`caravan destroy -f \(machine.name)` and a cold `caravan up` (without --warm) make it anew.")
     }
-    // The shared connection made before goes on; every new one meets the new host key.
   }
 
   /// The shell script (run as root) behind `refreshIdentity`. A process start

@@ -104,13 +104,9 @@ public enum WarmStateFiles {
     box.directory + "/" + prefix + StableHash.hex(uri + " " + pool, length: 12) + ".json"
   }
 
-  public static func read(_ box: InstalledBox, uri: String, pool: String) -> WarmState? {
-    try? lookUp(box, uri: uri, pool: pool)
-  }
-
   /// The state on record; nil when there is none; throws when its record is there
   /// but cannot be read (cut short, edited by hand).
-  static func lookUp(_ box: InstalledBox, uri: String, pool: String) throws -> WarmState? {
+  public static func read(_ box: InstalledBox, uri: String, pool: String) throws -> WarmState? {
     let file = path(for: box, uri: uri, pool: pool)
     guard let data = FileManager.default.contents(atPath: file) else { return nil }
     do {

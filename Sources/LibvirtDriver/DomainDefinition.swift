@@ -48,6 +48,9 @@ public struct DomainDefinition: Equatable {
   /// management NIC first (`eth0`, or the lowest `ens…`) whatever NICs it has.
   static let managementSlot = 0x10
 
+  /// The guest's name for the `index`-th disk: vda, vdb, …
+  static func diskTarget(_ index: Int) -> String { "vd" + String(UnicodeScalar(UInt8(97 + index))) }
+
   var hasNinep: Bool { filesystems.contains { $0.kind == .ninep } }
   var hasVirtiofs: Bool { filesystems.contains { $0.kind != .ninep } }
 

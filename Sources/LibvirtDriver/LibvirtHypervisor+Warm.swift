@@ -17,7 +17,8 @@ extension LibvirtHypervisor {
 
   /// The state's volume: named after the box volume, so `box remove` finds it and
   /// nothing takes it for a machine that uses the box.
-  static func warmVolumeName(_ box: InstalledBox) -> String { box.volumeName + ".warm.qcow2" }
+  static func warmVolumeName(_ box: InstalledBox) -> String { warmVolumeName(boxVolume: box.volumeName) }
+  static func warmVolumeName(boxVolume: String) -> String { boxVolume + ".warm.qcow2" }
 
   public func effectivePool(_ pool: String?) -> String { pool ?? defaultPool ?? BoxPool.defaultName }
 
@@ -32,7 +33,7 @@ extension LibvirtHypervisor {
     neutral.attachments = []
     let disks = plan.box.metadata.disks.indices.map { index in
       DomainDefinition.Disk(
-        pool: "", volume: "", target: "vd" + String(UnicodeScalar(UInt8(97 + index))), bus: "virtio")
+        pool: "", volume: "", target: DomainDefinition.diskTarget(index), bus: "virtio")
     }
     var definition = domainDefinition(neutral, pool: "", disks: disks, uuid: nil)
     definition.consoleLog = nil
@@ -87,26 +88,32 @@ extension LibvirtHypervisor {
     return (volumeName, poolName, try volume.info().allocation)
   }
 
-  public func removeWarmState(box: InstalledBox, pool poolName: String, template: String) throws {
-    if let domain = try connection.domain(named: template) {
-      if try domain.state() != .shutoff { try domain.destroy() }
-      try domain.undefine()
-    }
-    if Connection.isLocal(uri) { try? FileManager.default.removeItem(atPath: consoleLogPath(domain: template)) }
-    guard let pool = try connection.pool(named: poolName), try pool.isActive() else { return }
-    try pool.refresh()
-    try pool.volume(named: LibvirtHypervisor.warmVolumeName(box))?.delete()
+  public func removeWarmState(box: InstalledBox, pool: String, template: String) throws {
+    _ = try removeTemplateDomain(template)
+    try deleteVolume(LibvirtHypervisor.warmVolumeName(box), pool: pool)
   }
 
   public func removeWarmTemplate(_ domain: String) throws {
-    guard let found = try connection.domain(named: domain) else { return }
+    guard let meta = try removeTemplateDomain(domain) else { return }
+    try deleteVolume(LibvirtHypervisor.warmVolumeName(boxVolume: meta.boxVolume), pool: meta.pool)
+  }
+
+  /// Powers off and undefines a template domain and deletes its console log;
+  /// returns its Caravan metadata (nil when there was no such domain).
+  private func removeTemplateDomain(_ name: String) throws -> DomainDefinition.Metadata? {
+    guard let found = try connection.domain(named: name) else { return nil }
     let meta = try metadata(of: found)
     if try found.state() != .shutoff { try found.destroy() }
     try found.undefine()
-    if Connection.isLocal(uri) { try? FileManager.default.removeItem(atPath: consoleLogPath(domain: domain)) }
-    guard let meta, let pool = try connection.pool(named: meta.pool), try pool.isActive() else { return }
+    if Connection.isLocal(uri) { try? FileManager.default.removeItem(atPath: consoleLogPath(domain: name)) }
+    return meta
+  }
+
+  /// Deletes `volume` from `pool` when both are there.
+  private func deleteVolume(_ volume: String, pool poolName: String) throws {
+    guard let pool = try connection.pool(named: poolName), try pool.isActive() else { return }
     try pool.refresh()
-    try pool.volume(named: meta.boxVolume + ".warm.qcow2")?.delete()
+    try pool.volume(named: volume)?.delete()
   }
 
   public func defineWarm(_ plan: MachinePlan, from state: WarmState) throws -> String {

@@ -150,7 +150,7 @@ public final class LibvirtHypervisor: Hypervisor {
     let disks = boxVolumes.indices.map { index in
       DomainDefinition.Disk(
         pool: boxes.name, volume: LibvirtHypervisor.overlayName(plan.domainName, disk: index),
-        target: "vd" + String(UnicodeScalar(UInt8(97 + index))), bus: "virtio")
+        target: DomainDefinition.diskTarget(index), bus: "virtio")
     }
     let existing = try connection.domain(named: plan.domainName)
     let definition = domainDefinition(plan, pool: boxes.name, disks: disks, uuid: try existing?.uuid())
