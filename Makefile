@@ -10,40 +10,42 @@ deps:
 	@scripts/install-deps.sh
 
 build: deps
-	swift build
+	scripts/phase.sh build swift build
 
 # The binary `make deb`, `make install` and bench/ use: optimized, the Swift runtime linked in.
 release: deps
-	swift build -c release --static-swift-stdlib
+	scripts/phase.sh release swift build -c release --static-swift-stdlib
 
 box: build
-	@scripts/test-box.sh $(CARAVAN)
+	@scripts/phase.sh box scripts/test-box.sh $(CARAVAN)
 
 # The formatter's lint, unit and libvirt-driver tests, the end-to-end tests on
 # a real QEMU guest, then a short fuzz run of the Machinefile parser.
 # Two runs of one test build: the unit tiers first, then the end-to-end suites, whose
 # tests block their threads for minutes while guests boot (in one run they starve the
 # in-process HTTP server tests of the concurrency pool on 2 cores).
+# Each step is a phase (scripts/phase.sh): .ci/run prints their durations at the end.
+E2E_ENV := CARAVAN_E2E_BOX=$(CURDIR)/out/debian-12.box CARAVAN_BIN=$(CARAVAN) CARAVAN_E2E_FIXTURES=$(CURDIR)/out/fixtures
 test: lint build box fixtures
-	CARAVAN_E2E_BOX=$(CURDIR)/out/debian-12.box CARAVAN_BIN=$(CARAVAN) CARAVAN_E2E_FIXTURES=$(CURDIR)/out/fixtures \
-	  scripts/libvirt-env.sh sh -c 'swift test --skip EndToEndTests && swift test --skip-build --filter EndToEndTests'
-	fuzz/run.sh 60
+	scripts/phase.sh test-build swift build --build-tests
+	$(E2E_ENV) scripts/phase.sh unit scripts/libvirt-env.sh swift test --skip-build --skip EndToEndTests
+	$(E2E_ENV) scripts/phase.sh e2e scripts/libvirt-env.sh swift test --skip-build --filter EndToEndTests
+	scripts/phase.sh fuzz fuzz/run.sh 60
 	$(MAKE) test-deb
 
 # The Debian package: control fields, files, lintian, then installed with its
 # dependencies in a throw-away Debian 12 root (mmdebstrap) and run there.
 test-deb: deb
-	scripts/test-deb.sh
+	scripts/phase.sh package-test scripts/test-deb.sh
 
 # The controlled installer (busybox), its ISO and the root file system it installs,
 # made from the test box, for `caravan build`'s installer and iso tests.
 fixtures: box
-	@Tests/Fixtures/installer/make-fixtures.sh out/debian-12.box out/fixtures
+	@scripts/phase.sh fixtures Tests/Fixtures/installer/make-fixtures.sh out/debian-12.box out/fixtures
 
 # swift-format (part of the toolchain) with the project's .swift-format.
 lint:
-	scripts/check-layers.py
-	swift format lint --strict --recursive Sources Tests Plugins Package.swift
+	scripts/phase.sh lint sh -c 'scripts/check-layers.py && swift format lint --strict --recursive Sources Tests Plugins Package.swift'
 
 format:
 	swift format format --in-place --recursive Sources Tests Plugins Package.swift
@@ -82,7 +84,7 @@ bench: release box fixtures
 
 # caravan_VERSION-1_amd64.deb here: the release binary, man pages, completions.
 deb: release
-	scripts/make-deb.sh
+	scripts/phase.sh deb scripts/make-deb.sh
 
 # The same files as the package, under $(DESTDIR)$(PREFIX) (default /usr/local).
 install: release
