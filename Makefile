@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARAVAN := $(CURDIR)/.build/debug/caravan
 
-.PHONY: deps build release box fixtures test test-deb test-installer unit lint format fuzz soak demo bench deb install clean
+.PHONY: deps build release box fixtures test test-quick test-deb test-installer unit lint format fuzz soak demo bench deb install clean
 PREFIX ?= /usr/local
 DESTDIR ?=
 
@@ -32,6 +32,13 @@ test: lint build box fixtures
 	$(E2E_ENV) scripts/phase.sh e2e scripts/libvirt-env.sh swift test --skip-build --filter EndToEndTests
 	scripts/phase.sh fuzz fuzz/run.sh 60
 	$(MAKE) test-deb
+
+# The inner loop: lint, the unit tiers, and one warm end-to-end smoke (scripts/smoke.sh:
+# up --warm, ssh -c, destroy -f from the test box's saved state, kept between runs).
+test-quick: lint build box
+	scripts/phase.sh test-build swift build --build-tests
+	CARAVAN_BIN=$(CARAVAN) scripts/phase.sh unit scripts/libvirt-env.sh swift test --skip-build --skip EndToEndTests
+	scripts/phase.sh smoke scripts/libvirt-env.sh scripts/smoke.sh $(CARAVAN) out/debian-12.box
 
 # The Debian package: control fields, files, lintian, then installed with its
 # dependencies in a throw-away Debian 12 root (mmdebstrap) and run there.

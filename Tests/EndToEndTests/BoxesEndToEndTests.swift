@@ -5,7 +5,8 @@ import Testing
 /// Boxes end to end on real guests: a v2 box (two disks) served by a catalog on
 /// 127.0.0.1, added by `up` itself from the Machinefile's `url:`, by two
 /// projects whose `up`s start at once: one download, one import, both run.
-@Suite(.serialized, .enabled(if: Harness.enabled, "needs CARAVAN_BIN and CARAVAN_E2E_BOX (run `make test`)"))
+@Suite(
+  .guestSlot, .serialized, .enabled(if: Harness.enabled, "needs CARAVAN_BIN and CARAVAN_E2E_BOX (run `make test`)"))
 struct EndToEndBoxes {
   /// Builds a v2 box from the test box: its image as box_1.img and a blank data disk as box_2.img.
   static func makeV2Box(in dir: String) throws -> String {

@@ -13,6 +13,7 @@ enum BuildFixtures {
 }
 
 @Suite(
+  .guestSlot,
   .enabled(
     if: Harness.enabled && !BuildFixtures.path.isEmpty,
     "needs CARAVAN_BIN, CARAVAN_E2E_BOX and CARAVAN_E2E_FIXTURES (run `make test`)"))

@@ -4,7 +4,8 @@ import Testing
 /// suspend/resume, snapshots, port, ssh-config, reload and global-status on one
 /// real QEMU guest (TCG): two boots (`up` and `reload`) check them all, and
 /// nothing of the project is left in libvirt afterwards.
-@Suite(.serialized, .enabled(if: Harness.enabled, "needs CARAVAN_BIN and CARAVAN_E2E_BOX (run `make test`)"))
+@Suite(
+  .guestSlot, .serialized, .enabled(if: Harness.enabled, "needs CARAVAN_BIN and CARAVAN_E2E_BOX (run `make test`)"))
 struct EndToEndCommands {
   @Test func suspendSnapshotPortSSHConfigReloadAndGlobalStatus() throws {
     let h = try Harness(name: "commands")

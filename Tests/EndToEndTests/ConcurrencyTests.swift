@@ -3,7 +3,8 @@ import Testing
 
 /// Two `up`s of one project at once, in a folder whose path has a space, a
 /// quote and a `%`; and two projects whose box imports overlap.
-@Suite(.serialized, .enabled(if: Harness.enabled, "needs CARAVAN_BIN and CARAVAN_E2E_BOX (run `make test`)"))
+@Suite(
+  .guestSlot, .serialized, .enabled(if: Harness.enabled, "needs CARAVAN_BIN and CARAVAN_E2E_BOX (run `make test`)"))
 struct ConcurrencyTests {
   @Test func twoUpsOfOneProjectInAnAwkwardPathDefineOneMachine() throws {
     let f = try Faults(name: "we ird 'q' %p")

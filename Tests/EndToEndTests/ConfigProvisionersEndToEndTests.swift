@@ -5,7 +5,8 @@ import Testing
 /// ansible-playbook with extra variables, tags and a user's inventory, and masterless Puppet
 /// with a module and a fact, at `up`; `provision --provision-with ansible` runs only ansible
 /// again; `destroy -f` leaves nothing of the project in libvirt.
-@Suite(.serialized, .enabled(if: Harness.enabled, "needs CARAVAN_BIN and CARAVAN_E2E_BOX (run `make test`)"))
+@Suite(
+  .guestSlot, .serialized, .enabled(if: Harness.enabled, "needs CARAVAN_BIN and CARAVAN_E2E_BOX (run `make test`)"))
 struct EndToEndConfigProvisioners {
   /// A value that a shell or a template would mangle: a space, quotes, a `$`.
   static let motd = #"it's a "quoted" value with $HOME"#

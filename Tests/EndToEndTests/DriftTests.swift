@@ -5,7 +5,8 @@ import Testing
 /// another libvirt URI, `virsh destroy`, `virsh undefine`, `virsh vol-delete`
 /// of the machine's disk. After each the user still gets in, and one
 /// `destroy -f` leaves nothing.
-@Suite(.serialized, .enabled(if: Harness.enabled, "needs CARAVAN_BIN and CARAVAN_E2E_BOX (run `make test`)"))
+@Suite(
+  .guestSlot, .serialized, .enabled(if: Harness.enabled, "needs CARAVAN_BIN and CARAVAN_E2E_BOX (run `make test`)"))
 struct DriftTests {
   @Test func everyDriftIsReconciledAndNobodyIsLockedOut() throws {
     let f = try Faults(name: "drift")

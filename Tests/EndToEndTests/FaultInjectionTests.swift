@@ -6,7 +6,8 @@ import Testing
 /// `ssh`), and one `destroy -f` (or a new `box add`) leaves nothing behind.
 /// The seed is printed; CARAVAN_FAULT_SEED replays a run and
 /// CARAVAN_FAULT_UP_KILLS sets how many random `up` kills (default 3) it makes.
-@Suite(.serialized, .enabled(if: Harness.enabled, "needs CARAVAN_BIN and CARAVAN_E2E_BOX (run `make test`)"))
+@Suite(
+  .guestSlot, .serialized, .enabled(if: Harness.enabled, "needs CARAVAN_BIN and CARAVAN_E2E_BOX (run `make test`)"))
 struct FaultInjectionTests {
   @Test func killsAtEveryStepLeaveNothingAndLockNobodyOut() throws {
     let environment = ProcessInfo.processInfo.environment

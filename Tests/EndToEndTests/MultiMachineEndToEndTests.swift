@@ -5,7 +5,8 @@ import Testing
 /// broken provisioner; the two others come up, the broken one (new) is removed, and
 /// the summary and exit status say so. Then the default bound is said, `ssh` picks the
 /// primary, a name reaches the other, and one `destroy -f` leaves nothing.
-@Suite(.serialized, .enabled(if: Harness.enabled, "needs CARAVAN_BIN and CARAVAN_E2E_BOX (run `make test`)"))
+@Suite(
+  .guestSlot, .serialized, .enabled(if: Harness.enabled, "needs CARAVAN_BIN and CARAVAN_E2E_BOX (run `make test`)"))
 struct MultiMachineEndToEnd {
   @Test func parallelUpOfThreeWithOneBrokenProvisioner() throws {
     let h = try Harness(name: "multi")

@@ -9,6 +9,7 @@ import Testing
 /// route's), a failed `up` taking its new network along, and `destroy`
 /// removing both machines and their networks.
 @Suite(
+  .guestSlot,
   .serialized,
   .enabled(
     if: Harness.enabled && NetworkNamespace.available,

@@ -6,7 +6,8 @@ import Testing
 /// by `caravan rsync`; `caravan rsync-auto` picking up a change until SIGINT; a 9p mount
 /// both ways; `reload` copying and mounting again; virtiofs refused before anything is
 /// made; and nothing left in libvirt after `destroy -f`.
-@Suite(.serialized, .enabled(if: Harness.enabled, "needs CARAVAN_BIN and CARAVAN_E2E_BOX (run `make test`)"))
+@Suite(
+  .guestSlot, .serialized, .enabled(if: Harness.enabled, "needs CARAVAN_BIN and CARAVAN_E2E_BOX (run `make test`)"))
 struct SyncEndToEnd {
   /// Polls `check` every half second until it holds or `seconds` pass.
   func eventually(_ seconds: Double, _ check: () throws -> Bool) rethrows -> Bool {

@@ -5,7 +5,8 @@ import Testing
 /// The walking skeleton on a real QEMU guest (TCG): box add, up, status, ssh,
 /// provision once, halt, up again, destroy, and nothing of the project left in
 /// libvirt. One boot (two, with the second `up`) checks many things.
-@Suite(.serialized, .enabled(if: Harness.enabled, "needs CARAVAN_BIN and CARAVAN_E2E_BOX (run `make test`)"))
+@Suite(
+  .guestSlot, .serialized, .enabled(if: Harness.enabled, "needs CARAVAN_BIN and CARAVAN_E2E_BOX (run `make test`)"))
 struct EndToEndWalkingSkeleton {
   @Test func wholeLifecycleOnARealGuest() throws {
     let h = try Harness(name: "skeleton")
@@ -152,7 +153,8 @@ struct EndToEndWalkingSkeleton {
 }
 
 /// Faults that need libvirt but little or no guest time.
-@Suite(.serialized, .enabled(if: Harness.enabled, "needs CARAVAN_BIN and CARAVAN_E2E_BOX (run `make test`)"))
+@Suite(
+  .guestSlot, .serialized, .enabled(if: Harness.enabled, "needs CARAVAN_BIN and CARAVAN_E2E_BOX (run `make test`)"))
 struct EndToEndFaults {
   @Test func unreachableLibvirtIsNamedWithTheFix() throws {
     let h = try Harness(name: "nolibvirt")

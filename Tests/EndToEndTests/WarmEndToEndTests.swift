@@ -7,7 +7,8 @@ import Testing
 /// and resume, halt and up behave as for a booted machine; another memory size
 /// remakes the state and says why; a truncated state falls back to a cold boot, says
 /// so and is removed; one `destroy -f` leaves nothing.
-@Suite(.serialized, .enabled(if: Harness.enabled, "needs CARAVAN_BIN and CARAVAN_E2E_BOX (run `make test`)"))
+@Suite(
+  .guestSlot, .serialized, .enabled(if: Harness.enabled, "needs CARAVAN_BIN and CARAVAN_E2E_BOX (run `make test`)"))
 struct WarmEndToEnd {
   @Test func warmStartsFromTheBoxsSavedState() throws {
     let h = try Harness(name: "warm")
