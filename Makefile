@@ -29,7 +29,7 @@ E2E_ENV := CARAVAN_E2E_BOX=$(CURDIR)/out/debian-12.box CARAVAN_BIN=$(CARAVAN) CA
 test: lint build box fixtures
 	scripts/phase.sh test-build swift build --build-tests
 	$(E2E_ENV) scripts/phase.sh unit scripts/libvirt-env.sh swift test --skip-build --skip EndToEndTests
-	$(E2E_ENV) scripts/phase.sh e2e scripts/libvirt-env.sh swift test --skip-build --filter EndToEndTests
+	$(E2E_ENV) scripts/phase.sh e2e scripts/libvirt-env.sh scripts/e2e.sh
 	scripts/phase.sh fuzz fuzz/run.sh 60
 	$(MAKE) test-deb
 

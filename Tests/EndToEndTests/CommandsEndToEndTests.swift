@@ -8,7 +8,7 @@ import Testing
   .guestSlot, .serialized, .enabled(if: Harness.enabled, "needs CARAVAN_BIN and CARAVAN_E2E_BOX (run `make test`)"))
 struct EndToEndCommands {
   @Test func suspendSnapshotPortSSHConfigReloadAndGlobalStatus() throws {
-    let h = try Harness(name: "commands")
+    let h = try Harness(name: "commands", warm: true)
     defer { h.cleanUp() }
     let project = h.root + "/proj"
     try h.write(
@@ -16,14 +16,14 @@ struct EndToEndCommands {
       version 1
       box "caravan/debian-12"
       memory 768MiB
-      cpus 2
+      cpus 1
       hostname "commands"
       forward 18080 -> 80
       """, to: "proj/Machinefile")
-    #expect(try h.caravan("box", "add", "caravan/debian-12", Harness.boxFile, in: h.root).status == 0)
-    defer { _ = try? h.caravan("box", "remove", "caravan/debian-12", "--force", in: h.root) }
+    #expect(try h.addTestBox().status == 0)
+    defer { h.removeTestBox() }
 
-    let up = try h.caravan("up", in: project)
+    let up = try h.up(in: project)
     defer { _ = try? h.caravan("destroy", "-f", in: project) }
     try #require(up.status == 0, "\(up)")
     let domain = try #require(

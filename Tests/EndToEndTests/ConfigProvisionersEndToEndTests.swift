@@ -12,15 +12,15 @@ struct EndToEndConfigProvisioners {
   static let motd = #"it's a "quoted" value with $HOME"#
 
   @Test func ansibleAndPuppetConfigureTheGuest() throws {
-    let h = try Harness(name: "config-provisioners")
+    let h = try Harness(name: "config-provisioners", warm: true)
     defer { h.cleanUp() }
     let project = h.root + "/proj"
     try h.write(
       """
       version 1
       box "caravan/debian-12"
-      memory 1GiB
-      cpus 2
+      memory 768MiB
+      cpus 1
       provision ansible, name: "play", playbook: "ansible/site.yml", inventory: "ansible/hosts",
         extra_vars: {motd: "it's a \\"quoted\\" value with \\$HOME"}, tags: ["setup"]
       provision puppet, name: "pup", manifest: "puppet/site.pp", modules: "puppet/modules",
@@ -69,10 +69,10 @@ struct EndToEndConfigProvisioners {
         command => '/bin/sh -c "echo run >> /var/tmp/puppet-runs"',
       }
       """, to: "proj/puppet/site.pp")
-    #expect(try h.caravan("box", "add", "caravan/debian-12", Harness.boxFile, in: h.root).status == 0)
-    defer { _ = try? h.caravan("box", "remove", "caravan/debian-12", "--force", in: h.root) }
+    #expect(try h.addTestBox().status == 0)
+    defer { h.removeTestBox() }
 
-    let up = try h.caravan("up", in: project)
+    let up = try h.up(in: project)
     defer { _ = try? h.caravan("destroy", "-f", in: project) }
     try #require(up.status == 0, "\(up)")
     #expect(!up.stderr.contains("not supported yet"), "\(up)")

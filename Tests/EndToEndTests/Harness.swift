@@ -9,14 +9,47 @@ struct Harness {
   static var enabled: Bool { !binary.isEmpty && !boxFile.isEmpty }
   static let uri = "qemu:///system"
 
+  /// The CARAVAN_HOME that `make test` prepares once (scripts/warm-home.sh): the test box
+  /// added, with its saved state for 1 CPU and 768 MiB. Suites whose subject is not booting
+  /// start their guests from it; unset, they add the box to their own home and boot cold.
+  static let warmHome: String? = ProcessInfo.processInfo.environment["CARAVAN_E2E_WARM_HOME"].flatMap {
+    $0.isEmpty ? nil : $0
+  }
+
   let root: String
   let home: String
+  /// This harness uses the shared warm home: the box is there already, `up` restores.
+  let warm: Bool
 
-  init(name: String) throws {
+  init(name: String, warm wantsWarm: Bool = false) throws {
     root = NSTemporaryDirectory() + "caravan-e2e-\(name)-\(getpid())"
-    home = root + "/home"
+    if wantsWarm, let shared = Harness.warmHome {
+      home = shared
+      warm = true
+    } else {
+      home = root + "/home"
+      warm = false
+    }
     try? FileManager.default.removeItem(atPath: root)
     try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+    try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+  }
+
+  /// Adds the test box as `caravan/debian-12` to this harness's home; the shared warm home
+  /// has it already (and is never removed from: see `removeTestBox`).
+  func addTestBox() throws -> Output {
+    if warm { return Output(status: 0, stdout: "", stderr: "") }
+    return try caravan("box", "add", "caravan/debian-12", Harness.boxFile, in: root)
+  }
+
+  func removeTestBox() {
+    if !warm { _ = try? caravan("box", "remove", "caravan/debian-12", "--force", in: root) }
+  }
+
+  /// `caravan up ARGS`, restored from the box's saved state when this harness is warm (a
+  /// state that does not fit this host makes `up` say so and boot cold, never fail).
+  func up(_ args: String..., in directory: String) throws -> Output {
+    try run([Harness.binary, "up"] + (warm ? ["--warm"] : []) + args, in: directory)
   }
 
   struct Output: CustomStringConvertible {

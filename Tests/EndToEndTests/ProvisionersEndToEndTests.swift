@@ -12,7 +12,7 @@ struct ProvisionersEndToEnd {
   static let hostile = ["a b", "$(touch /tmp/pwned)", "; rm -rf /", "new\nline", "*", "ünï", "`id`"]
 
   @Test func provisionersTriggersAndRunModesOnOneGuest() throws {
-    let h = try Harness(name: "provisioners")
+    let h = try Harness(name: "provisioners", warm: true)
     defer { h.cleanUp() }
     let project = h.root + "/proj"
     try h.write("listen 80\n", to: "proj/files/app.conf")
@@ -49,11 +49,11 @@ struct ProvisionersEndToEnd {
       }
       provision shell, name: "top", inline: "echo top >> /tmp/order"
       """, to: "proj/Machinefile")
-    #expect(try h.caravan("box", "add", "caravan/debian-12", Harness.boxFile, in: h.root).status == 0)
-    defer { _ = try? h.caravan("box", "remove", "caravan/debian-12", "--force", in: h.root) }
+    #expect(try h.addTestBox().status == 0)
+    defer { h.removeTestBox() }
     let hostPwned = FileManager.default.fileExists(atPath: "/tmp/pwned")
 
-    let up = try h.caravan("up", in: project)
+    let up = try h.up(in: project)
     defer { _ = try? h.caravan("destroy", "-f", in: project) }
     try #require(up.status == 0, "\(up)")
     let domain = try #require(
