@@ -39,7 +39,9 @@ extension BoxStore {
         hint: "Add it again (`caravan box add`, or `url:` on the Machinefile's box line) and run the command again.")
     }
     // `box add --force` (which takes this lock exclusively) put another image there meanwhile.
-    if let digest = box.digest, BoxImageDigest.recorded(in: box.directory, metadata: box.metadata) != digest {
+    if let digest = box.digest, let now = BoxImageDigest.recorded(in: box.directory, metadata: box.metadata),
+      now != digest
+    {
       lock.unlock()
       throw CaravanError(
         .conflict,
