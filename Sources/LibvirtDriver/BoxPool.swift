@@ -177,10 +177,9 @@ struct BoxPool {
 
   /// Deletes a box version's pool volumes, whatever image they hold, marks
   /// first (so a removal cut short leaves an unmarked volume, which is never
-  /// trusted). An inactive
-  /// pool is started: it is Caravan's, and its volumes cannot be seen
-  /// otherwise. Returns false when there was no volume to delete (also when
-  /// the pool does not exist).
+  /// trusted). An inactive pool is started: it is Caravan's, and its volumes
+  /// cannot be seen otherwise. Returns false when there was no volume to
+  /// delete (also when the pool does not exist).
   @discardableResult
   public func removeBoxVolume(_ box: InstalledBox) throws -> Bool {
     guard let pool = try connection.pool(named: name) else { return false }
