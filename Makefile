@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARAVAN := $(CURDIR)/.build/debug/caravan
 
-.PHONY: deps build release box fixtures test test-quick test-deb test-installer unit lint format fuzz soak demo bench deb install clean
+.PHONY: deps build release box fixtures test test-quick test-deb test-install-deps test-installer unit lint format fuzz soak demo bench deb install clean
 PREFIX ?= /usr/local
 DESTDIR ?=
 
@@ -32,6 +32,7 @@ test: lint build box fixtures
 	$(E2E_ENV) scripts/phase.sh e2e scripts/libvirt-env.sh scripts/e2e.sh
 	scripts/phase.sh fuzz fuzz/run.sh 60
 	$(MAKE) test-deb
+	$(MAKE) test-install-deps
 
 # The inner loop: lint, the unit tiers, and one warm end-to-end smoke (scripts/smoke.sh:
 # up --warm, ssh -c, destroy -f from the test box's saved state, kept between runs).
@@ -44,6 +45,12 @@ test-quick: lint build box
 # dependencies in a throw-away Debian 12 root (mmdebstrap) and run there.
 test-deb: deb
 	scripts/phase.sh package-test scripts/test-deb.sh
+
+# scripts/install-deps.sh in a throw-away minimal Debian 12 root (mmdebstrap), as on a fresh
+# machine whose Python has no pip; then the venv's ksvalidator checks a kickstart there. It
+# installs every package again: about 3 minutes here, 10 or more beside a Swift build.
+test-install-deps:
+	scripts/phase.sh install-deps-test scripts/test-install-deps.sh
 
 # The controlled installer (busybox), its ISO and the root file system it installs,
 # made from the test box, for `caravan build`'s installer and iso tests.

@@ -3,8 +3,9 @@
 # SSH-ready and provisioned (one shell provisioner), cold, then warm from the box's saved
 # state, `runs` times each (default 3), alternating; also the first warm `up`, which makes
 # the state (one boot), the size of the state, and from --events the time to SSH-ready
-# (the `up` until its wait for SSH ended). Prints the ratios; goal: warm under 3 s here
-# and at least 10x faster than cold.
+# (the `up` until its wait for SSH ended) and each step's time (restore, the wait for SSH,
+# the identity, the key, the hostname, the provisioner …). Prints the ratios; goal: warm
+# under 3 s here and at least 10x faster than cold.
 # usage: warm.sh CARAVAN BOXFILE [RUNS] (as root, libvirtd running: scripts/libvirt-env.sh)
 set -euo pipefail
 caravan=${1:?usage: warm.sh CARAVAN BOXFILE [RUNS]}
@@ -71,4 +72,19 @@ print(f"warm up, provisioned: median {statistics.median(warm):.1f} s {['%.1f' % 
 print(f"  ratio cold/warm: {statistics.median(cold) / statistics.median(warm):.1f}x (goal >= 10x; warm < 3 s)")
 print(f"cold up to SSH-ready: median {statistics.median(cold_ssh):.1f} s; warm: {statistics.median(warm_ssh):.1f} s; "
       f"ratio {statistics.median(cold_ssh) / statistics.median(warm_ssh):.1f}x")
+def steps(label):
+    """Each step's duration in one `up`, from its end events (a step seen twice is added up)."""
+    found = {}
+    for line in open(f"{work}/{label}.jsonl"):
+        e = json.loads(line)
+        if e["phase"] == "end" and "duration_s" in e and e["step"] != "up":
+            found[e["step"]] = found.get(e["step"], 0) + e["duration_s"]
+    return found
+for kind in ["warm", "cold"]:
+    per_run = [steps(f"{kind}{i}") for i in range(1, runs + 1)]
+    order = list(dict.fromkeys(step for run in per_run for step in run))
+    print(f"where a {kind} up goes (--events; median, min-max of {runs} runs):")
+    for step in order:
+        values = [run[step] for run in per_run if step in run]
+        print(f"  {step}: {statistics.median(values):.1f} s ({min(values):.1f}-{max(values):.1f})")
 PY

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Installs the Debian packages Caravan's build, tests and demo need.
-# Skips apt-get entirely when everything is already there.
+# Installs the Debian packages Caravan's build, tests and demo need, then
+# pykickstart's ksvalidator (on PyPI only) into a venv of the checkout,
+# .build-tools/venv, where the kickstart test finds it: Debian's Python has no
+# pip and refuses installs into the system (PEP 668).
+# Skips apt-get entirely when everything is already there, and pip when the venv has it.
 set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
 packages=(
   libvirt-daemon-system libvirt-clients libvirt-dev pkg-config   # libvirt and its C API
   dnsmasq-base iproute2                                           # private networks' DHCP; the network-namespace tests
@@ -17,17 +21,24 @@ packages=(
   debian-installer-12-netboot-amd64 apt-cacher-ng netcat-openbsd  # the real Debian installer test
   ansible                                                         # provision ansible runs the host's ansible-playbook
   dpkg-dev binutils lintian                                       # make deb (dpkg-shlibdeps, strip), its test (and mmdebstrap)
+  python3-venv                                                    # the venv that holds ksvalidator (below)
 )
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-# ksvalidator (kickstart templates) is on PyPI only.
-if ! command -v ksvalidator >/dev/null; then
-  python3 -m pip install --quiet pykickstart || echo "==> pip could not install pykickstart; the kickstart check will fail"
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+  echo "==> installing: ${missing[*]}"
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
-[ ${#missing[@]} -eq 0 ] && exit 0
-sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
-echo "==> installing: ${missing[*]}"
-$sudo apt-get update -q
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+# ksvalidator (kickstart templates) is on PyPI only: into a venv of Debian's own Python.
+venv=$top/.build-tools/venv
+if [ ! -x "$venv/bin/ksvalidator" ]; then
+  python=/usr/bin/python3; [ -x "$python" ] || python=python3
+  echo "==> installing pykickstart into $venv"
+  rm -rf "$venv"
+  "$python" -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check pykickstart
+fi

@@ -13,8 +13,10 @@ public protocol BoxVolumes: AnyObject {
 
 extension BoxStore {
   /// The lock file that keeps `box remove` and `up` of one box version apart.
-  func useLockPath(for box: InstalledBox) -> String {
-    "\(lockDirectory)/box-use-\(BoxStore.escape(box.name))-\(box.version).lock"
+  func useLockPath(for box: InstalledBox) -> String { useLockPath(name: box.name, version: box.version) }
+
+  func useLockPath(name: String, version: String) -> String {
+    "\(lockDirectory)/box-use-\(BoxStore.escape(name))-\(version).lock"
   }
 
   /// A shared "box use" lock on `box`, for `up` to hold from choosing the box
@@ -35,6 +37,16 @@ extension BoxStore {
       throw CaravanError(
         .notFound, "box '\(box.name)' (\(box.version)) was removed by another caravan process while this one chose it",
         hint: "Add it again (`caravan box add`, or `url:` on the Machinefile's box line) and run the command again.")
+    }
+    // `box add --force` (which takes this lock exclusively) put another image there meanwhile.
+    if let digest = box.digest, let now = BoxImageDigest.recorded(in: box.directory, metadata: box.metadata),
+      now != digest
+    {
+      lock.unlock()
+      throw CaravanError(
+        .conflict,
+        "box '\(box.name)' (\(box.version)) was replaced by another caravan process (`box add --force`) while this one chose it",
+        hint: "Run the command again: it uses the new image.")
     }
     return lock
   }

@@ -34,7 +34,9 @@ public struct BoxStore {
         guard let data = fm.contents(atPath: dir + "/metadata.json") else { continue }
         let metadata = try BoxMetadata.parse(data, file: dir + "/metadata.json")
         boxes.append(
-          InstalledBox(name: BoxStore.unescape(escaped), version: version, directory: dir, metadata: metadata))
+          InstalledBox(
+            name: BoxStore.unescape(escaped), version: version, directory: dir, metadata: metadata,
+            digest: BoxImageDigest.load(in: dir, metadata: metadata)))
       }
     }
     return boxes.sorted {
@@ -119,9 +121,18 @@ public struct BoxStore {
           throw CaravanError(.invalidInput, "'\(source)' lacks the disk image '\(disk)' that its metadata.json names")
         }
       }
-      if FileManager.default.fileExists(atPath: target) { try FileManager.default.removeItem(atPath: target) }
-      try FileManager.default.moveItem(atPath: staging, toPath: target)
-      return InstalledBox(name: name, version: version, directory: target, metadata: metadata)
+      // Names the box's pool volumes: a replaced image never reuses the volume of the one before.
+      let digest = try BoxImageDigest.record(in: staging, metadata: metadata)
+      if FileManager.default.fileExists(atPath: target) {
+        // A replacement waits for each `up` that chose the version it replaces until its machine is defined.
+        let use = try FileLock(path: useLockPath(name: name, version: version))
+        defer { use.unlock() }
+        try FileManager.default.removeItem(atPath: target)
+        try FileManager.default.moveItem(atPath: staging, toPath: target)
+      } else {
+        try FileManager.default.moveItem(atPath: staging, toPath: target)
+      }
+      return InstalledBox(name: name, version: version, directory: target, metadata: metadata, digest: digest)
     } catch {
       try? FileManager.default.removeItem(atPath: staging)
       if (try? FileManager.default.contentsOfDirectory(atPath: versionDir))?.isEmpty == true {

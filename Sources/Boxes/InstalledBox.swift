@@ -53,16 +53,44 @@ public struct InstalledBox: Sendable, Equatable {
   public var version: String
   public var directory: String
   public var metadata: BoxMetadata
+  /// A short sha256 of the box's image (of its images' digests when it has
+  /// several), recorded at `box add` in `BoxImageDigest.file`; nil names the
+  /// volumes as a Caravan without digests did.
+  public var digest: String?
+
+  public init(name: String, version: String, directory: String, metadata: BoxMetadata, digest: String? = nil) {
+    self.name = name
+    self.version = version
+    self.directory = directory
+    self.metadata = metadata
+    self.digest = digest
+  }
 
   /// Name of the pool volume holding this box version's root image. It carries
   /// a hash of the store folder, so two box stores (two users, or two
-  /// CARAVAN_HOMEs) on one libvirt never share, or delete, each other's volume.
+  /// CARAVAN_HOMEs) on one libvirt never share, or delete, each other's
+  /// volume, and the image's digest, so a box replaced under the same version
+  /// (`box add --force`, a rebuild) gets a volume of its own.
   public var volumeName: String { volumeName(disk: 0) }
+
+  /// What the names of all pool volumes of this box version start with,
+  /// whatever image they hold (see `ownsVolume`).
+  public var versionVolumePrefix: String {
+    "caravan-box_\(BoxStore.escape(name))_\(version)_\(StableHash.hex(directory, length: 8))"
+  }
 
   /// The pool volume of the box's `disk`-th image (0 is the root disk).
   public func volumeName(disk: Int) -> String {
-    let base = "caravan-box_\(BoxStore.escape(name))_\(version)_\(StableHash.hex(directory, length: 8))"
+    let base = versionVolumePrefix + (digest.map { "_" + $0 } ?? "")
     return disk == 0 ? base + ".img" : base + "_disk\(disk + 1).img"
+  }
+
+  /// Whether the pool volume `volume` belongs to this box version: an image
+  /// of any digest (or of none), its completion mark or its warm state.
+  public func ownsVolume(_ volume: String) -> Bool {
+    let prefix = versionVolumePrefix
+    guard volume.hasPrefix(prefix), let next = volume.dropFirst(prefix.count).first else { return false }
+    return next == "." || next == "_"
   }
 
   public func imagePath(disk: Int) -> String { directory + "/" + metadata.disks[disk] }

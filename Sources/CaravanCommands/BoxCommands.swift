@@ -46,7 +46,10 @@ struct BoxAdd: ParsableCommand {
     help: "For a catalog: a constraint like '~> 12.0'. For a box file or URL: the version to record (default 0).")
   var version: String?
   @Option(help: "Expected checksum, TYPE:HEX (md5, sha1, sha256, sha384, sha512).") var checksum: String?
-  @Flag(help: "Replace the box version if it is installed.") var force = false
+  @Flag(
+    help:
+      "Replace the box version if it is installed: new machines get the new image, machines made before keep theirs.")
+  var force = false
 
   func run() throws {
     let store = BoxStore(root: CaravanPaths.boxes())
@@ -58,6 +61,18 @@ struct BoxAdd: ParsableCommand {
         source: resolved, name: boxName, version: version,
         checksum: try checksum.map { try Checksum(parsing: $0) }, force: force))
     print("box '\(box.name)' (version \(box.version), libvirt) added")
+    if force { replacedImageNote(box) }
+  }
+
+  /// After a replacement: the earlier image's volumes that no machine uses go
+  /// now; the machines on it keep it, and are named. Only when libvirt answers.
+  func replacedImageNote(_ box: InstalledBox) {
+    guard let hypervisor = try? boxHypervisor(),
+      let kept = try? hypervisor.removeEarlierImages(box, progress: { print($0) }), !kept.isEmpty
+    else { return }
+    print(
+      "\(kept.joined(separator: ", ")) keeps the earlier image of box '\(box.name)' (\(box.version)); new machines get the new one (`caravan destroy` and `caravan up` a machine to move it to the new image)"
+    )
   }
 }
 

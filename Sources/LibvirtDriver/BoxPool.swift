@@ -69,18 +69,20 @@ struct BoxPool {
     }
   }
 
-  /// The lock file of one box version's import into this pool: parallel
-  /// `up`s of that box import it once, and an import of another box waits for
-  /// nobody.
+  /// The lock file of one box version's imports into this pool, whatever its
+  /// image: parallel `up`s of that box import it once, an `up` after a `box add
+  /// --force` waits for one still importing the image before, and an import of
+  /// another box waits for nobody.
   func importLockPath(_ box: InstalledBox, lockDirectory: String) -> String {
-    "\(lockDirectory)/box-import-\(name)-\(box.volumeName).lock"
+    "\(lockDirectory)/box-import-\(name)-\(box.versionVolumePrefix).lock"
   }
 
   /// The pool volumes of a box version's disks (root disk first), imported now
   /// unless they are there with their completion mark. Under the box
   /// version's import lock, a volume without its mark is deleted and imported
-  /// again, unless a machine already uses the box (a volume made by a Caravan
-  /// from before the marks): that one is trusted and marked.
+  /// again; one that a machine uses is refused by name, never trusted. Volumes
+  /// of an earlier image of the version (before a `box add --force`) that no
+  /// machine uses are removed.
   public func importBox(_ box: InstalledBox, lockDirectory: String, progress: (String) -> Void) throws -> [Volume] {
     let pool = try ensure()
     let names = box.metadata.disks.indices.map { box.volumeName(disk: $0) }
@@ -88,7 +90,6 @@ struct BoxPool {
     let lock = try FileLock(path: importLockPath(box, lockDirectory: lockDirectory))
     defer { lock.unlock() }
     try pool.refresh()
-    var users: [String]?
     var result: [Volume] = []
     for (disk, volumeName) in names.enumerated() {
       let which = names.count > 1 ? " disk \(disk + 1) of \(names.count)" : ""
@@ -98,15 +99,14 @@ struct BoxPool {
           result.append(volume)
           continue
         }
-        let using = try users ?? machinesUsing(box, pool: pool)
-        users = using
+        let using = try users(of: [volumeName], in: pool)
         if !using.isEmpty {
-          progress(
-            "box '\(box.name)' (\(box.version))\(which) volume '\(volumeName)' has no completion mark (an older Caravan made it) but is in use (by \(using.joined(separator: ", "))); trusting it"
+          throw CaravanError(
+            .conflict,
+            "box '\(box.name)' (\(box.version))\(which) volume '\(volumeName)' in storage pool '\(name)' has no completion mark, so it may hold part of the image only, and \(using.joined(separator: ", ")) uses it",
+            hint:
+              "Destroy that machine (`caravan destroy` in its project): Caravan then imports the image again. Caravan never starts a machine on an image it cannot vouch for."
           )
-          try createMark(for: volumeName, in: pool)
-          result.append(volume)
-          continue
         }
         progress(
           "box '\(box.name)' (\(box.version))\(which) volume '\(volumeName)' was left unfinished by an interrupted import; importing it again"
@@ -117,6 +117,7 @@ struct BoxPool {
       }
       result.append(try upload(box, disk: disk, as: volumeName, which: which, into: pool, progress: progress))
     }
+    _ = try removeEarlierImages(box, in: pool, progress: progress)
     return result
   }
 
@@ -174,36 +175,11 @@ struct BoxPool {
     _ = try pool.createVolume(xml: xml, name: markName)
   }
 
-  /// Machines ("web (/project)") whose domain names the box in its Caravan
-  /// metadata; when there are none and `pool` is given, also disks in the
-  /// pool backed by one of the box's volumes (a machine whose domain is gone
-  /// but whose disk is not).
-  func machinesUsing(_ box: InstalledBox, pool: StoragePool? = nil) throws -> [String] {
-    let users: [String] = try connection.allDomains().compactMap { domain in
-      guard let xml = try domain.metadata(namespace: DomainDefinition.metadataNamespace),
-        let meta = MetadataReader.parse(xml), meta.boxVolume == box.volumeName
-      else { return nil }
-      return "\(meta.machine) (\(meta.project))"
-    }
-    guard users.isEmpty, let pool else { return users }
-    let boxPaths = try box.metadata.disks.indices.compactMap {
-      try pool.volume(named: box.volumeName(disk: $0))?.path()
-    }
-    return try pool.volumes().filter { !$0.name.hasPrefix("caravan-box_") }.compactMap { volume in
-      let xml = try volume.xml()
-      guard let start = xml.range(of: "<backingStore>"),
-        let end = xml.range(of: "</backingStore>", range: start.upperBound..<xml.endIndex)
-      else { return nil }
-      let backing = xml[start.upperBound..<end.lowerBound]
-      return boxPaths.contains { backing.contains("<path>\($0)</path>") } ? "disk '\(volume.name)'" : nil
-    }
-  }
-
-  /// Deletes a box version's pool volumes, marks first (so a removal cut
-  /// short leaves an unmarked volume, which is never trusted). An inactive
-  /// pool is started: it is Caravan's, and its volumes cannot be seen
-  /// otherwise. Returns false when there was no volume to delete (also when
-  /// the pool does not exist).
+  /// Deletes a box version's pool volumes, whatever image they hold, marks
+  /// first (so a removal cut short leaves an unmarked volume, which is never
+  /// trusted). An inactive pool is started: it is Caravan's, and its volumes
+  /// cannot be seen otherwise. Returns false when there was no volume to
+  /// delete (also when the pool does not exist).
   @discardableResult
   public func removeBoxVolume(_ box: InstalledBox) throws -> Bool {
     guard let pool = try connection.pool(named: name) else { return false }
@@ -221,15 +197,9 @@ struct BoxPool {
     }
     try pool.refresh()
     var deleted = false
-    // The box's saved warm state (`up --warm`) goes with it.
-    try pool.volume(named: LibvirtHypervisor.warmVolumeName(box))?.delete()
-    for disk in box.metadata.disks.indices {
-      let volumeName = box.volumeName(disk: disk)
-      try pool.volume(named: volumeName + BoxPool.markSuffix)?.delete()
-      if let volume = try pool.volume(named: volumeName) {
-        try volume.delete()
-        deleted = true
-      }
+    // Every image of the version (before and after a `box add --force`), each with its mark and warm state.
+    for volume in try imageVolumes(of: box, in: pool) {
+      deleted = try deleteImage(volume, in: pool) || deleted
     }
     return deleted
   }

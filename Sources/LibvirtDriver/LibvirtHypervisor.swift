@@ -122,6 +122,16 @@ public final class LibvirtHypervisor: Hypervisor {
     try BoxPool(connection: connection, name: defaultPool).removeBoxVolume(box)
   }
 
+  /// After a `box add --force`: removes the default pool's volumes of the
+  /// box version's earlier images that no machine uses; returns the machines
+  /// (and disks) that keep one.
+  public func removeEarlierImages(_ box: InstalledBox, progress: (String) -> Void) throws -> [String] {
+    let boxes = BoxPool(connection: connection, name: defaultPool)
+    guard let pool = try connection.pool(named: boxes.name), try pool.isActive() else { return [] }
+    try pool.refresh()
+    return try boxes.removeEarlierImages(box, in: pool, progress: progress)
+  }
+
   // MARK: Changes
 
   /// The machine's disk over the box's `disk`-th image.
@@ -153,9 +163,13 @@ public final class LibvirtHypervisor: Hypervisor {
         target: DomainDefinition.diskTarget(index), bus: "virtio")
     }
     let existing = try connection.domain(named: plan.domainName)
-    let definition = domainDefinition(plan, pool: boxes.name, disks: disks, uuid: try existing?.uuid())
-    let uuid = try connection.defineDomain(xml: definition.xml, name: plan.domainName).uuid()
+    var definition = domainDefinition(plan, pool: boxes.name, disks: disks, uuid: try existing?.uuid())
     let pool = try boxes.ensure()
+    // A machine made before a `box add --force` keeps the image its disk is on, and its metadata names that one.
+    if let disk = try pool.volume(named: disks[0].volume), let backing = BoxPool.backingPath(try disk.xml()) {
+      definition.metadata.boxVolume = (backing as NSString).lastPathComponent
+    }
+    let uuid = try connection.defineDomain(xml: definition.xml, name: plan.domainName).uuid()
     for (disk, boxVolume) in zip(disks, boxVolumes) where try pool.volume(named: disk.volume) == nil {
       try createOverlay(named: disk.volume, on: boxVolume, in: pool)
     }

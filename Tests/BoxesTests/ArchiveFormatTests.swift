@@ -249,7 +249,9 @@ struct SparseBoxTests {
     #expect(extracted.count == 64 << 20)
     #expect(extracted == original)
     #expect(
-      try FileManager.default.contentsOfDirectory(atPath: box.directory).sorted() == ["box.img", "metadata.json"],
+      try FileManager.default.contentsOfDirectory(atPath: box.directory).sorted() == [
+        "box.img", "caravan-images.sha256", "metadata.json",
+      ],
       "PAX sparse members land under their real name")
     var info = stat()
     stat(box.directory + "/box.img", &info)

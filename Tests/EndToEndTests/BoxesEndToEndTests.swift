@@ -99,4 +99,73 @@ struct EndToEndBoxes {
     #expect(!after.contains("caravan-box_e2e-VAGRANTSLASH-v2_"), "\(after)")
     #expect(!after.contains("caravan-a-") && !after.contains("caravan-b-"), "\(after)")
   }
+
+  /// The test box with 4 KiB of 'C' written into its image at 512 KiB, in the gap
+  /// before the first partition (1 MiB), where no file system or boot code is.
+  static func makeMarkedBox(in dir: String) throws -> String {
+    let script = """
+      set -e
+      cd '\(dir)'
+      tar -xf '\(Harness.boxFile)' box.img Vagrantfile metadata.json
+      qemu-io -f qcow2 -c 'write -P 0x43 512k 4k' box.img >/dev/null
+      tar -cf marked.box metadata.json Vagrantfile box.img
+      rm box.img metadata.json Vagrantfile
+      """
+    let out = try Harness.exec(["sh", "-c", script], in: "/", environment: ProcessInfo.processInfo.environment)
+    guard out.status == 0 else { throw POSIXError(.EIO) }
+    return dir + "/marked.box"
+  }
+
+  /// Issue 20: `box add --force` of another image under the same version gives
+  /// new machines (and the warm state) the new image; a machine made before keeps
+  /// its own; `box remove` then takes the volumes of both images.
+  @Test func aForcedBoxAddOfAChangedImageReachesNewMachinesAndTheWarmState() throws {
+    let h = try Harness(name: "replace")
+    defer { h.cleanUp() }
+    let marked = try EndToEndBoxes.makeMarkedBox(in: h.root)
+    let marker = "sudo dd if=/dev/vda bs=4096 skip=128 count=1 status=none | od -An -c | head -n 1 | tr -d ' '"
+    for project in ["old", "new"] {
+      try h.write(
+        """
+        box "e2e/replace"
+        memory 512MiB
+        cpus 1
+        """, to: "\(project)/Machinefile")
+    }
+    defer {
+      for project in ["old", "new"] { _ = try? h.caravan("destroy", "-f", in: h.root + "/" + project) }
+      _ = try? h.caravan("box", "remove", "e2e/replace", "--force", in: h.root)
+    }
+    #expect(try h.caravan("box", "add", "e2e/replace", Harness.boxFile, in: h.root).status == 0)
+    let old = try h.caravan("up", "--warm", in: h.root + "/old")
+    try #require(old.status == 0, "\(old)")
+    let before = try h.caravan("ssh", "-c", marker, in: h.root + "/old")
+    #expect(before.stdout.hasPrefix("\\0\\0\\0"), "the first image has zeros there: \(before)")
+
+    let add = try h.caravan("box", "add", "--force", "e2e/replace", marked, in: h.root)
+    #expect(add.status == 0, "\(add)")
+    #expect(
+      add.stdout.contains("default (\(h.root)/old) keeps the earlier image of box 'e2e/replace' (0)"), "\(add)")
+    let new = try h.caravan("up", "--warm", in: h.root + "/new")
+    try #require(new.status == 0, "\(new)")
+    #expect(new.stdout.contains("has no saved state in pool"), "the warm state is made again: \(new)")
+    #expect(new.stdout.contains("restored from the warm state"), "\(new)")
+    let after = try h.caravan("ssh", "-c", marker, in: h.root + "/new")
+    #expect(after.stdout.hasPrefix("CCCC"), "the new machine runs on the new image: \(after)")
+    let kept = try h.caravan("ssh", "-c", marker, in: h.root + "/old")
+    #expect(kept.stdout.hasPrefix("\\0\\0\\0"), "the old machine keeps its image: \(kept)")
+    let volumes = try Harness.virsh("vol-list", "caravan").stdout.split(separator: "\n")
+      .filter { $0.contains("caravan-box_e2e-VAGRANTSLASH-replace_0_") }
+    #expect(
+      volumes.filter { $0.contains(".img ") }.count == 2 && volumes.filter { $0.contains(".warm.qcow2") }.count == 2,
+      "both images, each with its warm state: \(volumes)")
+
+    for project in ["old", "new"] {
+      #expect(try h.caravan("destroy", "-f", in: h.root + "/" + project).status == 0)
+    }
+    let removed = try h.caravan("box", "remove", "e2e/replace", in: h.root)
+    #expect(removed.status == 0, "\(removed)")
+    let left = try Harness.virsh("vol-list", "caravan").stdout
+    #expect(!left.contains("caravan-box_e2e-VAGRANTSLASH-replace_"), "every image of the version is gone: \(left)")
+  }
 }

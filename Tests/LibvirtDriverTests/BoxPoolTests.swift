@@ -71,7 +71,7 @@ struct BoxPoolTests {
       name: box.volumeName)
   }
 
-  @Test func anUnmarkedVolumeInUseIsTrustedAndMarked() throws {
+  @Test func anUnmarkedVolumeInUseIsRefusedByNameNeverTrusted() throws {
     defer { try? FileManager.default.removeItem(atPath: root) }
     let connection = try Connection(uri: "test:///default")
     defer { dropPool(connection) }
@@ -82,17 +82,55 @@ struct BoxPoolTests {
     defer { try? machine.undefine() }
 
     var said: [String] = []
-    let volumes = try BoxPool(connection: connection, name: poolName).importBox(box, lockDirectory: locks) {
-      said.append($0)
+    let error = try #require(throws: CaravanError.self) {
+      try BoxPool(connection: connection, name: poolName).importBox(box, lockDirectory: locks) { said.append($0) }
     }
-    #expect(volumes.map(\.name) == [box.volumeName])
-    #expect(try pool.volume(named: box.volumeName + ".complete") != nil, "trusted from now on")
-    #expect(said.count == 1)
     #expect(
-      said.first?.contains("has no completion mark (an older Caravan made it) but is in use (by web (/p))") == true)
-    said.removeAll()
-    _ = try BoxPool(connection: connection, name: poolName).importBox(box, lockDirectory: locks) { said.append($0) }
-    #expect(said.isEmpty, "a marked volume is used as it is")
+      error.message
+        == "box 't/box' (1.0) volume '\(box.volumeName)' in storage pool '\(poolName)' has no completion mark, so it may hold part of the image only, and web (/p) uses it"
+    )
+    #expect(error.hint?.hasPrefix("Destroy that machine (`caravan destroy` in its project)") == true, "\(error)")
+    #expect(said.isEmpty)
+    #expect(try pool.volume(named: box.volumeName) != nil, "the machine's image is left alone")
+    #expect(try pool.volume(named: box.volumeName + ".complete") == nil, "and not marked")
+  }
+
+  @Test func aBoxRemovalSeesMachinesOnAnEarlierImageOfTheVersion() throws {
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    let connection = try Connection(uri: "test:///default")
+    defer { dropPool(connection) }
+    let pool = try makePool(connection, path: "/\(poolName)")
+    let before = try installBox()
+    _ = try plantUnfinished(before, in: pool)
+    let boxes = BoxPool(connection: connection, name: poolName)
+    try boxes.createMark(for: before.volumeName, in: pool)
+    let machine = try defineMachine(connection, name: "caravan-t-\(poolName)", using: before)
+    defer { try? machine.undefine() }
+
+    var image = Data(count: 4096)
+    image[0] = 1
+    let after = try store.install(name: "t/box", version: "1.0", force: true, source: "test") { staging in
+      try Data(#"{"provider":"libvirt","format":"qcow2","virtual_size":1}"#.utf8).write(
+        to: URL(fileURLWithPath: staging + "/metadata.json"))
+      try image.write(to: URL(fileURLWithPath: staging + "/box.img"))
+    }
+    #expect(after.volumeName != before.volumeName, "a new image, a new volume")
+    #expect(after.versionVolumePrefix == before.versionVolumePrefix)
+    #expect(try boxes.machinesUsing(after) == ["web (/p)"])
+    let hypervisor = try LibvirtHypervisor(uri: "test:///default", pool: poolName, lockDirectory: locks)
+    #expect(try hypervisor.removeEarlierImages(after, progress: { _ in }) == ["web (/p)"])
+    #expect(try pool.volume(named: before.volumeName) != nil, "kept for the machine on it")
+    let error = try #require(throws: CaravanError.self) { try store.remove(after, volumes: hypervisor, force: false) }
+    #expect(error.message == "box 't/box' (1.0) is used by machine web (/p)")
+
+    try machine.undefine()
+    var said: [String] = []
+    #expect(try hypervisor.removeEarlierImages(after, progress: { said.append($0) }).isEmpty)
+    #expect(
+      said == [
+        "removed volume '\(before.volumeName)' of an earlier image of box 't/box' (1.0): no machine uses it"
+      ])
+    #expect(try pool.volumes().isEmpty, "the earlier image and its mark are gone")
   }
 
   @Test func anUnmarkedVolumeNobodyUsesIsDeletedAndImportedAgain() throws {
@@ -153,6 +191,63 @@ struct BoxPoolTests {
     #expect(try pool.volume(named: box.volumeName + ".complete") == nil, "the mark goes with the volume")
     #expect(try pool.volume(named: box.volumeName + ".warm.qcow2") == nil, "the warm state goes with the box")
     #expect(try !boxes.removeBoxVolume(box), "nothing left to remove")
+  }
+
+  @Test(.enabled(if: BoxPoolTests.systemLibvirt, "needs root and libvirtd (qemu:///system)"))
+  func aReplacedImageGetsANewVolumeAndTheEarlierOneGoesWhenUnused() throws {
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    let connection = try Connection(uri: "qemu:///system")
+    defer { dropPool(connection) }
+    let pool = try makePool(connection, path: root + "/pool")
+    let boxes = BoxPool(connection: connection, name: poolName)
+    // 1 MiB: more than the empty qcow2 libvirt makes before the upload overwrites it.
+    func image(_ byte: UInt8) -> Data { Data(repeating: byte, count: 1 << 20) }
+    func replace(with data: Data) throws -> InstalledBox {
+      try store.install(name: "t/box", version: "1.0", force: true, source: "test") { staging in
+        try Data(#"{"provider":"libvirt","format":"qcow2","virtual_size":1}"#.utf8).write(
+          to: URL(fileURLWithPath: staging + "/metadata.json"))
+        try data.write(to: URL(fileURLWithPath: staging + "/box.img"))
+      }
+    }
+    let first = try installBox(image: image(1))
+    let firstPath = try #require(try boxes.importBox(first, lockDirectory: locks) { _ in }.first).path()
+    _ = try pool.createVolume(
+      xml:
+        "<volume><name>\(first.volumeName).warm.qcow2</name><capacity unit='bytes'>1024</capacity><target><format type='raw'/></target></volume>",
+      name: first.volumeName + ".warm.qcow2")
+
+    // `box add --force` of another image under the same version: new machines get the new image.
+    let second = try replace(with: image(2))
+    #expect(second.volumeName != first.volumeName)
+    var said: [String] = []
+    let secondVolume = try #require(try boxes.importBox(second, lockDirectory: locks) { said.append($0) }.first)
+    #expect(FileManager.default.contents(atPath: try secondVolume.path()) == image(2), "the new image, not the old")
+    #expect(
+      said.last == "removed volume '\(first.volumeName)' of an earlier image of box 't/box' (1.0): no machine uses it",
+      "\(said)")
+    let names = Set(try pool.volumes().map(\.name))
+    #expect(
+      names == [second.volumeName, second.volumeName + ".complete"],
+      "the unused earlier image, mark and warm state are gone")
+    #expect(!FileManager.default.fileExists(atPath: firstPath))
+
+    // A machine's disk on the second image keeps it through the next replacement.
+    let disk = try pool.createVolume(
+      xml: """
+        <volume><name>m.qcow2</name><capacity unit='bytes'>\(64 << 10)</capacity><target><format type='qcow2'/></target>\
+        <backingStore><path>\(try secondVolume.path())</path><format type='raw'/></backingStore></volume>
+        """, name: "m.qcow2")
+    let third = try replace(with: image(3))
+    let thirdVolume = try #require(try boxes.importBox(third, lockDirectory: locks) { _ in }.first)
+    #expect(FileManager.default.contents(atPath: try thirdVolume.path()) == image(3))
+    #expect(try pool.volume(named: second.volumeName) != nil, "the machine's image stays")
+    #expect(try boxes.machinesUsing(third) == ["disk 'm.qcow2'"])
+
+    // `box remove` takes every image of the version once nothing uses them.
+    try disk.delete()
+    #expect(try boxes.removeBoxVolume(third))
+    let left = try pool.volumes().map(\.name)
+    #expect(left.isEmpty, "\(left)")
   }
 
   @Test func removalStartsAnInactivePoolAndSaysWhenThereWasNoVolume() throws {

@@ -1,0 +1,62 @@
+import Foundation
+import Support
+
+/// The sha256 of a box's disk images, written at `box add` beside them as
+/// `caravan-images.sha256` (`sha256sum` lines, so `sha256sum -c` checks it), so
+/// that naming the box's pool volumes by image needs no rehash at each `up`.
+public enum BoxImageDigest {
+  public static let file = "caravan-images.sha256"
+  /// How many hex digits of the digest a volume name carries.
+  static let length = 12
+
+  /// Hashes the images of `metadata` in `directory` and records them there.
+  @discardableResult
+  static func record(in directory: String, metadata: BoxMetadata) throws -> String {
+    var lines = ""
+    var digests: [String] = []
+    for disk in metadata.disks {
+      let hex = try StreamingDigest.hex(ofFile: directory + "/" + disk, .sha256)
+      digests.append(hex)
+      lines += "\(hex)  \(disk)\n"
+    }
+    try FileSystem.writeAtomically(Data(lines.utf8), to: directory + "/" + file, mode: 0o644)
+    return short(digests)
+  }
+
+  /// The short digest on record for the images of `metadata`; nil when the
+  /// record is missing or does not name each image (a box an older Caravan added).
+  static func recorded(in directory: String, metadata: BoxMetadata) -> String? {
+    guard let text = try? String(contentsOfFile: directory + "/" + file, encoding: .utf8) else { return nil }
+    var byDisk: [String: String] = [:]
+    for line in text.split(separator: "\n") {
+      let parts = line.split(separator: " ", maxSplits: 1)
+      guard parts.count == 2, parts[0].count == 64 else { continue }
+      byDisk[parts[1].trimmingCharacters(in: .whitespaces)] = String(parts[0])
+    }
+    let digests = metadata.disks.compactMap { byDisk[$0] }
+    return digests.count == metadata.disks.count ? short(digests) : nil
+  }
+
+  /// The recorded digest, else one computed now and recorded (once, for a box
+  /// an older Caravan added; where the store cannot be written, each time);
+  /// nil only when an image cannot be read.
+  static func load(in directory: String, metadata: BoxMetadata) -> String? {
+    if let known = recorded(in: directory, metadata: metadata) { return known }
+    if let made = try? record(in: directory, metadata: metadata) { return made }
+    var digests: [String] = []
+    for disk in metadata.disks {
+      guard let hex = try? StreamingDigest.hex(ofFile: directory + "/" + disk, .sha256) else { return nil }
+      digests.append(hex)
+    }
+    return short(digests)
+  }
+
+  /// One image: the first digits of its own sha256 (what `sha256sum` prints);
+  /// several: of the sha256 of their digests.
+  static func short(_ digests: [String]) -> String {
+    if digests.count == 1 { return String(digests[0].prefix(length)) }
+    var combined = StreamingDigest(.sha256)
+    combined.update(Data(digests.joined(separator: "\n").utf8))
+    return String(combined.finalizeHex().prefix(length))
+  }
+}
