@@ -2,7 +2,7 @@ import Foundation
 import Support
 import Testing
 
-@testable import Builder
+@testable import Spec
 
 /// Key codes as linux/input-event-codes.h names them, from the header itself when it is there.
 enum Header {
