@@ -54,7 +54,7 @@ let package = Package(
     .target(
       name: "Builder",
       dependencies: [
-        "Spec", "Support", "Boxes", "Core", "LibvirtDriver", "SSH", "Provisioning",
+        "Spec", "Support", "Machinefile", "Boxes", "Core", "LibvirtDriver", "SSH", "Provisioning",
         .product(name: "FlyingFox", package: "FlyingFox"),
         // FlyingFox's socket layer (addresses, socket errors, buffered byte sequences), imported directly.
         .product(name: "FlyingSocks", package: "FlyingFox"),
@@ -86,7 +86,9 @@ let package = Package(
     .testTarget(name: "ProvisioningTests", dependencies: ["Provisioning", "Core", "Spec", "Support"]),
     // Shared by the test targets: the box server on 127.0.0.1 (scripts/box-server.py).
     .target(name: "TestSupport", path: "Tests/TestSupport"),
-    .testTarget(name: "BuilderTests", dependencies: ["Builder", "Spec", "Support", "Boxes"]),
+    .testTarget(
+      name: "BuilderTests", dependencies: ["Builder", "Machinefile", "Spec", "Support", "Boxes"],
+      resources: [.copy("Golden")]),
     .testTarget(name: "BoxesTests", dependencies: ["Boxes", "Spec", "Support", "TestSupport"]),
     .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"]),
   ],

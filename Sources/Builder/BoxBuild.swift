@@ -181,14 +181,7 @@ public final class BoxBuild {
 
   /// Each `template` rendered into the served folder (and so into the initrd).
   private func renderTemplates(into folder: String, port: Int) throws {
-    var values = spec.variables
-    values["http_ip"] = "10.0.2.2"
-    values["http_port"] = String(port)
-    values["user"] = spec.ssh.user
-    values["password"] = spec.ssh.password ?? ""
-    values["hostname"] = hostname(spec)
-    values["name"] = spec.name
-    values["version"] = spec.version
+    let values = templateValues(port: port)
     for template in spec.templates {
       guard let data = FileManager.default.contents(atPath: template.path) else {
         throw CaravanError(
@@ -201,6 +194,20 @@ public final class BoxBuild {
       try FileSystem.writeAtomically(Data(rendered.utf8), to: target, mode: 0o644)
       log.step("template", "\(template.path) rendered as \(template.name)")
     }
+  }
+
+  /// The values of the templates' placeholders: every `var`, then the names of
+  /// `TemplateRenderer.builtInNames` (which `TemplateCheck` checks against).
+  func templateValues(port: Int) -> [String: String] {
+    var values = spec.variables
+    values["http_ip"] = "10.0.2.2"
+    values["http_port"] = String(port)
+    values["user"] = spec.ssh.user
+    values["password"] = spec.ssh.password ?? ""
+    values["hostname"] = hostname(spec)
+    values["name"] = spec.name
+    values["version"] = spec.version
+    return values
   }
 
   private func checkOutput() throws {

@@ -105,7 +105,7 @@ public struct BoxVerifier {
       let who = try communicator.run("id -un", what: "id -un").trimmingCharacters(in: .whitespacesAndNewlines)
       pass("boots, SSH with the insecure key", "logged in as \(who) on port \(record.sshPort)")
     } catch {
-      throw fail("boots, SSH with the insecure key", error)
+      throw fail("boots, SSH with the insecure key", consoleExplained(error, hypervisor: hypervisor, project: project))
     }
 
     // 3. Passwordless sudo.
@@ -138,6 +138,16 @@ public struct BoxVerifier {
     }
     communicator.close()
     return points
+  }
+
+  /// A boot or SSH failure with what the scratch machine's serial console shows (`BootConsole`);
+  /// the log, kept by the failed `up`, is removed once read.
+  private func consoleExplained(_ error: Error, hypervisor: LibvirtHypervisor, project: Project) -> Error {
+    guard var failure = error as? CaravanError, uri.hasPrefix("qemu:///") else { return error }
+    let log = hypervisor.consoleLogPath(domain: project.domainName(for: "verify"))
+    defer { try? FileManager.default.removeItem(atPath: log) }
+    failure.hint = BootConsole.report(logPath: log)
+    return failure
   }
 
   private func checkDisks(of box: InstalledBox) throws {

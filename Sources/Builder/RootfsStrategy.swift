@@ -73,6 +73,7 @@ struct RootfsStrategy {
     do {
       try makeInitramfs(root: root)
       try postinstall(chroot)
+      try RootfsNetwork(root: root, log: log).configureDefault()
       chroot.unmountSpecial()
     } catch {
       chroot.unmountSpecial()
@@ -102,7 +103,8 @@ struct RootfsStrategy {
   }
 
   /// fstab, the boot loader's configuration and the host name: what Caravan's disk layout
-  /// decides (the network, users and keys are the postinstall scripts' business).
+  /// decides (users and keys are the postinstall scripts' business; the network too, with
+  /// `RootfsNetwork`'s DHCP default after them when they configure none).
   private func configureBoot(root: String, uuid: String) throws {
     log.step("rootfs", "boot configuration (extlinux, root=UUID=\(uuid))")
     let host = hostname(spec)

@@ -36,6 +36,43 @@ public enum TemplateRenderer {
     return output
   }
 
+  /// The names every template has besides the Boxfile's `var`s (BoxBuild gives them values).
+  public static let builtInNames = ["http_ip", "http_port", "user", "password", "hostname", "name", "version"]
+
+  /// One problem of a template, for a diagnostic: its line and column (1-based, columns in
+  /// characters), how many characters it covers, and the message with its fix.
+  public struct Issue: Equatable, Sendable {
+    public var line: Int
+    public var column: Int
+    public var length: Int
+    public var message: String
+  }
+
+  /// Every problem `render` would find with these `known` names, without throwing.
+  public static func issues(in text: String, known: [String]) -> [Issue] {
+    let names = Set(known)
+    return scan(text).compactMap { occurrence in
+      let written = quoted(text, occurrence)
+      let message: String
+      switch occurrence.kind {
+      case .placeholder(let name):
+        guard !names.contains(name) else { return nil }
+        let fix =
+          Suggestions.closest(to: name, in: known).map { "did you mean '{{ \($0) }}'?" }
+          ?? "the known placeholders are \(known.sorted().map { "{{ \($0) }}" }.joined(separator: ", ")); "
+          + "a Boxfile `var NAME` defines a new one"
+        message = "unknown placeholder '\(written)'; \(fix)"
+      case .malformed(closed: true):
+        message =
+          "'\(written)' is not a placeholder: a name is letters, digits and '_', not starting with a digit"
+      case .malformed(closed: false):
+        message = "'\(written)' has no closing '}}' on its line"
+      }
+      return Issue(
+        line: occurrence.line, column: occurrence.column, length: text[occurrence.range].count, message: message)
+    }
+  }
+
   /// The names of the well-formed placeholders in `text`, each once, in order of first use.
   public static func placeholders(in text: String) -> [String] {
     var seen = Set<String>()

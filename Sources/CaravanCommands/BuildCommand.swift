@@ -44,7 +44,12 @@ struct BuildCommand: ParsableCommand {
       let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
       given[String(parts[0])] = String(parts[1])
     }
-    let spec = try Boxfile.load(path: file, shownAs: path, variables: given, environment: environment)
+    let cwd = FileManager.default.currentDirectoryPath
+    let shown = Machinefile.displayName(of: file, from: cwd)
+    let spec = try Boxfile.load(path: file, shownAs: shown, variables: given, environment: environment)
+    // Templates are checked before anything starts: a build that would fail rendering them never begins.
+    let problems = TemplateCheck.diagnostics(of: spec) { Machinefile.displayName(of: $0, from: cwd) }
+    if !problems.isEmpty { throw MachinefileError(diagnostics: problems) }
     var options = BuildOptions(
       cacheDirectory: CaravanPaths.home(environment: environment) + "/cache/build",
       uri: defaultLibvirtURI(configured: nil, environment: environment),
@@ -52,7 +57,7 @@ struct BuildCommand: ParsableCommand {
     options.onError = BuildOptions.OnError(rawValue: onError) ?? .abort
     options.force = force
     _ = try BoxBuild(spec: spec, options: options) { port in
-      try Boxfile.load(path: file, shownAs: path, variables: given, environment: environment, httpPort: port)
+      try Boxfile.load(path: file, shownAs: shown, variables: given, environment: environment, httpPort: port)
     }.run()
   }
 

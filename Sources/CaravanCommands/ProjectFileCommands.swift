@@ -1,4 +1,5 @@
 import ArgumentParser
+import Builder
 import Core
 import Foundation
 import Machinefile
@@ -28,7 +29,9 @@ struct ValidateCommand: ParsableCommand {
     {
       return try validateBoxfile(absolute, shown: shown, environment: environment)
     }
-    let (spec, diagnostics) = try Machinefile.check(path: absolute, shownAs: shown, environment: environment)
+    let (spec, diagnostics) = ValidateCommand.checked {
+      try Machinefile.check(path: absolute, shownAs: shown, environment: environment)
+    }
     let errors = diagnostics.filter { $0.severity == .error }
     if json {
       let rows = ValidateCommand.rows(diagnostics)
@@ -67,10 +70,29 @@ extension ValidateCommand {
     }
   }
 
-  /// A Boxfile: the same diagnostics; `--var` values cannot be given, so a `var` without a
-  /// default that the environment does not set is reported.
+  /// The result of a check; a file that cannot be read (or is not UTF-8) is its diagnostics.
+  static func checked<Checked>(_ check: () throws -> (Checked?, [Diagnostic])) -> (Checked?, [Diagnostic]) {
+    do {
+      return try check()
+    } catch let error as MachinefileError {
+      return (nil, error.diagnostics)
+    } catch {
+      return (nil, [Diagnostic(message: "\(error)", location: SourceLocation(line: 0, column: 0), file: "")])
+    }
+  }
+
+  /// A Boxfile: the same diagnostics, then its templates' (`TemplateCheck`); `--var` values
+  /// cannot be given, so a `var` without a default that the environment does not set is reported.
   func validateBoxfile(_ path: String, shown: String, environment: [String: String]) throws {
-    let (spec, diagnostics) = try Boxfile.check(path: path, shownAs: shown, variables: [:], environment: environment)
+    var (spec, diagnostics) = ValidateCommand.checked {
+      try Boxfile.check(path: path, shownAs: shown, variables: [:], environment: environment)
+    }
+    if let valid = spec {
+      let cwd = FileManager.default.currentDirectoryPath
+      let problems = TemplateCheck.diagnostics(of: valid) { Machinefile.displayName(of: $0, from: cwd) }
+      diagnostics += problems
+      if problems.contains(where: { $0.severity == .error }) { spec = nil }
+    }
     let errors = diagnostics.filter { $0.severity == .error }
     if json {
       let rows = ValidateCommand.rows(diagnostics)

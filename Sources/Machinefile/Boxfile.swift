@@ -26,7 +26,7 @@ public enum Boxfile {
     httpPort: Int = 0
   ) throws -> (spec: BuildSpec?, diagnostics: [Diagnostic]) {
     let absolute = FileSystem.absolute(path)
-    let source = try Machinefile.read(absolute, what: "Boxfile")
+    let source = try Machinefile.read(absolute, shownAs: shownAs ?? path, what: "Boxfile")
     return check(
       source: source, path: absolute, shownAs: shownAs ?? path, variables: variables, environment: environment,
       httpPort: httpPort)

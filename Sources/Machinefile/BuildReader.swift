@@ -91,6 +91,11 @@ struct BuildReader {
       guard once(statement), let value = single(statement, example: example).values.first,
         let list = validator.stringList(value, "'boot_command'", example: example, allowSingle: true)
       else { return }
+      if case .list(let elements) = value.kind {
+        validator.checkBootCommand(elements, literals: list, expansion: expansion)
+      } else {
+        validator.checkBootCommand([value], literals: list, expansion: expansion)
+      }
       bootCommand = list.map(expansion.expand)
     case "boot_wait":
       guard once(statement), let value = single(statement, example: "boot_wait 10s").values.first,

@@ -72,6 +72,18 @@ extension Diagnostic {
   }
 }
 
+extension Diagnostic {
+  /// The first byte of a file that is not UTF-8 (`offset` into `bytes`), at its line and column.
+  public static func invalidUTF8(at offset: Int, in bytes: [UInt8], file: String) -> Diagnostic {
+    let (line, column) = UTF8Text.position(of: offset, in: bytes)
+    let byte = "0x" + String(bytes[offset], radix: 16, uppercase: true)
+    return Diagnostic(
+      message: "byte \(byte) is not valid UTF-8; save the file as UTF-8 text",
+      location: SourceLocation(line: line, column: column), file: file,
+      sourceLine: UTF8Text.line(containing: offset, in: bytes))
+  }
+}
+
 /// The error `Machinefile.load` throws: every diagnostic of the file (or its one syntax error).
 public struct MachinefileError: Error, CustomStringConvertible, LocalizedError, Sendable, Equatable {
   public var diagnostics: [Diagnostic]

@@ -19,7 +19,7 @@ public enum Machinefile {
   public static func load(path: String, shownAs: String? = nil, environment: [String: String]) throws
     -> ProjectSpec
   {
-    try load(source: read(path), fileName: shownAs ?? path, environment: environment)
+    try load(source: read(path, shownAs: shownAs), fileName: shownAs ?? path, environment: environment)
   }
 
   /// `check` of the file at `path`, for `caravan validate`; an unreadable file is a
@@ -27,7 +27,7 @@ public enum Machinefile {
   public static func check(path: String, shownAs: String? = nil, environment: [String: String]) throws
     -> (spec: ProjectSpec?, diagnostics: [Diagnostic])
   {
-    check(source: try read(path), fileName: shownAs ?? path, environment: environment)
+    check(source: try read(path, shownAs: shownAs), fileName: shownAs ?? path, environment: environment)
   }
 
   /// `path` as the user would name it from `cwd`: relative when it is inside
@@ -98,7 +98,9 @@ public enum Machinefile {
     }
   }
 
-  static func read(_ path: String, what: String = "Machinefile") throws -> String {
+  /// The file's text; a byte that is not UTF-8 is a diagnostic at its line and column,
+  /// naming the file as `shownAs`.
+  static func read(_ path: String, shownAs: String? = nil, what: String = "Machinefile") throws -> String {
     func failure(_ message: String) -> MachinefileError {
       MachinefileError(diagnostics: [
         Diagnostic(message: message, location: SourceLocation(line: 0, column: 0), length: 0, file: path)
@@ -117,9 +119,10 @@ public enum Machinefile {
     guard let data = fileManager.contents(atPath: path) else {
       throw failure("cannot read \(what) '\(path)': permission denied; check the file's permissions")
     }
-    guard let source = String(data: data, encoding: .utf8) else {
-      throw failure("cannot read \(what) '\(path)': it is not UTF-8 text; save it as UTF-8")
+    let bytes = [UInt8](data)
+    if let bad = UTF8Text.firstInvalidByte(in: bytes) {
+      throw MachinefileError(diagnostics: [Diagnostic.invalidUTF8(at: bad, in: bytes, file: shownAs ?? path)])
     }
-    return source
+    return String(decoding: bytes, as: UTF8.self)
   }
 }

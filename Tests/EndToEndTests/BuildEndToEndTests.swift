@@ -301,8 +301,8 @@ struct BuildEndToEndTests {
     }
   }
 
-  /// Bad input builds nothing: an unknown template placeholder (file, line, column), a
-  /// wrong `from` checksum (nothing cached either), a boot_command with an unknown key.
+  /// Bad input builds nothing: an unknown template placeholder (file, line, column, exit 65),
+  /// a wrong `from` checksum (nothing cached either), a boot_command with an unknown key (exit 65).
   @Test func badInputBuildsNothingAndLeavesNothing() throws {
     let h = try Harness(name: "build-bad")
     defer { h.cleanUp() }
@@ -319,9 +319,9 @@ struct BuildEndToEndTests {
       }
       """, to: "t/Boxfile")
     let template = try h.caravan("build", "t", in: h.root)
-    #expect(template.status == 1, "\(template)")
+    #expect(template.status == 65, "\(template)")
     #expect(
-      template.stderr.contains("answers.cfg' line 2, column 22: unknown placeholder '{{ pasword }}'"), "\(template)")
+      template.stderr.contains("t/answers.cfg:2:22: error: unknown placeholder '{{ pasword }}'"), "\(template)")
 
     // A URL whose checksum is wrong: refused after the download, not cached.
     let served = h.root + "/served"
@@ -354,8 +354,9 @@ struct BuildEndToEndTests {
       }
       """, to: "k/Boxfile")
     let keys = try h.caravan("build", "k", in: h.root)
-    #expect(keys.status == 1 && keys.stderr.contains("<entr>"), "\(keys)")
-    #expect(keys.stderr.contains("Did you mean '<enter>'"), "\(keys)")
+    #expect(
+      keys.status == 65 && keys.stderr.contains("k/Boxfile:4:36: error: boot_command: unknown key '<entr>'"), "\(keys)")
+    #expect(keys.stderr.contains("did you mean '<enter>'"), "\(keys)")
     for folder in ["t", "c", "k"] {
       #expect(!FileManager.default.fileExists(atPath: h.root + "/\(folder)/out/bad.box"))
     }

@@ -66,6 +66,74 @@ struct CLITests {
     #expect(named == listed, "README.md's list of unsupported settings differs from what validate --json says")
   }
 
+  /// A Boxfile's boot_command keys and its templates' placeholders are checked by `validate`,
+  /// and by `build` before anything starts, in the compiler form, with exit 65.
+  @Test func boxfileMistakesAreFoundByValidateAndBeforeABuildStarts() throws {
+    let h = try Harness(name: "boxfile-static")
+    defer { h.cleanUp() }
+    try h.write(
+      """
+      version 1
+      build "test/bad", version: "1.0" {
+        strategy iso
+        from iso: "/nonexistent/installer.iso"
+        ssh { user "vagrant"; password "vagrant" }
+        boot_command ["<esc><wait>", "install\\tauto=true <entr>"]
+        output "out/bad.box"
+      }
+      """, to: "k/Boxfile")
+    try h.write("line one\n\nuser {{ user }} pass {{ pasword }}\n", to: "t/bad.cfg")
+    try h.write(
+      """
+      build "test/bad", version: "1.0" {
+        strategy installer
+        from kernel: "/nonexistent/vmlinuz", initrd: "/nonexistent/initrd.gz"
+        template "bad.cfg"
+        ssh { user "vagrant"; password "vagrant" }
+        output "out/bad.box"
+      }
+      """, to: "t/Boxfile")
+    let key = [
+      "k/Boxfile:6:52: error: boot_command: unknown key '<entr>'; did you mean '<enter>'?",
+      #"  boot_command ["<esc><wait>", "install\tauto=true <entr>"]"#,
+      String(repeating: " ", count: 51) + "^~~~~~",
+    ].joined(separator: "\n")
+    let placeholder = [
+      "t/bad.cfg:3:22: error: unknown placeholder '{{ pasword }}'; did you mean '{{ password }}'?",
+      "user {{ user }} pass {{ pasword }}", String(repeating: " ", count: 21) + "^~~~~~~~~~~~~",
+    ].joined(separator: "\n")
+    // An unreachable libvirt proves the build never started.
+    let nowhere = ["CARAVAN_LIBVIRT_URI": "qemu:///system?socket=/nonexistent"]
+    for (folder, expected) in [("k", key), ("t", placeholder)] {
+      let validate = try h.caravan("validate", folder + "/Boxfile", in: h.root)
+      #expect(validate.status == 65 && validate.stderr.contains(expected), "\(validate)")
+      let build = try h.caravan("build", folder, in: h.root, environment: nowhere)
+      #expect(build.status == 65 && build.stderr.contains(expected), "\(build)")
+      #expect(build.stdout.isEmpty, "nothing started: \(build)")
+      #expect(!FileManager.default.fileExists(atPath: h.root + "/\(folder)/out"))
+    }
+    let json = try h.caravan("validate", "--json", "t/Boxfile", in: h.root)
+    let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+    let rows = try #require(object["diagnostics"] as? [[String: Any]])
+    #expect(json.status == 65 && rows.first?["file"] as? String == "t/bad.cfg" && rows.first?["line"] as? Int == 3)
+  }
+
+  /// A stray byte that is not UTF-8 is a diagnostic at its line and column, for every command.
+  @Test func aByteThatIsNotUTF8IsReportedAtItsPlace() throws {
+    let h = try Harness(name: "utf8")
+    defer { h.cleanUp() }
+    try FileManager.default.createDirectory(atPath: h.root + "/p", withIntermediateDirectories: true)
+    let bytes = Array("version 1\nbox \"caravan/debian-12\" # caf".utf8) + [0xE9] + Array("\n".utf8)
+    #expect(FileManager.default.createFile(atPath: h.root + "/p/Machinefile", contents: Data(bytes)))
+    for command in [["validate"], ["up"], ["status"]] {
+      let out = try h.run(
+        [Harness.binary] + command, in: h.root + "/p",
+        environment: ["CARAVAN_LIBVIRT_URI": "qemu:///system?socket=/nonexistent"])
+      #expect(out.status == 65, "\(command): \(out)")
+      #expect(out.stderr.hasPrefix("Machinefile:2:30: error: byte 0xE9 is not valid UTF-8"), "\(command): \(out)")
+    }
+  }
+
   @Test func everyCommandRefusesAnInvalidMachinefileBeforeTouchingAnything() throws {
     let h = try Harness(name: "refuse")
     defer { h.cleanUp() }

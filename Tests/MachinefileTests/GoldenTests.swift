@@ -18,18 +18,30 @@ func goldenDirectory() throws -> URL {
   try #require(Bundle.module.resourceURL).appendingPathComponent("Golden")
 }
 
+/// The golden inputs' names: `NAME.machinefile` and `NAME.boxfile` (read as a Boxfile).
 func goldenNames() throws -> [String] {
   try FileManager.default.contentsOfDirectory(atPath: goldenDirectory().path)
-    .filter { $0.hasSuffix(".machinefile") }
-    .map { String($0.dropLast(".machinefile".count)) }
+    .filter { $0.hasSuffix(".machinefile") || $0.hasSuffix(".boxfile") }
+    .map { ($0 as NSString).deletingPathExtension }
     .sorted()
 }
 
 func goldenOutput(for name: String) throws -> String {
+  let boxfile = try goldenDirectory().appendingPathComponent("\(name).boxfile")
+  if FileManager.default.fileExists(atPath: boxfile.path) {
+    let (spec, diagnostics) = try Boxfile.check(
+      path: boxfile.path, shownAs: "Boxfile", variables: [:], environment: goldenEnvironment)
+    if let spec, diagnostics.isEmpty { return "ok \(spec.name) \(spec.version) \(spec.bootCommand)\n" }
+    return diagnostics.map(\.rendered).joined(separator: "\n") + "\n"
+  }
   let url = try goldenDirectory().appendingPathComponent("\(name).machinefile")
-  let source = try String(contentsOf: url, encoding: .utf8)
-  let (spec, diagnostics) = Machinefile.check(
-    source: source, fileName: "Machinefile", environment: goldenEnvironment)
+  // Through the file, as commands read it: a byte that is not UTF-8 is a diagnostic too.
+  let (spec, diagnostics): (ProjectSpec?, [Diagnostic])
+  do {
+    (spec, diagnostics) = try Machinefile.check(path: url.path, shownAs: "Machinefile", environment: goldenEnvironment)
+  } catch let error as MachinefileError {
+    (spec, diagnostics) = (nil, error.diagnostics)
+  }
   if let spec, diagnostics.isEmpty {
     return "ok\n" + dump(spec) + "\n"
   }

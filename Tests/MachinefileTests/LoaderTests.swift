@@ -88,7 +88,26 @@ private func temporaryDirectory() throws -> URL {
       _ = try Machinefile.load(path: binary, environment: [:])
       Issue.record("expected an error")
     } catch let error as MachinefileError {
-      #expect(error.description.contains("not UTF-8"))
+      #expect(
+        error.description
+          == "\(binary):1:2: error: byte 0xFF is not valid UTF-8; save the file as UTF-8 text\nc\u{FFFD}\u{FFFD}\n ^")
+    }
+  }
+
+  @Test func aStrayByteIsADiagnosticAtItsLineAndColumn() throws {
+    let root = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: root) }
+    let boxfile = root.appendingPathComponent("Boxfile").path
+    // Line 2 holds "é" in UTF-8 (one column), then a lone continuation byte.
+    let bytes: [UInt8] = Array("version 1\r\nvar x, default: \"\u{E9}".utf8) + [0x80] + Array("\"\n".utf8)
+    _ = FileManager.default.createFile(atPath: boxfile, contents: Data(bytes))
+    do {
+      _ = try Boxfile.check(path: boxfile, shownAs: "Boxfile", variables: [:], environment: [:])
+      Issue.record("expected an error")
+    } catch let error as MachinefileError {
+      #expect(error.diagnostics.count == 1)
+      #expect(error.diagnostics.first?.location == SourceLocation(line: 2, column: 19))
+      #expect(error.description.hasPrefix("Boxfile:2:19: error: byte 0x80 is not valid UTF-8"))
     }
   }
 

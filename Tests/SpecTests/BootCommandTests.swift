@@ -2,7 +2,7 @@ import Foundation
 import Support
 import Testing
 
-@testable import Builder
+@testable import Spec
 
 /// Key codes as linux/input-event-codes.h names them, from the header itself when it is there.
 enum Header {
@@ -216,6 +216,19 @@ struct BootCommandTests {
     )
     #expect(error.hint == "Hold a modifier with <leftCtrlOn> before the keys it goes with, and release it after them.")
     #expect(failure(["<leftAltOn><rightAltOff>"])?.message.contains("releases rightAlt") == true)
+  }
+
+  /// What the Boxfile validator places and explains: string, column, extent and fix of each problem.
+  @Test func problemsCarryTheirPlaceExtentAndFix() {
+    let problems = BootCommand.problems(in: ["ok", "ab<entr> <wait5x>", "<zzzzzz> <"])
+    #expect(problems.map(\.string) == [2, 2, 3, 3])
+    #expect(problems.map(\.column) == [3, 10, 1, 10])
+    #expect(problems.map(\.length) == [6, 8, 8, 1])
+    #expect(problems[0].fix == "did you mean '<enter>'?")
+    #expect(problems[1].fix.hasPrefix("a wait is <wait> (1 s)"))
+    #expect(problems[2].fix.hasPrefix("the keys are <enter> <return>") && problems[2].fix.hasSuffix("literal '<'"))
+    #expect(problems[3].fix == "write '<<' to type a literal '<'")
+    #expect(BootCommand.problems(in: ["<esc><wait>install<enter>"]).isEmpty)
   }
 
   @Test func everyProblemIsReportedInOrder() throws {

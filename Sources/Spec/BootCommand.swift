@@ -21,12 +21,23 @@ public enum BootAction: Equatable, Sendable {
 /// (both 1-based).
 public enum BootCommand {
   public static func parse(_ strings: [String]) throws -> [BootAction] {
+    let (actions, problems) = read(strings)
+    guard problems.isEmpty else { throw error(problems) }
+    return actions
+  }
+
+  /// Every problem of the strings, in order, without throwing: what the Boxfile validator
+  /// reports at each string's place in the file.
+  public static func problems(in strings: [String]) -> [Problem] {
+    read(strings).problems
+  }
+
+  private static func read(_ strings: [String]) -> (actions: [BootAction], problems: [Problem]) {
     var parser = Parser()
     for (index, string) in strings.enumerated() {
       parser.parse(string, number: index + 1)
     }
-    guard parser.problems.isEmpty else { throw error(parser.problems) }
-    return parser.actions
+    return (parser.actions, parser.problems)
   }
 
   /// `leftShift+a enter wait(2s)`: the actions in a line, for logs.
@@ -64,8 +75,10 @@ public enum BootCommand {
   /// A wait longer than this is surely a mistake (the build's own timeout defaults to 2 h).
   static let longestWait = 24 * 3_600_000
 
-  struct Problem: Equatable {
-    enum Kind: Equatable {
+  /// One thing wrong in a `boot_command`: where (the string's number and the column in it,
+  /// both 1-based, columns in characters), how many characters, what, and how to fix it.
+  public struct Problem: Equatable, Sendable {
+    public enum Kind: Equatable, Sendable {
       case unknownKey(String)
       case unclosed
       case badWait
@@ -81,8 +94,46 @@ public enum BootCommand {
         return nil
       }
     }
-    var kind: Kind
-    var message: String
+    public var kind: Kind
+    public var string: Int
+    public var column: Int
+    public var length: Int
+    /// What is wrong, without the place: `unknown key '<entr>'`.
+    public var detail: String
+
+    /// `boot_command string 2, column 3: unknown key '<entr>'`.
+    public var message: String { "boot_command string \(string), column \(column): \(detail)" }
+
+    /// The fix for this problem alone, as a Boxfile diagnostic ends with it.
+    public var fix: String {
+      switch kind {
+      case .unknownKey(let name):
+        if let closest = Suggestions.closest(to: name, in: BootCommand.spellings) {
+          return "did you mean '<\(closest)>'?"
+        }
+        return "the keys are \(BootCommand.keyList); write '<<' to type a literal '<'"
+      case .unclosed: return "write '<<' to type a literal '<'"
+      case .badWait: return BootCommand.waitAdvice
+      case .notTypeable:
+        return "only printable ASCII, \\n (Enter) and \\t (Tab) can be typed; press other keys by their <…> names"
+      case .offWithoutOn(let modifier): return "hold it with <\(modifier)On> before the keys it goes with"
+      }
+    }
+  }
+
+  static let keyList =
+    namedKeys.map { "<\($0.name)>" }.joined(separator: " ")
+    + " <f1>…<f12>, <leftCtrlOn>/<leftCtrlOff> (Alt, Shift, and right… for the right-hand keys) and <wait>"
+  static let waitAdvice =
+    "a wait is <wait> (1 s), <wait5> or <wait5s> (seconds), <wait2m> (minutes) or <wait500ms>, at most a day"
+
+  /// Where the parser is: the string's number and the column in it.
+  private struct Place {
+    var string: Int
+    var column: Int
+    func problem(_ kind: Problem.Kind, _ length: Int, _ detail: String) -> Problem {
+      Problem(kind: kind, string: string, column: column, length: length, detail: detail)
+    }
   }
 
   private struct Parser {
@@ -95,7 +146,7 @@ public enum BootCommand {
       var column = 1
       var index = string.startIndex
       while index < string.endIndex {
-        let place = "boot_command string \(number), column \(column)"
+        let place = Place(string: number, column: column)
         let character = string[index]
         var next = string.index(after: index)
         if character == "<" {
@@ -108,8 +159,7 @@ public enum BootCommand {
           } else {
             let shown = string[index...].prefix(20)
             let ellipsis = shown.endIndex < string.endIndex ? "…" : ""
-            problems.append(
-              Problem(kind: .unclosed, message: "\(place): '<' has no closing '>' in '\(shown)\(ellipsis)'"))
+            problems.append(place.problem(.unclosed, 1, "'<' has no closing '>' in '\(shown)\(ellipsis)'"))
           }
         } else {
           type(character, place: place)
@@ -131,15 +181,14 @@ public enum BootCommand {
       return nil
     }
 
-    mutating func type(_ character: Character, place: String) {
+    mutating func type(_ character: Character, place: Place) {
       guard let (key, shifted) = LinuxKey.usLayout(character) else {
         let shown = character.unicodeScalars.map { scalar in
           scalar.properties.generalCategory == .control
             ? "U+" + String(scalar.value, radix: 16, uppercase: true).paddedLeft(to: 4)
             : String(scalar)
         }.joined()
-        problems.append(
-          Problem(kind: .notTypeable, message: "\(place): '\(shown)' cannot be typed on a US keyboard"))
+        problems.append(place.problem(.notTypeable, 1, "'\(shown)' cannot be typed on a US keyboard"))
         return
       }
       var codes = modifiers.indices.filter(held.contains).map { modifiers[$0].code }
@@ -152,8 +201,9 @@ public enum BootCommand {
       actions.append(.press(codes))
     }
 
-    mutating func special(_ name: String, place: String) {
+    mutating func special(_ name: String, place: Place) {
       let lowered = name.lowercased()
+      let length = name.count + 2
       if let key = keys.first(where: { $0.name.lowercased() == lowered }) {
         press(modifiers.indices.filter(held.contains).map { modifiers[$0].code } + [key.code])
       } else if let modifier = modifiers.firstIndex(where: { $0.name.lowercased() + "on" == lowered }) {
@@ -162,18 +212,18 @@ public enum BootCommand {
         if held.remove(modifier) == nil {
           let spelled = modifiers[modifier].name
           problems.append(
-            Problem(
-              kind: .offWithoutOn(spelled),
-              message: "\(place): '<\(name)>' releases \(spelled), which no '<\(spelled)On>' before it holds"))
+            place.problem(
+              .offWithoutOn(spelled), length,
+              "'<\(name)>' releases \(spelled), which no '<\(spelled)On>' before it holds"))
         }
       } else if lowered.hasPrefix("wait") {
         if let milliseconds = BootCommand.waitMilliseconds(String(lowered.dropFirst(4))) {
           actions.append(.wait(milliseconds: milliseconds))
         } else {
-          problems.append(Problem(kind: .badWait, message: "\(place): '<\(name)>' is not a wait"))
+          problems.append(place.problem(.badWait, length, "'<\(name)>' is not a wait"))
         }
       } else {
-        problems.append(Problem(kind: .unknownKey(name), message: "\(place): unknown key '<\(name)>'"))
+        problems.append(place.problem(.unknownKey(name), length, "unknown key '<\(name)>'"))
       }
     }
   }
@@ -212,17 +262,14 @@ public enum BootCommand {
       hint.append("Did you mean \(suggestions.map { "'<\($0.closest)>' for '<\($0.name)>'" }.listed)?")
     }
     if !unknown.isEmpty {
-      hint.append(
-        "The keys are \(namedKeys.map { "<\($0.name)>" }.joined(separator: " ")) <f1>…<f12>, "
-          + "<leftCtrlOn>/<leftCtrlOff> (Alt, Shift, and right… for the right-hand keys) and <wait>.")
+      hint.append("The keys are \(keyList).")
     }
     let kinds = problems.map(\.kind)
     if !unknown.isEmpty || kinds.contains(.unclosed) {
       hint.append("Write '<<' to type a literal '<'.")
     }
     if kinds.contains(.badWait) {
-      hint.append(
-        "A wait is <wait> (1 s), <wait5> or <wait5s> (seconds), <wait2m> (minutes) or <wait500ms>, at most a day.")
+      hint.append("A" + waitAdvice.dropFirst() + ".")
     }
     if kinds.contains(.notTypeable) {
       hint.append(
