@@ -66,8 +66,19 @@ final class FakeHypervisor: Hypervisor {
   /// Host ports some other program holds (on a remote libvirt's host): a start whose
   /// forwards use one fails as QEMU's does.
   var heldPorts: Set<Int> = []
+  /// The SSH port of the first start is taken by another program between `up`'s
+  /// probe and QEMU's bind, whichever port the probe chose (the host's own guests
+  /// may hold the usual ones): that port, once taken.
+  var takesFirstChosenPort = false
+  var takenPort: Int?
   func start(domain: String) throws {
     calls.append("start \(domain)")
+    if takesFirstChosenPort, takenPort == nil, let plan = plans.last(where: { $0.domainName == domain }),
+      let ssh = plan.forwards.first
+    {
+      takenPort = ssh.host
+      heldPorts.insert(ssh.host)
+    }
     if let plan = plans.last(where: { $0.domainName == domain }),
       let held = plan.forwards.first(where: { heldPorts.contains($0.host) })
     {
