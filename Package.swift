@@ -86,7 +86,7 @@ let package = Package(
     .testTarget(name: "ProvisioningTests", dependencies: ["Provisioning", "Core", "Spec", "Support"]),
     // Shared by the test targets: the box server on 127.0.0.1 (scripts/box-server.py).
     .target(name: "TestSupport", path: "Tests/TestSupport"),
-    .testTarget(name: "BuilderTests", dependencies: ["Builder", "Spec", "Support", "Boxes"]),
+    .testTarget(name: "BuilderTests", dependencies: ["Builder", "Core", "Spec", "Support", "Boxes"]),
     .testTarget(name: "BoxesTests", dependencies: ["Boxes", "Spec", "Support", "TestSupport"]),
     .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"]),
   ],
