@@ -122,6 +122,10 @@ public struct DomainDefinition: Equatable {
     var root = XMLElement("domain", [("type", type), ("xmlns:qemu", DomainDefinition.qemuNamespace)])
     root.children.append(XMLElement("name", text: name))
     if let uuid { root.children.append(XMLElement("uuid", text: uuid)) }
+    // A VM generation ID (QEMU's vmgenid device): libvirt makes a new one when the
+    // domain is defined and again when it starts from a snapshot or a saved state, so a
+    // guest started from a warm state is told it is a copy (the kernel reseeds its RNG).
+    root.children.append(XMLElement("genid"))
     root.children.append(XMLElement("title", text: "Caravan machine '\(metadata.machine)'"))
     root.children.append(
       XMLElement("description", text: "Made by Caravan for \(metadata.project); managed with `caravan` there."))
