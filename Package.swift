@@ -87,7 +87,7 @@ let package = Package(
     // Shared by the test targets: the box server on 127.0.0.1 (scripts/box-server.py).
     .target(name: "TestSupport", path: "Tests/TestSupport"),
     .testTarget(
-      name: "BuilderTests", dependencies: ["Builder", "Machinefile", "Spec", "Support", "Boxes"],
+      name: "BuilderTests", dependencies: ["Builder", "Core", "Machinefile", "Spec", "Support", "Boxes"],
       resources: [.copy("Golden")]),
     .testTarget(name: "BoxesTests", dependencies: ["Boxes", "Spec", "Support", "TestSupport"]),
     .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"]),

@@ -116,8 +116,7 @@ public final class BoxBuild {
   /// rendered, the VM run; the VM is removed on failure unless `--on-error keep`.
   private func runVM(work: String, keep: inout Bool) throws -> String {
     let deadline = Date().addingTimeInterval(Double(spec.timeoutMilliseconds) / 1000)
-    let served = work + "/http"
-    try FileSystem.makeDirectory(served)
+    let served = try BoxBuild.makeServedFolder(in: work)
     let log = self.log
     let server = BuildHTTPServer(roots: [served] + [spec.httpDirectory].compactMap { $0 }) { line in
       log.detail("http: " + line)
@@ -179,8 +178,17 @@ public final class BoxBuild {
     }
   }
 
-  /// Each `template` rendered into the served folder (and so into the initrd).
-  private func renderTemplates(into folder: String, port: Int) throws {
+  /// The folder the rendered templates go in (they hold the build's password): 0700,
+  /// only Caravan's user reads it; the HTTP server serves it, the initrd gets a copy.
+  static func makeServedFolder(in work: String) throws -> String {
+    let served = work + "/http"
+    try FileSystem.makeDirectory(served, mode: 0o700)
+    chmod(served, 0o700)
+    return served
+  }
+
+  /// Each `template` rendered into the served folder (and so into the initrd), 0600.
+  func renderTemplates(into folder: String, port: Int) throws {
     let values = templateValues(port: port)
     for template in spec.templates {
       guard let data = FileManager.default.contents(atPath: template.path) else {
@@ -190,8 +198,8 @@ public final class BoxBuild {
       let rendered = try TemplateRenderer.render(
         String(decoding: data, as: UTF8.self), file: template.path, values: values)
       let target = folder + "/" + template.name
-      try FileSystem.makeDirectory((target as NSString).deletingLastPathComponent)
-      try FileSystem.writeAtomically(Data(rendered.utf8), to: target, mode: 0o644)
+      try FileSystem.makeDirectory((target as NSString).deletingLastPathComponent, mode: 0o700)
+      try FileSystem.writeAtomically(Data(rendered.utf8), to: target, mode: 0o600)
       log.step("template", "\(template.path) rendered as \(template.name)")
     }
   }

@@ -8,6 +8,8 @@ import Support
 struct FileRequestHandler: HTTPHandler {
   /// Real paths of the roots, searched in order.
   let roots: [String]
+  /// The peers it answers; any other gets 403 and nothing of the files.
+  var allowedPeers: [PeerRange] = [.loopback]
   let log: @Sendable (String) -> Void
 
   /// Bytes read from the file and written to the socket at a time.
@@ -15,6 +17,13 @@ struct FileRequestHandler: HTTPHandler {
 
   func handleRequest(_ request: HTTPRequest) async throws -> HTTPResponse {
     let path = request.target.path()
+    guard let peer = request.remoteAddress.flatMap(Self.ip4), allowedPeers.contains(where: { $0.contains(peer) })
+    else {
+      log(
+        "\(request.method.rawValue) \(path) 403 0 bytes: refused \(Self.describe(request.remoteAddress)), not the build guest's"
+      )
+      return HTTPResponse(statusCode: .forbidden)
+    }
     let (response, bytes) = respond(to: request, path: path)
     log("\(request.method.rawValue) \(path) \(response.statusCode.code) \(bytes) bytes")
     return response
@@ -194,6 +203,27 @@ struct FileRangeSequence: AsyncBufferedSequence {
       offset += read
       chunk.count = read
       return chunk
+    }
+  }
+}
+
+extension FileRequestHandler {
+  /// The peer's IPv4 address (an IPv4-mapped IPv6 one too); nil for anything else.
+  static func ip4(_ address: HTTPRequest.Address) -> String? {
+    switch address {
+    case .ip4(let ip, _): return ip
+    case .ip6(let ip, _):
+      return ip.lowercased().hasPrefix("::ffff:") && ip.contains(".") ? String(ip.dropFirst(7)) : nil
+    case .unix: return nil
+    }
+  }
+
+  static func describe(_ address: HTTPRequest.Address?) -> String {
+    switch address {
+    case .ip4(let ip, let port)?: return "\(ip):\(port)"
+    case .ip6(let ip, let port)?: return "[\(ip)]:\(port)"
+    case .unix(let path)?: return "unix socket \(path)"
+    case nil: return "a peer of unknown address"
     }
   }
 }

@@ -15,6 +15,9 @@ import Support
 /// bytes` (the request's path as sent, and the length of the response's body: 0 for HEAD).
 public final class BuildHTTPServer: Sendable {
   public let roots: [String]
+  /// The peers answered (loopback: the build guest's connections arrive through QEMU's
+  /// user-mode network from 127.0.0.1); any other gets 403.
+  public let allowedPeers: [PeerRange]
   private let requestedPort: UInt16
   private let log: @Sendable (String) -> Void
   private let state = Guarded(State.idle)
@@ -26,8 +29,12 @@ public final class BuildHTTPServer: Sendable {
   }
 
   /// `roots` are folders; `port` 0 (the default) takes any free port.
-  public init(roots: [String], port: UInt16 = 0, log: @escaping @Sendable (String) -> Void) {
+  public init(
+    roots: [String], port: UInt16 = 0, allowedPeers: [PeerRange] = [.loopback],
+    log: @escaping @Sendable (String) -> Void
+  ) {
     self.roots = roots
+    self.allowedPeers = allowedPeers
     self.requestedPort = port
     self.log = log
   }
@@ -66,7 +73,7 @@ public final class BuildHTTPServer: Sendable {
   }
 
   private func launch() async throws -> (server: HTTPServer, task: Task<Void, Never>, port: UInt16) {
-    let handler = FileRequestHandler(roots: try roots.map(Self.resolvedRoot), log: log)
+    let handler = FileRequestHandler(roots: try roots.map(Self.resolvedRoot), allowedPeers: allowedPeers, log: log)
     let address: sockaddr_in
     do {
       address = try .inet(ip4: "127.0.0.1", port: requestedPort)

@@ -63,9 +63,21 @@ struct SSHTarget: PostinstallTarget {
     let command =
       "chmod 0700 \(shellQuote(path)) && \(asRoot)env \(assignments.joined(separator: " ")) \(interpreter)"
       + ([path] + arguments).map(shellQuote).joined(separator: " ")
-    return try communicator.execute(
-      GuestProvisioner.staged(at: path, exclusive: true, then: command), input: Data(script.utf8)
-    ) { _, text in line(text) }
+    let remote = rooted(GuestProvisioner.staged(at: path, exclusive: true, then: command), input: Data(script.utf8))
+    return try communicator.execute(remote.command, input: remote.input) { _, text in line(text) }
+  }
+
+  /// Runs `command` (which uses `asRoot`) and fails with `what` on a non-zero exit.
+  func runAsRoot(_ command: String, what: String) throws {
+    let remote = rooted(command)
+    var collected = ""
+    let status = try communicator.execute(remote.command, input: remote.input) { _, line in collected += line + "\n" }
+    guard status == 0 else {
+      throw CaravanError(
+        .guest,
+        "\(what) failed in the guest (exit status \(status)): \(collected.trimmingCharacters(in: .whitespacesAndNewlines))"
+      )
+    }
   }
 
   func copy(_ source: String, to destination: String) throws {
@@ -74,7 +86,7 @@ struct SSHTarget: PostinstallTarget {
     if !isDirectory.boolValue {
       let staged = "/tmp/caravan-upload-\(getpid())"
       try communicator.upload(file: source, to: staged)
-      _ = try communicator.run(
+      try runAsRoot(
         "\(asRoot)mkdir -p \(shellQuote((destination as NSString).deletingLastPathComponent)) && \(asRoot)mv \(shellQuote(staged)) \(shellQuote(destination))",
         what: "placing \(destination)")
       return
@@ -83,22 +95,35 @@ struct SSHTarget: PostinstallTarget {
     let archive = try Subprocess(["tar", "-C", source, "-cf", "-", "."]).runData()
     let staged = "/tmp/caravan-upload-\(getpid()).tar"
     try communicator.upload(archive, to: staged)
-    _ = try communicator.run(
+    try runAsRoot(
       "\(asRoot)mkdir -p \(shellQuote(destination)) && \(asRoot)tar -C \(shellQuote(destination)) --no-same-owner -xf \(shellQuote(staged)); status=$?; rm -f \(shellQuote(staged)); exit $status",
       what: "unpacking into \(destination)")
   }
 
   /// What runs a command as root: nothing for root; `sudo -n` (passwordless, as the
-  /// stock templates set up); with a Boxfile password, sudo reads it from a pipe and the
-  /// command's standard input is /dev/null, so a step never reads the password.
+  /// stock templates set up); with a Boxfile password, sudo reads it from a pipe fed by
+  /// the shell's own `printf` (a builtin: no process shows it) from the variable that
+  /// `rooted` fills, and the command's standard input is /dev/null, so a step never
+  /// reads the password.
   var asRoot: String {
     if spec.ssh.user == "root" { return "" }
-    guard let password = spec.ssh.password else { return "sudo -n " }
-    return "printf '%s\\n' \(shellQuote(password)) | sudo -S -p '' sh -c 'exec \"$@\" </dev/null' sudo "
+    guard spec.ssh.password != nil else { return "sudo -n " }
+    return #"printf '%s\n' "$caravan_pw" | sudo -S -p '' sh -c 'exec "$@" </dev/null' sudo "#
+  }
+
+  /// `command` (which uses `asRoot`) as sent to the guest, and its standard input. With a
+  /// sudo password, the password is the first line of standard input, read into a shell
+  /// variable by `read` (a builtin) before anything else: it is in no command line on the
+  /// host (ssh's arguments) or in the guest (`ps`), and what follows on standard input
+  /// (a staged script) is left for the command.
+  func rooted(_ command: String, input: Data? = nil) -> (command: String, input: Data?) {
+    guard spec.ssh.user != "root", let password = spec.ssh.password else { return (command, input) }
+    return ("IFS= read -r caravan_pw || exit 125; " + command, Data((password + "\n").utf8) + (input ?? Data()))
   }
 
   func powerOff() {
-    _ = try? communicator.execute("\(asRoot)systemctl poweroff || \(asRoot)poweroff") { _, _ in }
+    let remote = rooted("\(asRoot)systemctl poweroff || \(asRoot)poweroff")
+    _ = try? communicator.execute(remote.command, input: remote.input) { _, _ in }
     communicator.close()
   }
 }

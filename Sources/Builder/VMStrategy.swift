@@ -88,6 +88,9 @@ struct VMStrategy {
     let injected = work + "/initrd.injected"
     try? FileManager.default.removeItem(atPath: injected)
     try FileManager.default.copyItem(atPath: initrd, toPath: injected)
+    // It will hold the rendered templates (the build's password): QEMU's user alone reads
+    // it (libvirt gives the initrd to that user for the run).
+    chmod(injected, 0o600)
     var files: [(String, Data)] = []
     for template in spec.templates {
       guard let data = FileManager.default.contents(atPath: work + "/http/" + template.name) else { continue }
@@ -109,7 +112,7 @@ struct VMStrategy {
 
   private func gzipData(_ data: Data) throws -> Data {
     let input = work + "/inject.cpio"
-    try data.write(to: URL(fileURLWithPath: input))
+    try FileSystem.writeAtomically(data, to: input, mode: 0o600)
     defer { try? FileManager.default.removeItem(atPath: input) }
     try Subprocess(["gzip", "-n", "-f", input]).checked(step: "compressing the injected archive")
     defer { try? FileManager.default.removeItem(atPath: input + ".gz") }

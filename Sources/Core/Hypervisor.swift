@@ -158,6 +158,9 @@ public protocol Hypervisor: BoxVolumes {
   /// Imports the box if needed, defines (or redefines) the domain and creates
   /// the machine's disk if missing; returns its UUID. Does not start it.
   func define(_ plan: MachinePlan, progress: (String) -> Void) throws -> String
+  /// Refuses, before anything is made, host folders the domain's QEMU could not share
+  /// (9p on a connection whose QEMU runs as its own user must reach them as that user).
+  func checkSharedFolders(_ folders: [SharedFolder], machine: String) throws
   func start(domain: String) throws
   /// ACPI power button; returns at once.
   func requestShutdown(domain: String) throws
@@ -285,6 +288,8 @@ public struct CaravanDomain: Sendable, Equatable {
 }
 
 extension Hypervisor {
+  /// Nothing to check for a hypervisor that shares folders as the caller.
+  public func checkSharedFolders(_ folders: [SharedFolder], machine: String) throws {}
   /// Removes the domain, its disks and its logs.
   public func remove(domain: String) throws { try remove(domain: domain, keepLogs: false) }
 }

@@ -26,25 +26,82 @@ extension Lifecycle {
   }
 
   /// Takes snapshot `name` of each machine (running: with its memory; powered
-  /// off: its disk). An existing snapshot of that name is an error unless `force`.
+  /// off: its disk). An existing snapshot of that name is an error unless `force`;
+  /// then the new one is taken first and the old one goes only once it exists.
   public func saveSnapshot(_ machines: [MachineSpec], name: String, force: Bool = false) throws {
     try Lifecycle.checkSnapshotName(name)
     let targets = try machines.map { try snapshotTarget($0, action: "take a snapshot of", allowSaved: false) }
+    var replacing: [String: Bool] = [:]
     for (machine, record) in targets {
+      try checkMemorySnapshot(machine, record: record)
       let existing = try hypervisor.snapshots(domain: record.domainName)
-      if existing.contains(where: { $0.name == name }) {
-        guard force else {
-          throw CaravanError(
-            .conflict, "machine '\(machine.name)' already has a snapshot '\(name)'",
-            hint:
-              "Choose another name, replace it with `caravan snapshot save --force\(argument(for: machine)) \(name)`, or delete it with `caravan snapshot delete\(argument(for: machine)) \(name)`."
-          )
-        }
-        reporter.step(machine.name, "replacing snapshot '\(name)'")
-        try hypervisor.deleteSnapshot(domain: record.domainName, name: name)
+      replacing[machine.name] = existing.contains { $0.name == name }
+      if replacing[machine.name] == true, !force {
+        throw CaravanError(
+          .conflict, "machine '\(machine.name)' already has a snapshot '\(name)'",
+          hint:
+            "Choose another name, replace it with `caravan snapshot save --force\(argument(for: machine)) \(name)`, or delete it with `caravan snapshot delete\(argument(for: machine)) \(name)`."
+        )
       }
-      try takeSnapshot(machine, record: record, name: name, description: "caravan snapshot save")
     }
+    for (machine, record) in targets {
+      if replacing[machine.name] == true {
+        try replaceSnapshot(machine, record: record, name: name)
+      } else {
+        try takeSnapshot(machine, record: record, name: name, description: "caravan snapshot save")
+      }
+    }
+  }
+
+  /// The name a replacement is first taken under (libvirt keeps one snapshot per name).
+  static func replacementName(_ name: String) -> String { "caravan-replacing-" + name }
+
+  /// Replaces snapshot `name`: the new state is taken under a temporary name, the old
+  /// snapshot is deleted only then, the new one taken under `name`, and the temporary
+  /// one deleted. An internal snapshot cannot be renamed (its name is in the qcow2 file),
+  /// so it is taken twice. A failure at any point leaves a snapshot with the old or
+  /// the new state, and says which.
+  func replaceSnapshot(_ machine: MachineSpec, record: MachineRecord, name: String) throws {
+    let domain = record.domainName
+    let temporary = Lifecycle.replacementName(name)
+    if try hypervisor.snapshots(domain: domain).contains(where: { $0.name == temporary }) {
+      // Left by a replacement that was cut short; the snapshot `name` is still there.
+      try hypervisor.deleteSnapshot(domain: domain, name: temporary)
+    }
+    reporter.step(machine.name, "replacing snapshot '\(name)': the new one first")
+    try takeSnapshot(machine, record: record, name: temporary, description: "caravan snapshot save (replacing)")
+    do {
+      try hypervisor.deleteSnapshot(domain: domain, name: name)
+    } catch {
+      try? hypervisor.deleteSnapshot(domain: domain, name: temporary)
+      throw error
+    }
+    do {
+      try takeSnapshot(machine, record: record, name: name, description: "caravan snapshot save")
+    } catch let error as CaravanError {
+      throw CaravanError(
+        error.kind, "machine '\(machine.name)': the old snapshot '\(name)' is replaced, but \(error.message)",
+        hint:
+          "The new state is kept as snapshot '\(temporary)': `caravan snapshot restore\(argument(for: machine)) \(temporary)` restores it.",
+        cause: error)
+    }
+    try hypervisor.deleteSnapshot(domain: domain, name: temporary)
+  }
+
+  /// A machine whose domain shares a host folder (9p, virtiofs) cannot have its memory
+  /// saved (QEMU blocks it while the folder is mounted): refused while it runs, before
+  /// anything is taken or deleted. Powered off, its disk alone is taken.
+  func checkMemorySnapshot(_ machine: MachineSpec, record: MachineRecord) throws {
+    guard
+      let shared = machine.syncs.first(where: { !$0.disabled && ($0.kind == .ninep || $0.kind == .virtiofs) }),
+      try hypervisor.status(domain: record.domainName) != .poweroff
+    else { return }
+    throw CaravanError(
+      .conflict,
+      "cannot take a snapshot of machine '\(machine.name)' while it runs: its \(shared.kind.rawValue) folder '\(shared.source)' keeps QEMU from saving its memory",
+      hint:
+        "Halt it first (`caravan halt\(argument(for: machine))`): a snapshot of a halted machine takes its disk. Or use `type: rsync` for the folder."
+    )
   }
 
   func takeSnapshot(_ machine: MachineSpec, record: MachineRecord, name: String, description: String) throws {
@@ -123,6 +180,7 @@ extension Lifecycle {
   /// Takes a snapshot named `push-N` (one more than the highest pushed) of each machine.
   public func pushSnapshot(_ machines: [MachineSpec]) throws {
     let targets = try machines.map { try snapshotTarget($0, action: "push a snapshot of", allowSaved: false) }
+    for (machine, record) in targets { try checkMemorySnapshot(machine, record: record) }
     for (machine, record) in targets {
       let pushed = try hypervisor.snapshots(domain: record.domainName).compactMap { Lifecycle.pushNumber($0.name) }
       let name = Lifecycle.pushPrefix + String((pushed.max() ?? 0) + 1)

@@ -9,6 +9,12 @@ extension Lifecycle {
     return machine.syncs.filter { !$0.disabled && (kinds?.contains($0.kind) ?? true) }
   }
 
+  /// Before anything is made: the 9p folders the domain's QEMU must reach as its own user.
+  func checkSharedFolders(_ machine: MachineSpec) throws {
+    guard !syncedFolders(machine, kinds: [.ninep]).isEmpty, let syncer else { return }
+    try hypervisor.checkSharedFolders(syncer.sharedFolders(machine, projectRoot: project.root), machine: machine.name)
+  }
+
   /// Copies or mounts each synced folder of a running machine, each one an event
   /// (`sync`, detail `SRC -> DST (KIND)`) with its duration and outcome.
   func syncFolders(_ machine: MachineSpec, communicator: Communicator, kinds: Set<SyncSpec.Kind>? = nil) throws {

@@ -61,6 +61,7 @@ extension Lifecycle {
     try checkRemoteLibvirt(machine)
     // Before anything is made: a folder or host tool a sync needs (virtiofsd…).
     if !syncedFolders(machine).isEmpty { try syncer?.preflight(machine, projectRoot: project.root) }
+    try checkSharedFolders(machine)
     let state = try reconcile(machine)
     var record: MachineRecord
     // A fresh boot, or a first `up` that did not finish: hostname and `once`

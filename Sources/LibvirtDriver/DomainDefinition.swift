@@ -38,8 +38,9 @@ public struct DomainDefinition: Equatable {
   public var restrictNetwork: Bool
   /// Host folders shared with the guest (9p, virtiofs).
   public var filesystems: [SharedFolder] = []
-  /// Whether QEMU runs as root (see `xml`): a 9p folder on a system connection.
-  public var qemuAsRoot = false
+  /// Whether 9p folders keep the guest's owners and modes in xattrs (`mapped`) rather
+  /// than on the host's files (`passthrough`): whenever QEMU is not the caller itself.
+  public var ninepMapped = false
   /// NICs on libvirt networks and host bridges, besides the management NIC.
   public var interfaces: [NetworkAttachment] = []
 
@@ -93,30 +94,38 @@ public struct DomainDefinition: Equatable {
 
   /// `<filesystem>` for a shared folder.
   ///
-  /// 9p uses `accessmode='passthrough'`: the guest's files land on the host with the
-  /// guest's own uid, gid and modes (a developer whose uid is the box user's, 1000 in
-  /// Vagrant boxes, owns them), and host files show in the guest with their real
-  /// owners and modes. `mapped` would keep the guest's owners in xattrs and leave every
-  /// file it makes on the host 0600 and owned by QEMU's user, which no host tool expects.
+  /// 9p is served by QEMU itself, as QEMU's own user. Where that is the caller (a normal
+  /// user's session connection) it uses `passthrough`: the guest's files land on the
+  /// host as the user's, and host files show in the guest with their real owners and
+  /// modes. Elsewhere (the system connection, whose QEMU runs as `libvirt-qemu`) it uses
+  /// `mapped`: the guest's owners, modes, device nodes and links live in xattrs of plain
+  /// files that QEMU's user owns (0600, folders 0700), so nothing guest root does makes
+  /// a setuid file or a device node on the host. QEMU never runs as root for it.
   /// virtiofs takes only passthrough; virtiofsd (started by libvirt) serves it.
-  static func filesystem(_ folder: SharedFolder) -> XMLElement {
+  static func filesystem(_ folder: SharedFolder, mapped: Bool = false) -> XMLElement {
     var children: [XMLElement] = []
+    var accessMode = "passthrough"
     switch folder.kind {
     case .ninep:
       children.append(XMLElement("driver", [("type", "path")]))
+      if mapped { accessMode = "mapped" }
     case .virtiofs(let daemon):
       children.append(XMLElement("driver", [("type", "virtiofs")]))
       children.append(XMLElement("binary", [("path", daemon)]))
     }
     children.append(XMLElement("source", [("dir", folder.hostPath)]))
     children.append(XMLElement("target", [("dir", folder.tag)]))
-    return XMLElement("filesystem", [("type", "mount"), ("accessmode", "passthrough")], children: children)
+    return XMLElement("filesystem", [("type", "mount"), ("accessmode", accessMode)], children: children)
   }
 
   public var xml: String {
     var root = XMLElement("domain", [("type", type), ("xmlns:qemu", DomainDefinition.qemuNamespace)])
     root.children.append(XMLElement("name", text: name))
     if let uuid { root.children.append(XMLElement("uuid", text: uuid)) }
+    // A VM generation ID (QEMU's vmgenid device): libvirt makes a new one when the
+    // domain is defined and again when it starts from a snapshot or a saved state, so a
+    // guest started from a warm state is told it is a copy (the kernel reseeds its RNG).
+    root.children.append(XMLElement("genid"))
     root.children.append(XMLElement("title", text: "Caravan machine '\(metadata.machine)'"))
     root.children.append(
       XMLElement("description", text: "Made by Caravan for \(metadata.project); managed with `caravan` there."))
@@ -178,19 +187,8 @@ public struct DomainDefinition: Equatable {
       XMLElement(
         "rng", [("model", "virtio")], children: [XMLElement("backend", [("model", "random")], text: "/dev/urandom")]))
     devices.children.append(XMLElement("memballoon", [("model", "virtio")]))
-    devices.children += filesystems.map(DomainDefinition.filesystem)
+    devices.children += filesystems.map { DomainDefinition.filesystem($0, mapped: ninepMapped) }
     root.children.append(devices)
-    if qemuAsRoot {
-      // A 9p folder's writes are made by QEMU itself, as its own user. libvirt's default
-      // for the system connection (libvirt-qemu) could not write into a user's folder,
-      // and could not give the files the guest's owners: QEMU runs as root for such a
-      // machine (disks and logs are root's already, so nothing is relabelled). A session
-      // connection's QEMU runs as the user, who owns the folder.
-      root.children.append(
-        XMLElement(
-          "seclabel", [("type", "static"), ("model", "dac"), ("relabel", "no")],
-          children: [XMLElement("label", text: "+0:+0")]))
-    }
     root.children.append(
       XMLElement("qemu:commandline", children: netdevArguments.map { XMLElement("qemu:arg", [("value", $0)]) }))
     return root.render()

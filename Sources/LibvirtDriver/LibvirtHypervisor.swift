@@ -207,7 +207,7 @@ public final class LibvirtHypervisor: Hypervisor {
       consoleLog: consoleLogPath(domain: plan.domainName),
       forwards: plan.forwards, restrictNetwork: plan.network == .userMode(restricted: true),
       filesystems: plan.sharedFolders,
-      qemuAsRoot: plan.sharedFolders.contains { $0.kind == .ninep } && !uri.hasSuffix("session"),
+      ninepMapped: !qemuIsCaller,
       interfaces: plan.attachments)
   }
 

@@ -31,6 +31,17 @@ struct CheckedScope {
   /// Multi-valued settings (`volume`, `forward`, `network`, `sync`, `trigger`) in file order.
   var multi: [CheckedSetting] = []
   var provisioners: [CheckedProvisioner] = []
+  /// `ssh { user … }` as written, when it is known without a machine copy.
+  var sshUser: String?
+  /// `sync` destinations, checked against the machine's login user once the file is read.
+  var syncDestinations: [SyncDestination] = []
+}
+
+/// A `sync` destination (expanded) and where it is written.
+struct SyncDestination {
+  var path: String
+  var location: SourceLocation
+  var length: Int
 }
 
 struct MachineCopy: Equatable {

@@ -76,6 +76,7 @@ extension Validator {
           text.isEmpty || text.contains(where: \.isWhitespace)
             ? "\(subject) must be a user name without spaces, got \"\(text)\"" : nil
         }
+        settings.sshUser = expandedOnce(user)
         store(key, setting, in: &settings) { machine, expansion in machine.ssh.user = expansion.expand(user) }
       case "port":
         guard let port = integer(value, subject, in: 1...65535, example: example) else { return }

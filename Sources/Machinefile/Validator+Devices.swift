@@ -189,8 +189,13 @@ extension Validator {
     checkText(source, at: left, scope: scope) {
       $0.isEmpty ? "the source of 'sync' is empty; write a host path like \"./app\"" : nil
     }
+    var absolute = true
     checkText(destination, at: right, scope: scope) { text in
-      text.hasPrefix("/")
+      absolute = absolute && text.hasPrefix("/")
+      if absolute {
+        settings.syncDestinations.append(SyncDestination(path: text, location: right.location, length: right.length))
+      }
+      return absolute
         ? nil : "the destination of 'sync' must be an absolute guest path like \"/srv/app\", got \"\(text)\""
     }
     append(statement, to: &settings) { machine, expansion in

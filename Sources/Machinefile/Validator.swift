@@ -72,6 +72,7 @@ final class Validator {
     }
     result.defaults = defaults
     checkMachineNames()
+    checkSyncDestinations()
     if result.machines.isEmpty {
       result.machines = [
         CheckedMachine(

@@ -101,11 +101,13 @@ extension FolderSync {
   /// rsync's arguments, each one a word of its own (no shell on the host); the paths
   /// reach the guest's rsync through rsync's own protocol (`--protect-args`), not
   /// through the guest's shell. `SRC/` copies the folder's contents into `DST`.
+  /// `--delete` never reaches a `.ssh` folder in the destination (a protect filter):
+  /// the login user's `authorized_keys` stays even if the destination holds a home.
   static func rsyncArguments(
     source: String, destination: String, shell: RemoteShell, owner: String, group: String, exclude: [String]
   ) -> [String] {
     var args = [
-      "rsync", "--archive", "--delete", "--protect-args", "--chown=\(owner):\(group)",
+      "rsync", "--archive", "--delete", FolderSync.protectFilter, "--protect-args", "--chown=\(owner):\(group)",
       "--rsync-path=sudo -n rsync", "-e", remoteShellCommand(shell.arguments),
     ]
     args += exclude.map { "--exclude=\($0)" }
@@ -115,6 +117,10 @@ extension FolderSync {
     ]
     return args
   }
+
+  /// rsync's filter that keeps every `.ssh` folder of the destination (at any depth)
+  /// out of `--delete`'s reach; files the host sends there are still copied.
+  static let protectFilter = "--filter=P .ssh/"
 
   /// The ssh command as one string for `-e`, which rsync splits itself, at spaces,
   /// keeping what is in single or double quotes together (a doubled quote inside

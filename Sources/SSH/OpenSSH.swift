@@ -64,22 +64,23 @@ public final class OpenSSHCommunicator: Communicator {
 
   /// The environment ssh runs in: nil (inherited) without a password; with one, ssh
   /// always asks `askpass` (SSH_ASKPASS_REQUIRE=force, so no terminal is involved),
-  /// which prints the password from the environment, never from a file or an argument.
-  static func environment(_ endpoint: SSHEndpoint, askpass: String) -> [String: String]? {
-    guard let password = endpoint.password else { return nil }
+  /// which prints the password from `passwordFile` (0600): never from an argument or
+  /// the environment (which every child of ssh, the shared connection too, inherits).
+  static func environment(_ endpoint: SSHEndpoint, askpass: String, passwordFile: String) -> [String: String]? {
+    guard endpoint.password != nil else { return nil }
     var environment = ProcessInfo.processInfo.environment
     environment["SSH_ASKPASS"] = askpass
     environment["SSH_ASKPASS_REQUIRE"] = "force"
-    environment[passwordVariable] = password
+    environment[passwordFileVariable] = passwordFile
     return environment
   }
 
-  static let passwordVariable = "CARAVAN_SSH_PASSWORD"
+  static let passwordFileVariable = "CARAVAN_SSH_PASSWORD_FILE"
 
-  /// Writes the askpass helper into `directory` (once; it holds no secret) and returns its path.
+  /// Writes the askpass helper (0700) into `directory` (0700) once; it holds no secret.
   static func askpassHelper(in directory: String) throws -> String {
     let path = directory + "/caravan-askpass"
-    let script = Data("#!/bin/sh\nprintf '%s\\n' \"$\(passwordVariable)\"\n".utf8)
+    let script = Data("#!/bin/sh\nexec cat -- \"$\(passwordFileVariable)\"\n".utf8)
     if FileManager.default.contents(atPath: path) != script {
       try FileSystem.makeDirectory(directory, mode: 0o700)
       try FileSystem.writeAtomically(script, to: path, mode: 0o700)
@@ -87,12 +88,22 @@ public final class OpenSSHCommunicator: Communicator {
     return path
   }
 
+  /// The file the askpass helper reads this endpoint's password from, in the helper's folder.
+  var passwordFile: String { helperDirectory + "/caravan-password-\(getpid())-\(endpoint.port)" }
+
+  /// Writes the password (and a newline) to `passwordFile`, 0600; close() removes it.
+  func writePasswordFile(_ password: String) throws -> String {
+    try FileSystem.makeDirectory(helperDirectory, mode: 0o700)
+    try FileSystem.writeAtomically(Data((password + "\n").utf8), to: passwordFile, mode: 0o600)
+    return passwordFile
+  }
+
   /// A `Subprocess` running ssh with `args` for this endpoint.
   func ssh(_ args: [String], input: Data? = nil, timeout: Double? = nil) throws -> Subprocess {
-    let environment =
-      endpoint.password == nil
-      ? nil
-      : OpenSSHCommunicator.environment(endpoint, askpass: try OpenSSHCommunicator.askpassHelper(in: helperDirectory))
+    guard let password = endpoint.password else { return Subprocess(args, input: input, timeout: timeout) }
+    let environment = OpenSSHCommunicator.environment(
+      endpoint, askpass: try OpenSSHCommunicator.askpassHelper(in: helperDirectory),
+      passwordFile: try writePasswordFile(password))
     return Subprocess(args, environment: environment, input: input, timeout: timeout)
   }
 
@@ -196,6 +207,7 @@ public final class OpenSSHCommunicator: Communicator {
   }
 
   public func close() {
+    if endpoint.password != nil { try? FileManager.default.removeItem(atPath: passwordFile) }
     guard let control = endpoint.controlPath, FileManager.default.fileExists(atPath: control),
       let args = OpenSSHCommunicator.stopMasterArguments(endpoint)
     else { return }

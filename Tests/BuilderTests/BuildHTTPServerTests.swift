@@ -13,9 +13,11 @@ final class LogLines: Sendable {
 }
 
 /// A server on 127.0.0.1 over `roots`, stopped at the end of `body`.
-func withServer(roots: [String], _ body: (UInt16, LogLines) async throws -> Void) async throws {
+func withServer(
+  roots: [String], allowedPeers: [PeerRange] = [.loopback], _ body: (UInt16, LogLines) async throws -> Void
+) async throws {
   let log = LogLines()
-  let server = BuildHTTPServer(roots: roots, log: { log.append($0) })
+  let server = BuildHTTPServer(roots: roots, allowedPeers: allowedPeers, log: { log.append($0) })
   let port = try await server.start()
   do {
     try await body(port, log)
@@ -51,6 +53,35 @@ struct BuildHTTPServerTests {
       #expect(tarball.status == 200 && tarball.body == pattern(3000))
       #expect(tarball.headers["content-type"] == "application/octet-stream")
       #expect(log.all == ["GET /preseed.cfg 200 \(preseed.utf8.count) bytes", "GET /sub/rootfs.tar 200 3000 bytes"])
+    }
+  }
+
+  /// A peer outside the allowed range gets 403 and nothing of the file (a server allowing
+  /// only 127.0.0.2 stands for one allowing only loopback, seen by a peer elsewhere).
+  @Test func aPeerOutsideTheAllowedRangeIsRefused() async throws {
+    let folder = try TemporaryFolder()
+    try folder.write("root/preseed.cfg", preseed)
+    let only = try #require(PeerRange("127.0.0.2/32"))
+    try await withServer(roots: [folder.path + "/root"], allowedPeers: [only]) { port, log async throws in
+      let refused = try await RawHTTP.get("/preseed.cfg", port: port)
+      #expect(refused.status == 403 && refused.body.isEmpty, "\(refused)")
+      #expect(!refused.text.contains("vagrant"))
+      let allowed = try await RawHTTP.get("/preseed.cfg", port: port, from: "127.0.0.2")
+      #expect(allowed.status == 200 && allowed.text == preseed)
+      #expect(log.all.first?.hasPrefix("GET /preseed.cfg 403 0 bytes: refused 127.0.0.1:") == true, "\(log.all)")
+      #expect(log.all.last == "GET /preseed.cfg 200 \(preseed.utf8.count) bytes", "\(log.all)")
+    }
+  }
+
+  @Test func peerRangesParseAndMatch() throws {
+    let guest = try #require(PeerRange("10.0.2.0/24"))
+    #expect(guest.contains("10.0.2.15") && !guest.contains("10.0.3.1") && !guest.contains("192.168.1.2"))
+    #expect(PeerRange.loopback.contains("127.0.0.1") && PeerRange.loopback.contains("127.9.9.9"))
+    #expect(!PeerRange.loopback.contains("128.0.0.1") && !PeerRange.loopback.contains("::1"))
+    #expect(
+      PeerRange("10.0.2.15")?.contains("10.0.2.15") == true && PeerRange("10.0.2.15")?.contains("10.0.2.16") == false)
+    for bad in ["", "10.0.2", "10.0.2.0/33", "10.0.2.256/24", "a.b.c.d", "10.0.2.0/x", "1.2.3.4/8/9"] {
+      #expect(PeerRange(bad) == nil, "\(bad)")
     }
   }
 

@@ -62,19 +62,34 @@ enum RawHTTP {
   }
 
   static func get(
-    _ target: String, port: UInt16, method: String = "GET", headers: [String] = []
+    _ target: String, port: UInt16, method: String = "GET", headers: [String] = [], from source: String? = nil
   ) async throws -> HTTPReply {
     let request =
       (["\(method) \(target) HTTP/1.1", "Host: 127.0.0.1:\(port)", "Connection: close"] + headers + ["", ""])
       .joined(separator: "\r\n")
-    let raw = try await onThread { try exchange(Data(request.utf8), port: port) }
+    let raw = try await onThread { try exchange(Data(request.utf8), port: port, from: source) }
     return try parse(raw)
   }
 
-  /// A connected socket to 127.0.0.1:`port` with 10 s send and receive timeouts.
-  static func connectLoopback(port: UInt16) throws -> Int32 {
+  /// A connected socket to 127.0.0.1:`port` with 10 s send and receive timeouts, from
+  /// `source` (another loopback address, such as 127.0.0.2) when given.
+  static func connectLoopback(port: UInt16, from source: String? = nil) throws -> Int32 {
     let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard socket >= 0 else { throw Failure(description: "socket: \(String(cString: strerror(errno)))") }
+    if let source {
+      var local = sockaddr_in()
+      local.sin_family = sa_family_t(AF_INET)
+      local.sin_addr.s_addr = inet_addr(source)
+      let bound = withUnsafePointer(to: &local) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+          bind(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        }
+      }
+      guard bound == 0 else {
+        close(socket)
+        throw Failure(description: "bind to \(source): \(String(cString: strerror(errno)))")
+      }
+    }
     var timeout = timeval(tv_sec: 10, tv_usec: 0)
     setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     setsockopt(socket, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
@@ -136,8 +151,8 @@ enum RawHTTP {
     return received + Data(buffer)
   }
 
-  static func exchange(_ request: Data, port: UInt16) throws -> Data {
-    let socket = try connectLoopback(port: port)
+  static func exchange(_ request: Data, port: UInt16, from source: String? = nil) throws -> Data {
+    let socket = try connectLoopback(port: port, from: source)
     defer { close(socket) }
     try send(request, on: socket)
     return try readAll(from: socket)

@@ -137,8 +137,14 @@ final class FakeHypervisor: Hypervisor {
     calls.append("unpause \(domain)")
     domains[domain]?.status = .running
   }
+  /// Snapshot names whose creation fails (as a full disk or a blocked memory save would).
+  @Guarded var failingSnapshots: Set<String> = []
   func createSnapshot(domain: String, name: String, description: String?) throws {
     calls.append("snapshot \(domain) \(name)")
+    if failingSnapshots.contains(name) { throw CaravanError(.io, "could not take snapshot '\(name)'") }
+    if snapshotsByDomain[domain]?.contains(where: { $0.name == name }) == true {
+      throw CaravanError(.conflict, "snapshot '\(name)' exists")
+    }
     let state = domains[domain]?.status ?? .notCreated
     snapshotsByDomain[domain, default: []].append(SnapshotInfo(name: name, createdAt: Date(), state: state))
   }

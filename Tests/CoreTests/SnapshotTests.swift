@@ -19,7 +19,12 @@ struct SnapshotTests {
     let duplicate = try #require(throws: CaravanError.self) { try f.lifecycle.saveSnapshot(machines, name: "s1") }
     #expect(duplicate.message == "machine 'default' already has a snapshot 's1'")
     try f.lifecycle.saveSnapshot(machines, name: "s1", force: true)
-    #expect(f.hypervisor.calls.suffix(2) == ["delete-snapshot \(domain) s1", "snapshot \(domain) s1"])
+    #expect(
+      f.hypervisor.calls.suffix(4) == [
+        "snapshot \(domain) caravan-replacing-s1", "delete-snapshot \(domain) s1", "snapshot \(domain) s1",
+        "delete-snapshot \(domain) caravan-replacing-s1",
+      ], "the new one is taken before the old one goes")
+    #expect(try f.lifecycle.listSnapshots(machines).first?.snapshots.map(\.name) == ["s1"])
 
     f.hypervisor.domains[domain]?.status = .poweroff
     try f.lifecycle.restoreSnapshot(machines, name: "s1")
@@ -30,6 +35,55 @@ struct SnapshotTests {
 
     try f.lifecycle.deleteSnapshot(machines, name: "s1")
     #expect(try f.lifecycle.listSnapshots(machines).first?.snapshots.isEmpty == true)
+  }
+
+  /// A replacement that cannot be taken leaves the old snapshot as it was; one whose
+  /// second take fails keeps the new state under the temporary name and says so.
+  @Test func aFailedForcedSaveKeepsTheOldSnapshot() throws {
+    let (f, domain) = try StateRulesTests.upFixture()
+    defer { f.cleanUp() }
+    let machines = f.project.spec.machines
+    try f.lifecycle.saveSnapshot(machines, name: "s1")
+    let old = try #require(try f.hypervisor.snapshots(domain: domain).first)
+    f.hypervisor.failingSnapshots = ["caravan-replacing-s1"]
+    #expect(throws: CaravanError.self) { try f.lifecycle.saveSnapshot(machines, name: "s1", force: true) }
+    #expect(try f.hypervisor.snapshots(domain: domain) == [old], "the old snapshot is untouched")
+    #expect(!f.hypervisor.calls.contains("delete-snapshot \(domain) s1"))
+
+    f.hypervisor.failingSnapshots = ["s1"]
+    let late = try #require(throws: CaravanError.self) {
+      try f.lifecycle.saveSnapshot(machines, name: "s1", force: true)
+    }
+    #expect(late.message.hasPrefix("machine 'default': the old snapshot 's1' is replaced, but "), "\(late)")
+    #expect(late.hint?.contains("`caravan snapshot restore caravan-replacing-s1`") == true, "\(late)")
+    #expect(try f.hypervisor.snapshots(domain: domain).map(\.name) == ["caravan-replacing-s1"])
+  }
+
+  /// A running machine with a 9p folder cannot save its memory: refused before anything
+  /// is taken or deleted; halted, its disk is taken.
+  @Test func aRunningNinepMachineIsRefusedBeforeAnythingIsDeleted() throws {
+    let (f, domain) = try StateRulesTests.upFixture()
+    defer { f.cleanUp() }
+    var machines = f.project.spec.machines
+    try f.lifecycle.saveSnapshot(machines, name: "s1")
+    var shared = SyncSpec(source: "./shared", destination: "/mnt/shared")
+    shared.kind = .ninep
+    machines[0].syncs = [shared]
+    let calls = f.hypervisor.calls
+    let refused = try #require(throws: CaravanError.self) {
+      try f.lifecycle.saveSnapshot(machines, name: "s1", force: true)
+    }
+    #expect(
+      refused.message
+        == "cannot take a snapshot of machine 'default' while it runs: its 9p folder './shared' keeps QEMU from saving its memory"
+    )
+    #expect(refused.hint?.contains("`caravan halt`") == true)
+    #expect(f.hypervisor.calls == calls, "nothing taken, nothing deleted")
+    #expect(throws: CaravanError.self) { try f.lifecycle.pushSnapshot(machines) }
+    f.hypervisor.domains[domain]?.status = .poweroff
+    try f.lifecycle.saveSnapshot(machines, name: "s1", force: true)
+    #expect(try f.hypervisor.snapshots(domain: domain).map(\.name) == ["s1"])
+    #expect(try f.hypervisor.snapshots(domain: domain).first?.state == .poweroff)
   }
 
   @Test func anUnknownSnapshotIsAnErrorListingTheNames() throws {

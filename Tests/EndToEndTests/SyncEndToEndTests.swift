@@ -3,9 +3,12 @@ import Testing
 
 /// Synced folders on one real QEMU guest (TCG), two boots (`up` and `reload`): rsync at
 /// `up` with an exclude and an owner, before the provisioners; a host deletion followed
-/// by `caravan rsync`; `caravan rsync-auto` picking up a change until SIGINT; a 9p mount
-/// both ways; `reload` copying and mounting again; virtiofs refused before anything is
-/// made; and nothing left in libvirt after `destroy -f`.
+/// by `caravan rsync`; `caravan rsync-auto` picking up a change until SIGINT; a 9p folder
+/// QEMU's user cannot write refused before anything is made, then a 9p mount both ways
+/// with QEMU not root and guest root unable to make a setuid file or a device node on the
+/// host; a snapshot of the running 9p machine refused; `reload` copying and mounting
+/// again; virtiofs refused before anything is made; and nothing left in libvirt after
+/// `destroy -f`.
 @Suite(
   .guestSlot, .serialized, .enabled(if: Harness.enabled, "needs CARAVAN_BIN and CARAVAN_E2E_BOX (run `make test`)"))
 struct SyncEndToEnd {
@@ -41,6 +44,19 @@ struct SyncEndToEnd {
     try h.write("from the host\n", to: "proj/shared/host.txt")
     #expect(try h.caravan("box", "add", "caravan/debian-12", Harness.boxFile, in: h.root).status == 0)
     defer { _ = try? h.caravan("box", "remove", "caravan/debian-12", "--force", in: h.root) }
+
+    // QEMU runs as libvirt-qemu, which may read the folder (0755) but not write it:
+    // refused by name before anything is made.
+    let unwritable = try h.caravan("up", in: project)
+    #expect(unwritable.status == 1, "\(unwritable)")
+    #expect(
+      unwritable.stderr.contains(
+        "QEMU runs as 'libvirt-qemu' (uid 64055) on qemu:///system and could not share the 9p folder '\(project)/shared': it may not read, write and search the folder"
+      ), "\(unwritable)")
+    #expect(unwritable.stderr.contains("`type: rsync`"), "\(unwritable)")
+    #expect(!unwritable.stdout.contains("creating domain"), "\(unwritable)")
+    #expect(try h.caravan("status", in: project).stdout.contains("not created"))
+    chmod(project + "/shared", 0o777)
 
     let events = h.root + "/events.jsonl"
     let up = try h.caravan("up", "--events", events, in: project)
@@ -95,17 +111,41 @@ struct SyncEndToEnd {
     #expect(auto.terminationReason == .exit && auto.terminationStatus == 0, "\(autoLog)")
     #expect(autoLog.contains("stopped watching"), "\(autoLog)")
 
-    // 9p: a host write is seen in the guest, and the guest's write (as root, then given
-    // to the login user) is seen on the host with the guest user's uid.
+    // 9p: QEMU is not root; a host write is seen in the guest, and the guest's write (as
+    // root, then given to the login user) is seen on the host, owned by QEMU's user
+    // (mapped: the guest's owner and mode live in xattrs).
+    let pid = try String(contentsOfFile: "/run/libvirt/qemu/\(domain).pid", encoding: .utf8)
+      .trimmingCharacters(in: .whitespacesAndNewlines)
+    let qemuUser = try h.run(["ps", "-o", "user=", "-o", "uid=", "-p", pid]).stdout
+    #expect(qemuUser.split(separator: " ", omittingEmptySubsequences: true).last == "64055\n", "\(qemuUser)")
+    #expect(!qemuUser.hasPrefix("root"), "\(qemuUser)")
     #expect(try guest("cat /mnt/shared/host.txt") == "from the host\n")
     try h.write("later\n", to: "proj/shared/later.txt")
     #expect(try guest("cat /mnt/shared/later.txt") == "later\n")
     _ = try guest(
       "sudo -n sh -c 'echo from the guest > /mnt/shared/guest.txt && chown vagrant: /mnt/shared/guest.txt'; sync")
     #expect(FileManager.default.contents(atPath: project + "/shared/guest.txt") == Data("from the guest\n".utf8))
-    let guestUID = try guest("id -u vagrant").trimmingCharacters(in: .whitespacesAndNewlines)
-    let hostUID = try FileManager.default.attributesOfItem(atPath: project + "/shared/guest.txt")[.ownerAccountID]
-    #expect((hostUID as? NSNumber)?.stringValue == guestUID, "passthrough keeps the guest's owner")
+    #expect(try guest("stat -c %U /mnt/shared/guest.txt") == "vagrant\n", "the guest sees the owner it gave")
+    let attributes = try FileManager.default.attributesOfItem(atPath: project + "/shared/guest.txt")
+    #expect((attributes[.ownerAccountID] as? NSNumber)?.intValue == 64055, "owned by QEMU's user on the host")
+
+    // Guest root's setuid-root file and device node are plain files on the host.
+    let made = try guest(
+      "sudo -n sh -c 'cp /bin/true /mnt/shared/suid && chmod 4755 /mnt/shared/suid && mknod /mnt/shared/null c 1 3' && stat -c '%a %F' /mnt/shared/suid && stat -c %F /mnt/shared/null"
+    )
+    #expect(made == "4755 regular file\ncharacter special file\n", "the guest sees what it made: \(made)")
+    var suid = stat()
+    var node = stat()
+    #expect(stat(project + "/shared/suid", &suid) == 0 && stat(project + "/shared/null", &node) == 0)
+    #expect(suid.st_mode & (S_ISUID | S_ISGID) == 0 && suid.st_uid == 64055, "mode \(String(suid.st_mode, radix: 8))")
+    #expect(node.st_mode & S_IFMT == S_IFREG, "mode \(String(node.st_mode, radix: 8))")
+
+    // Its memory cannot be saved while the 9p folder is mounted: refused, nothing taken.
+    let snapshot = try h.caravan("snapshot", "save", "s1", in: project)
+    #expect(snapshot.status == 1, "\(snapshot)")
+    #expect(snapshot.stderr.contains("while it runs: its 9p folder './shared' keeps QEMU from saving"), "\(snapshot)")
+    let snapshots = try Harness.virsh("snapshot-list", domain, "--name").stdout
+    #expect(snapshots.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "\(snapshots)")
 
     // reload: boots again, copies what changed meanwhile and mounts 9p again.
     try h.write("new\n", to: "proj/src dir/after-reload.txt")

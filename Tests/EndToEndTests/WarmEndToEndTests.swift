@@ -73,6 +73,17 @@ struct WarmEndToEnd {
     for clock in [web[3], db[3]] {
       #expect(abs((Double(clock) ?? 0) - now) < 60, "the guest's clock \(clock) is the host's \(now)")
     }
+    // Each restored domain has its own VM generation ID, and the guest has the device.
+    func genid(_ machine: String) throws -> String {
+      let status = try h.caravan("status", machine, in: project).stdout
+      let domain = try #require(status.split(separator: "(").last.map { String($0.prefix { $0 != ")" }) })
+      let xml = try Harness.virsh("dumpxml", domain).stdout
+      let start = try #require(xml.range(of: "<genid>"), "\(xml)")
+      return String(xml[start.upperBound...].prefix { $0 != "<" })
+    }
+    let (webGenid, dbGenid) = (try genid("web"), try genid("db"))
+    #expect(webGenid.count == 36 && dbGenid.count == 36 && webGenid != dbGenid, "genids: \(webGenid) \(dbGenid)")
+    #expect(try guest("web", "ls /sys/bus/acpi/devices | grep -c QEMUVGID") == "1")
     // The key the user logs in with is the machine's own; the host key sshd shows is the new one.
     let scan = try h.run(["ssh-keyscan", "-t", "ed25519", "-p", try port("web", project, h), "127.0.0.1"])
     #expect(scan.stdout.contains(web[2]), "sshd serves the new host key: \(scan)")

@@ -47,35 +47,82 @@ struct DomainDefinitionTests {
     #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
   }
 
-  /// A 9p folder: passthrough, the tag as target, QEMU as root on the system
-  /// connection; virtiofs: its daemon and shared memory. libvirt's schema takes both.
+  /// A 9p folder: mapped (guest owners in xattrs) where QEMU is not the caller,
+  /// passthrough where it is; never a seclabel making QEMU root. virtiofs: its daemon and
+  /// shared memory. libvirt's schema takes them.
   @Test func sharedFoldersAreFilesystemsTheSchemaAccepts() throws {
     var definition = DomainDefinitionTests.sample()
     definition.filesystems = [
       SharedFolder(kind: .ninep, hostPath: "/home/dev/hello & co/data", tag: "caravan-0123456789ab"),
       SharedFolder(kind: .virtiofs(daemon: "/usr/libexec/virtiofsd"), hostPath: "/srv/x", tag: "caravan-ba98"),
     ]
-    definition.qemuAsRoot = true
+    definition.ninepMapped = true
     let xml = definition.xml
     let ninep = """
-          <filesystem type='mount' accessmode='passthrough'>
+          <filesystem type='mount' accessmode='mapped'>
             <driver type='path'/>
             <source dir='/home/dev/hello &amp; co/data'/>
             <target dir='caravan-0123456789ab'/>
           </filesystem>
       """
     #expect(xml.contains(ninep), "\(xml)")
-    #expect(xml.contains("<driver type='virtiofs'/>") && xml.contains("<binary path='/usr/libexec/virtiofsd'/>"))
+    #expect(
+      xml.contains("<filesystem type='mount' accessmode='passthrough'>\n      <driver type='virtiofs'/>"), "\(xml)")
+    #expect(xml.contains("<binary path='/usr/libexec/virtiofsd'/>"))
     #expect(xml.contains("<source type='memfd'/>") && xml.contains("<access mode='shared'/>"))
-    #expect(xml.contains("<seclabel type='static' model='dac' relabel='no'>") && xml.contains("<label>+0:+0</label>"))
+    #expect(!xml.contains("seclabel"), "QEMU keeps libvirt's own user")
     let path = NSTemporaryDirectory() + "caravan-domain-fs-\(getpid()).xml"
     try xml.write(toFile: path, atomically: true, encoding: .utf8)
     defer { try? FileManager.default.removeItem(atPath: path) }
     let result = try Subprocess(["virt-xml-validate", path, "domain"]).run()
     #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
 
+    definition.ninepMapped = false
+    #expect(definition.xml.contains("<filesystem type='mount' accessmode='passthrough'>\n      <driver type='path'/>"))
     let plain = DomainDefinitionTests.sample().xml
     #expect(!plain.contains("filesystem") && !plain.contains("seclabel") && !plain.contains("memoryBacking"))
+  }
+
+  /// QEMU's user is libvirt's DAC base label; a folder it cannot reach is named with
+  /// what stops it (a folder above without search, the folder without write).
+  @Test func qemusUserAndWhatItCanReach() throws {
+    let capabilities = """
+      <secmodel><model>dac</model><doi>0</doi><baselabel type='kvm'>+64055:+64055</baselabel>
+      <baselabel type='qemu'>+64055:+64055</baselabel></secmodel>
+      """
+    let user = try #require(LibvirtHypervisor.qemuUser(capabilities: capabilities))
+    #expect(user.uid == 64055 && user.gid == 64055)
+    #expect(LibvirtHypervisor.qemuUser(capabilities: "<secmodel><model>none</model></secmodel>") == nil)
+
+    let root = try FileSystem.makeTemporaryDirectory(prefix: "caravan-access")
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    let folder = root + "/closed/shared"
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    chmod(root, 0o755)
+    chmod(root + "/closed", 0o700)
+    chmod(folder, 0o755)
+    let stranger: uid_t = 64055
+    let closed = try #require(FolderAccess.problem(path: folder, uid: stranger, groups: [64055]))
+    #expect(closed.hasPrefix("it may not search '\(root)/closed' (mode 700, owner "), "\(closed)")
+    chmod(root + "/closed", 0o711)
+    let readOnly = try #require(FolderAccess.problem(path: folder, uid: stranger, groups: [64055]))
+    #expect(readOnly.hasPrefix("it may not read, write and search the folder (mode 755"), "\(readOnly)")
+    chmod(folder, 0o777)
+    #expect(FolderAccess.problem(path: folder, uid: stranger, groups: [64055]) == nil)
+    chmod(folder, 0o770)
+    #expect(FolderAccess.problem(path: folder, uid: stranger, groups: [64055]) != nil)
+    #expect(FolderAccess.problem(path: folder, uid: stranger, groups: [64055, getgid()]) == nil, "by its group")
+    #expect(FolderAccess.problem(path: folder, uid: getuid(), groups: []) == nil, "its owner")
+
+    // Asked as the user itself (as root, through setpriv): `nobody` may not write a 0755 folder.
+    if getuid() == 0 {
+      chmod(folder, 0o755)
+      #expect(FolderAccess.reachable(folder, uid: 65534, gid: 65534) == false)
+      chmod(folder, 0o777)
+      #expect(FolderAccess.reachable(folder, uid: 65534, gid: 65534) == true)
+      chmod(root + "/closed", 0o700)
+      #expect(FolderAccess.reachable(folder, uid: 65534, gid: 65534) == false)
+    }
   }
 
   @Test func metadataIsReadBackFromWhatLibvirtReturns() {

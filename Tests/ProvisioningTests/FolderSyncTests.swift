@@ -112,6 +112,40 @@ struct FolderSyncTests {
     #expect(!FileManager.default.fileExists(atPath: "pwned"))
   }
 
+  /// `--delete` removes what the host no longer has, but never a `.ssh` folder of the
+  /// destination (at its top or deeper): a sync cannot take the login user's keys.
+  @Test func deletionNeverReachesAuthorizedKeys() throws {
+    defer { cleanUp() }
+    let fakeSSH = root + "/bin/fake-ssh"
+    try write(
+      """
+      #!/bin/sh
+      while [ "$#" -gt 0 ] && [ "$1" != 127.0.0.1 ]; do shift; done
+      shift
+      exec sh -c "$*"
+      """, fakeSSH)
+    let source = root + "/src"
+    try write("app\n", source + "/app.txt")
+    let destination = root + "/guest/home/vagrant"
+    for path in [".ssh/authorized_keys", "deep/er/.ssh/authorized_keys", "stale.txt", "deep/stale.txt"] {
+      try write("old\n", destination + "/" + path, mode: 0o600)
+    }
+    let owner = String(cString: getpwuid(getuid()).pointee.pw_name)
+    let group = String(cString: getgrgid(getgid()).pointee.gr_name)
+    let args = FolderSync.rsyncArguments(
+      source: source, destination: destination,
+      shell: RemoteShell(arguments: [fakeSSH, "-p", "22"], destination: "u@127.0.0.1"), owner: owner, group: group,
+      exclude: []
+    ).map { $0.hasPrefix("--rsync-path=") ? "--rsync-path=rsync" : $0 }
+    #expect(args.contains("--filter=P .ssh/"), "\(args)")
+    let run = try Subprocess(args, environment: ["PATH": "/usr/bin:/bin", "HOME": root]).run()
+    #expect(run.status == 0, "\(run.stderr)")
+    let exists = { FileManager.default.fileExists(atPath: destination + "/" + $0) }
+    #expect(exists("app.txt"))
+    #expect(!exists("stale.txt") && !exists("deep/stale.txt"), "--delete still deletes")
+    #expect(exists(".ssh/authorized_keys") && exists("deep/er/.ssh/authorized_keys"))
+  }
+
   /// The guest's preparation, run here by /bin/sh (with a `sudo` that only drops `-n`):
   /// the destination is made whatever its name, the group is printed, a missing owner is 3.
   @Test(arguments: hostile)

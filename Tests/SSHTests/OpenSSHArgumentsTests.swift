@@ -79,23 +79,36 @@ struct OpenSSHArgumentsTests {
   }
 
   /// ssh runs the askpass helper with the prompt as its argument; it prints the password
-  /// exactly, from the environment, and the helper file holds no secret.
+  /// exactly, from a 0600 file in a 0700 folder; neither the helper nor the environment
+  /// holds the secret, and `close` removes the file.
   @Test(arguments: ["vagrant", "s3cret pass'word", #"$HOME `id` "q" \n %s -n"#, "-e"])
   func theAskpassHelperPrintsThePasswordExactly(password: String) async throws {
     let directory = NSTemporaryDirectory() + "caravan askpass \(getpid()) \(UUID().uuidString)"
     defer { try? FileManager.default.removeItem(atPath: directory) }
-    let helper = try OpenSSHCommunicator.askpassHelper(in: directory)
     let endpoint = SSHEndpoint(port: 2222, user: "vagrant", identityFiles: [], password: password)
-    let environment = try #require(OpenSSHCommunicator.environment(endpoint, askpass: helper))
-    #expect(environment["SSH_ASKPASS"] == helper && environment["SSH_ASKPASS_REQUIRE"] == "force")
+    let communicator = OpenSSHCommunicator(endpoint: endpoint, helperDirectory: directory)
+    let process = try communicator.ssh(["true"])
+    let environment = try #require(process.environment)
+    let helper = try #require(environment["SSH_ASKPASS"])
+    #expect(environment["SSH_ASKPASS_REQUIRE"] == "force")
     #expect(environment["PATH"] == ProcessInfo.processInfo.environment["PATH"])
+    #expect(!environment.values.contains { $0.contains(password) }, "no password in the environment")
+    #expect(!process.arguments.contains { $0.contains(password) })
+    let file = try #require(environment[OpenSSHCommunicator.passwordFileVariable])
+    for (path, mode) in [(directory, 0o700), (helper, 0o700), (file, 0o600)] {
+      let attributes = try FileManager.default.attributesOfItem(atPath: path)
+      #expect(attributes[.posixPermissions] as? Int == mode, "\(path)")
+    }
     let result = try await onThread {
       try Subprocess([helper, "vagrant@127.0.0.1's password: "], environment: environment).run()
     }
     #expect(result.status == 0 && result.stdout == password + "\n", "\(result)")
     let script = try String(contentsOfFile: helper, encoding: .utf8)
     #expect(!script.contains(password))
-    #expect(OpenSSHCommunicator.environment(SSHEndpoint(port: 1, user: "u", identityFiles: []), askpass: helper) == nil)
+    communicator.close()
+    #expect(!FileManager.default.fileExists(atPath: file), "close removes the password file")
+    let plain = SSHEndpoint(port: 1, user: "u", identityFiles: [])
+    #expect(OpenSSHCommunicator.environment(plain, askpass: helper, passwordFile: file) == nil)
   }
 
   /// `ssh -G` with the arguments (the destination stays last).
