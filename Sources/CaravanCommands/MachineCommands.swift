@@ -65,8 +65,10 @@ struct StatusCommand: ParsableCommand {
     let selected = try context.machines(machines)
     // Triggers print to standard output: not with --json, whose output is for programs.
     guard !json else { return try show(try lifecycle.status(selected), uri: context.uri) }
-    try lifecycle.withTriggers("status", selected, perMachine: false) {
-      try show(try lifecycle.status($0), uri: context.uri)
+    try lifecycle.stoppable("status", selected) {
+      try lifecycle.withTriggers("status", selected, perMachine: false) {
+        try show(try lifecycle.status($0), uri: context.uri)
+      }
     }
   }
 
