@@ -8,12 +8,13 @@ on purpose:
   /redirect/PATH     302 to /PATH
   /goto/PORT/PATH    302 to http://127.0.0.1:PORT/PATH (another origin: another server)
   /private/FILE      needs "Authorization: Bearer TOKEN" (else 401)
+  /slow/FILE         1 MiB at once, then 64 KiB every second (a download that is slow to end)
 It is also an HTTP proxy for plain http: a request for http://ANY-HOST/PATH is
 answered as /PATH (and logged with its full URL), to test http_proxy/no_proxy.
 Every request is logged as a JSON line to --log, with its Range and Authorization
 headers. Prints "READY PORT" when listening.
 """
-import argparse, json, os, signal, sys, threading
+import argparse, json, os, signal, sys, threading, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 args = None
@@ -61,7 +62,7 @@ class Handler(BaseHTTPRequestHandler):
             self.end_headers()
             return
         mode = None
-        for prefix in ("/cut-norange/", "/cut/", "/redirect/", "/private/"):
+        for prefix in ("/cut-norange/", "/cut/", "/redirect/", "/private/", "/slow/"):
             if path.startswith(prefix):
                 mode, path = prefix.strip("/"), "/" + path[len(prefix):]
                 break
@@ -105,12 +106,17 @@ class Handler(BaseHTTPRequestHandler):
         with open(full, "rb") as f:
             f.seek(start)
             left = stop - start
+            sent = 0
             while left > 0:
-                chunk = f.read(min(1 << 20, left))
+                chunk = f.read(min(64 << 10 if mode == "slow" and sent >= 1 << 20 else 1 << 20, left))
                 if not chunk:
                     break
                 self.wfile.write(chunk)
                 left -= len(chunk)
+                sent += len(chunk)
+                if mode == "slow" and sent > 1 << 20:
+                    self.wfile.flush()
+                    time.sleep(1)
         if cut:
             self.wfile.flush()
             self.close_connection = True

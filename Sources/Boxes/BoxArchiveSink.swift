@@ -19,8 +19,10 @@ public struct BoxArchiveSink {
     digest = checksum.map { StreamingDigest($0.kind) }
   }
 
-  /// Takes the next bytes of the archive; throws as soon as unpacking failed.
+  /// Takes the next bytes of the archive; throws as soon as unpacking failed, or
+  /// an interrupt came (Ctrl-C: the install stops, and what was unpacked goes).
   public mutating func feed(_ bytes: UnsafeRawBufferPointer) throws {
+    try Interrupt.process.check()
     digest?.update(bytes)
     try extraction.write(bytes)
   }

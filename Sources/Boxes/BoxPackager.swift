@@ -55,7 +55,14 @@ public enum BoxPackager {
     try FileSystem.makeDirectory((output as NSString).deletingLastPathComponent)
     let partial = output + ".partial"
     let tar = Subprocess(["tar", "--sparse", "-C", staging, "-cf", partial, "metadata.json", "Vagrantfile", diskName])
-    let result = try tar.run()
+    let result: Subprocess.Result
+    do {
+      result = try tar.run()
+    } catch {
+      // Stopped (Ctrl-C) or not started: no half archive is left.
+      try? FileManager.default.removeItem(atPath: partial)
+      throw error
+    }
     guard result.status == 0 else {
       try? FileManager.default.removeItem(atPath: partial)
       throw CaravanError(

@@ -139,6 +139,11 @@ public struct BoxStore {
         try? FileManager.default.removeItem(atPath: versionDir)
       }
       if !existedBefore { try? FileManager.default.removeItem(atPath: nameDir) }
+      if Interrupt.process.requested {
+        throw Interrupt.stopped(
+          "interrupted: box '\(name)' (version \(version)) was not installed, and what was read of \(source) so far was removed; `caravan box add` starts again from the beginning"
+        )
+      }
       throw error
     }
   }

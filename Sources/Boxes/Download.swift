@@ -99,7 +99,7 @@ public final class Download {
       .contains(code)
       if resumable && attempt <= retries {
         if context.delivered > context.attemptOffset || attempt < 3 {
-          Thread.sleep(forTimeInterval: Double(min(attempt, 3)) * 0.5)
+          try Interrupt.process.sleep(Double(min(attempt, 3)) * 0.5)
           continue
         }
       }
@@ -168,6 +168,18 @@ public final class Download {
     try check(caravan_curl_setopt_pointer(curl, CURLOPT_WRITEDATA, context), "writer")
     try check(caravan_curl_setopt_header(curl, Download.header), "headers")
     try check(caravan_curl_setopt_pointer(curl, CURLOPT_HEADERDATA, context), "headers")
+    // Called about once a second even when no byte comes: an interrupt stops a stalled download too.
+    try check(caravan_curl_setopt_long(curl, CURLOPT_NOPROGRESS, 0), "interrupt check")
+    try check(caravan_curl_setopt_progress(curl, Download.interruptCheck), "interrupt check")
+    try check(caravan_curl_setopt_pointer(curl, CURLOPT_XFERINFODATA, context), "interrupt check")
+  }
+
+  /// Stops the transfer (libcurl then ends with "aborted by callback") when an interrupt came.
+  static let interruptCheck: caravan_curl_progress_fn = { pointer, _, _, _, _ in
+    guard let pointer, Interrupt.process.requested else { return 0 }
+    let context = Unmanaged<Context>.fromOpaque(pointer).takeUnretainedValue()
+    if context.failure == nil { context.failure = Interrupt.stopped("interrupted: the download of a box was stopped") }
+    return 1
   }
 
   /// Reads the status line of each response: a 200 to a ranged request means

@@ -101,6 +101,8 @@ public final class BoxBuild {
       case .installer, .iso:
         disk = try runVM(work: work, keep: &keep)
       }
+      // A safe point before packaging: Ctrl-C stops here rather than write a box.
+      try Interrupt.process.check()
       let result = try package(disk: disk, work: work)
       return result
     } catch {
@@ -108,8 +110,21 @@ public final class BoxBuild {
         keep = true
         log.step("build", "failed; kept the work folder \(work) (--on-error keep)")
       }
-      throw error
+      guard Interrupt.process.requested else { throw error }
+      throw interrupted(work: work, kept: keep, cause: error)
     }
+  }
+
+  /// An interrupted build (Ctrl-C, SIGTERM): what it left, as on a failure.
+  func interrupted(work: String, kept: Bool, cause: Error) -> CaravanError {
+    let left =
+      kept
+      ? "its work folder \(work) (and its build VM, if it ran) are kept (--on-error keep)"
+      : "its build VM and work folder are removed"
+    return CaravanError(
+      .interrupted,
+      "interrupted: the build of \(spec.name) \(spec.version) stopped; \(left), and no box was written to \(spec.output.path)",
+      hint: "`caravan build` starts it again from the beginning.", cause: cause)
   }
 
   /// The installer and iso strategies: the HTTP server for the whole build, the templates

@@ -77,6 +77,8 @@ struct HostTools {
     _ arguments: [String], step: String, environment: [String: String]? = nil, show: Bool = false,
     hint: String? = nil
   ) throws -> String {
+    // A build step is never started after Ctrl-C.
+    try Interrupt.process.check()
     var tail: [String] = []
     var output = ""
     let status = try Subprocess(arguments, environment: environment).runStreamingLines { _, line in

@@ -33,6 +33,8 @@ struct Postinstall {
 
   func run(on target: PostinstallTarget) throws {
     for (position, step) in spec.postinstall.enumerated() {
+      // A safe point: Ctrl-C stops the build before the next step.
+      try Interrupt.process.check()
       let started = Date()
       switch step.kind {
       case .shell(let shell):

@@ -30,6 +30,7 @@ struct SSHTarget: PostinstallTarget {
     log.step("ssh", "waiting for SSH as \(spec.ssh.user) on 127.0.0.1:\(port)")
     while true {
       let (ready, detail) = communicator.probe()
+      try Interrupt.process.check()
       if ready { break }
       guard try running() else {
         throw CaravanError(
@@ -47,7 +48,7 @@ struct SSHTarget: PostinstallTarget {
         String(
           format: "waiting for SSH (%.0f s): %@; console: %@", Date().timeIntervalSince(started), detail, consoleTail())
       )
-      Thread.sleep(forTimeInterval: 2)
+      try Interrupt.process.sleep(2)
     }
     log.step("ssh", String(format: "SSH is up after %.0f s", Date().timeIntervalSince(started)))
     return SSHTarget(communicator: communicator, spec: spec)

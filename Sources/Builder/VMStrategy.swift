@@ -74,6 +74,7 @@ struct VMStrategy {
     do {
       try waitForPowerOff(what: "the shutdown", deadline: min(deadline, Date().addingTimeInterval(120)))
     } catch {
+      if Interrupt.process.requested { throw error }
       log.step("shutdown", "the guest did not power off in 120 s; pulling the plug")
     }
     try hypervisor.removeBuildDomain(domainName)
@@ -126,15 +127,15 @@ struct VMStrategy {
 
   private func type(_ actions: [BootAction]) throws {
     log.step("boot_command", "waiting boot_wait \(spec.bootWaitMilliseconds) ms, then typing \(actions.count) actions")
-    Thread.sleep(forTimeInterval: Double(spec.bootWaitMilliseconds) / 1000)
+    try Interrupt.process.sleep(Double(spec.bootWaitMilliseconds) / 1000)
     for action in actions {
       switch action {
       case .press(let codes):
         try hypervisor.sendKeys(domain: domainName, codes)
         // QEMU queues keys; a short gap keeps a slow guest from losing or doubling them.
-        Thread.sleep(forTimeInterval: 0.05)
+        try Interrupt.process.sleep(0.05)
       case .wait(let milliseconds):
-        Thread.sleep(forTimeInterval: Double(milliseconds) / 1000)
+        try Interrupt.process.sleep(Double(milliseconds) / 1000)
       }
       if Date() > deadline { throw timeout("typing the boot_command") }
     }
@@ -154,7 +155,7 @@ struct VMStrategy {
       } else {
         log.status("waiting for \(what) to power off; console: " + tail)
       }
-      Thread.sleep(forTimeInterval: 1)
+      try Interrupt.process.sleep(1)
     }
   }
 

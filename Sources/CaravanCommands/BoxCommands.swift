@@ -174,7 +174,14 @@ struct BoxWarm: ParsableCommand {
       project: project, hypervisor: hypervisor,
       communicators: OpenSSHFactory(keyDirectory: CaravanPaths.home(environment: environment) + "/keys"),
       provisioners: GuestProvisioner(), boxes: store, reporter: ConsoleReporter(), environment: environment)
-    let (state, made) = try lifecycle.warmBox(box, machine: machine)
+    let (state, made): (WarmState, Bool)
+    do {
+      (state, made) = try lifecycle.warmBox(box, machine: machine)
+    } catch  where Interrupt.process.requested {
+      throw Interrupt.stopped(
+        "interrupted: box '\(box.name)' (version \(box.version)) has no new warm state; what the attempt made was removed"
+      )
+    }
     print(
       "box '\(box.name)' (version \(box.version)) \(made ? "now has" : "already has") a warm state: \(state.sizeBytes >> 20) MiB in pool '\(state.pool)' for \(state.fingerprint.cpus) CPU and \(state.fingerprint.memoryMiB) MiB"
     )

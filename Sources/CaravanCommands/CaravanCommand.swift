@@ -28,20 +28,38 @@ public struct CaravanCommand: ParsableCommand {
   public init() {}
 
   /// Runs the command line; Caravan's own errors are printed with their fix and
-  /// exit 1; an invalid Machinefile exits 65.
+  /// exit 1; an invalid Machinefile exits 65. Ctrl-C and SIGTERM stop the command at
+  /// its next safe point (`Interrupt`): it says what was left and exits 130.
   public static func main() {
+    Interrupt.installHandlers()
     do {
       var command = try parseAsRoot()
       try command.run()
+      // Stopped after its last safe point: the work is done, but the caller asked to stop.
+      if Interrupt.process.requested { interrupted(Interrupt.stopped("interrupted after the command had finished")) }
+    } catch let error as CaravanError where error.kind == .interrupted {
+      interrupted(error)
     } catch let error as CaravanError {
+      if Interrupt.process.requested { interrupted(error) }
       printError("error: \(error.description)")
       Foundation.exit(1)
     } catch let error as MachinefileError {
       printError(error.description)
       Foundation.exit(65)
     } catch {
+      if Interrupt.process.requested { interrupted(error) }
       exit(withError: error)
     }
+  }
+
+  /// What an interrupted command says (what it left, and how to go on), and its exit.
+  static func interrupted(_ error: Error) -> Never {
+    if let error = error as? CaravanError, error.kind == .interrupted {
+      printError(error.description)
+    } else {
+      printError("interrupted; what failed as it stopped: \(error)")
+    }
+    Foundation.exit(Interrupt.exitStatus)
   }
 }
 

@@ -63,6 +63,14 @@ struct Context {
 
   /// One `caravan` process changes a project at a time: `.caravan/lock`.
   func lock(_ options: LockOptions) throws -> FileLock {
+    do {
+      return try projectLock(options)
+    } catch let error as CaravanError where error.kind == .interrupted {
+      throw Interrupt.stopped("interrupted while waiting for the other caravan command; nothing was changed")
+    }
+  }
+
+  private func projectLock(_ options: LockOptions) throws -> FileLock {
     try FileLock(
       path: project.stateDirectory + "/lock", wait: !options.noWait,
       waitNotice: { _ in
@@ -74,7 +82,7 @@ struct Context {
   }
 
   /// Runs `body` on the chosen machines while holding the project lock, with the
-  /// machines' triggers for `command` around it.
+  /// machines' triggers for `command` around it; an interrupt stops it at a safe point.
   /// `runsTriggers` false: the engine runs the command's triggers itself (`up`, per machine
   /// on its own worker).
   func changing(
@@ -85,8 +93,11 @@ struct Context {
     let held = try lock(options)
     defer { withExtendedLifetime(held) {} }
     let engine = try lifecycle(try hypervisor(), events: options)
-    guard runsTriggers else { return try body(engine, selected) }
-    try engine.withTriggers(command, selected) { try body(engine, $0) }
+    // Ctrl-C or SIGTERM: stopped at the next safe point, saying what each machine was left as.
+    try engine.stoppable(command, selected) {
+      guard runsTriggers else { return try body(engine, selected) }
+      try engine.withTriggers(command, selected) { try body(engine, $0) }
+    }
   }
 
   /// The engine, writing events where `--events` or CARAVAN_EVENTS says.

@@ -65,8 +65,10 @@ struct StatusCommand: ParsableCommand {
     let selected = try context.machines(machines)
     // Triggers print to standard output: not with --json, whose output is for programs.
     guard !json else { return try show(try lifecycle.status(selected), uri: context.uri) }
-    try lifecycle.withTriggers("status", selected, perMachine: false) {
-      try show(try lifecycle.status($0), uri: context.uri)
+    try lifecycle.stoppable("status", selected) {
+      try lifecycle.withTriggers("status", selected, perMachine: false) {
+        try show(try lifecycle.status($0), uri: context.uri)
+      }
     }
   }
 
@@ -134,20 +136,17 @@ struct SSHCommand: ParsableCommand {
   }
 
   /// Runs `args` with this terminal and waits; Ctrl-C goes to the child (caravan only
-  /// waits: a caught signal is reset to the default in the child, an ignored one is not).
+  /// waits, and is not interrupted by it: the after triggers still run).
   static func runInForeground(_ args: [String]) throws -> Int32 {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = args
-    signal(SIGINT) { _ in }
-    signal(SIGQUIT) { _ in }
-    defer {
-      signal(SIGINT, SIG_DFL)
-      signal(SIGQUIT, SIG_DFL)
+    return try Interrupt.leavingTerminalSignalsToChild {
+      do { try process.run() } catch { throw execProgram(args) }
+      process.waitUntilExit()
+      return process.terminationReason == .uncaughtSignal
+        ? 128 + process.terminationStatus : process.terminationStatus
     }
-    do { try process.run() } catch { throw execProgram(args) }
-    process.waitUntilExit()
-    return process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
   }
 }
 

@@ -18,9 +18,6 @@ struct RsyncCommand: ParsableCommand {
   }
 }
 
-/// Set by SIGINT while `rsync-auto` watches; read between waits.
-nonisolated(unsafe) private var interrupted: sig_atomic_t = 0
-
 struct RsyncAutoCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "rsync-auto",
@@ -43,33 +40,36 @@ struct RsyncAutoCommand: ParsableCommand {
         "no `sync …, type: rsync` folders in \(selected.map { "'\($0.name)'" }.joined(separator: ", ")) to watch",
         hint: "Add one to the Machinefile, e.g. `sync \"./src\" -> \"/srv/src\"`.")
     }
-    signal(SIGINT) { _ in interrupted = 1 }
-    signal(SIGTERM) { _ in interrupted = 1 }
+    // Ctrl-C (or SIGTERM) is how watching ends: `Interrupt` stops a copy under way
+    // (its rsync too), and this ends with 0, as a copy already said its own errors.
+    let interrupt = Interrupt.process
     // The project lock only while copying: other commands may run between changes.
     func copy(_ machines: [MachineSpec]) throws {
       let held = try context.lock(lockOptions)
       defer { withExtendedLifetime(held) {} }
-      try engine.rsync(machines)
+      try engine.stoppable("rsync", machines) { try engine.rsync(machines) }
     }
     try copy(selected)
     let roots = Array(Set(sources.map(\.path))).sorted()
     let watcher = try FolderWatcher(roots: roots)
     print("watching \(roots.joined(separator: ", ")) (\(watcher.count) folders); Ctrl-C stops")
     fflush(nil)
-    while interrupted == 0 {
-      let changed = try watcher.next(quiet: RsyncAutoCommand.quiet) { interrupted != 0 }
-      guard interrupted == 0 else { break }
+    while !interrupt.requested {
+      let changed = try watcher.next(quiet: RsyncAutoCommand.quiet) { interrupt.requested }
+      guard !interrupt.requested else { break }
       let due = selected.filter { machine in
         sources.contains { $0.machine.name == machine.name && changed.contains($0.path) }
       }
       do {
         try copy(due)
       } catch {
-        // A failed copy (the machine halted, a network blip) is said, and watching goes on.
-        printError("error: \(error)")
+        // A failed copy (the machine halted, a network blip) is said, and watching goes on;
+        // one stopped by Ctrl-C says what it left.
+        printError(interrupt.requested ? "\(error)" : "error: \(error)")
       }
       fflush(nil)
     }
+    interrupt.clear()
     print("stopped watching")
   }
 }

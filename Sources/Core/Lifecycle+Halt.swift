@@ -60,7 +60,7 @@ extension Lifecycle {
     repeat {
       let status = try hypervisor.status(domain: domain)
       if status == .poweroff || status == .notCreated || status == .crashed { return true }
-      Thread.sleep(forTimeInterval: 0.5)
+      try interrupt.sleep(0.5)
     } while Date() < deadline
     return false
   }

@@ -44,8 +44,8 @@ extension Lifecycle {
     do {
       try ParallelUp(lifecycle: self, machines: machines, options: options).run()
     } catch {
-      // The machines that came up still learn each other's names.
-      try? updateHosts(after: machines)
+      // The machines that came up still learn each other's names (not after an interrupt: it stops now).
+      if !interrupt.requested { try? updateHosts(after: machines) }
       throw error
     }
     try updateHosts(after: machines)
@@ -166,7 +166,9 @@ extension Lifecycle {
   }
 
   /// Runs `body`; when it fails and `made` (this `up` created the machine),
-  /// removes what it made, keeping the console log, and says so.
+  /// removes what it made, keeping the console log, and says so. Stopped by an
+  /// interrupt, a defined machine is kept: the user is told what it was left as,
+  /// and the next `up` finishes it.
   func removingOnError<T>(_ machine: MachineSpec, made: Bool, _ body: () throws -> T) throws -> T {
     do {
       return try body()
@@ -175,6 +177,7 @@ extension Lifecycle {
       guard made else { throw error }
       // Nothing but a network to remove before the domain is defined (no box, a busy port…).
       let defined = (try? hypervisor.status(domain: domain)) != .notCreated
+      if defined && interrupt.requested { throw error }
       if defined {
         reporter.step(machine.name, "the first `up` failed; removing what it made (--no-destroy-on-error keeps it)")
         try? hypervisor.remove(domain: domain, keepLogs: true)
@@ -263,7 +266,7 @@ extension Lifecycle {
     if warm && existing == nil {
       let plan = try machinePlan(
         machine, box: box, accelerator: choice.accelerator, forwards: [], interfaces: interfaces)
-      warmState = warmStateForNewMachine(machine, plan: plan)
+      warmState = try warmStateForNewMachine(machine, plan: plan)
     }
     // Ports are chosen and bound (by QEMU, at start) under one lock for all of
     // this user's caravan processes, so parallel `up`s never pick the same port.
@@ -283,6 +286,8 @@ extension Lifecycle {
         do {
           return try startWarmMachine(machine, plan: plan, state: state, forwards: forwards)
         } catch {
+          // Stopped: what is defined stays (the next `up` starts it again); the state stays too.
+          if interrupt.requested { throw error }
           if try avoidBusyPort(error, forwards: forwards, avoided: &avoided, as: name) {
             try? hypervisor.remove(domain: domain, keepLogs: false)
             try? project.removeMachineState(name)
@@ -476,6 +481,8 @@ extension Lifecycle {
       reporter.progress(
         machine.name, "waiting for SSH on \(try sshPlace(record)) (\(Int(elapsed)) s of \(Int(limit)) s)")
       let probe = communicator.probe()
+      // A safe point every 0.3 s: the probe's ssh is stopped by an interrupt too.
+      try interrupt.check()
       if probe.ready {
         reporter.step(machine.name, "SSH is up after \(Int(Date().timeIntervalSince(start))) s")
         return
@@ -498,7 +505,7 @@ extension Lifecycle {
         )
       }
       // Often, so the first answer is seen soon after the banner (each failed try is cheap).
-      Thread.sleep(forTimeInterval: 0.3)
+      try interrupt.sleep(0.3)
     }
   }
 }

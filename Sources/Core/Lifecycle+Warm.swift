@@ -116,7 +116,7 @@ extension Lifecycle {
         }
         reporter.progress(
           machine.name, "waiting for the warm-state guest's SSH on 127.0.0.1:\(port) (\(Int(elapsed)) s)")
-        Thread.sleep(forTimeInterval: 0.3)
+        try interrupt.sleep(0.3)
       }
       reporter.step(
         machine.name, "the warm-state guest answered SSH after \(Int(Date().timeIntervalSince(started))) s; saving it")
@@ -164,7 +164,7 @@ extension Lifecycle {
 
   /// Whether a machine being created starts warm, and from which state; nil
   /// (having said why) when it boots cold.
-  func warmStateForNewMachine(_ machine: MachineSpec, plan: MachinePlan) -> WarmState? {
+  func warmStateForNewMachine(_ machine: MachineSpec, plan: MachinePlan) throws -> WarmState? {
     if let obstacle = warmObstacle(machine, box: plan.box) {
       reporter.step(machine.name, "not starting warm, a cold boot instead: \(obstacle)")
       return nil
@@ -177,6 +177,8 @@ extension Lifecycle {
       )
       return nil
     } catch {
+      // Stopped: no cold boot instead (what the attempt made is already removed).
+      if interrupt.requested { throw error }
       reporter.warning(
         "machine '\(machine.name)': could not make the warm state (\(Lifecycle.oneLine(error))); falling back to a cold boot"
       )

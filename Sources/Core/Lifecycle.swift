@@ -2,6 +2,7 @@ import Boxes
 import Foundation
 import Spec
 import Support
+import Synchronization
 
 /// The engine: moves a project's machines through their lifecycle, asking
 /// libvirt (through `Hypervisor`) what is true, and keeping `.caravan/` in step.
@@ -21,6 +22,10 @@ public final class Lifecycle {
   public var host: HostFacts
   /// Whether an SSH server answers on 127.0.0.1:PORT (a warm-state guest's); tests give their own.
   public var sshAnswers: (Int) -> Bool = { SSHBanner.answers(host: "127.0.0.1", port: $0, timeout: 2) }
+  /// Ctrl-C and SIGTERM: each step checks it before it starts (tests give their own).
+  public var interrupt: Interrupt = .process
+  /// The step each machine was in when an interrupt stopped it (the innermost), for `stoppable`.
+  let stoppedSteps = Mutex<[String: StoppedStep]>([:])
 
   public init(
     project: Project, hypervisor: Hypervisor, communicators: CommunicatorFactory,
@@ -39,9 +44,12 @@ public final class Lifecycle {
   }
 
   /// Runs one lifecycle step of `machine`, writing its start and end (with the
-  /// duration and outcome) to the events file, if any.
+  /// duration and outcome) to the events file, if any. Before it starts is a safe
+  /// point: an interrupt stops the command there (never between a step and what
+  /// records it, which follows the step, before the next one starts).
   @discardableResult
   func track<T>(_ machine: String, _ step: String, detail: String? = nil, _ body: () throws -> T) throws -> T {
+    try interrupt.check()
     faultPoint(step, .start)
     events?.record(machine: machine, step: step, phase: .start, detail: detail)
     let started = Date()
@@ -53,9 +61,15 @@ public final class Lifecycle {
       faultPoint(step, .end)
       return result
     } catch {
+      let interrupted = interrupt.requested
       events?.record(
-        machine: machine, step: step, phase: .end, duration: Date().timeIntervalSince(started), outcome: "error",
-        detail: "\(error)")
+        machine: machine, step: step, phase: .end, duration: Date().timeIntervalSince(started),
+        outcome: interrupted ? "interrupted" : "error", detail: "\(error)")
+      if interrupted {
+        stoppedSteps.withLock { steps in
+          if steps[machine] == nil { steps[machine] = StoppedStep(step: step, detail: detail) }
+        }
+      }
       throw error
     }
   }

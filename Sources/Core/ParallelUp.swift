@@ -91,8 +91,8 @@ struct ParallelUp {
     }
     lifecycle.recordInIndex()
     let failures = zip(machines, outcomes).compactMap { machine, error in error.map { (machine.name, $0) } }
-    // One machine: its own error, exactly as it was.
-    if machines.count == 1, let failure = failures.first { throw failure.1 }
+    // One machine: its own error, exactly as it was. Interrupted: the caller says what each was left as.
+    if machines.count == 1 || lifecycle.interrupt.requested, let failure = failures.first { throw failure.1 }
     guard machines.count > 1 else { return }
     reporter.note(
       failures.isEmpty

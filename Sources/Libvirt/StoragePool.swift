@@ -129,6 +129,8 @@ public final class Volume {
         try stream.sendAll(buffer, count: count, operation: "upload into volume '\(name)'")
         sent += UInt64(count)
         progress?(sent)
+        // Ctrl-C: the upload is aborted (its caller deletes the half volume).
+        try Interrupt.process.check()
       }
       try stream.finish(operation: "finish the upload into volume '\(name)'")
     } catch {

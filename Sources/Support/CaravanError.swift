@@ -3,6 +3,8 @@
 public struct CaravanError: Error, CustomStringConvertible, Sendable {
   public enum Kind: Sendable {
     case invalidInput, notFound, conflict, hypervisor, guest, timeout, io, internalError
+    /// Ctrl-C or SIGTERM stopped the command (`Interrupt`): it exits 130.
+    case interrupted
   }
   public var kind: Kind
   public var message: String

@@ -22,26 +22,40 @@ final class ChildEvents: @unchecked Sendable {  // all state is read and written
   /// The child's pid while its outputs are read: swift-subprocess reaps the child
   /// only after that, so until then the pid cannot belong to another process.
   private var readingFrom: pid_t?
+  /// Its slots in `RunningChildren` meanwhile (a second Ctrl-C kills it, and what it
+  /// started that a stop has signalled).
+  private var runningSlots: [Int] = []
 
   func startedReading(from pid: pid_t) {
     condition.lock()
     defer { condition.unlock() }
     readingFrom = pid
+    runningSlots = RunningChildren.add(pid).map { [$0] } ?? []
   }
 
   func stoppedReading() {
     condition.lock()
     defer { condition.unlock() }
     readingFrom = nil
+    for slot in runningSlots { RunningChildren.remove(slot) }
+    runningSlots = []
   }
 
-  /// Kills the child (SIGKILL) from the waiting thread, at once and without any
-  /// task, when its pid is certainly still its own; false when it is not known so.
-  func killChild() -> Bool {
+  /// Sends `signal` to the child and to every process below it (what it started),
+  /// when its pid is certainly still its own; false when it is not known so. Those
+  /// below are noted in `RunningChildren` too, so that a second Ctrl-C kills them
+  /// even once the child is gone.
+  func signalTree(_ signal: Int32) -> Bool {
     condition.lock()
     defer { condition.unlock() }
     guard let pid = readingFrom else { return false }
-    return kill(pid, SIGKILL) == 0
+    let below = ProcessTree.descendants(of: pid)
+    for process in below where !RunningChildren.contains(process) {
+      if let slot = RunningChildren.add(process) { runningSlots.append(slot) }
+    }
+    let sent = kill(pid, signal) == 0
+    for process in below { kill(process, signal) }
+    return sent
   }
 
   func deliver(_ stream: Subprocess.Stream, _ data: Data) {

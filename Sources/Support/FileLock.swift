@@ -15,8 +15,8 @@ public final class FileLock: @unchecked Sendable {
   /// Takes the lock, exclusive unless `shared`. When another holder keeps it
   /// from us (an exclusive one, or for an exclusive lock any one; also
   /// another `FileLock` on the same file in this process): with `wait`, says
-  /// `waitNotice` (if given) and blocks until it is free; without, throws
-  /// `busy` at once.
+  /// `waitNotice` (if given) and blocks until it is free (or an interrupt
+  /// comes: `.interrupted`); without, throws `busy` at once.
   public init(
     path: String, shared: Bool = false, wait: Bool = true, waitNotice: ((String) -> Void)? = nil,
     busy: @autoclosure () -> CaravanError = CaravanError(.conflict, "the lock is held by another process")
@@ -36,8 +36,15 @@ public final class FileLock: @unchecked Sendable {
       throw busy()
     }
     waitNotice?(path)
-    while flock(fd, mode) != 0 {
-      guard errno == EINTR else { throw fail("lock") }
+    // Tried again every `Interrupt.pollInterval`, so that Ctrl-C stops the wait.
+    while flock(fd, mode | LOCK_NB) != 0 {
+      guard errno == EWOULDBLOCK || errno == EINTR else { throw fail("lock") }
+      if Interrupt.process.requested {
+        close(fd)
+        fd = -1
+        throw Interrupt.stopped("interrupted while waiting for the lock \(path)")
+      }
+      Thread.sleep(forTimeInterval: Interrupt.pollInterval)
     }
   }
 

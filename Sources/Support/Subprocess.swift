@@ -21,6 +21,8 @@ public struct Subprocess {
   public var input: Data?
   /// Kill the child after this many seconds.
   public var timeout: Double?
+  /// The interrupts that stop the child (the process's Ctrl-C and SIGTERM; tests give their own).
+  public var interrupt: Interrupt = .process
 
   public init(_ arguments: [String], environment: [String: String]? = nil, input: Data? = nil, timeout: Double? = nil) {
     self.arguments = arguments
@@ -63,7 +65,8 @@ public struct Subprocess {
   /// Runs with the child's output delivered in chunks, on the calling thread, in the
   /// order they were read. Returns the exit status, or 128+N when signal N ended
   /// the child (as a shell does). Past `timeout` the child is killed and this throws
-  /// a `.timeout` error.
+  /// a `.timeout` error; on an interrupt (`Interrupt`) that comes while it runs, it
+  /// is stopped with what it started (`ChildStop`) and this throws `.interrupted`.
   ///
   /// Why blocking here cannot deadlock: the child's task runs on `ChildExecutor`'s
   /// thread, not on the Swift concurrency pool, and never waits for this thread
@@ -75,10 +78,6 @@ public struct Subprocess {
   /// run, which needs the pool for a moment (see `ChildExecutor`): callers blocking
   /// all of its threads (2 on a 2-core host) could then wait for each other for
   /// ever. Tests, which Swift Testing runs on the pool, call from a `Thread` too.
-  ///
-  /// The deadline is kept here, and the child killed from here (SIGKILL, and the
-  /// task cancelled so swift-subprocess kills it too); this then waits `stopGrace`
-  /// at most for the task to report the end.
   public func run(output: (Stream, Data) -> Void) throws -> Int32 {
     guard let program = arguments.first else {
       throw CaravanError(.internalError, "no program to run")
@@ -88,31 +87,24 @@ public struct Subprocess {
     let child = ChildProcess(
       program: program, arguments: Array(arguments.dropFirst()), environment: environment, input: input)
     let task = Task.detached(executorPreference: ChildExecutor.shared) { await child.execute(reportingTo: events) }
-    var deadline = timeout.map { Date().addingTimeInterval($0) }
-    var stopped = false
-    let timedOut = CaravanError(.timeout, "'\(program)' did not finish within \(Int(timeout ?? 0)) s and was stopped")
+    var stop = ChildStop(
+      program: program, timeout: timeout, interrupt: interrupt, events: events, cancel: { task.cancel() })
     while true {
-      switch events.next(until: deadline) {
+      switch events.next(until: stop.nextWake) {
       case .output(let chunks):
         for chunk in chunks { output(chunk.stream, chunk.data) }
-      case .deadlinePassed where stopped:
-        throw timedOut
       case .deadlinePassed:
-        // SIGKILL from here while the pid is surely the child's; cancelling the task
-        // makes swift-subprocess kill it too (the one way once its outputs closed).
-        _ = events.killChild()
-        task.cancel()
-        stopped = true
-        deadline = Date().addingTimeInterval(Subprocess.stopGrace)
+        try stop.wake()
       case .finished(let outcome):
-        if stopped { throw timedOut }
-        return try outcome.get()
+        return try stop.finished(outcome)
       }
     }
   }
 
   /// How long a stopped child's task may take to report its end.
   static let stopGrace = 2.0
+  /// How long an interrupted child (and what it started) has after SIGTERM, before SIGKILL.
+  static let termGrace = 3.0
 
   /// A child that exits without reading all its input must not kill us with
   /// SIGPIPE: writing to it then fails with EPIPE instead. (Children start with

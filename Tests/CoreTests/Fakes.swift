@@ -56,8 +56,11 @@ final class FakeHypervisor: Hypervisor {
   func importBox(_ box: InstalledBox, pool: String?, progress: (String) -> Void) throws {
     calls.append("import \(box.name)")
   }
+  /// Called as `define` runs (an interrupt test comes in there).
+  var onDefine: () -> Void = {}
   func define(_ plan: MachinePlan, progress: (String) -> Void) throws -> String {
     calls.append("define \(plan.domainName)")
+    onDefine()
     plans.append(plan)
     let uuid = domains[plan.domainName]?.uuid ?? UUID().uuidString.lowercased()
     domains[plan.domainName] = (uuid, domains[plan.domainName]?.status ?? .poweroff)

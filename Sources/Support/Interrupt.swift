@@ -1,0 +1,207 @@
+import Foundation
+import Synchronization
+
+/// Ctrl-C (SIGINT) and SIGTERM. The first one asks the command to stop at its
+/// next safe point: the engine checks before each step (never between a step
+/// and its record), waits look every `pollInterval`, and a running child is
+/// stopped (`Subprocess`); the command then says what it left and exits 130.
+/// The second one ends the process at once, also with 130.
+///
+/// Children stay in Caravan's process group, as in a shell: the terminal's
+/// Ctrl-C reaches them too (ssh, rsync, an installer end at once), and a host
+/// command that asks for a password on the terminal still can. A SIGTERM sent to
+/// Caravan alone reaches no child: `Subprocess` stops what still runs, with its
+/// descendants, and reaps it before the command goes on to stop.
+public final class Interrupt: Sendable {
+  /// The process's own: what the signal handlers count.
+  public static let process = Interrupt()
+
+  fileprivate let signals = Atomic<Int>(0)
+
+  /// A separate one (tests), which only `request()` sets.
+  public init() {}
+
+  /// How many interrupts came; 0 while none did.
+  public var count: Int { signals.load(ordering: .sequentiallyConsistent) }
+  public var requested: Bool { count > 0 }
+
+  /// What the first signal does; for tests, and for code that stops itself the same way.
+  public func request() {
+    signals.wrappingAdd(1, ordering: .sequentiallyConsistent)
+  }
+
+  /// Forgets the interrupts: for `rsync-auto`, whose normal end is Ctrl-C.
+  public func clear() {
+    signals.store(0, ordering: .sequentiallyConsistent)
+  }
+
+  /// A safe point: throws `.interrupted` when an interrupt came.
+  public func check() throws {
+    if requested { throw Interrupt.stopped() }
+  }
+
+  /// Sleeps `seconds`, looking every `pollInterval`; throws `.interrupted` as soon as one came.
+  public func sleep(_ seconds: Double) throws {
+    let end = Date().addingTimeInterval(seconds)
+    while true {
+      try check()
+      let left = end.timeIntervalSinceNow
+      if left <= 0 { return }
+      Thread.sleep(forTimeInterval: min(left, Interrupt.pollInterval))
+    }
+  }
+
+  /// How often waits look for an interrupt.
+  public static let pollInterval = 0.1
+  /// What an interrupted command exits with (128 + SIGINT), for SIGTERM as well.
+  public static let exitStatus: Int32 = 130
+
+  /// The error a stopped wait or child throws; the engine replaces it with what was left.
+  public static func stopped(_ message: String = "interrupted") -> CaravanError {
+    CaravanError(.interrupted, message)
+  }
+}
+
+// MARK: The handlers
+
+extension Interrupt {
+  /// Catches SIGINT and SIGTERM for `Interrupt.process` from now on (and unblocks them
+  /// on this thread: a test runner's threads may block SIGTERM, and children inherit
+  /// that). Call once, early, from the main thread.
+  public static func installHandlers() {
+    SignalNotices.prepare()
+    _ = process.count
+    _ = RunningChildren.slots
+    var action = sigaction()
+    action.__sigaction_handler = .init(sa_handler: onInterruptSignal)
+    // System calls a signal lands in go on; waits see the flag within `pollInterval`.
+    action.sa_flags = SA_RESTART
+    sigemptyset(&action.sa_mask)
+    sigaction(SIGINT, &action, nil)
+    sigaction(SIGTERM, &action, nil)
+    var set = sigset_t()
+    sigemptyset(&set)
+    sigaddset(&set, SIGINT)
+    sigaddset(&set, SIGTERM)
+    pthread_sigmask(SIG_UNBLOCK, &set, nil)
+  }
+
+  /// Runs `body` with Ctrl-C (and Ctrl-\) left to a child that has the terminal
+  /// (`caravan ssh` with after triggers): Caravan only waits. A caught signal is
+  /// reset to the default in the child; an ignored one would not be.
+  public static func leavingTerminalSignalsToChild<T>(_ body: () throws -> T) rethrows -> T {
+    signal(SIGINT) { _ in }
+    signal(SIGQUIT) { _ in }
+    defer {
+      signal(SIGQUIT, SIG_DFL)
+      installHandlers()
+    }
+    return try body()
+  }
+}
+
+/// The handler: only what is safe in one (an atomic add, write(2), kill(2), _exit).
+private func onInterruptSignal(_ number: Int32) {
+  let saved = errno
+  defer { errno = saved }
+  let before = Interrupt.process.signals.wrappingAdd(1, ordering: .sequentiallyConsistent).oldValue
+  if before == 0 {
+    SignalNotices.write(SignalNotices.first)
+    return
+  }
+  SignalNotices.write(SignalNotices.second)
+  RunningChildren.killAll()
+  _exit(Interrupt.exitStatus)
+}
+
+/// The handler's two notices, made once before it is installed (it may not allocate).
+private enum SignalNotices {
+  nonisolated(unsafe) static var first: (UnsafeMutablePointer<CChar>, Int)?
+  nonisolated(unsafe) static var second: (UnsafeMutablePointer<CChar>, Int)?
+
+  static func prepare() {
+    guard first == nil else { return }
+    first = make("\ncaravan: interrupted; stopping at the next safe point (Ctrl-C again stops at once)\n")
+    second = make("\ncaravan: interrupted again; stopping at once\n")
+  }
+
+  private static func make(_ text: String) -> (UnsafeMutablePointer<CChar>, Int)? {
+    guard let pointer = strdup(text) else { return nil }
+    return (pointer, strlen(pointer))
+  }
+
+  static func write(_ notice: (UnsafeMutablePointer<CChar>, Int)?) {
+    guard let (pointer, count) = notice else { return }
+    _ = Glibc.write(STDERR_FILENO, pointer, count)
+  }
+}
+
+/// The pids of the children running now, for the second signal's handler, which
+/// may only read memory and call kill(2). The slots are aligned 32-bit words,
+/// written under `lock` and read whole by the handler.
+enum RunningChildren {
+  static let capacity = 256
+  nonisolated(unsafe) static let slots: UnsafeMutablePointer<pid_t> = {
+    let slots = UnsafeMutablePointer<pid_t>.allocate(capacity: capacity)
+    slots.initialize(repeating: 0, count: capacity)
+    return slots
+  }()
+  private static let lock = NSLock()
+
+  /// Notes a child; returns its slot (nil when all are taken: it is then only not killed by a second signal).
+  static func add(_ pid: pid_t) -> Int? {
+    lock.lock()
+    defer { lock.unlock() }
+    guard let slot = (0..<capacity).first(where: { slots[$0] == 0 }) else { return nil }
+    slots[slot] = pid
+    return slot
+  }
+
+  static func contains(_ pid: pid_t) -> Bool {
+    lock.lock()
+    defer { lock.unlock() }
+    return (0..<capacity).contains { slots[$0] == pid }
+  }
+
+  static func remove(_ slot: Int) {
+    lock.lock()
+    defer { lock.unlock() }
+    slots[slot] = 0
+  }
+
+  static func killAll() {
+    for slot in 0..<capacity {
+      let pid = slots[slot]
+      if pid > 0 { kill(pid, SIGKILL) }
+    }
+  }
+}
+
+/// Processes below a child: what it started, and what those started.
+enum ProcessTree {
+  /// The descendants of `pid`, read from /proc (best effort: empty where /proc is not there).
+  static func descendants(of pid: pid_t) -> [pid_t] {
+    guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
+    var children: [pid_t: [pid_t]] = [:]
+    for entry in entries {
+      guard let child = pid_t(entry), let parent = parent(of: child) else { continue }
+      children[parent, default: []].append(child)
+    }
+    var found: [pid_t] = []
+    var queue = children[pid] ?? []
+    while let next = queue.popLast() {
+      found.append(next)
+      queue += children[next] ?? []
+    }
+    return found
+  }
+
+  /// The parent pid in /proc/PID/stat: the field after the state, after the name's last ')'.
+  static func parent(of pid: pid_t) -> pid_t? {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+      let close = stat.lastIndex(of: ")")
+    else { return nil }
+    let fields = stat[stat.index(after: close)...].split(separator: " ")
+    return fields.count > 1 ? pid_t(fields[1]) : nil
+  }
+}
