@@ -40,6 +40,9 @@ public struct DomainDefinition: Equatable {
   public var filesystems: [SharedFolder] = []
   /// Whether QEMU runs as root (see `xml`): a 9p folder on a system connection.
   public var qemuAsRoot = false
+  /// 9p folders in `squash` mode (see `filesystem`): a session connection's, whose
+  /// QEMU runs as the user and cannot give files the guest's owners.
+  public var squashNinep = false
   /// NICs on libvirt networks and host bridges, besides the management NIC.
   public var interfaces: [NetworkAttachment] = []
 
@@ -99,7 +102,12 @@ public struct DomainDefinition: Equatable {
   /// owners and modes. `mapped` would keep the guest's owners in xattrs and leave every
   /// file it makes on the host 0600 and owned by QEMU's user, which no host tool expects.
   /// virtiofs takes only passthrough; virtiofsd (started by libvirt) serves it.
-  static func filesystem(_ folder: SharedFolder) -> XMLElement {
+  ///
+  /// `squash` (a session connection's QEMU, running as the user): as passthrough, but
+  /// the owner changes a user's QEMU may not make are ignored instead of failing every
+  /// guest write; the guest sees the host's owners (the user's uid), and what it writes
+  /// lands on the host owned by the user.
+  static func filesystem(_ folder: SharedFolder, squash: Bool = false) -> XMLElement {
     var children: [XMLElement] = []
     switch folder.kind {
     case .ninep:
@@ -110,7 +118,8 @@ public struct DomainDefinition: Equatable {
     }
     children.append(XMLElement("source", [("dir", folder.hostPath)]))
     children.append(XMLElement("target", [("dir", folder.tag)]))
-    return XMLElement("filesystem", [("type", "mount"), ("accessmode", "passthrough")], children: children)
+    let mode = squash && folder.kind == .ninep ? "squash" : "passthrough"
+    return XMLElement("filesystem", [("type", "mount"), ("accessmode", mode)], children: children)
   }
 
   public var xml: String {
@@ -178,7 +187,7 @@ public struct DomainDefinition: Equatable {
       XMLElement(
         "rng", [("model", "virtio")], children: [XMLElement("backend", [("model", "random")], text: "/dev/urandom")]))
     devices.children.append(XMLElement("memballoon", [("model", "virtio")]))
-    devices.children += filesystems.map(DomainDefinition.filesystem)
+    devices.children += filesystems.map { DomainDefinition.filesystem($0, squash: squashNinep) }
     root.children.append(devices)
     if qemuAsRoot {
       // A 9p folder's writes are made by QEMU itself, as its own user. libvirt's default

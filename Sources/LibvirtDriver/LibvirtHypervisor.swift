@@ -201,6 +201,7 @@ public final class LibvirtHypervisor: Hypervisor {
       forwards: plan.forwards, restrictNetwork: plan.network == .userMode(restricted: true),
       filesystems: plan.sharedFolders,
       qemuAsRoot: plan.sharedFolders.contains { $0.kind == .ninep } && !LibvirtFolders.isSession(uri),
+      squashNinep: LibvirtFolders.isSession(uri),
       interfaces: plan.attachments)
   }
 

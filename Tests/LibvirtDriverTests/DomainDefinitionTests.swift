@@ -78,6 +78,29 @@ struct DomainDefinitionTests {
     #expect(!plain.contains("filesystem") && !plain.contains("seclabel") && !plain.contains("memoryBacking"))
   }
 
+  /// A session connection's QEMU runs as the user: its 9p folders squash owner changes
+  /// (passthrough would fail every guest write), virtiofs stays passthrough; no seclabel.
+  @Test func aSessionSquashesNinepOwners() throws {
+    var definition = DomainDefinitionTests.sample()
+    definition.filesystems = [
+      SharedFolder(kind: .ninep, hostPath: "/home/dev/data", tag: "caravan-0123456789ab"),
+      SharedFolder(kind: .virtiofs(daemon: "/usr/libexec/virtiofsd"), hostPath: "/srv/x", tag: "caravan-ba98"),
+    ]
+    definition.squashNinep = true
+    let xml = definition.xml
+    let blocks = xml.components(separatedBy: "<filesystem ").dropFirst()
+    #expect(blocks.count == 2)
+    #expect(blocks.first?.hasPrefix("type='mount' accessmode='squash'>") == true, "\(xml)")
+    #expect(blocks.first?.contains("<driver type='path'/>") == true)
+    #expect(blocks.last?.hasPrefix("type='mount' accessmode='passthrough'>") == true, "virtiofs: \(xml)")
+    #expect(!xml.contains("seclabel"))
+    let path = NSTemporaryDirectory() + "caravan-domain-squash-\(getpid()).xml"
+    try xml.write(toFile: path, atomically: true, encoding: .utf8)
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let result = try Subprocess(["virt-xml-validate", path, "domain"]).run()
+    #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+  }
+
   @Test func metadataIsReadBackFromWhatLibvirtReturns() {
     let returned = """
       <caravan:machine xmlns:caravan="https://caravan.dev/xmlns/machine/1">
