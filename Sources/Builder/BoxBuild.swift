@@ -63,6 +63,8 @@ public final class BoxBuild {
   var key: String { StableHash.hex(spec.file, length: 12) }
 
   public func run() throws -> BuildResult {
+    // What the strategy needs of the host (root, for rootfs), before anything is made.
+    if spec.strategy == .rootfs { try RootfsStrategy.checkHost() }
     let lock = try FileLock(
       path: options.lockDirectory + "/build-\(key).lock", wait: false,
       busy: CaravanError(

@@ -33,8 +33,11 @@ struct RootfsStrategy {
   static func checkHost() throws {
     guard getuid() == 0 else {
       throw CaravanError(
-        .invalidInput, "the rootfs strategy must run as root (mmdebstrap --mode=root, loop mounts, chroot)",
-        hint: "Run it with sudo: sudo caravan build …")
+        .invalidInput,
+        "`caravan build` of a rootfs Boxfile needs root, and you are \(NSUserName()) (uid \(getuid())): mmdebstrap --mode=root, loop devices (losetup), mount and chroot make its disk",
+        hint:
+          "Run it as root: `sudo caravan build …` (the box it makes is then added by each user with `caravan box add`). The installer and iso strategies build as a normal user."
+      )
     }
     try HostTools.require(
       [

@@ -115,6 +115,10 @@ public struct Doctor {
     checks.append(portForwarding(versions))
     checks.append(virtiofs(versions))
     checks.append(session(sameAs: uri == "qemu:///session" ? checks[0] : nil))
+    if LibvirtFolders.isSession(uri) {
+      checks.append(hostChecks.sessionFolders())
+      checks.append(hostChecks.rootOnlyFeatures())
+    }
     checks.append(hostChecks.sshClient(withVersion: true))
     checks.append(hostChecks.homeDisk(errorBelow: errorThreshold(), warningBelow: Doctor.warningThreshold))
     checks.append(poolDisk(poolFacts, local: local))

@@ -36,6 +36,8 @@ public protocol HostFacts {
   var isRoot: Bool { get }
   /// The user running caravan.
   var currentUser: UserFacts? { get }
+  /// That user's home, as Caravan and its session daemon use it (`UserHome.resolve`).
+  var home: UserHome { get }
   func exists(_ path: String) -> Bool
   func stat(_ path: String) -> FileFacts?
   func fileSize(_ path: String) -> UInt64?
@@ -67,6 +69,8 @@ public struct LocalHost: HostFacts {
   public var currentUser: UserFacts? {
     userName(getuid()).flatMap { user(named: $0) }
   }
+
+  public var home: UserHome { UserHome.resolve(environment: environment) }
 
   public func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 

@@ -19,6 +19,7 @@ extension Lifecycle {
   /// route) is refused, naming it.
   func prepareNetworks(_ machine: MachineSpec, interfaces: [MachineInterface]) throws {
     guard !interfaces.isEmpty else { return }
+    try refuseSessionNetworks(machine, interfaces: interfaces)
     let lock = try networkLock(for: machine.name)
     defer { lock.unlock() }
     let inventory = try hypervisor.networkInventory()
@@ -39,8 +40,25 @@ extension Lifecycle {
   func checkNetworks(of machines: [MachineSpec]) throws {
     let layouts = try machines.map { ($0, try NetworkLayout.interfaces(of: $0, project: project)) }
     guard layouts.contains(where: { !$0.1.isEmpty }) else { return }
+    for (machine, interfaces) in layouts { try refuseSessionNetworks(machine, interfaces: interfaces) }
     let inventory = try hypervisor.networkInventory()
     for (machine, interfaces) in layouts { try checkNetworks(machine, interfaces: interfaces, against: inventory) }
+  }
+
+  /// A private network is a libvirt network (a bridge, dnsmasq), which only the
+  /// system daemon can make: on a session connection it is refused by name before
+  /// anything of the `up` is made.
+  func refuseSessionNetworks(_ machine: MachineSpec, interfaces: [MachineInterface]) throws {
+    guard LibvirtFolders.isSession(hypervisor.uri) else { return }
+    for interface in interfaces {
+      guard case .privateNetwork = interface.kind else { continue }
+      throw CaravanError(
+        .invalidInput,
+        "machine '\(machine.name)': `\(interface.written)` needs a libvirt network, which \(hypervisor.uri) cannot create without root",
+        hint:
+          "Use qemu:///system (`libvirt { uri \"qemu:///system\" }` or CARAVAN_LIBVIRT_URI=qemu:///system, as root or as a member of group libvirt), or drop the `network` line: every machine is still reached on 127.0.0.1 through its forwards."
+      )
+    }
   }
 
   /// Throws if a public bridge of `interfaces` is missing on the libvirt host,

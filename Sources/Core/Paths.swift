@@ -2,13 +2,12 @@ import Foundation
 import Support
 
 /// Where Caravan keeps user data: `$CARAVAN_HOME`, else `$XDG_DATA_HOME/caravan`,
-/// else `~/.local/share/caravan`.
+/// else `~/.local/share/caravan` (the home as `UserHome` finds it).
 public enum CaravanPaths {
   public static func home(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
     if let home = environment["CARAVAN_HOME"], !home.isEmpty { return home }
     if let xdg = environment["XDG_DATA_HOME"], !xdg.isEmpty { return xdg + "/caravan" }
-    let user = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
-    return user + "/.local/share/caravan"
+    return UserHome.resolve(environment: environment).path + "/.local/share/caravan"
   }
 
   public static func boxes(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {

@@ -1,4 +1,5 @@
 import Boxes
+import Core
 import Foundation
 import Libvirt
 import Support
@@ -24,13 +25,7 @@ struct BoxPool {
   }
 
   /// The folder a new `dir` pool gets: libvirt's own image folder for the URI.
-  func defaultPath() -> String {
-    if connection.uri.contains("session") {
-      let home = ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory()
-      return home + "/.local/share/libvirt/images/\(name)"
-    }
-    return "/var/lib/libvirt/images/\(name)"
-  }
+  func defaultPath() -> String { LibvirtFolders(uri: connection.uri).poolDirectory(name) }
 
   /// The pool, defined, built and started if needed. Another `up` (a thread of a
   /// parallel `up`, or another process) doing the same at the same moment is fine:

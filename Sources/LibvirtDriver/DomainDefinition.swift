@@ -38,9 +38,18 @@ public struct DomainDefinition: Equatable {
   public var restrictNetwork: Bool
   /// Host folders shared with the guest (9p, virtiofs).
   public var filesystems: [SharedFolder] = []
-  /// Whether 9p folders keep the guest's owners and modes in xattrs (`mapped`) rather
-  /// than on the host's files (`passthrough`): whenever QEMU is not the caller itself.
-  public var ninepMapped = false
+  /// How 9p folders keep the guest's owners and modes (see `filesystem`).
+  public var ninepAccess: NinepAccess = .passthrough
+
+  /// libvirt's `accessmode` of a 9p folder.
+  public enum NinepAccess: String, Sendable, Equatable {
+    /// The guest's owners and modes on the host's files (QEMU must be allowed to chown).
+    case passthrough
+    /// The guest's owners, modes and special files in xattrs of plain files QEMU's user owns.
+    case mapped
+    /// As passthrough, but owner changes QEMU may not make are ignored.
+    case squash
+  }
   /// NICs on libvirt networks and host bridges, besides the management NIC.
   public var interfaces: [NetworkAttachment] = []
 
@@ -94,21 +103,23 @@ public struct DomainDefinition: Equatable {
 
   /// `<filesystem>` for a shared folder.
   ///
-  /// 9p is served by QEMU itself, as QEMU's own user. Where that is the caller (a normal
-  /// user's session connection) it uses `passthrough`: the guest's files land on the
-  /// host as the user's, and host files show in the guest with their real owners and
-  /// modes. Elsewhere (the system connection, whose QEMU runs as `libvirt-qemu`) it uses
-  /// `mapped`: the guest's owners, modes, device nodes and links live in xattrs of plain
-  /// files that QEMU's user owns (0600, folders 0700), so nothing guest root does makes
-  /// a setuid file or a device node on the host. QEMU never runs as root for it.
-  /// virtiofs takes only passthrough; virtiofsd (started by libvirt) serves it.
-  static func filesystem(_ folder: SharedFolder, mapped: Bool = false) -> XMLElement {
+  /// 9p is served by QEMU itself, as QEMU's own user, and QEMU never runs as root for it.
+  /// Where QEMU is a normal user's (a session connection) it uses `squash`: as
+  /// passthrough, but the owner changes that user's QEMU may not make are ignored instead
+  /// of failing every guest write; the guest sees the host's owners (the user's uid), and
+  /// what it writes lands on the host owned by the user. Elsewhere (the system
+  /// connection, whose QEMU runs as `libvirt-qemu`) it uses `mapped`: the guest's owners,
+  /// modes, device nodes and links live in xattrs of plain files that QEMU's user owns
+  /// (0600, folders 0700), so nothing guest root does makes a setuid file or a device
+  /// node on the host. virtiofs takes only passthrough; virtiofsd (started by libvirt)
+  /// serves it.
+  static func filesystem(_ folder: SharedFolder, ninep: NinepAccess = .passthrough) -> XMLElement {
     var children: [XMLElement] = []
     var accessMode = "passthrough"
     switch folder.kind {
     case .ninep:
       children.append(XMLElement("driver", [("type", "path")]))
-      if mapped { accessMode = "mapped" }
+      accessMode = ninep.rawValue
     case .virtiofs(let daemon):
       children.append(XMLElement("driver", [("type", "virtiofs")]))
       children.append(XMLElement("binary", [("path", daemon)]))
@@ -187,7 +198,7 @@ public struct DomainDefinition: Equatable {
       XMLElement(
         "rng", [("model", "virtio")], children: [XMLElement("backend", [("model", "random")], text: "/dev/urandom")]))
     devices.children.append(XMLElement("memballoon", [("model", "virtio")]))
-    devices.children += filesystems.map { DomainDefinition.filesystem($0, mapped: ninepMapped) }
+    devices.children += filesystems.map { DomainDefinition.filesystem($0, ninep: ninepAccess) }
     root.children.append(devices)
     root.children.append(
       XMLElement("qemu:commandline", children: netdevArguments.map { XMLElement("qemu:arg", [("value", $0)]) }))

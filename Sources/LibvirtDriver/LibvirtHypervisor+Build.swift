@@ -134,6 +134,7 @@ public struct BuildDomain: Equatable, Sendable {
 extension LibvirtHypervisor {
   /// Defines (replacing a stopped one of that name) and starts a build VM.
   public func startBuildDomain(_ plan: BuildDomain) throws {
+    try prepareSession()
     if let old = try connection.domain(named: plan.name) {
       if try old.state().isActive {
         throw CaravanError(

@@ -47,6 +47,7 @@ extension LibvirtHypervisor {
   }
 
   public func revertToSnapshot(domain: String, name: String) throws {
+    try prepareSession()
     try snapshot(domain, name).revert()
   }
 

@@ -58,6 +58,7 @@ extension LibvirtHypervisor {
 
   public func startWarmTemplate(_ plan: MachinePlan, progress: (String) -> Void) throws {
     let boxes = BoxPool(connection: connection, name: effectivePool(plan.pool))
+    try prepareSession(pool: boxes.name)
     let boxVolumes = try boxes.importBox(plan.box, lockDirectory: lockDirectory, progress: progress)
     let pool = try boxes.ensure()
     let volume = LibvirtHypervisor.warmVolumeName(plan.box)
@@ -163,6 +164,7 @@ extension LibvirtHypervisor {
   }
 
   public func startWarm(_ plan: MachinePlan) throws {
+    try prepareSession()
     let domain = try lookup(plan.domainName)
     guard let snapshot = try domain.snapshot(named: LibvirtHypervisor.warmSnapshot) else {
       throw CaravanError(.notFound, "domain '\(plan.domainName)' has no warm snapshot to start from")

@@ -16,6 +16,8 @@ public final class LibvirtHypervisor: Hypervisor {
 
   /// Connects to `uri`; a failure says how to start libvirt.
   public init(uri: String, pool: String? = nil, lockDirectory: String) throws {
+    // The session daemon this connection may start inherits HOME: the one Caravan uses.
+    if LibvirtFolders.isSession(uri) && Connection.isLocal(uri) { UserHome.adoptForSession() }
     do {
       connection = try Connection(uri: uri)
     } catch var error as CaravanError {
@@ -84,22 +86,26 @@ public final class LibvirtHypervisor: Hypervisor {
       .choose(requested)
   }
 
-  public func consoleLogPath(domain: String) -> String {
-    if uri.hasSuffix("session") {
-      let home = ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory()
-      return home + "/.cache/libvirt/qemu/log/\(domain)-console.log"
-    }
-    return "/var/log/libvirt/qemu/\(domain)-console.log"
-  }
+  /// Where this libvirt keeps its logs and a new pool's folder (see `LibvirtFolders`).
+  public var folders: LibvirtFolders { LibvirtFolders(uri: uri) }
+
+  public func consoleLogPath(domain: String) -> String { folders.consoleLog(domain: domain) }
 
   public func startLog(domain: String) -> String? {
-    guard !uri.hasSuffix("session"), Connection.isLocal(uri),
-      let text = try? String(contentsOfFile: "/var/log/libvirt/qemu/\(domain).log", encoding: .utf8)
+    guard Connection.isLocal(uri),
+      let text = try? String(contentsOfFile: folders.qemuLog(domain: domain), encoding: .utf8)
     else { return nil }
     let lines = text.split(separator: "\n").suffix(40).filter {
       $0.contains("qemu-system") && ($0.contains("rror") || $0.contains("Could not") || $0.contains("could not"))
     }
     return lines.isEmpty ? nil : lines.suffix(3).joined(separator: "\n")
+  }
+
+  /// Before a domain starts on this machine's qemu:///session: the folders its daemon
+  /// does not make itself (its QEMU log folder; `pool`'s parent folder).
+  func prepareSession(pool: String? = nil) throws {
+    guard Connection.isLocal(uri) else { return }
+    try folders.makeSessionFolders(pool: pool)
   }
 
   func metadata(of domain: Domain) throws -> DomainDefinition.Metadata? {
@@ -156,6 +162,7 @@ public final class LibvirtHypervisor: Hypervisor {
         hint: "Use an IPv4 host_ip, such as \"127.0.0.1\" (the default).")
     }
     let boxes = BoxPool(connection: connection, name: plan.pool ?? defaultPool)
+    try prepareSession(pool: boxes.name)
     let boxVolumes = try boxes.importBox(plan.box, lockDirectory: lockDirectory, progress: progress)
     let disks = boxVolumes.indices.map { index in
       DomainDefinition.Disk(
@@ -207,11 +214,12 @@ public final class LibvirtHypervisor: Hypervisor {
       consoleLog: consoleLogPath(domain: plan.domainName),
       forwards: plan.forwards, restrictNetwork: plan.network == .userMode(restricted: true),
       filesystems: plan.sharedFolders,
-      ninepMapped: !qemuIsCaller,
+      ninepAccess: qemuIsCaller ? .squash : .mapped,
       interfaces: plan.attachments)
   }
 
   public func start(domain: String) throws {
+    try prepareSession()
     try lookup(domain).start()
   }
 
@@ -247,9 +255,7 @@ public final class LibvirtHypervisor: Hypervisor {
     // A remote libvirt's logs are on its host, out of reach: nothing here is removed.
     if keepLogs || !Connection.isLocal(uri) { return }
     try? FileManager.default.removeItem(atPath: consoleLogPath(domain: domain))
-    if uri.hasPrefix("qemu:///system") {
-      try? FileManager.default.removeItem(atPath: "/var/log/libvirt/qemu/\(domain).log")
-    }
+    try? FileManager.default.removeItem(atPath: folders.qemuLog(domain: domain))
   }
 
   func lookup(_ domain: String) throws -> Domain {

@@ -9,6 +9,7 @@ import Testing
 final class FakeHost: HostFacts {
   var isRoot = true
   var currentUser: UserFacts? = UserFacts(name: "root", uid: 0, groups: [0])
+  var home = UserHome(path: "/home/alice", source: .environment)
   var files: [String: FileFacts] = [
     "/dev/kvm": FileFacts(uid: 0, gid: 107, mode: 0o660),
     "/usr/sbin/libvirtd": FileFacts(uid: 0, gid: 0, mode: 0o755, isCharacterDevice: false),

@@ -56,7 +56,7 @@ struct DomainDefinitionTests {
       SharedFolder(kind: .ninep, hostPath: "/home/dev/hello & co/data", tag: "caravan-0123456789ab"),
       SharedFolder(kind: .virtiofs(daemon: "/usr/libexec/virtiofsd"), hostPath: "/srv/x", tag: "caravan-ba98"),
     ]
-    definition.ninepMapped = true
+    definition.ninepAccess = .mapped
     let xml = definition.xml
     let ninep = """
           <filesystem type='mount' accessmode='mapped'>
@@ -77,7 +77,7 @@ struct DomainDefinitionTests {
     let result = try Subprocess(["virt-xml-validate", path, "domain"]).run()
     #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
 
-    definition.ninepMapped = false
+    definition.ninepAccess = .passthrough
     #expect(definition.xml.contains("<filesystem type='mount' accessmode='passthrough'>\n      <driver type='path'/>"))
     let plain = DomainDefinitionTests.sample().xml
     #expect(!plain.contains("filesystem") && !plain.contains("seclabel") && !plain.contains("memoryBacking"))
@@ -123,6 +123,29 @@ struct DomainDefinitionTests {
       chmod(root + "/closed", 0o700)
       #expect(FolderAccess.reachable(folder, uid: 65534, gid: 65534) == false)
     }
+  }
+
+  /// A session connection's QEMU runs as the user: its 9p folders squash owner changes
+  /// (passthrough would fail every guest write), virtiofs stays passthrough; no seclabel.
+  @Test func aSessionSquashesNinepOwners() throws {
+    var definition = DomainDefinitionTests.sample()
+    definition.filesystems = [
+      SharedFolder(kind: .ninep, hostPath: "/home/dev/data", tag: "caravan-0123456789ab"),
+      SharedFolder(kind: .virtiofs(daemon: "/usr/libexec/virtiofsd"), hostPath: "/srv/x", tag: "caravan-ba98"),
+    ]
+    definition.ninepAccess = .squash
+    let xml = definition.xml
+    let blocks = xml.components(separatedBy: "<filesystem ").dropFirst()
+    #expect(blocks.count == 2)
+    #expect(blocks.first?.hasPrefix("type='mount' accessmode='squash'>") == true, "\(xml)")
+    #expect(blocks.first?.contains("<driver type='path'/>") == true)
+    #expect(blocks.last?.hasPrefix("type='mount' accessmode='passthrough'>") == true, "virtiofs: \(xml)")
+    #expect(!xml.contains("seclabel"))
+    let path = NSTemporaryDirectory() + "caravan-domain-squash-\(getpid()).xml"
+    try xml.write(toFile: path, atomically: true, encoding: .utf8)
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let result = try Subprocess(["virt-xml-validate", path, "domain"]).run()
+    #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
   }
 
   @Test func metadataIsReadBackFromWhatLibvirtReturns() {
