@@ -238,6 +238,12 @@ public final class LibvirtHypervisor: Hypervisor {
     }
   }
 
+  public func undefine(domain: String) throws {
+    guard let found = try connection.domain(named: domain) else { return }
+    if try found.state() != .shutoff { try found.destroy() }
+    try found.undefine()
+  }
+
   func lookup(_ domain: String) throws -> Domain {
     guard let found = try connection.domain(named: domain) else {
       throw CaravanError(
