@@ -61,7 +61,9 @@ struct Context {
       reporter: reporter, environment: environment)
   }
 
-  /// One `caravan` process changes a project at a time: `.caravan/lock`.
+  /// One `caravan` process changes a project at a time: `.caravan/lock`, exclusive.
+  /// Its children (triggers' host commands) are told, so a `caravan ssh` they run does not
+  /// wait for a lock their own parent holds.
   func lock(_ options: LockOptions) throws -> FileLock {
     do {
       return try projectLock(options)
@@ -71,14 +73,34 @@ struct Context {
   }
 
   private func projectLock(_ options: LockOptions) throws -> FileLock {
-    try FileLock(
-      path: project.stateDirectory + "/lock", wait: !options.noWait,
+    let lock = try FileLock(
+      path: projectLockPath, wait: !options.noWait,
       waitNotice: { _ in
         printError("another caravan command is working on this project; waiting for it to finish (Ctrl-C to stop)")
       },
       busy: CaravanError(
-        .conflict, "another caravan command is working on this project (lock: \(project.stateDirectory)/lock)",
+        .conflict, "another caravan command is working on this project (lock: \(projectLockPath))",
         hint: "Wait for it to finish, or run again without --no-wait to wait for it."))
+    setenv(Context.heldLockVariable, projectLockPath, 1)
+    return lock
+  }
+
+  var projectLockPath: String { project.stateDirectory + "/lock" }
+
+  /// Set, in a process holding the project lock (and so in its children), to the lock's path.
+  static let heldLockVariable = "CARAVAN_PROJECT_LOCK_HELD"
+
+  /// The project lock, shared, for `ssh` and `ssh-config` while they read the machines'
+  /// state (they may adopt a machine or restore its key): any number of them at once,
+  /// none while a command changes the project (`up`, `destroy`…), whose end they wait
+  /// for. nil in a child of the lock's holder (a trigger), which must not wait for it.
+  func sharedLock() throws -> FileLock? {
+    guard ProcessInfo.processInfo.environment[Context.heldLockVariable] != projectLockPath else { return nil }
+    return try FileLock(
+      path: projectLockPath, shared: true,
+      waitNotice: { _ in
+        printError("another caravan command is changing this project; waiting for it to finish (Ctrl-C to stop)")
+      })
   }
 
   /// Runs `body` on the chosen machines while holding the project lock, with the

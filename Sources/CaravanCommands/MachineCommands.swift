@@ -115,10 +115,14 @@ struct SSHCommand: ParsableCommand {
     let spec = try context.singleMachine(machine)
     // Standard output is the guest command's: triggers report on standard error.
     let lifecycle = context.lifecycle(try context.hypervisor(), reporter: ConsoleReporter(toStandardError: true))
+    // The state is read (and maybe adopted, the key restored) under the project lock, shared;
+    // it is released before ssh runs, which may last the whole session.
+    let held = try context.sharedLock()
     let record = try lifecycle.runningRecord(spec, for: "ssh into")
     // Through the machine's shared connection: a command right after another
     // one (or another `caravan ssh`) needs no new SSH handshake.
     let endpoint = try lifecycle.endpoint(for: spec, record: record, shared: true)
+    held?.unlock()
     if let control = endpoint.controlPath {
       try FileSystem.makeDirectory((control as NSString).deletingLastPathComponent, mode: 0o700)
     }

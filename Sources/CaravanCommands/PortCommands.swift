@@ -104,6 +104,9 @@ struct SSHConfigCommand: ParsableCommand {
     let all = try context.machines(machines)
     var selected = all
     let lifecycle = context.lifecycle(try context.hypervisor())
+    // The state is read (and maybe adopted, a key restored) under the project lock, shared.
+    let held = try context.sharedLock()
+    defer { held?.unlock() }
     if machines.isEmpty {
       // Every running machine; the others are named on stderr, so stdout stays a valid config.
       let reports = try lifecycle.status(selected)

@@ -170,6 +170,9 @@ public protocol Hypervisor: BoxVolumes {
   /// domain is gone but its disk is not); no error when already gone.
   /// `keepLogs` leaves the console log for the user to read.
   func remove(domain: String, keepLogs: Bool) throws
+  /// Powers the domain off and undefines it, keeping its disks in the pool (a
+  /// failed `up` on a disk it did not make); no error when it is gone.
+  func undefine(domain: String) throws
   /// The Caravan facts of a domain, nil when there is no such domain or it
   /// carries no Caravan metadata.
   func facts(domain: String) throws -> DomainFacts?

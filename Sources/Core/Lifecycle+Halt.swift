@@ -68,19 +68,23 @@ extension Lifecycle {
   /// `caravan destroy`: powers off and removes each machine's domain, disks,
   /// state and key; the box volume stays. Idempotent, and thorough: disks of a
   /// domain removed by hand go too. A machine made on another libvirt URI is
-  /// refused (its state kept), not forgotten.
+  /// refused (its state kept), not forgotten; the key copy of a machine that is
+  /// not on this URI is kept (`releaseMachineHome`).
   public func destroy(_ machines: [MachineSpec]) throws {
     for machine in machines.reversed() {
       let name = machine.name
       let domain = project.domainName(for: name)
       try track(name, "destroy") {
         let state = try reconcile(machine)
+        // Whether this URI has the machine (its domain, or its disk alone): the key copy
+        // belongs to it, unless the machine is on another URI too.
+        let removedMachine = try state.status != .notCreated || hypervisor.diskExists(domain: domain)
         if state.status == .notCreated {
-          reporter.step(name, "not created")
+          reporter.step(name, removedMachine ? "not created; removing its disk" : "not created")
         } else {
           if state.status != .poweroff && state.status != .saved {
             reporter.step(name, "forcing power-off")
-            try hypervisor.forceOff(domain: domain)
+            try track(name, "power_off") { try hypervisor.forceOff(domain: domain) }
           }
           reporter.step(name, "removing domain '\(domain)' and its disk")
         }
@@ -89,7 +93,7 @@ extension Lifecycle {
         try hypervisor.remove(domain: domain, keepLogs: false)
         if let record = state.record { closeSharedConnection(machine, record: record) }
         try project.removeMachineState(name)
-        try removeMachineKeyCopy(name)
+        try releaseMachineHome(name, removedMachine: removedMachine)
       }
     }
     // Networks of the project that no domain uses any more: the last machine on each takes it along.

@@ -69,9 +69,13 @@ extension Lifecycle {
         try provisioners.run(
           provisioner, machine: machine, projectRoot: project.root, on: communicator, reporter: reporter)
       }
+      // Recorded only now: the provisioner's round trip ended with a `sync` in the guest,
+      // so its work is on the guest's disk (a hard power-off from here on keeps it).
       if !record.provisioned.contains(provisioner.name) {
         record.provisioned.append(provisioner.name)
         try saveProgress(record, for: machine.name)
+        // For the fault-injection tests: `provisioned:end` is "right after the record".
+        faultPoint("provisioned", .end)
       }
     }
     if !ranAny && mode == .pending && !machine.provisioners.isEmpty {

@@ -67,6 +67,8 @@ extension Lifecycle {
     // A fresh boot, or a first `up` that did not finish: hostname and `once`
     // provisioners are due.
     var fresh: Bool
+    // What a failure removes: only what this `up` made.
+    var made = MadeByUp.nothing
     switch state {
     case .untracked:
       throw stateErrors(machine, action: "bring up").untracked(
@@ -80,8 +82,11 @@ extension Lifecycle {
         try hypervisor.forceOff(domain: project.domainName(for: name))
       }
       fresh = true
-      record = try removingOnError(machine, made: state.status == .notCreated && options.destroyOnError) {
-        try createOrBoot(machine, existing: state.record, warm: options.warm ?? machine.libvirt.warm)
+      // A disk without its domain (`virsh undefine`) is the machine's: used again, never removed here.
+      let kept = state.status == .notCreated ? try keptDisk(machine) : nil
+      if state.status == .notCreated && options.destroyOnError { made = kept == nil ? .machine : .domain }
+      record = try removingOnError(machine, made: made) {
+        try createOrBoot(machine, existing: kept ?? state.record, warm: options.warm ?? machine.libvirt.warm)
       }
     case .tracked(.saved, let known), .tracked(.paused, let known):
       // A suspended or paused machine continues where it was: no boot, no
@@ -98,7 +103,7 @@ extension Lifecycle {
       )
     }
     let firstUp = record.upCompleted == false
-    try removingOnError(machine, made: state.status == .notCreated && options.destroyOnError) {
+    try removingOnError(machine, made: made) {
       try finishUp(machine, record: &record, fresh: fresh, options: options)
     }
     if firstUp { try saveProgress(record, for: name) }
@@ -165,41 +170,6 @@ extension Lifecycle {
     record.upCompleted = true
   }
 
-  /// Runs `body`; when it fails and `made` (this `up` created the machine),
-  /// removes what it made, keeping the console log, and says so. Stopped by an
-  /// interrupt, a defined machine is kept: the user is told what it was left as,
-  /// and the next `up` finishes it.
-  func removingOnError<T>(_ machine: MachineSpec, made: Bool, _ body: () throws -> T) throws -> T {
-    do {
-      return try body()
-    } catch {
-      let domain = project.domainName(for: machine.name)
-      guard made else { throw error }
-      // Nothing but a network to remove before the domain is defined (no box, a busy port…).
-      let defined = (try? hypervisor.status(domain: domain)) != .notCreated
-      if defined && interrupt.requested { throw error }
-      if defined {
-        reporter.step(machine.name, "the first `up` failed; removing what it made (--no-destroy-on-error keeps it)")
-        try? hypervisor.remove(domain: domain, keepLogs: true)
-        try? project.removeMachineState(machine.name)
-        try? removeMachineKeyCopy(machine.name)
-      }
-      // A network made for the machine goes with it, also when its domain was not defined yet.
-      if !machine.networks.isEmpty { try? removeUnusedNetworks(reportingAs: machine.name) }
-      guard defined else { throw error }
-      let log = hypervisor.consoleLogPath(domain: domain)
-      guard var failure = error as? CaravanError else {
-        throw CaravanError(
-          .hypervisor, "machine '\(machine.name)': \(error)",
-          hint: "The machine was removed; its serial console log is \(log).", cause: error)
-      }
-      failure.hint =
-        "The machine was removed (`caravan up --no-destroy-on-error` keeps a failed machine to look at); its serial console log is \(log)."
-        + (failure.kind == .timeout ? " Raise `boot_timeout` if it is only slow." : "")
-      throw failure
-    }
-  }
-
   func warnUnsupported(_ machine: MachineSpec) {
     for setting in support.unsupported(in: machine) {
       let place =
@@ -231,23 +201,7 @@ extension Lifecycle {
   {
     let name = machine.name
     let domain = project.domainName(for: name)
-    var existing = known
-    // A warm start cut short before its guest ran (a killed `up`): made again from the start.
-    if let record = existing, record.identityPending == true, record.upCompleted == false {
-      reporter.step(name, "its warm start was interrupted; removing it and starting again")
-      try hypervisor.remove(domain: domain, keepLogs: false)
-      try project.removeMachineState(name)
-      existing = nil
-    }
-    // A disk deleted by hand (`virsh vol-delete`): the machine starts again
-    // from the box, so its key, hostname and provisioners are due again.
-    if var record = existing, try !hypervisor.diskExists(domain: domain) {
-      reporter.step(name, "its disk is gone from the storage pool; making a new one from the box")
-      record.keyReplaced = false
-      record.provisioned = []
-      record.upCompleted = false
-      existing = record
-    }
+    var existing = try checkedDisk(machine, known)
     let box = try resolveBox(machine, existing: existing)
     // Until the domain names the box, `box remove` must wait for us (it takes this lock exclusively).
     let boxUse = try boxes.useLock(for: box) { self.reporter.step(name, $0) }
@@ -263,10 +217,13 @@ extension Lifecycle {
     }
     // A new machine asked to start warm: the box's saved state, made now if need be.
     var warmState: WarmState?
+    // The state's lock, held until the machine's copy of it is made and started.
+    var warmLock: FileLock?
+    defer { warmLock?.unlock() }
     if warm && existing == nil {
       let plan = try machinePlan(
         machine, box: box, accelerator: choice.accelerator, forwards: [], interfaces: interfaces)
-      warmState = try warmStateForNewMachine(machine, plan: plan)
+      (warmState, warmLock) = try warmStateForNewMachine(machine, plan: plan).map { ($0.state, $0.lock) } ?? (nil, nil)
     }
     // Ports are chosen and bound (by QEMU, at start) under one lock for all of
     // this user's caravan processes, so parallel `up`s never pick the same port.
@@ -293,8 +250,9 @@ extension Lifecycle {
             try? project.removeMachineState(name)
             continue
           }
-          abandonWarmStart(machine, plan: plan, state: state, error: error)
+          abandonWarmStart(machine, plan: plan, state: state, lock: warmLock, error: error)
           warmState = nil
+          warmLock = nil
           continue
         }
       }
@@ -355,6 +313,8 @@ extension Lifecycle {
         boxName: box.name, boxVersion: box.version, sshPort: forwards[0].host, forwards: [],
         accelerator: accelerator.rawValue)
     record.domainUUID = uuid
+    record.boxName = box.name
+    record.boxVersion = box.version
     record.sshPort = forwards[0].host
     record.forwards = forwards.map(\.description)
     record.accelerator = accelerator.rawValue

@@ -30,57 +30,86 @@ extension Lifecycle {
     return nil
   }
 
+  /// The lock of the box's saved state in `pool`: shared while machines are made
+  /// from the state (it is read and copied by name), exclusive while it is checked,
+  /// made or removed.
+  func warmLockPath(_ box: InstalledBox, pool: String) -> String {
+    CaravanPaths.home(environment: environment)
+      + "/locks/\(Lifecycle.warmTemplateName(uri: hypervisor.uri, pool: pool, box: box)).lock"
+  }
+
   /// The box's saved state, ready for the machine of `plan`: the one on record
-  /// when it fits, else one made now (one boot), saying why.
+  /// when it fits, else one made now (one boot), saying why; with its lock held,
+  /// which the caller keeps until the state is copied (so no other `up` replaces it
+  /// under the copy) and then unlocks.
   /// A state that is there but damaged (its record unreadable, its volume cut
   /// short) is removed; `remakeDamaged` false: then this throws `WarmStateDamaged`.
   func readyWarmState(_ machine: MachineSpec, plan: MachinePlan, remakeDamaged: Bool = false) throws -> (
-    state: WarmState, made: Bool
+    state: WarmState, made: Bool, lock: FileLock
   ) {
     let box = plan.box
     let pool = hypervisor.effectivePool(plan.pool)
     let wanted = try hypervisor.warmFingerprint(for: plan)
-    // One maker per box and pool (the name its template gets); the others wait here and use what it made.
-    let lock = try FileLock(
-      path: CaravanPaths.home(environment: environment)
-        + "/locks/\(Lifecycle.warmTemplateName(uri: hypervisor.uri, pool: pool, box: box)).lock")
-    defer { lock.unlock() }
-    let wording = "box '\(box.name)' (\(box.version))"
-    var why = "\(wording) has no saved state in pool '\(pool)' yet"
-    let known: WarmState?
-    var damage: String?
-    do {
-      known = try WarmStateFiles.read(box, uri: hypervisor.uri, pool: pool)
-    } catch {
-      known = nil
-      damage = Lifecycle.oneLine(error)
+    // Most warm `up`s find a state that fits: they share the lock, and copy it at the same time.
+    let shared = try FileLock(path: warmLockPath(box, pool: pool), shared: true)
+    if case .fits(let state) = try assessWarmState(box, pool: pool, wanted: wanted, machine: machine) {
+      return (state, false, shared)
     }
-    let mismatch = known.flatMap { $0.fingerprint.mismatch(wanted) }
-    // Its size on disk now: nil when its volume is gone, short when the file was cut.
-    let size = try known.flatMap { try hypervisor.warmStateSize($0) }
-    if let known, mismatch == nil, let size, size < known.sizeBytes / 10 * 9 {
-      damage = "its volume '\(known.volume)' holds \(size >> 20) MiB of the \(known.sizeBytes >> 20) MiB saved"
-    }
-    if let damage {
+    shared.unlock()
+    // One maker per box and pool; the others wait here and use what it made.
+    let lock = try FileLock(path: warmLockPath(box, pool: pool))
+    var why: String
+    switch try assessWarmState(box, pool: pool, wanted: wanted, machine: machine) {
+    case .fits(let state): return (state, false, lock)
+    case .unfit(let reason): why = reason
+    case .damaged(let damage):
+      let wording = "box '\(box.name)' (\(box.version))"
       try discardWarmState(box, uri: hypervisor.uri, pool: pool)
       guard remakeDamaged else {
         throw WarmStateDamaged(message: "the saved state of \(wording) is damaged: \(damage)")
       }
       why = "the saved state of \(wording) was damaged (\(damage)) and is removed"
-    } else if let known {
-      if let mismatch {
-        why = "the saved state of \(wording) does not fit this machine (\(mismatch))"
-      } else if known.guestSSHPort != machine.ssh.port {
-        why =
-          "the saved state of \(wording) waited for SSH on guest port \(known.guestSSHPort), this machine uses \(machine.ssh.port)"
-      } else if size != nil {
-        return (known, false)
-      } else {
-        why = "the saved state of \(wording) lost its volume '\(known.volume)' in pool '\(pool)'"
-      }
     }
     reporter.step(machine.name, "\(why); making it now (one boot; later warm starts restore it)")
-    return (try makeWarmState(plan, fingerprint: wanted, machine: machine), true)
+    return (try makeWarmState(plan, fingerprint: wanted, machine: machine), true, lock)
+  }
+
+  enum WarmAssessment {
+    case fits(WarmState)
+    /// Why the state on record (if any) does not serve the machine.
+    case unfit(String)
+    /// What is wrong with the state on record.
+    case damaged(String)
+  }
+
+  /// Whether the box's state on record in `pool` serves a machine that needs `wanted`.
+  func assessWarmState(_ box: InstalledBox, pool: String, wanted: WarmFingerprint, machine: MachineSpec) throws
+    -> WarmAssessment
+  {
+    let wording = "box '\(box.name)' (\(box.version))"
+    let known: WarmState?
+    do {
+      known = try WarmStateFiles.read(box, uri: hypervisor.uri, pool: pool)
+    } catch {
+      return .damaged(Lifecycle.oneLine(error))
+    }
+    guard let known else { return .unfit("\(wording) has no saved state in pool '\(pool)' yet") }
+    if let mismatch = known.fingerprint.mismatch(wanted) {
+      return .unfit("the saved state of \(wording) does not fit this machine (\(mismatch))")
+    }
+    // Its size on disk now: nil when its volume is gone, short when the file was cut.
+    guard let size = try hypervisor.warmStateSize(known) else {
+      return .unfit("the saved state of \(wording) lost its volume '\(known.volume)' in pool '\(pool)'")
+    }
+    if size < known.sizeBytes / 10 * 9 {
+      return .damaged("its volume '\(known.volume)' holds \(size >> 20) MiB of the \(known.sizeBytes >> 20) MiB saved")
+    }
+    if known.guestSSHPort != machine.ssh.port {
+      return .unfit(
+        "the saved state of \(wording) waited for SSH on guest port \(known.guestSSHPort), this machine uses \(machine.ssh.port)"
+      )
+    }
+    return .fits(known)
   }
 
   /// Boots the box once on a throw-away overlay, takes its disk and memory as
@@ -162,15 +191,17 @@ extension Lifecycle {
     return port
   }
 
-  /// Whether a machine being created starts warm, and from which state; nil
-  /// (having said why) when it boots cold.
-  func warmStateForNewMachine(_ machine: MachineSpec, plan: MachinePlan) throws -> WarmState? {
+  /// Whether a machine being created starts warm, and from which state (with its
+  /// lock held: unlock it once the machine's copy is made); nil (having said why)
+  /// when it boots cold. An interrupt is thrown, never a cold boot instead.
+  func warmStateForNewMachine(_ machine: MachineSpec, plan: MachinePlan) throws -> (state: WarmState, lock: FileLock)? {
     if let obstacle = warmObstacle(machine, box: plan.box) {
       reporter.step(machine.name, "not starting warm, a cold boot instead: \(obstacle)")
       return nil
     }
     do {
-      return try readyWarmState(machine, plan: plan).state
+      let ready = try readyWarmState(machine, plan: plan)
+      return (ready.state, ready.lock)
     } catch let damaged as WarmStateDamaged {
       reporter.warning(
         "machine '\(machine.name)': \(damaged.message); it was removed. Falling back to a cold boot; the next warm `up` makes it anew."
@@ -212,14 +243,31 @@ extension Lifecycle {
   }
 
   /// After a warm start failed: removes the machine it made and the state that
-  /// failed (the next warm `up` makes it anew), and says so.
-  func abandonWarmStart(_ machine: MachineSpec, plan: MachinePlan, state: WarmState, error: Error) {
+  /// failed (the next warm `up` makes it anew), and says so; `lock` (the state's,
+  /// held since it was chosen) is released. The state goes only when it is still the
+  /// one that failed, and only when no other `up` holds its lock (this one holds the
+  /// ports lock, so it does not wait for it): another `up` may be using it, or
+  /// have replaced it with its own (another memory size), which is not this one's to discard.
+  func abandonWarmStart(
+    _ machine: MachineSpec, plan: MachinePlan, state: WarmState, lock: FileLock?, error: Error
+  ) {
     let box = plan.box
     try? hypervisor.remove(domain: plan.domainName, keepLogs: false)
     try? project.removeMachineState(machine.name)
-    try? discardWarmState(box, uri: state.uri, pool: state.pool)
+    lock?.unlock()
+    var removed = false
+    if let exclusive = try? FileLock(path: warmLockPath(box, pool: state.pool), wait: false) {
+      if (try? WarmStateFiles.read(box, uri: state.uri, pool: state.pool)) == state {
+        try? discardWarmState(box, uri: state.uri, pool: state.pool)
+        removed = true
+      }
+      exclusive.unlock()
+    }
     reporter.warning(
-      "machine '\(machine.name)': the warm start failed (\(Lifecycle.oneLine(error))); falling back to a cold boot. The saved state of box '\(box.name)' was removed; the next warm `up` makes it anew."
+      "machine '\(machine.name)': the warm start failed (\(Lifecycle.oneLine(error))); falling back to a cold boot. "
+        + (removed
+          ? "The saved state of box '\(box.name)' was removed; the next warm `up` makes it anew."
+          : "The saved state of box '\(box.name)' is kept: another `up` is using or has replaced it.")
     )
   }
 
@@ -227,127 +275,6 @@ extension Lifecycle {
     let text = (error as? CaravanError)?.message ?? "\(error)"
     return text.split(separator: "\n").map(String.init).joined(separator: " ")
   }
-
-  // MARK: The restored guest's identity
-
-  /// Gives a restored guest what a booted one would have of its own: a new
-  /// machine-id, new SSH host keys (made here, where randomness is not a copy),
-  /// the host's time, fresh randomness in its kernel's pool, and a renewed DHCP
-  /// lease. The shared connection goes on; every new one meets the new host key.
-  func refreshIdentity(
-    _ machine: MachineSpec, record: MachineRecord, communicator: Communicator, hostKeys: HostKeyBatch
-  ) throws {
-    reporter.step(machine.name, "giving the restored guest its own machine-id, SSH host keys, clock and random seed")
-    // A restore cut short (a killed `up`) may have left the snapshot it started from.
-    if try hypervisor.snapshots(domain: record.domainName).contains(where: { $0.name == WarmState.snapshotName }) {
-      try hypervisor.deleteSnapshot(domain: record.domainName, name: WarmState.snapshotName)
-    }
-    let keys = try hostKeys.wait()
-    var seed = [UInt8](repeating: 0, count: 512)
-    for index in seed.indices { seed[index] = UInt8.random(in: 0...255) }
-    let machineID = UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
-    let script = Lifecycle.identityScript(
-      epoch: Date().timeIntervalSince1970, machineID: machineID, seed: Data(seed), hostKeys: keys)
-    var output = ""
-    let status = try communicator.execute("sudo sh -s", input: Data(script.utf8)) { _, line in output += line + "\n" }
-    guard status == 0 else {
-      throw CaravanError(
-        .guest,
-        "giving the restored guest its own identity failed (exit status \(status)): \(output.trimmingCharacters(in: .whitespacesAndNewlines))",
-        hint: "`caravan destroy -f \(machine.name)` and a cold `caravan up` (without --warm) make it anew.")
-    }
-  }
-
-  /// The shell script (run as root) behind `refreshIdentity`. A process start
-  /// costs about 0.1 s in a TCG guest, so it forks as little as it can: files
-  /// are written by the shell's own `printf`, and only `date`, `perl` (the
-  /// reseed) and `networkctl` run as programs.
-  static func identityScript(
-    epoch: Double, machineID: String, seed: Data, hostKeys: [(type: String, privateKey: Data, publicKey: Data)]
-  ) -> String {
-    func octal(_ data: Data) -> String { data.map { "\\" + String($0, radix: 8) }.joined() }
-    func text(_ data: Data) -> String {
-      String(decoding: data, as: UTF8.self).replacingOccurrences(of: "'", with: "'\\''")
-    }
-    var lines = [
-      "set -e",
-      // The clock: the saved guest's stopped when its state was taken.
-      "date -u -s @\(String(format: "%.3f", epoch)) >/dev/null || true",
-      // Randomness: the host's bytes into the pool, then a reseed (RNDRESEEDCRNG),
-      // so nothing the guest draws from now on repeats another copy's.
-      "printf '\(octal(seed.prefix(64)))' > /dev/urandom",
-      "if command -v perl >/dev/null 2>&1; then perl -e 'open(my $f, \"<\", \"/dev/urandom\") or exit 0; ioctl($f, 0x5207, 0);' || true; fi",
-      "if [ -f /var/lib/systemd/random-seed ]; then printf '\(octal(seed.suffix(from: seed.startIndex + min(64, seed.count))))' > /var/lib/systemd/random-seed; fi",
-      // The machine-id (systemd derived the template's from its UUID); a transient one is a mount.
-      "while read -r _ target _; do if [ \"$target\" = /etc/machine-id ]; then umount /etc/machine-id || true; fi; done < /proc/self/mounts",
-      "printf '%s\\n' '\(machineID)' > /etc/machine-id",
-      "if [ -f /var/lib/dbus/machine-id ] && [ ! -L /var/lib/dbus/machine-id ]; then printf '%s\\n' '\(machineID)' > /var/lib/dbus/machine-id; fi",
-    ]
-    // SSH host keys: each type the guest has is replaced by a new one.
-    for key in hostKeys {
-      let path = "/etc/ssh/ssh_host_\(key.type)_key"
-      lines.append(
-        "if [ -f \(path) ]; then umask 077; printf '%s' '\(text(key.privateKey))' > \(path); umask 022; printf '%s' '\(text(key.publicKey))' > \(path).pub; fi"
-      )
-    }
-    lines += [
-      "if command -v restorecon >/dev/null 2>&1; then restorecon /etc/machine-id /etc/ssh/ssh_host_* || true; fi",
-      // sshd re-reads its keys; the sessions it has (this one) go on.
-      "if [ -f /run/sshd.pid ]; then read -r pid < /run/sshd.pid && kill -HUP \"$pid\" || true;",
-      "elif command -v systemctl >/dev/null 2>&1; then systemctl reload ssh 2>/dev/null || systemctl reload sshd 2>/dev/null || true; fi",
-      // DHCP: the lease was the template's.
-      "if [ -e /run/systemd/netif/state ] && command -v networkctl >/dev/null 2>&1; then",
-      "  for link in /sys/class/net/*; do link=${link##*/}; [ \"$link\" = lo ] || networkctl renew \"$link\" >/dev/null 2>&1 || true; done",
-      "elif [ -d /run/NetworkManager ] && command -v nmcli >/dev/null 2>&1; then",
-      "  nmcli -t -f DEVICE,TYPE device | while IFS=: read -r dev type; do [ \"$type\" = ethernet ] && nmcli device reapply \"$dev\" >/dev/null 2>&1 || true; done",
-      "fi",
-      // On the disk before anything else happens: a guest powered off by hand right
-      // after `up` must not come back with the template's identity.
-      "sync",
-    ]
-    return lines.joined(separator: "\n") + "\n"
-  }
-}
-
-/// New SSH host keys for a restored guest, made on this host (where randomness is
-/// not a copy of the template's) on a thread of their own while the guest is
-/// restored: an RSA key takes about a second.
-final class HostKeyBatch: @unchecked Sendable {
-  typealias Key = (type: String, privateKey: Data, publicKey: Data)
-  private let done = DispatchSemaphore(value: 0)
-  private var result: Result<[Key], Error> = .success([])
-
-  init(_ communicators: CommunicatorFactory) {
-    let factory = UncheckedBox(communicators)
-    Thread.detachNewThread { [self] in
-      result = Result { try HostKeyBatch.make(factory.value) }
-      done.signal()
-    }
-  }
-
-  func wait() throws -> [Key] {
-    done.wait()
-    done.signal()
-    return try result.get()
-  }
-
-  static func make(_ communicators: CommunicatorFactory) throws -> [Key] {
-    let scratch = try FileSystem.makeTemporaryDirectory(prefix: "caravan-hostkeys")
-    defer { try? FileSystem.removeTree(scratch) }
-    return try ["rsa", "ecdsa", "ed25519"].map { type in
-      let path = scratch + "/ssh_host_\(type)_key"
-      try communicators.generateHostKey(type: type, at: path)
-      guard let privateKey = FileManager.default.contents(atPath: path),
-        let publicKey = FileManager.default.contents(atPath: path + ".pub")
-      else { throw FileSystem.ioError("read the new host key", path) }
-      return (type, privateKey, publicKey)
-    }
-  }
-}
-
-private struct UncheckedBox<T>: @unchecked Sendable {
-  let value: T
-  init(_ value: T) { self.value = value }
 }
 
 extension Lifecycle {
@@ -363,7 +290,9 @@ extension Lifecycle {
     reporter.step(machine.name, "accelerator: \(choice.accelerator.rawValue) (\(choice.reason))")
     try hypervisor.importBox(box, pool: machine.libvirt.pool) { reporter.step(machine.name, $0) }
     let plan = try machinePlan(machine, box: box, accelerator: choice.accelerator, forwards: [], interfaces: [])
-    return try readyWarmState(machine, plan: plan, remakeDamaged: true)
+    let ready = try readyWarmState(machine, plan: plan, remakeDamaged: true)
+    ready.lock.unlock()
+    return (ready.state, ready.made)
   }
 }
 

@@ -126,9 +126,19 @@ public final class Lifecycle {
     }
     let status = try hypervisor.status(domain: domain)
     if status == .notCreated {
-      if record != nil {
-        reporter.step(
-          machine.name, "its domain '\(domain)' is gone from libvirt; clearing the stale state in .caravan/")
+      if let record {
+        if try hypervisor.diskExists(domain: domain) {
+          // `virsh undefine` keeps the disk: what was done on it stays known (an older
+          // Caravan's record becomes the disk's mark), and `up` uses the disk again.
+          if loadMark(machine.name) == nil { try saveMark(record, for: machine.name) }
+          reporter.step(
+            machine.name,
+            "its domain '\(domain)' is gone from libvirt, its disk is not; `caravan up\(argument(for: machine))` reuses it, `caravan destroy` removes it"
+          )
+        } else {
+          reporter.step(
+            machine.name, "its domain '\(domain)' is gone from libvirt; clearing the stale state in .caravan/")
+        }
         try project.forgetRecord(machine.name)
       }
       return .notCreated
@@ -172,13 +182,16 @@ public final class Lifecycle {
     }
     try restoreMachineKey(machine.name)
     try project.saveRecord(record, for: machine.name)
+    try saveMark(record, for: machine.name)
     reporter.step(machine.name, "found its domain '\(domain)' in libvirt without state in .caravan/; adopted it")
     return .tracked(status, record)
   }
 
-  /// Saves the record, and how far the machine got in its domain too.
+  /// Saves the record, its copy beside the key copy (the disk's mark, which outlives
+  /// the domain and `.caravan/`), and how far the machine got in its domain too.
   func saveProgress(_ record: MachineRecord, for name: String) throws {
     try project.saveRecord(record, for: name)
+    try saveMark(record, for: name)
     do {
       try hypervisor.recordProgress(record.progress, domain: record.domainName)
     } catch {

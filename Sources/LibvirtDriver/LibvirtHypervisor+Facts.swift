@@ -25,7 +25,10 @@ extension LibvirtHypervisor {
     let poolName = try found.flatMap { try metadata(of: $0)?.pool } ?? defaultPool ?? BoxPool.defaultName
     guard let pool = try connection.pool(named: poolName) else { return false }
     if try !pool.isActive() { try pool.start() }
-    try pool.refresh()
+    if try pool.volume(named: LibvirtHypervisor.overlayName(domain)) != nil { return true }
+    // A disk libvirt did not make shows after a refresh; libvirt refuses one while another
+    // command uploads into the pool (a box import): then what it knows is the answer.
+    try? pool.refresh()
     return try pool.volume(named: LibvirtHypervisor.overlayName(domain)) != nil
   }
 

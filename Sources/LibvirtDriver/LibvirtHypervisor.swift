@@ -258,6 +258,12 @@ public final class LibvirtHypervisor: Hypervisor {
     try? FileManager.default.removeItem(atPath: folders.qemuLog(domain: domain))
   }
 
+  public func undefine(domain: String) throws {
+    guard let found = try connection.domain(named: domain) else { return }
+    if try found.state() != .shutoff { try found.destroy() }
+    try found.undefine()
+  }
+
   func lookup(_ domain: String) throws -> Domain {
     guard let found = try connection.domain(named: domain) else {
       throw CaravanError(

@@ -10,7 +10,8 @@ import Support
 /// too (before Caravan's, so Caravan's connection facts win), so the machine is in the user's
 /// groups by its name and gets their variables. Extra variables go in as a JSON file
 /// (`-e @FILE`): every value arrives as the string written, whatever it holds. The run is
-/// limited to the machine unless `limit:` says otherwise, as in Vagrant.
+/// limited to the machine unless `limit:` says otherwise, as in Vagrant. A `sync` in the
+/// guest ends a successful run, so what the playbook wrote is on the guest's disk.
 extension GuestProvisioner {
   func runAnsible(
     _ ansible: AnsibleProvisioner, name: String, machine: MachineSpec, projectRoot: String,
@@ -54,6 +55,15 @@ extension GuestProvisioner {
         .guest, "\(what) failed: ansible-playbook exited with status \(status)",
         hint: ((tail.isEmpty ? ["It printed nothing."] : ["Its last lines:"] + tail.map { "  " + $0 }) + [again])
           .joined(separator: "\n"))
+    }
+    // What the playbook changed, on the guest's disk before the provisioner is recorded. The
+    // playbook's own connections are ansible's: this rides the shared connection (a channel of
+    // the ControlMaster ansible used too, no new SSH handshake).
+    let synced = try communicator.execute(GuestProvisioner.syncCommand) { _, _ in }
+    guard synced == 0 else {
+      throw CaravanError(
+        .guest, "\(what): `sync` in the guest after the playbook failed with exit status \(synced)",
+        hint: "The playbook ran; run `caravan provision\(machine.name == "default" ? "" : " " + machine.name)` again.")
     }
   }
 }

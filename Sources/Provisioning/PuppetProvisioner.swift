@@ -132,7 +132,7 @@ enum PuppetApply {
   /// 0, and Caravan must see a failure. With it, 0 means nothing changed and 2 that changes
   /// were made (both success); 4 (failures) and 6 (changes and failures) are failures, as
   /// is 1 (the manifest did not compile). The user's options come after Caravan's, and the
-  /// manifest last.
+  /// manifest last. The guest's writes are synced to its disk before it exits, with puppet's status.
   static func command(
     puppet: String, folder: String, manifest: String, modules: Bool, facts: [String: String], options: [String]
   ) -> String {
@@ -145,8 +145,10 @@ enum PuppetApply {
     if modules { arguments += ["--modulepath", folder + "/modules"] }
     arguments += options
     arguments.append(folder + "/manifests/" + manifest)
+    // Synced in the same round trip: what puppet changed is on the guest's disk before it is recorded.
     return "cd \(shellQuote(folder)) && sudo -n -H env "
       + (environment + arguments).map(shellQuote).joined(separator: " ")
+      + "; s=$?; \(GuestProvisioner.syncCommand); exit $s"
   }
 
   static func succeeded(_ status: Int32) -> Bool { status == 0 || status == 2 }

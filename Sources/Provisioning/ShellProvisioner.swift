@@ -112,14 +112,20 @@ public struct GuestProvisioner: ProvisionerRunner {
   /// The status of a `staged` command whose file could not be written.
   public static let stagingFailed: Int32 = 97
 
-  /// One guest command that saves its standard input at `path`, runs `command` and
-  /// removes the file, exiting with the command's status. `exclusive`: the file must be
-  /// new (noclobber opens it with O_EXCL, so nothing planted there, file or symbolic link,
-  /// is ever used, as with mktemp); it is private (mode 0600) either way.
+  /// One guest command that saves its standard input at `path`, runs `command`,
+  /// removes the file and syncs, exiting with the command's status. `exclusive`: the
+  /// file must be new (noclobber opens it with O_EXCL, so nothing planted there, file or
+  /// symbolic link, is ever used, as with mktemp); it is private (mode 0600) either way.
+  /// The `sync` (any user may run it) puts what the command wrote on the guest's disk
+  /// before the command returns, in the same round trip: Caravan records a provisioner
+  /// as run only after that, so a hard power-off then never loses its work.
   public static func staged(at path: String, exclusive: Bool, then command: String) -> String {
     let quoted = shellQuote(path)
     return "(umask 077 && \(exclusive ? "set -C && " : "")cat > \(quoted)) || "
       + "{ printf \"caravan: cannot write '%s' in the guest\\n\" \(quoted) >&2; exit \(stagingFailed); }; "
-      + "\(command); s=$?; rm -f \(quoted); exit $s"
+      + "\(command); s=$?; rm -f \(quoted); \(syncCommand); exit $s"
   }
+
+  /// What ends every provisioner's guest command: the guest's writes, on its disk.
+  public static let syncCommand = "sync"
 }

@@ -64,6 +64,8 @@ final class FakeHypervisor: Hypervisor {
     plans.append(plan)
     let uuid = domains[plan.domainName]?.uuid ?? UUID().uuidString.lowercased()
     domains[plan.domainName] = (uuid, domains[plan.domainName]?.status ?? .poweroff)
+    // The kept disk is the domain's again (`define` makes a disk only when there is none).
+    if keptDisks.remove(plan.domainName) != nil { calls.append("reuse disk \(plan.domainName)") }
     return uuid
   }
   /// Host ports some other program holds (on a remote libvirt's host): a start whose
@@ -104,7 +106,16 @@ final class FakeHypervisor: Hypervisor {
     calls.append("remove \(domain)")
     domains[domain] = nil
     progress[domain] = nil
+    keptDisks.remove(domain)
   }
+  func undefine(domain: String) throws {
+    calls.append("undefine \(domain)")
+    if domains[domain] != nil && !missingDisks.contains(domain) { keptDisks.insert(domain) }
+    domains[domain] = nil
+    progress[domain] = nil
+  }
+  /// Disks in the pool without their domain (`virsh undefine` keeps the storage).
+  @Guarded var keptDisks: Set<String> = []
   /// What `recordProgress` kept, by domain.
   @Guarded var progress: [String: MachineProgress] = [:]
   func facts(domain: String) throws -> DomainFacts? {
@@ -116,7 +127,9 @@ final class FakeHypervisor: Hypervisor {
   }
   /// Domains whose disk was deleted by hand.
   @Guarded var missingDisks: Set<String> = []
-  func diskExists(domain: String) throws -> Bool { domains[domain] != nil && !missingDisks.contains(domain) }
+  func diskExists(domain: String) throws -> Bool {
+    (domains[domain] != nil && !missingDisks.contains(domain)) || keptDisks.contains(domain)
+  }
   func recordProgress(_ progress: MachineProgress, domain: String) throws {
     self.progress[domain] = progress
   }
@@ -231,8 +244,11 @@ final class FakeHypervisor: Hypervisor {
     domains[plan.domainName] = (uuid, .poweroff)
     return uuid
   }
+  /// Runs as a warm start begins (what another `up` does meanwhile).
+  var onStartWarm: () -> Void = {}
   func startWarm(_ plan: MachinePlan) throws {
     calls.append("startWarm \(plan.domainName)")
+    onStartWarm()
     if let warmStartFailure { throw CaravanError(.hypervisor, warmStartFailure) }
     domains[plan.domainName]?.status = .running
   }

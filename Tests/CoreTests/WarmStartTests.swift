@@ -223,6 +223,40 @@ struct WarmStartTests {
     #expect(f.hypervisor.domains.isEmpty)
   }
 
+  @Test func aFailedWarmStartKeepsTheStateWhileAnotherUpHoldsIt() throws {
+    let f = try WarmStartTests.warmFixture()
+    defer { f.cleanUp() }
+    try f.lifecycle.up([f.project.spec.machines[0]], options: UpOptions(warm: true))
+    let box = try #require(try f.lifecycle.boxes.list().first)
+    let state = try #require(WarmStateFiles.all(box).first)
+    // Another `up` is copying the state (it holds its lock, shared) when this one's restore fails.
+    let other = try FileLock(path: f.lifecycle.warmLockPath(box, pool: state.pool), shared: true)
+    defer { other.unlock() }
+    f.hypervisor.warmStartFailure = "qemu-system-x86_64: Error -22 while loading VM state"
+    try f.lifecycle.up([f.project.spec.machines[1]], options: UpOptions(warm: true))
+    #expect(try f.hypervisor.status(domain: f.project.domainName(for: "db")) == .running, "booted cold")
+    #expect(f.reporter.lines.contains { $0.contains("is kept: another `up` is using or has replaced it") })
+    #expect(WarmStateFiles.all(box) == [state], "the state another `up` uses is not discarded")
+    #expect(!f.hypervisor.warmVolumes.isEmpty)
+  }
+
+  @Test func aFailedWarmStartLeavesAStateAnotherUpMadeMeanwhile() throws {
+    let f = try WarmStartTests.warmFixture()
+    defer { f.cleanUp() }
+    try f.lifecycle.up([f.project.spec.machines[0]], options: UpOptions(warm: true))
+    let box = try #require(try f.lifecycle.boxes.list().first)
+    let used = try #require(WarmStateFiles.all(box).first)
+    // While this `up` restored it, another (another memory size) replaced the state with its own.
+    var replaced = used
+    replaced.fingerprint.memoryMiB = 2048
+    replaced.createdAt = "2026-01-01T00:00:00Z"
+    f.hypervisor.warmStartFailure = "qemu-system-x86_64: Error -22 while loading VM state"
+    f.hypervisor.onStartWarm = { try? WarmStateFiles.write(replaced, for: box) }
+    try f.lifecycle.up([f.project.spec.machines[1]], options: UpOptions(warm: true))
+    #expect(WarmStateFiles.all(box) == [replaced], "the winner's fresh state is not discarded")
+    #expect(f.reporter.lines.contains { $0.contains("is kept: another `up` is using or has replaced it") })
+  }
+
   @Test func theIdentityScriptCarriesTheNewIdentityAndIsValidShell() throws {
     let script = Lifecycle.identityScript(
       epoch: 1_800_000_000.25, machineID: "0123456789abcdef0123456789abcdef", seed: Data((0..<200).map { UInt8($0) }),

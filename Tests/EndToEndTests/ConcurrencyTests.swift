@@ -29,7 +29,37 @@ struct ConcurrencyTests {
     }
     #expect(domains.count == 1, "\(domains)")
     try f.getsIn(provisionedOnce: true)
+    try twoSSHsDuringADestroyWaitForItAndAdoptNothing(f)
     try f.destroyLeavesNothing()
+  }
+
+  /// Two `caravan ssh -c` while a `destroy -f` holds the project (its before-trigger keeps
+  /// it there for 3 s): they wait for it, then fail cleanly, and nothing of the machine
+  /// comes back (no state adopted again, no key restored into `.caravan/`).
+  func twoSSHsDuringADestroyWaitForItAndAdoptNothing(_ f: Faults) throws {
+    let h = f.h
+    let started = f.project + "/destroy-started"
+    try h.write(
+      Faults.machinefile + "trigger before: destroy, run: \"touch destroy-started; sleep 3\"\n",
+      to: (f.project as NSString).lastPathComponent + "/Machinefile")
+    let destroy = try h.spawn(["destroy", "-f"], in: f.project, log: h.root + "/destroy.log")
+    while destroy.isRunning && !FileManager.default.fileExists(atPath: started) { Thread.sleep(forTimeInterval: 0.02) }
+    let sshs = try (1...2).map { index in
+      try h.spawn(["ssh", "-c", "echo in"], in: f.project, log: h.root + "/ssh\(index).log")
+    }
+    destroy.waitUntilExit()
+    for ssh in sshs { ssh.waitUntilExit() }
+    let logs = (1...2).map { (try? String(contentsOfFile: h.root + "/ssh\($0).log", encoding: .utf8)) ?? "" }
+    #expect(destroy.terminationStatus == 0)
+    for (ssh, log) in zip(sshs, logs) {
+      #expect(ssh.terminationStatus == 1, "\(log)")
+      #expect(log.contains("waiting for it to finish"), "it waited for the destroy: \(log)")
+      #expect(log.contains("cannot ssh into machine 'default': it is not created"), "\(log)")
+    }
+    #expect(!FileManager.default.fileExists(atPath: f.project + "/.caravan/machines/default"), "nothing adopted")
+    let copies = (try? FileManager.default.contentsOfDirectory(atPath: h.home + "/keys/machines")) ?? []
+    #expect(!copies.contains { $0.hasPrefix(f.domainPrefix) }, "\(copies)")
+    try h.write(Faults.machinefile, to: (f.project as NSString).lastPathComponent + "/Machinefile")
   }
 
   @Test func twoProjectsImportTheirBoxesAtTheSameTime() throws {

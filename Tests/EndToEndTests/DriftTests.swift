@@ -44,11 +44,32 @@ struct DriftTests {
     #expect(try h.caravan("status", in: project).stdout.contains("poweroff"))
     try f.getsIn(provisionedOnce: true)
 
-    // `virsh undefine` (its disk stays): `up` makes the domain again on that disk, and the key still works.
+    // `virsh undefine` (its disk stays): `up` reuses the disk. An `up` whose provisioner
+    // fails keeps it (and removes only the domain it defined); the next `up`, the
+    // provisioner fixed, reuses it again: the old files are there, nothing runs twice.
     _ = try Harness.virsh("destroy", domain)
     _ = try Harness.virsh("undefine", domain)
     #expect(try h.caravan("status", in: project).stdout.contains("not created"))
-    try f.getsIn(provisionedOnce: false)
+    try h.write(
+      Faults.machinefile + "provision shell, name: \"gate\", inline: \"echo the gate is shut; exit 7\"\n",
+      to: "drift/Machinefile")
+    let failed = try h.caravan("up", in: project)
+    #expect(failed.status == 1, "\(failed)")
+    #expect(failed.stdout.contains("reusing the disk of machine 'default'"), "\(failed)")
+    #expect(failed.stderr.contains("The machine's disk is kept"), "\(failed)")
+    #expect(!failed.stdout.contains("running provisioner 'mark'"), "\(failed)")
+    #expect(try Harness.virsh("vol-list", "caravan").stdout.contains(domain + ".qcow2"), "the disk is kept")
+    try h.write(
+      Faults.machinefile
+        + "provision shell, name: \"gate\", inline: \"test -s /var/tmp/marks && echo old files here > /var/tmp/gate\"\n",
+      to: "drift/Machinefile")
+    let fixed = try h.caravan("up", in: project)
+    #expect(fixed.status == 0, "\(fixed)")
+    #expect(fixed.stdout.contains("reusing the disk of machine 'default'"), "\(fixed)")
+    #expect(fixed.stdout.contains("running provisioner 'gate'"), "\(fixed)")
+    #expect(try h.caravan("ssh", "-c", "cat /var/tmp/gate", in: project).stdout == "old files here\n")
+    try f.getsIn(provisionedOnce: true)
+    try h.write(Faults.machinefile, to: "drift/Machinefile")
 
     // `virsh vol-delete` of a stopped machine's disk: `up` makes a new disk from the box.
     #expect(try h.caravan("halt", in: project).status == 0)

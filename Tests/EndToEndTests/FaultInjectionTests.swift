@@ -57,7 +57,7 @@ struct FaultInjectionTests {
     f.killed(try f.killAfter(destroying2, ["destroy", "-f"]), "destroy", destroying2)
     try f.destroyLeavesNothing()
     f.killed(try f.inject("provision:start"), "up as provisioning starts", 0)
-    try f.getsIn(provisionedOnce: true)
+    try f.provisionedWorkSurvivesHardPowerOffs()
     try f.destroyLeavesNothing()
 
     // up, killed at random instants of a first boot (20-40 s to SSH here).
@@ -81,17 +81,23 @@ final class Faults {
   let project: String
   var kills = 0
 
+  /// The Machinefile: two `once` provisioners (a shell one and a file one) that do not
+  /// sync what they write: Caravan's own `sync` at the end of each must put it on disk.
+  static let machinefile = """
+    box "caravan/debian-12"
+    memory 640MiB
+    cpus 2
+    hostname "faults.local"
+    provision shell, name: "mark", inline: "echo once >> /var/tmp/marks"
+    provision file, name: "payload", source: "payload.txt", destination: "/var/tmp/payload.txt"
+
+    """
+
   init(name: String) throws {
     h = try Harness(name: name)
     project = h.root + "/" + name
-    try h.write(
-      """
-      box "caravan/debian-12"
-      memory 640MiB
-      cpus 2
-      hostname "faults.local"
-      provision shell, name: "mark", inline: "echo once >> /var/tmp/marks; sync"
-      """, to: name + "/Machinefile")
+    try h.write(Faults.machinefile, to: name + "/Machinefile")
+    try h.write("payload of \(name)\n", to: name + "/payload.txt")
   }
 
   var domainPrefix: String { "caravan-\((project as NSString).lastPathComponent)-default-" }
@@ -127,10 +133,43 @@ final class Faults {
     return kill9(process)
   }
 
-  /// `up` with CARAVAN_FAULT_INJECT: caravan kills itself at that step.
-  func inject(_ point: String) throws -> Bool {
-    let out = try h.caravan("up", in: project, environment: ["CARAVAN_FAULT_INJECT": point])
+  /// `up` (or `command`) with CARAVAN_FAULT_INJECT: caravan kills itself at that step.
+  func inject(_ point: String, _ command: String...) throws -> Bool {
+    let out = try h.run(
+      [Harness.binary] + (command.isEmpty ? ["up"] : command), in: project,
+      environment: ["CARAVAN_FAULT_INJECT": point])
     return out.status == 128 + 9 || out.status == 9
+  }
+
+  /// From a first `up` killed before its provisioners: a hard power-off right after each
+  /// provisioner is recorded loses none of its work, and none is run again. After the
+  /// first, the power-off is `destroy -f`'s, killed once it has powered the guest off
+  /// (its libvirt destroy, as `virsh destroy`); after the second, `virsh destroy`.
+  func provisionedWorkSurvivesHardPowerOffs() throws {
+    let started = Date()
+    defer {
+      print("fault injection: the hard power-offs after each record took \(Int(Date().timeIntervalSince(started))) s")
+    }
+    let domain = try #require(
+      try Harness.virsh("list", "--all", "--name").stdout.split(separator: "\n").map(String.init)
+        .first { $0.hasPrefix(domainPrefix) })
+    // The machine runs, its first `up` unfinished: this `up` runs `mark`, records it, and is killed.
+    try #require(try inject("provisioned:end"), "up killed right after recording 'mark'")
+    try #require(try inject("power_off:end", "destroy", "-f"), "destroy -f killed after its power-off")
+    kills += 2
+    #expect(try h.caravan("status", in: project).stdout.contains("poweroff"))
+    // `up` again, no destroy: it boots, finds `mark` done, runs `payload`, records it, is killed.
+    try #require(try inject("provisioned:end"), "up killed right after recording 'payload'")
+    _ = try Harness.virsh("destroy", domain)
+    kills += 1
+    let up = try h.caravan("up", in: project)
+    try #require(up.status == 0, "\(up)")
+    #expect(!up.stdout.contains("running provisioner"), "a recorded provisioner ran again: \(up)")
+    let files = try h.caravan("ssh", "-c", "wc -l < /var/tmp/marks; cat /var/tmp/payload.txt", in: project)
+    #expect(
+      files.status == 0 && files.stdout == "1\npayload of \((project as NSString).lastPathComponent)\n",
+      "each provisioner's work is on the disk, once: \(files)")
+    try getsIn(provisionedOnce: true)
   }
 
   private func kill9(_ process: Process) -> Bool {
@@ -144,10 +183,13 @@ final class Faults {
   func getsIn(provisionedOnce: Bool) throws {
     let up = try h.caravan("up", in: project)
     try #require(up.status == 0, "up after a kill: \(up)\n\(log())")
-    let ssh = try h.caravan("ssh", "-c", "cat /etc/hostname; wc -l < /var/tmp/marks", in: project)
+    let ssh = try h.caravan(
+      "ssh", "-c", "cat /etc/hostname; test -s /var/tmp/payload.txt && echo payload; wc -l < /var/tmp/marks",
+      in: project)
     try #require(ssh.status == 0, "ssh after a kill: \(ssh)")
     let lines = ssh.stdout.split(separator: "\n").map(String.init)
     #expect(lines.first == "faults.local", "\(ssh)")
+    #expect(lines.dropFirst().first == "payload", "the file provisioner's copy is there: \(ssh)")
     if provisionedOnce { #expect(lines.last == "1", "the once provisioner ran once: \(ssh)") }
   }
 

@@ -143,6 +143,43 @@ struct WarmEndToEnd {
     }
   }
 
+  /// Two projects `up --warm` at the same time, with different memory (the box has no
+  /// state yet): one makes its state and restores it; the other waits for it (the state's
+  /// lock covers the copy), then makes its own. Both start warm; neither falls back to a
+  /// cold boot because its state was swapped or discarded under it.
+  @Test func twoWarmUpsOfOtherSizesAtOnce() throws {
+    let h = try Harness(name: "warm2")
+    defer { h.cleanUp() }
+    try #require(try h.caravan("box", "add", "caravan/debian-12", Harness.boxFile, in: h.root).status == 0)
+    defer { _ = try? h.caravan("box", "remove", "caravan/debian-12", "--force", in: h.root) }
+    let projects = [("wa", 512), ("wb", 576)]
+    for (name, memory) in projects {
+      try h.write("box \"caravan/debian-12\"\nmemory \(memory)MiB\nboot_timeout 10m\n", to: "\(name)/Machinefile")
+    }
+    defer { for (name, _) in projects { _ = try? h.caravan("destroy", "-f", in: h.root + "/" + name) } }
+    let started = Date()
+    let ups = try projects.map { name, _ in
+      try h.spawn(["up", "--warm"], in: h.root + "/" + name, log: h.root + "/\(name).log")
+    }
+    for up in ups { up.waitUntilExit() }
+    print("warm: two warm ups of other sizes at once took \(Int(Date().timeIntervalSince(started))) s")
+    let logs = projects.map { (try? String(contentsOfFile: h.root + "/\($0.0).log", encoding: .utf8)) ?? "" }
+    for (up, log) in zip(ups, logs) {
+      #expect(up.terminationStatus == 0, "\(log)")
+      #expect(log.contains("restored from the warm state in"), "it started warm: \(log)")
+      #expect(!log.lowercased().contains("falling back to a cold boot"), "\(log)")
+    }
+    for (name, _) in projects {
+      let ssh = try h.caravan("ssh", "-c", "hostname", in: h.root + "/" + name)
+      #expect(ssh.status == 0 && ssh.stdout == "default\n", "\(name): \(ssh)")
+    }
+    // The state on record is the last one made, whole.
+    let listed = try h.caravan("box", "list", "--json", in: h.root).stdout
+    let rows = try #require(try JSONSerialization.jsonObject(with: Data(listed.utf8)) as? [[String: Any]])
+    let states = (rows.first?["warm"] as? [[String: Any]]) ?? []
+    #expect(states.count == 1 && [512, 576].contains(states.first?["memory_mib"] as? Int ?? 0), "\(listed)")
+  }
+
   /// The machine's forwarded SSH port, from `caravan port`.
   func port(_ machine: String, _ project: String, _ h: Harness) throws -> String {
     let ports = try h.caravan("ssh-config", machine, in: project).stdout

@@ -27,8 +27,10 @@ struct AnsibleProvisionerTests {
   }
 
   /// Runs the provisioner for machine `web` (HOME in the project) on a thread of its own;
-  /// returns what it reported.
-  static func run(_ ansible: AnsibleProvisioner, name: String, projectRoot: String) async throws -> [String] {
+  /// returns what it reported and what it asked of the guest.
+  static func run(_ ansible: AnsibleProvisioner, name: String, projectRoot: String) async throws -> (
+    details: [String], steps: [String]
+  ) {
     try await onThread {
       let guest = RecordingGuest(mktemp: [])
       guest.endpoint = Self.endpoint
@@ -38,7 +40,7 @@ struct AnsibleProvisionerTests {
       try provisioner.run(
         ProvisionerSpec(name: name, kind: .ansible(ansible), location: SourceLocation(line: 2, column: 1)),
         machine: MachineSpec(name: "web"), projectRoot: projectRoot, on: guest, reporter: reporter)
-      return reporter.details
+      return (reporter.details, guest.steps)
     }
   }
 
@@ -170,7 +172,8 @@ struct AnsibleProvisionerTests {
     ansible.tags = ["setup"]
     ansible.extraVars = ["out": out]
     for (index, value) in Self.hostile.enumerated() { ansible.extraVars["v\(index)"] = value }
-    let details = try await Self.run(ansible, name: "site", projectRoot: folder.path)
+    let (details, steps) = try await Self.run(ansible, name: "site", projectRoot: folder.path)
+    #expect(steps == ["execute sync"], "the playbook's writes are synced in the guest before it is recorded")
     for (index, value) in Self.hostile.enumerated() {
       #expect(FileManager.default.contents(atPath: out + "/v\(index)") == Data(value.utf8), "v\(index): \(value)")
     }

@@ -63,7 +63,7 @@ struct PuppetProvisionerTests {
     #expect(
       guest.steps.dropLast().last
         == "execute cd '\(folder)' && sudo -n -H env 'FACTER_role=web server' '/usr/bin/puppet' 'apply' "
-        + "'--detailed-exitcodes' '--color=false' '--modulepath' '\(folder)/modules' '--verbose' '\(folder)/manifests/site.pp'"
+        + "'--detailed-exitcodes' '--color=false' '--modulepath' '\(folder)/modules' '--verbose' '\(folder)/manifests/site.pp'; s=$?; sync; exit $s"
     )
     #expect(
       guest.steps.last == "execute sudo -n rm -rf -- '\(folder)' 2>/dev/null || rm -rf -- '\(folder)'")
@@ -112,7 +112,7 @@ struct PuppetProvisionerTests {
       puppet: "/p", folder: "/f", manifest: "m.pp", modules: false, facts: [:], options: puppet.options)
     #expect(
       command
-        == "cd '/f' && sudo -n -H env '/p' 'apply' '--detailed-exitcodes' '--noop' '--color' 'true' '/f/manifests/m.pp'"
+        == "cd '/f' && sudo -n -H env '/p' 'apply' '--detailed-exitcodes' '--noop' '--color' 'true' '/f/manifests/m.pp'; s=$?; sync; exit $s"
     )
   }
 

@@ -56,6 +56,44 @@ struct StagedRunTests {
     #expect(try leftovers().isEmpty)
   }
 
+  /// A `sync` (here one that writes down when it ran) ends the provisioner's one guest
+  /// command, after the script, on success and on failure, and the script's status is kept.
+  @Test func theScriptsWritesAreSyncedInTheSameRoundTrip() throws {
+    let log = folder.path + "/order.log"
+    _ = try folder.script("sync", "echo sync >> '\(log)'")
+    for (inline, status) in [("echo script >> '\(log)'", 0), ("echo script >> '\(log)'; exit 3", 3)] {
+      try? FileManager.default.removeItem(atPath: log)
+      guest.commands.removeAll()
+      let run = {
+        try GuestProvisioner().run(
+          provisioner(ShellProvisioner(inline: inline)), machine: MachineSpec(name: "web"), projectRoot: "/p",
+          on: guest, reporter: RecordingReporter())
+      }
+      if status == 0 {
+        try run()
+      } else {
+        let error = #expect(throws: CaravanError.self) { try run() }
+        #expect(error?.message.hasSuffix("failed with exit status 3") == true, "\(String(describing: error))")
+      }
+      #expect(guest.commands.count == 1, "one round trip: \(guest.commands)")
+      #expect(try String(contentsOfFile: log, encoding: .utf8) == "script\nsync\n")
+    }
+  }
+
+  /// The file provisioner's copy is synced in its one guest command too.
+  @Test func aCopiedFileIsSyncedInTheSameRoundTrip() throws {
+    let log = folder.path + "/order.log"
+    _ = try folder.script("sync", "[ -f '\(folder.path)/guest/copied.txt' ] && echo synced-after-copy >> '\(log)'")
+    try Data("payload".utf8).write(to: URL(fileURLWithPath: folder.path + "/copied.txt"))
+    let spec = ProvisionerSpec(
+      name: "copy", kind: .file(source: "copied.txt", destination: folder.path + "/guest/copied.txt"),
+      location: SourceLocation(line: 4, column: 1))
+    try GuestProvisioner().run(
+      spec, machine: MachineSpec(name: "web"), projectRoot: folder.path, on: guest, reporter: RecordingReporter())
+    #expect(guest.commands.count == 1, "one round trip: \(guest.commands)")
+    #expect(try String(contentsOfFile: log, encoding: .utf8) == "synced-after-copy\n")
+  }
+
   @Test func somethingAlreadyAtTheNewPathIsNeverUsedNorRemoved() throws {
     for planted in ["file", "link"] {
       let path = folder.path + "/planted-" + planted
