@@ -121,44 +121,59 @@ struct SubprocessTests {
 
   /// With every thread of the concurrency pool busy (as in a full test run), output
   /// still streams, a child's end is still reported as it ends, and a child past
-  /// its deadline is still killed then.
+  /// its deadline is still killed then. The pool is held until all of that was seen
+  /// (by a thread of its own), so the test asks for an order of events, not a time
+  /// that a loaded host could miss: what waited for the pool would never happen.
   @Test func theConcurrencyPoolBeingBusyHoldsNothingUp() async throws {
     let folder = NSTemporaryDirectory() + "caravan-subprocess-\(UUID().uuidString)"
     try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: folder) }
     let pidFile = folder + "/pid"
-    let streamed = startThread { () -> [String] in
+    let busy = ProcessInfo.processInfo.activeProcessorCount + 1
+    let poolFree = DispatchSemaphore(value: 0)
+    // The first line is seen while the child still sleeps (0.3 s before its second), not at its end.
+    let streamed = startThread { () -> (lines: [String], earlyBy: Double, status: Int32?) in
       usleep(200_000)  // the pool is full by then
-      let start = Date()
       var seen: [String] = []
-      let status = try? Subprocess(["sh", "-c", "echo one; sleep 0.3; echo two"], timeout: 20).runStreamingLines {
-        seen.append("\($1) \(Date().timeIntervalSince(start) < 1 ? "soon" : "late")")
+      var firstAt: Date?
+      let status = try? Subprocess(["sh", "-c", "echo one; sleep 0.3; echo two"], timeout: 60).runStreamingLines {
+        if firstAt == nil { firstAt = Date() }
+        seen.append($1)
       }
-      return seen + ["status \(status ?? -1) \(Date().timeIntervalSince(start) < 1 ? "soon" : "late")"]
+      return (seen, Date().timeIntervalSince(firstAt ?? Date()), status)
     }
-    let stopped = startThread { () -> Double in
+    // A child past its deadline is killed then (not after its 30 s), and is gone (or a zombie
+    // not reaped yet) right after `run` returns.
+    let stopped = startThread { () -> (seconds: Double, child: String) in
       usleep(200_000)
       let start = Date()
       _ = try? Subprocess(["sh", "-c", "echo $$ > \"$1\"; exec sleep 30", "sh", pidFile], timeout: 0.5).run()
-      return Date().timeIntervalSince(start)
-    }
-    // The second child at 1.5 s: gone, or a zombie not reaped yet.
-    let look = startThread { () -> String in
-      Thread.sleep(forTimeInterval: 1.5)
-      guard let pid = try? String(contentsOfFile: pidFile, encoding: .utf8) else { return "no pid file" }
+      let seconds = Date().timeIntervalSince(start)
+      guard let pid = try? String(contentsOfFile: pidFile, encoding: .utf8) else { return (seconds, "no pid file") }
       let stat = "/proc/\(pid.trimmingCharacters(in: .whitespacesAndNewlines))/stat"
-      return (try? String(contentsOfFile: stat, encoding: .utf8)) ?? "gone"
+      return (seconds, (try? String(contentsOfFile: stat, encoding: .utf8)) ?? "gone")
     }
-    // Every pool thread sleeps (blocking) for 2 s.
-    await withTaskGroup(of: Void.self) { group in
-      for _ in 0...ProcessInfo.processInfo.activeProcessorCount {
-        group.addTask { usleep(2_000_000) }
+    // Frees the pool once both were seen.
+    _ = startThread { () -> Bool in
+      _ = streamed.wait()
+      _ = stopped.wait()
+      for _ in 0..<busy { poolFree.signal() }
+      return true
+    }
+    // Every pool thread blocks until then (a minute at most: a sign that something waited for it).
+    let heldTooLong = await withTaskGroup(of: Bool.self) { group in
+      for _ in 0..<busy {
+        group.addTask { poolFree.wait(timeout: .now() + 60) == .timedOut }
       }
+      return await group.reduce(false) { $0 || $1 }
     }
-    #expect(try await onThread { streamed.wait() } == ["one soon", "two soon", "status 0 soon"])
-    #expect(try await onThread { stopped.wait() ?? .infinity } < 1.5)
-    let state = try await onThread { look.wait() ?? "" }
-    #expect(state == "gone" || state.contains(") Z "), "\(state)")
+    #expect(!heldTooLong, "something waited for the concurrency pool")
+    let lines = try #require(try await onThread { streamed.wait() })
+    #expect(lines.lines == ["one", "two"] && lines.status == 0, "\(lines)")
+    #expect(lines.earlyBy >= 0.2, "the first line was seen only \(lines.earlyBy) s before the end")
+    let kill = try #require(try await onThread { stopped.wait() })
+    #expect(kill.seconds < 20, "killed at its deadline, not after its 30 s: \(kill.seconds) s")
+    #expect(kill.child == "gone" || kill.child.contains(") Z "), "\(kill.child)")
   }
 
   @Test func aMissingProgramNamesItsDebianPackage() async throws {
