@@ -66,6 +66,8 @@ public final class Domain {
     }
     let error = LibvirtError.last("read the metadata of domain '\(name)'")
     if error.code == Int32(VIR_ERR_NO_DOMAIN_METADATA.rawValue) { return nil }
+    // Undefined since it was listed (another command's `destroy`): it has no metadata any more.
+    if error.isNotFound { return nil }
     throw error.caravanError
   }
 

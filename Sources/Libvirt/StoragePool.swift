@@ -1,4 +1,5 @@
 internal import CLibvirt
+import Foundation
 import Glibc
 import Support
 
@@ -43,7 +44,19 @@ public final class StoragePool {
     try check(virStoragePoolSetAutostart(handle, on ? 1 : 0), "set autostart of storage pool '\(name)'")
   }
 
-  public func refresh() throws { try check(virStoragePoolRefresh(handle, 0), "refresh storage pool '\(name)'") }
+  /// Re-reads the pool's folder. libvirt refuses a refresh while a volume of the pool
+  /// is being uploaded ("has asynchronous jobs running"): another caravan command's box
+  /// import, which takes seconds to minutes. That refusal is waited out (polled every
+  /// 0.5 s, for up to `patience` seconds), not reported as a failure of this command.
+  public func refresh(patience: Double = 600) throws {
+    let deadline = Date().addingTimeInterval(patience)
+    while true {
+      if virStoragePoolRefresh(handle, 0) == 0 { return }
+      let error = LibvirtError.last("refresh storage pool '\(name)'")
+      guard error.message.contains("asynchronous jobs running"), Date() < deadline else { throw error.caravanError }
+      Thread.sleep(forTimeInterval: 0.5)
+    }
+  }
 
   public func xml() throws -> String {
     try takeString(virStoragePoolGetXMLDesc(handle, 0), "read the XML of storage pool '\(name)'")

@@ -16,7 +16,13 @@ extension LibvirtHypervisor {
     var users: [String: [String]] = [:]
     if !networks.isEmpty {
       for domain in try connection.allDomains() {
-        for network in NetworkDefinition.networks(inDomainXML: try domain.xml(inactive: true)) {
+        let xml: String
+        do {
+          xml = try domain.xml(inactive: true)
+        } catch let error as CaravanError where (error.cause as? LibvirtError)?.isNotFound == true {
+          continue  // undefined while the list was read
+        }
+        for network in NetworkDefinition.networks(inDomainXML: xml) {
           users[network, default: []].append(domain.name)
         }
       }
