@@ -146,6 +146,8 @@ struct BuildEndToEndTests {
     // The box it made meets the contract, and carries what postinstall put there.
     let add = try h.caravan("box", "add", h.root + "/box/out/installer.box", "--name", "test/installer", in: h.root)
     #expect(add.status == 0, "\(add)")
+    // Its pool volume goes with it (the test's CARAVAN_HOME is removed after, the pool is the host's).
+    defer { _ = try? h.caravan("box", "remove", "test/installer", "--force", in: h.root) }
     try h.write("box \"test/installer\"\nmemory 1GiB\n", to: "project/Machinefile")
     let up = try h.caravan("up", in: h.root + "/project")
     #expect(up.status == 0, "\(up)")
