@@ -35,6 +35,16 @@ public struct LibvirtError: Error, CustomStringConvertible, Sendable {
       .map { Int32($0.rawValue) }.contains(code)
   }
 
+  /// `body`'s result, or nil when it failed because its object is gone: a domain
+  /// undefined by another command between the list that named it and this call.
+  public static func unlessGone<T>(_ body: () throws -> T?) throws -> T? {
+    do {
+      return try body()
+    } catch let error as CaravanError where (error.cause as? LibvirtError)?.isNotFound == true {
+      return nil
+    }
+  }
+
   /// The connection's driver does not do that (a session daemon without networks).
   public var isUnsupported: Bool { code == Int32(VIR_ERR_NO_SUPPORT.rawValue) }
 

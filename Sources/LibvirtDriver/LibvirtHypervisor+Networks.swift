@@ -16,12 +16,7 @@ extension LibvirtHypervisor {
     var users: [String: [String]] = [:]
     if !networks.isEmpty {
       for domain in try connection.allDomains() {
-        let xml: String
-        do {
-          xml = try domain.xml(inactive: true)
-        } catch let error as CaravanError where (error.cause as? LibvirtError)?.isNotFound == true {
-          continue  // undefined while the list was read
-        }
+        guard let xml = try LibvirtError.unlessGone({ try domain.xml(inactive: true) }) else { continue }
         for network in NetworkDefinition.networks(inDomainXML: xml) {
           users[network, default: []].append(domain.name)
         }

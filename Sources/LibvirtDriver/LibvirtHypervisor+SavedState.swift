@@ -66,12 +66,10 @@ extension LibvirtHypervisor {
 
   public func caravanDomains() throws -> [CaravanDomain] {
     try connection.allDomains().compactMap { domain in
-      do {
+      try LibvirtError.unlessGone {
         guard let meta = try metadata(of: domain) else { return nil }
         return CaravanDomain(
           domain: domain.name, projectRoot: meta.project, machine: meta.machine, status: try status(of: domain))
-      } catch let error as CaravanError where (error.cause as? LibvirtError)?.isNotFound == true {
-        return nil  // undefined while the list was read
       }
     }
   }

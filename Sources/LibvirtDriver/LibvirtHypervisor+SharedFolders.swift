@@ -7,7 +7,7 @@ import Support
 /// host folder. `up` checks that before anything is made.
 extension LibvirtHypervisor {
   /// Whether QEMU runs as the caller: a session connection of a user who is not root.
-  var qemuIsCaller: Bool { uri.hasSuffix("session") && getuid() != 0 }
+  var qemuIsCaller: Bool { LibvirtFolders.isSession(uri) && getuid() != 0 }
 
   public func checkSharedFolders(_ folders: [SharedFolder], machine: String) throws {
     let ninep = folders.filter { $0.kind == .ninep }
