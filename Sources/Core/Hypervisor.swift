@@ -42,6 +42,13 @@ public struct ResolvedForward: Sendable, Equatable, CustomStringConvertible {
   }
 }
 
+/// A stopped machine's state that comes back with the forwards it was saved
+/// with: its saved memory (`suspend`) or a snapshot.
+public enum KeptState: Sendable, Equatable {
+  case savedMemory
+  case snapshot(String)
+}
+
 /// How far a machine's first `up` got, kept in the domain itself (libvirt is the
 /// truth), so a machine whose `.caravan/` state is lost can be adopted as it was.
 public struct MachineProgress: Sendable, Equatable {
@@ -203,6 +210,11 @@ public protocol Hypervisor: BoxVolumes {
   func snapshots(domain: String) throws -> [SnapshotInfo]
   /// Puts the domain back as the snapshot has it: running or stopped, as it was then.
   func revertToSnapshot(domain: String, name: String) throws
+  /// The forwards QEMU binds when `state` is brought back (`start` of saved
+  /// memory, a snapshot's revert), SSH first.
+  func forwards(domain: String, in state: KeptState) throws -> [ResolvedForward]
+  /// Moves `from` to `to`'s host port in `state` and in the domain's definition.
+  func moveForward(domain: String, in state: KeptState, from: ResolvedForward, to: ResolvedForward) throws
   func deleteSnapshot(domain: String, name: String) throws
   /// Every domain on this connection that carries Caravan metadata, with its state.
   func caravanDomains() throws -> [CaravanDomain]

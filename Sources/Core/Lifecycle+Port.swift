@@ -2,25 +2,12 @@ import Foundation
 import Spec
 import Support
 
-extension ResolvedForward {
-  /// Reads back what `description` wrote: "tcp 127.0.0.1:8080 -> 80" (the
-  /// form `MachineRecord.forwards` keeps).
-  public init?(recorded text: String) {
-    let words = text.split(separator: " ")
-    guard words.count == 4, words[2] == "->", let transport = TransportProtocol(rawValue: String(words[0])),
-      let colon = words[1].lastIndex(of: ":"), let host = Int(words[1][words[1].index(after: colon)...]),
-      let guest = Int(words[3])
-    else { return nil }
-    self.init(transport: transport, hostIP: String(words[1][..<colon]), host: host, guest: guest)
-  }
-}
-
 extension Lifecycle {
   /// `caravan port`: the forwards of a running machine as `up` bound them, SSH
   /// first, read from its record.
   public func forwards(of machine: MachineSpec) throws -> [ResolvedForward] {
     let record = try runningRecord(machine, for: "show the ports of")
-    var forwards = record.forwards.compactMap(ResolvedForward.init(recorded:))
+    var forwards = record.forwards.compactMap(ResolvedForward.init(parsing:))
     if !forwards.contains(where: { $0.host == record.sshPort }) {
       forwards.insert(
         ResolvedForward(transport: .tcp, hostIP: "127.0.0.1", host: record.sshPort, guest: machine.ssh.port), at: 0)
@@ -67,5 +54,64 @@ extension Lifecycle {
     let text = message[rule.upperBound...].prefix { $0 != "'" }
     guard let dash = text.firstIndex(of: "-") else { return nil }
     return Int(text[..<dash].split(separator: ":").last ?? "")
+  }
+}
+
+extension Lifecycle {
+  /// Brings back `state` (saved memory, a snapshot) with `attempt`. Its forwards
+  /// are fixed in it, and another program (another project's machine, another
+  /// user's) may have taken one of their host ports since, or in the instant a
+  /// snapshot's revert restarts QEMU. When QEMU cannot bind one, that forward
+  /// moves to a free port (auto-correct, as `up` does; refused for a forward
+  /// whose `auto_correct` is false), in the state and the definition, and
+  /// `attempt` runs again: a few times at most. Afterwards the record says the
+  /// ports the machine has now. Returns that record.
+  @discardableResult
+  func bringBack(
+    _ machine: MachineSpec, record: MachineRecord, from state: KeptState, _ attempt: () throws -> Void
+  ) throws -> MachineRecord {
+    var avoided: Set<Int> = []
+    while true {
+      do {
+        try attempt()
+        break
+      } catch {
+        guard avoided.count < 5, let busy = Lifecycle.unboundPort(in: "\(error)") else { throw error }
+        let kept = try hypervisor.forwards(domain: record.domainName, in: state)
+        guard let index = kept.firstIndex(where: { $0.host == busy }) else { throw error }
+        avoided.insert(busy)
+        let from = kept[index]
+        // The machine's other forwards are not bound now (its QEMU did not start): not those either.
+        var allocator = try portAllocator(for: record.domainName, avoiding: avoided.union(kept.map(\.host)))
+        let configured = machine.forwards.first {
+          $0.transport == from.transport && $0.hostIP == from.hostIP && $0.guest == from.guest
+        }
+        let what = index == 0 ? "SSH" : "forward \(from.host) -> \(from.guest)"
+        let port = try allocator.allocate(
+          from.transport, hostIP: from.hostIP, wanted: busy,
+          autoCorrect: index == 0 || configured?.autoCorrect != false,
+          what: what)
+        reporter.step(
+          machine.name,
+          "host port \(from.hostIP):\(busy) for \(what) was taken by another program; moving it to \(port)")
+        let to = ResolvedForward(transport: from.transport, hostIP: from.hostIP, host: port, guest: from.guest)
+        try hypervisor.moveForward(domain: record.domainName, in: state, from: from, to: to)
+      }
+    }
+    return try recordingLiveForwards(machine, record: record)
+  }
+
+  /// `record` with the forwards the domain is defined with now (SSH first), saved
+  /// when they differ from what it said: a snapshot brings back the ports it was
+  /// taken with, and a forward may have moved.
+  func recordingLiveForwards(_ machine: MachineSpec, record: MachineRecord) throws -> MachineRecord {
+    guard let live = try hypervisor.facts(domain: record.domainName)?.forwards, let ssh = live.first,
+      live.map(\.description) != record.forwards || ssh.host != record.sshPort
+    else { return record }
+    var record = record
+    record.forwards = live.map(\.description)
+    record.sshPort = ssh.host
+    try saveProgress(record, for: machine.name)
+    return record
   }
 }

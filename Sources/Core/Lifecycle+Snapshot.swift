@@ -140,15 +140,17 @@ extension Lifecycle {
     }
     reporter.step(machine.name, "restoring snapshot '\(name)'")
     let started = Date()
-    try track(machine.name, "snapshot", detail: "restore \(name)") {
-      try hypervisor.revertToSnapshot(domain: domain, name: name)
+    let restored = try track(machine.name, "snapshot", detail: "restore \(name)") {
+      try bringBack(machine, record: record, from: .snapshot(name)) {
+        try hypervisor.revertToSnapshot(domain: domain, name: name)
+      }
     }
     let after = try hypervisor.status(domain: domain)
     reporter.step(machine.name, "snapshot '\(name)' restored in \(Lifecycle.seconds(since: started)); it is \(after)")
     if after == .running {
-      let communicator = communicators.communicator(for: try endpoint(for: machine, record: record, shared: true))
+      let communicator = communicators.communicator(for: try endpoint(for: machine, record: restored, shared: true))
       // The shared connection stays up for ControlPersist (60 s): the next command reuses it.
-      try waitForSSH(machine, record: record, communicator: communicator)
+      try waitForSSH(machine, record: restored, communicator: communicator)
     } else if after == .poweroff {
       reporter.step(machine.name, "`caravan up\(argument(for: machine))` boots it")
     }

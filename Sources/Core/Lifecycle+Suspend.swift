@@ -61,12 +61,17 @@ extension Lifecycle {
 
   /// Restores a saved machine's memory (or unpauses a paused one) and waits
   /// for SSH: no boot, no hostname, no provisioners. `resume` and `up` share it.
-  func continueSuspended(_ machine: MachineSpec, status: MachineStatus, record: MachineRecord) throws {
+  /// Returns its record, with the ports it has now (one taken meanwhile moves).
+  @discardableResult
+  func continueSuspended(_ machine: MachineSpec, status: MachineStatus, record: MachineRecord) throws -> MachineRecord {
     let name = machine.name
     let started = Date()
+    var record = record
     if status == .saved {
       reporter.step(name, "restoring its saved memory")
-      try hypervisor.start(domain: record.domainName)
+      record = try bringBack(machine, record: record, from: .savedMemory) {
+        try hypervisor.start(domain: record.domainName)
+      }
     } else {
       reporter.step(name, "unpausing it")
       try hypervisor.unpause(domain: record.domainName)
@@ -78,6 +83,7 @@ extension Lifecycle {
       name,
       "resumed in \(Lifecycle.seconds(since: started)); `caravan ssh\(argument(for: machine))` logs in (port \(record.sshPort))"
     )
+    return record
   }
 
   static func seconds(since start: Date) -> String {

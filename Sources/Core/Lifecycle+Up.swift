@@ -91,10 +91,10 @@ extension Lifecycle {
     case .tracked(.saved, let known), .tracked(.paused, let known):
       // A suspended or paused machine continues where it was: no boot, no
       // provisioning (unless its first `up` did not finish).
-      try continueSuspended(machine, status: state.status, record: known)
-      guard known.upCompleted == false else { return }
+      let resumed = try continueSuspended(machine, status: state.status, record: known)
+      guard resumed.upCompleted == false else { return }
       fresh = true
-      record = known
+      record = resumed
     case .tracked:
       throw CaravanError(
         .conflict, "machine '\(name)' is \(state.status) in libvirt; `up` does not resume it yet",

@@ -128,7 +128,19 @@ extension Lifecycle {
     try discardWarmState(box, uri: hypervisor.uri, pool: pool)
     do {
       let started = Date()
-      let port = try startTemplate(&template, guestPort: machine.ssh.port, as: machine.name)
+      // The ports lock is this user's: another user's program may take the port before QEMU binds it.
+      var avoided: Set<Int> = []
+      var port = 0
+      while port == 0 {
+        do {
+          port = try startTemplate(&template, guestPort: machine.ssh.port, avoiding: avoided, as: machine.name)
+        } catch {
+          guard try avoidBusyPort(error, forwards: template.forwards, avoided: &avoided, as: machine.name) else {
+            throw error
+          }
+          try discardWarmState(box, uri: hypervisor.uri, pool: pool)
+        }
+      }
       while !sshAnswers(port) {
         let status = try hypervisor.status(domain: template.domainName)
         if status != .running {
@@ -177,10 +189,12 @@ extension Lifecycle {
 
   /// Chooses the template's SSH port and starts it, under the ports lock every
   /// `up` takes, so no other machine gets that port. Returns the port.
-  private func startTemplate(_ template: inout MachinePlan, guestPort: Int, as name: String) throws -> Int {
+  private func startTemplate(_ template: inout MachinePlan, guestPort: Int, avoiding avoided: Set<Int>, as name: String)
+    throws -> Int
+  {
     let portLock = try FileLock(path: CaravanPaths.runtime(environment: environment) + "/ports.lock")
     defer { portLock.unlock() }
-    var allocator = try portAllocator(for: template.domainName)
+    var allocator = try portAllocator(for: template.domainName, avoiding: avoided)
     let port = try allocator.allocate(
       .tcp, hostIP: "127.0.0.1", wanted: 2222, autoCorrect: true, what: "SSH of the warm-state guest")
     template.forwards = [ResolvedForward(transport: .tcp, hostIP: "127.0.0.1", host: port, guest: guestPort)]

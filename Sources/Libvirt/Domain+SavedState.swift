@@ -22,6 +22,19 @@ extension Domain {
     try check(virDomainManagedSaveRemove(handle, 0), "discard the saved memory of domain '\(name)'")
   }
 
+  /// The domain definition the managed save image restores with.
+  public func managedSaveXML() throws -> String {
+    try takeString(
+      virDomainManagedSaveGetXMLDesc(handle, VIR_DOMAIN_SAVE_IMAGE_XML_SECURE.rawValue),
+      "read the saved definition of domain '\(name)'")
+  }
+
+  /// Replaces the definition in the managed save image (same guest ABI: only
+  /// what QEMU is started with may differ, such as its forwards).
+  public func redefineManagedSave(xml: String) throws {
+    try check(virDomainManagedSaveDefineXML(handle, xml, 0), "change the saved definition of domain '\(name)'")
+  }
+
   /// Pauses the guest's CPUs (`virsh suspend`); its memory stays in QEMU.
   public func pause() throws { try check(virDomainSuspend(handle), "pause domain '\(name)'") }
 

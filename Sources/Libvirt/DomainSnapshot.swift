@@ -20,7 +20,8 @@ public final class DomainSnapshot {
 
   public func xml() throws -> String {
     try takeString(
-      virDomainSnapshotGetXMLDesc(handle, 0), "read snapshot '\(name)' of domain '\(domain.name)'")
+      virDomainSnapshotGetXMLDesc(handle, VIR_DOMAIN_SNAPSHOT_XML_SECURE.rawValue),
+      "read snapshot '\(name)' of domain '\(domain.name)'")
   }
 
   /// What the snapshot's XML says: when it was taken and the domain's state then.

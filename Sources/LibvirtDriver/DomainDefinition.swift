@@ -69,12 +69,23 @@ public struct DomainDefinition: Equatable {
   /// The NIC needs a free PCI slot of its own.
   var netdevArguments: [String] {
     var netdev = "user,id=caravan0"
-    for forward in forwards {
-      netdev += ",hostfwd=\(forward.transport.rawValue):\(forward.hostIP):\(forward.host)-:\(forward.guest)"
-    }
+    for forward in forwards { netdev += "," + DomainDefinition.hostfwd(forward) }
     if restrictNetwork { netdev += ",restrict=on" }
     let slot = "0x" + String(DomainDefinition.managementSlot, radix: 16)
     return ["-netdev", netdev, "-device", "virtio-net-pci,netdev=caravan0,addr=\(slot)"]
+  }
+
+  /// The `-netdev user` option of one forward: `hostfwd=tcp:127.0.0.1:2222-:22`.
+  static func hostfwd(_ forward: ResolvedForward) -> String {
+    "hostfwd=\(forward.transport.rawValue):\(forward.hostIP):\(forward.host)-:\(forward.guest)"
+  }
+
+  /// `xml` (a domain's, a snapshot's or a saved image's) with forward `from`
+  /// moved to `to`'s host port; the rest is left as it is.
+  static func moving(_ from: ResolvedForward, to: ResolvedForward, in xml: String) -> String {
+    xml.replacingOccurrences(of: hostfwd(from) + ",", with: hostfwd(to) + ",")
+      .replacingOccurrences(of: hostfwd(from) + "'", with: hostfwd(to) + "'")
+      .replacingOccurrences(of: hostfwd(from) + "\"", with: hostfwd(to) + "\"")
   }
 
   /// `<interface>` for the `index`-th extra NIC: virtio, its fixed MAC, the PCI slot after the management NIC's.

@@ -51,6 +51,29 @@ extension LibvirtHypervisor {
     try snapshot(domain, name).revert()
   }
 
+  public func forwards(domain: String, in state: KeptState) throws -> [ResolvedForward] {
+    LibvirtHypervisor.forwards(inDomainXML: try keptXML(lookup(domain), state))
+  }
+
+  public func moveForward(domain: String, in state: KeptState, from: ResolvedForward, to: ResolvedForward) throws {
+    let found = try lookup(domain)
+    let kept = DomainDefinition.moving(from, to: to, in: try keptXML(found, state))
+    switch state {
+    case .savedMemory: try found.redefineManagedSave(xml: kept)
+    case .snapshot(let name): try found.redefineSnapshot(xml: kept, name: name)
+    }
+    let definition = DomainDefinition.moving(from, to: to, in: try found.xml(inactive: true))
+    try connection.defineDomain(xml: definition, name: domain)
+  }
+
+  /// The XML that brings `state` back: the saved image's definition, or the snapshot's.
+  private func keptXML(_ domain: Domain, _ state: KeptState) throws -> String {
+    switch state {
+    case .savedMemory: return try domain.managedSaveXML()
+    case .snapshot(let name): return try snapshot(domain.name, name).xml()
+    }
+  }
+
   public func deleteSnapshot(domain: String, name: String) throws {
     try snapshot(domain, name).delete()
   }

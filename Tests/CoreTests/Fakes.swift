@@ -84,15 +84,28 @@ final class FakeHypervisor: Hypervisor {
       takenPort = ssh.host
       heldPorts.insert(ssh.host)
     }
+    try bindForwards(domain, "start domain '\(domain)'")
+    domains[domain]?.status = .running
+  }
+  /// Fails as QEMU does when a forward of the domain's last plan uses a held port.
+  func bindForwards(_ domain: String, _ what: String) throws {
     if let plan = plans.last(where: { $0.domainName == domain }),
       let held = plan.forwards.first(where: { heldPorts.contains($0.host) })
     {
       throw CaravanError(
         .hypervisor,
-        "libvirt could not start domain '\(domain)': internal error: process exited while connecting to monitor: qemu-system-x86_64: -netdev user,id=caravan0,hostfwd=\(held.transport.rawValue):\(held.hostIP):\(held.host)-:\(held.guest): Could not set up host forwarding rule '\(held.transport.rawValue):\(held.hostIP):\(held.host)-:\(held.guest)'"
+        "libvirt could not \(what): internal error: process exited while connecting to monitor: qemu-system-x86_64: -netdev user,id=caravan0,hostfwd=\(held.transport.rawValue):\(held.hostIP):\(held.host)-:\(held.guest): Could not set up host forwarding rule '\(held.transport.rawValue):\(held.hostIP):\(held.host)-:\(held.guest)'"
       )
     }
-    domains[domain]?.status = .running
+  }
+  func forwards(domain: String, in state: KeptState) throws -> [ResolvedForward] {
+    plans.last(where: { $0.domainName == domain })?.forwards ?? []
+  }
+  func moveForward(domain: String, in state: KeptState, from: ResolvedForward, to: ResolvedForward) throws {
+    calls.append("move \(domain) \(from.host) \(to.host)")
+    guard var plan = plans.last(where: { $0.domainName == domain }) else { throw CaravanError(.notFound, domain) }
+    plan.forwards = plan.forwards.map { $0 == from ? to : $0 }
+    plans.append(plan)
   }
   func requestShutdown(domain: String) throws {
     calls.append("shutdown \(domain)")
@@ -170,6 +183,7 @@ final class FakeHypervisor: Hypervisor {
     guard let snapshot = snapshotsByDomain[domain]?.first(where: { $0.name == name }) else {
       throw CaravanError(.notFound, "no snapshot \(name)")
     }
+    if snapshot.state == .running { try bindForwards(domain, "restore snapshot '\(name)' of domain '\(domain)'") }
     domains[domain]?.status = snapshot.state == .running ? .running : .poweroff
   }
   func deleteSnapshot(domain: String, name: String) throws {

@@ -208,8 +208,8 @@ struct StateRulesTests {
 
   @Test func recordedForwardsReadBack() {
     let forward = ResolvedForward(transport: .udp, hostIP: "0.0.0.0", host: 5353, guest: 53)
-    #expect(ResolvedForward(recorded: forward.description) == forward)
-    #expect(ResolvedForward(recorded: "tcp ::1:2222 -> 22")?.hostIP == "::1")
-    #expect(ResolvedForward(recorded: "nonsense") == nil)
+    #expect(ResolvedForward(parsing: forward.description) == forward)
+    #expect(ResolvedForward(parsing: "tcp ::1:2222 -> 22")?.hostIP == "::1")
+    #expect(ResolvedForward(parsing: "nonsense") == nil)
   }
 }

@@ -128,8 +128,39 @@ struct EndToEndCommands {
     let table = try h.caravan("global-status", in: h.root)
     #expect(table.stdout.contains("running") && table.stdout.contains(project), "\(table)")
 
-    // A domain with snapshots and saved memory is destroyed with nothing left.
+    // A port another program took while the machine was stopped is never a failure (a parallel
+    // suite's guest took one in the instant a snapshot's revert restarts QEMU): resume and a
+    // snapshot's restore move that forward to a free port, and the record follows.
+    let forwardPort = try h.caravan("port", "--guest", "80", in: project).stdout.trimmingCharacters(
+      in: .whitespacesAndNewlines)
     #expect(try h.caravan("snapshot", "save", "s2", in: project).status == 0)
+    #expect(try h.caravan("suspend", in: project).status == 0)
+    let heldSSH = try PortHolder(try #require(Int(sshPort)))
+    defer { heldSSH.close() }
+    let resumed = try h.caravan("resume", in: project)
+    #expect(resumed.status == 0, "\(resumed)")
+    #expect(
+      resumed.stdout.contains("host port 127.0.0.1:\(sshPort) for SSH was taken by another program; moving it to"),
+      "\(resumed)")
+    let movedSSH = try h.caravan("port", "--guest", "22", in: project).stdout.trimmingCharacters(
+      in: .whitespacesAndNewlines)
+    #expect(movedSSH != sshPort && !movedSSH.isEmpty)
+    #expect(try guest("cat marker") == ["before"])
+    // s2 was taken on the old SSH port, still held; its forward's port is held too: both move.
+    #expect(try h.caravan("suspend", in: project).status == 0)
+    let heldForward = try PortHolder(try #require(Int(forwardPort)))
+    defer { heldForward.close() }
+    let reverted = try h.caravan("snapshot", "restore", "s2", in: project)
+    #expect(reverted.status == 0, "\(reverted)")
+    #expect(reverted.stdout.contains("for forward \(forwardPort) -> 80 was taken by another program"), "\(reverted)")
+    let movedPorts = try h.caravan("port", in: project).stdout
+    #expect(
+      !movedPorts.contains("=> \(sshPort) (host)") && !movedPorts.contains("=> \(forwardPort) (host)"), "\(movedPorts)")
+    #expect(try guest("cat marker") == ["before"])
+    heldSSH.close()
+    heldForward.close()
+
+    // A domain with snapshots and saved memory is destroyed with nothing left.
     #expect(try h.caravan("suspend", in: project).status == 0)
     let destroy = try h.caravan("destroy", "-f", in: project)
     #expect(destroy.status == 0 && !destroy.stdout.contains("forcing power-off"), "\(destroy)")
