@@ -13,6 +13,10 @@ build: deps
 	scripts/phase.sh build swift build
 
 # The binary `make deb`, `make install` and bench/ use: optimized, the Swift runtime linked in.
+# Both modes in `make test`, for a reason: the unit tiers' `@testable import`s need the debug
+# build (release builds have no -enable-testing), and its `caravan` is what the end-to-end suites
+# run (building release first would put its ~4 min before them, and their time is the guests');
+# the release binary is built once, for the package, which test-deb installs and runs.
 release: deps
 	scripts/phase.sh release swift build -c release --static-swift-stdlib
 

@@ -2,10 +2,12 @@
 # The end-to-end tier (run under libvirt-env.sh, with CARAVAN_BIN and CARAVAN_E2E_BOX
 # set): makes or reuses the test box's warm state (warm-home.sh), so that suites
 # whose subject is not booting restore their guests in seconds, then runs the
-# EndToEndTests. When no warm state can be made, it says so and the suites boot cold.
+# EndToEndTests, after clearing what a killed earlier run left (e2e-leftovers.sh).
+# When no warm state can be made, it says so and the suites boot cold.
 # usage: e2e.sh [SWIFT TEST ARGS…]   (default: every end-to-end suite)
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
+"$top/scripts/e2e-leftovers.sh"
 if home=$("$top/scripts/phase.sh" e2e.warm-state "$top/scripts/warm-home.sh" "$CARAVAN_BIN" "$CARAVAN_E2E_BOX" | tail -n 1) \
   && [ -d "$home" ]; then
   export CARAVAN_E2E_WARM_HOME=$home

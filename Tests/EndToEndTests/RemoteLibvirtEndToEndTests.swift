@@ -20,7 +20,7 @@ struct RemoteLibvirtEndToEnd {
   @Test func upSSHProvisionHaltDestroyThroughARemoteHost() throws {
     let h = try Harness(name: "remote")
     defer { h.cleanUp() }
-    let ns = try NetworkNamespace(name: "cvrm\(getpid() % 100_000)", ssh: true)
+    let ns = try NetworkNamespace(name: "cvrm\(getpid())", ssh: true)
     defer { ns.stop() }
     let address = try #require(ns.address)
     let uri = "qemu+ssh://root@\(address)/system"
