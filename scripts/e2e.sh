@@ -3,7 +3,8 @@
 # set): makes or reuses the test box's warm state (warm-home.sh), so that suites
 # whose subject is not booting restore their guests in seconds, then runs the
 # EndToEndTests, after clearing what a killed earlier run left (e2e-leftovers.sh).
-# When no warm state can be made, it says so and the suites boot cold.
+# When no warm state can be made, it says so and the suites boot cold. At the end it
+# says the tier's guest-seconds.
 # usage: e2e.sh [SWIFT TEST ARGS…]   (default: every end-to-end suite)
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -17,4 +18,15 @@ else
   echo "==> e2e: no warm state could be made (above); every suite boots cold"
 fi
 [ $# -gt 0 ] || set -- --filter EndToEndTests
-exec swift test --skip-build "$@"
+# Guest-seconds (the sum over guests of their running time): QEMU processes of every
+# user and namespace, counted every 2 s while the suites run.
+samples=$(mktemp /tmp/caravan-e2e-guests.XXXXXX)
+(while sleep 2; do pgrep -c qemu-system || true; done) >"$samples" &
+sampler=$!
+swift test --skip-build "$@"
+status=$?
+kill "$sampler" 2>/dev/null
+wait "$sampler" 2>/dev/null
+awk '{ s += $1; if ($1 > p) p = $1 } END { printf "==> e2e: %d guest-seconds (QEMU processes counted every 2 s), at most %d guests at once\n", s * 2, p }' "$samples"
+rm -f "$samples"
+exit "$status"

@@ -12,8 +12,9 @@ enum BuildFixtures {
   static let path = ProcessInfo.processInfo.environment["CARAVAN_E2E_FIXTURES"] ?? ""
 }
 
+// One test at a time: each boots a build VM (the rootfs one a box), and one slot is one guest.
 @Suite(
-  .guestSlot,
+  .guestSlot, .serialized,
   .enabled(
     if: Harness.enabled && !BuildFixtures.path.isEmpty,
     "needs CARAVAN_BIN, CARAVAN_E2E_BOX and CARAVAN_E2E_FIXTURES (run `make test`)"))

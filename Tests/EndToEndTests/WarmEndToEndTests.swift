@@ -8,7 +8,7 @@ import Testing
 /// remakes the state and says why; a truncated state falls back to a cold boot, says
 /// so and is removed; one `destroy -f` leaves nothing.
 @Suite(
-  .guestSlot, .serialized, .enabled(if: Harness.enabled, "needs CARAVAN_BIN and CARAVAN_E2E_BOX (run `make test`)"))
+  .guestSlots(2), .serialized, .enabled(if: Harness.enabled, "needs CARAVAN_BIN and CARAVAN_E2E_BOX (run `make test`)"))
 struct WarmEndToEnd {
   @Test func warmStartsFromTheBoxsSavedState() throws {
     let h = try Harness(name: "warm")

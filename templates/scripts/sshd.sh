@@ -5,7 +5,8 @@
 # reads), checks the configuration with `sshd -t`, enables the service, removes
 # the host keys and makes sure every machine made from the box generates its own
 # at first boot: on RHEL sshd-keygen@.service does that already; elsewhere (Debian)
-# a oneshot ssh-host-keys.service running `ssh-keygen -A` before ssh.service.
+# a oneshot ssh-host-keys.service making the ed25519 and ECDSA keys before
+# ssh.service, and ssh-host-keys-rsa.service running `ssh-keygen -A` after it.
 #
 # Env: SSHD_KEEP_HOST_KEYS (default 0; 1 keeps the host keys). Removing them in a
 # booted guest is meant for the end of a build: sshd reads its host keys for
@@ -21,6 +22,7 @@ keep_keys=${SSHD_KEEP_HOST_KEYS:-0}
 conf_dir=/etc/ssh/sshd_config.d
 conf=$conf_dir/10-caravan.conf
 unit=/etc/systemd/system/ssh-host-keys.service
+rsa_unit=/etc/systemd/system/ssh-host-keys-rsa.service
 
 say() { printf '%s: %s\n' "$me" "$*"; }
 die() { printf '%s: error: %s\n' "$me" "$*" >&2; exit 1; }
@@ -102,10 +104,24 @@ done
 if [ -n "$keygen_unit" ]; then
   say "sshd-keygen generates missing host keys at boot (RHEL family); no unit needed"
 elif command -v systemctl >/dev/null 2>&1; then
+  # ed25519 and ECDSA before sshd starts; RSA (seconds of CPU, tens of them without KVM)
+  # after it, so the machine answers SSH that much sooner. sshd loads its host keys
+  # for every new connection, so the RSA key serves from the next one on.
   want_unit='[Unit]
-Description=Generate this machine'"'"'s SSH host keys
+Description=Generate this machine'"'"'s SSH host keys (ed25519, ECDSA)
 Before=ssh.service sshd.service
 ConditionPathExists=!/etc/ssh/ssh_host_ed25519_key
+
+[Service]
+Type=oneshot
+ExecStart=/bin/sh -c '"'"'for t in ed25519 ecdsa; do [ -e /etc/ssh/ssh_host_$${t}_key ] || /usr/bin/ssh-keygen -q -t $$t -N "" -f /etc/ssh/ssh_host_$${t}_key; done'"'"'
+
+[Install]
+WantedBy=multi-user.target'
+  want_rsa_unit='[Unit]
+Description=Generate this machine'"'"'s remaining SSH host keys (RSA), once sshd runs
+After=ssh.service sshd.service ssh-host-keys.service
+ConditionPathExists=!/etc/ssh/ssh_host_rsa_key
 
 [Service]
 Type=oneshot
@@ -113,15 +129,19 @@ ExecStart=/usr/bin/ssh-keygen -A
 
 [Install]
 WantedBy=multi-user.target'
-  if [ -f "$unit" ] && [ "$(cat "$unit")" = "$want_unit" ]; then
-    say "$unit is already current"
-  else
-    printf '%s\n' "$want_unit" > "$unit"
-    chmod 0644 "$unit"
-    say "wrote $unit (ssh-keygen -A at boot when the keys are missing)"
-  fi
-  systemctl enable ssh-host-keys.service >/dev/null 2>&1 || die "systemctl enable ssh-host-keys.service failed"
-  say "enabled ssh-host-keys.service"
+  for pair in "$unit:want_unit" "$rsa_unit:want_rsa_unit"; do
+    path=${pair%%:*}
+    eval "text=\$${pair#*:}"
+    if [ -f "$path" ] && [ "$(cat "$path")" = "$text" ]; then
+      say "$path is already current"
+    else
+      printf '%s\n' "$text" > "$path"
+      chmod 0644 "$path"
+      say "wrote $path"
+    fi
+    systemctl enable "${path##*/}" >/dev/null 2>&1 || die "systemctl enable ${path##*/} failed"
+    say "enabled ${path##*/}"
+  done
 else
   say "warning: no systemd; generate the host keys at boot yourself (ssh-keygen -A)"
 fi
