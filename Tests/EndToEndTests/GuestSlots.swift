@@ -16,7 +16,7 @@ struct GuestSlot: SuiteTrait, TestScoping {
     for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void
   ) async throws {
     let slots = try await GuestSlots.acquire(guests, for: test.name)
-    defer { slots.forEach { $0.release() } }
+    defer { for slot in slots { slot.release() } }
     try await function()
   }
 }
