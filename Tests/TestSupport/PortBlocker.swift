@@ -6,7 +6,7 @@ import Foundation
 
 /// Holds a TCP port on 127.0.0.1 open while a test runs.
 public final class PortBlocker {
-  let fd: Int32
+  var fd: Int32
   /// Listens on 127.0.0.1:`port`; throws EADDRINUSE when something holds it already.
   public init(port: Int) throws {
     fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -22,5 +22,9 @@ public final class PortBlocker {
       throw POSIXError(.EADDRINUSE)
     }
   }
-  public func close() { Glibc.close(fd) }
+  /// Frees the port; again is nothing.
+  public func close() {
+    if fd >= 0 { Glibc.close(fd) }
+    fd = -1
+  }
 }
