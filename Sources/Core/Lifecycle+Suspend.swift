@@ -74,7 +74,13 @@ extension Lifecycle {
       }
     } else {
       reporter.step(name, "unpausing it")
-      try hypervisor.unpause(domain: record.domainName)
+      do {
+        try hypervisor.unpause(domain: record.domainName)
+      } catch {
+        // A restore that a killed `up --warm` started goes on in libvirt and lets the
+        // guest run when it ends: then there was nothing left to unpause.
+        guard (try? hypervisor.status(domain: record.domainName)) == .running else { throw error }
+      }
     }
     let communicator = communicators.communicator(for: try endpoint(for: machine, record: record, shared: true))
     // The shared connection stays up for ControlPersist (60 s): the next command reuses it.

@@ -162,8 +162,20 @@ final class FakeHypervisor: Hypervisor {
     calls.append("discard \(domain)")
     if domains[domain]?.status == .saved { domains[domain]?.status = .poweroff }
   }
+  /// The domain runs by the time `unpause` reaches libvirt (a restore a killed `up` started
+  /// finished meanwhile): it fails as libvirt does.
+  @Guarded var runsBeforeUnpause = false
+  /// `unpause` fails and the domain stays paused.
+  @Guarded var failingUnpause = false
   func unpause(domain: String) throws {
     calls.append("unpause \(domain)")
+    if failingUnpause { throw CaravanError(.hypervisor, "libvirt could not resume domain '\(domain)'") }
+    if runsBeforeUnpause {
+      domains[domain]?.status = .running
+      throw CaravanError(
+        .hypervisor,
+        "libvirt could not resume domain '\(domain)': Requested operation is not valid: domain is already running")
+    }
     domains[domain]?.status = .running
   }
   /// Snapshot names whose creation fails (as a full disk or a blocked memory save would).

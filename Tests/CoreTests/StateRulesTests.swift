@@ -112,6 +112,25 @@ struct StateRulesTests {
     #expect(status == .running)
   }
 
+  /// `up --warm` killed while libvirt restores: the restore goes on and lets the guest
+  /// run, so the next `up` finds it paused, then running when it unpauses. It goes on;
+  /// a domain still paused after a failed unpause is an error.
+  @Test func aPausedMachineThatRunsByItselfMeanwhileIsNotAnError() throws {
+    let (f, domain) = try StateRulesTests.upFixture()
+    defer { f.cleanUp() }
+    let machines = f.project.spec.machines
+    f.hypervisor.domains[domain]?.status = .paused
+    f.hypervisor.runsBeforeUnpause = true
+    try f.lifecycle.up(machines, provision: nil)
+    #expect(f.hypervisor.calls == ["unpause \(domain)"])
+    #expect(try f.lifecycle.status(machines).first?.status == .running)
+
+    f.hypervisor.domains[domain]?.status = .paused
+    f.hypervisor.runsBeforeUnpause = false
+    f.hypervisor.failingUnpause = true
+    #expect(throws: CaravanError.self) { try f.lifecycle.up(machines, provision: nil) }
+  }
+
   @Test func haltOfASavedMachineDiscardsItsMemory() throws {
     let (f, domain) = try StateRulesTests.upFixture()
     defer { f.cleanUp() }
