@@ -4,7 +4,7 @@ import Testing
 
 /// `caravan box …` against a catalog on 127.0.0.1, no guest needed: add with a
 /// constraint, outdated, update, prune, list --json, remove.
-@Suite(.enabled(if: Harness.enabled, "needs CARAVAN_BIN and CARAVAN_E2E_BOX (run `make test`)"))
+@Suite(.ownThreads, .enabled(if: Harness.enabled, "needs CARAVAN_BIN and CARAVAN_E2E_BOX (run `make test`)"))
 struct BoxCommandsTests {
   @Test func addOutdatedUpdatePruneAndRemoveAgainstACatalog() throws {
     let h = try Harness(name: "boxcmds")

@@ -52,11 +52,11 @@ struct EndToEndBoxes {
     let group = DispatchGroup()
     for project in ["a", "b"] {
       group.enter()
-      DispatchQueue.global().async {
+      Thread {
         let out = try? h.caravan("up", in: h.root + "/" + project)
         shared.withLock { $0[project] = out }
         group.leave()
-      }
+      }.start()
     }
     group.wait()
     let results = shared.current

@@ -3,7 +3,7 @@ import Testing
 
 /// The real binary on Machinefiles, no guest needed: validate, init, discovery,
 /// and refusal of an invalid file before anything is touched.
-@Suite(.enabled(if: !Harness.binary.isEmpty, "needs CARAVAN_BIN (run `make test`)"))
+@Suite(.ownThreads, .enabled(if: !Harness.binary.isEmpty, "needs CARAVAN_BIN (run `make test`)"))
 struct CLITests {
   @Test func validateReportsEveryProblemAtOnceWithExit65() throws {
     let h = try Harness(name: "validate")

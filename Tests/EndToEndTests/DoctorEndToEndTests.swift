@@ -6,7 +6,7 @@ import Testing
 /// root-only /dev/kvm node) or a tiny loop-mounted file system. The main
 /// namespace's libvirtd and the real /dev/kvm are never touched.
 @Suite(
-  .serialized,
+  .ownThreads, .serialized,
   .enabled(if: !Harness.binary.isEmpty && getuid() == 0, "needs CARAVAN_BIN and root (run `make test`)"))
 struct DoctorEndToEndTests {
   struct Report {

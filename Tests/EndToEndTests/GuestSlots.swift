@@ -8,6 +8,8 @@ import Testing
 /// can run before their SSH deadlines. N is `CARAVAN_E2E_SLOTS`, else the
 /// host's CPUs: a guest under TCG keeps one core busy while it boots.
 /// A suite that runs two guests at once (or a build beside one) holds two slots.
+/// The suite's tests run on threads of their own (`OwnThreadExecutor`), not on Swift's
+/// cooperative pool.
 struct GuestSlot: SuiteTrait, TestScoping {
   var guests = 1
   var isRecursive: Bool { false }
@@ -15,9 +17,9 @@ struct GuestSlot: SuiteTrait, TestScoping {
   func provideScope(
     for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void
   ) async throws {
-    let slots = try await GuestSlots.acquire(guests, for: test.name)
+    let slots = guests > 0 ? try await GuestSlots.acquire(guests, for: test.name) : []
     defer { for slot in slots { slot.release() } }
-    try await function()
+    try await withTaskExecutorPreference(OwnThreadExecutor.shared) { try await function() }
   }
 }
 
@@ -27,6 +29,26 @@ extension Trait where Self == GuestSlot {
   /// The suite runs `guests` guests at once: it waits for that many slots (all of
   /// them when there are fewer).
   static func guestSlots(_ guests: Int) -> Self { GuestSlot(guests: guests) }
+  /// The suite runs no guest but blocks its threads on `caravan` and other programs:
+  /// it runs on threads of its own, and takes no slot.
+  static var ownThreads: Self { GuestSlot(guests: 0) }
+}
+
+/// Runs each job on a new thread, outside Swift's cooperative pool. The pool is as wide
+/// as the host has CPUs (2 here) and shared with `DispatchQueue.global()`; an end-to-end
+/// test blocks its thread for minutes while `caravan` and its guests work, so on the
+/// pool one running test (its thread and its stderr reader) left no thread for the other
+/// suites' slot polling: a dry run had one guest running for 9 minutes beside a free slot.
+final class OwnThreadExecutor: TaskExecutor {
+  static let shared = OwnThreadExecutor()
+
+  func enqueue(_ job: consuming ExecutorJob) {
+    let job = UnownedJob(job)
+    let executor = asUnownedTaskExecutor()
+    let thread = Thread { job.runSynchronously(on: executor) }
+    thread.stackSize = 8 << 20
+    thread.start()
+  }
 }
 
 enum GuestSlots {

@@ -120,11 +120,13 @@ struct Harness {
     let errData = Locked(Data())
     let group = DispatchGroup()
     group.enter()
-    DispatchQueue.global().async {
+    // A thread of its own: a reader on `DispatchQueue.global()` takes a thread of the
+    // pool the tests' tasks run on (see OwnThreadExecutor).
+    Thread {
       let data = err.fileHandleForReading.readDataToEndOfFile()
       errData.withLock { $0 = data }
       group.leave()
-    }
+    }.start()
     let outData = out.fileHandleForReading.readDataToEndOfFile()
     group.wait()
     process.waitUntilExit()
