@@ -92,7 +92,14 @@ struct RootlessEndToEnd {
     // The forward, on 127.0.0.1.
     _ = try guest(
       "web",
-      "echo forwarded > /var/tmp/f.txt; cd /var/tmp && (nohup python3 -m http.server 8080 >/dev/null 2>&1 &); sleep 2")
+      """
+      echo forwarded > /var/tmp/f.txt; cd /var/tmp && (setsid nohup python3 -m http.server 8080 >/dev/null 2>&1 < /dev/null &)
+      python3 -c 'import socket, time
+      for _ in range(300):
+          try: socket.create_connection(("127.0.0.1", 8080), 1).close(); break
+          except OSError: time.sleep(0.2)
+      else: raise SystemExit("nothing listens on 8080")'
+      """)
     let hostPort = try user.caravan("port", "web", "--guest", "8080", in: project).stdout
       .trimmingCharacters(in: .whitespacesAndNewlines)
     let fetched = try user.asUser(["curl", "-s", "--max-time", "20", "http://127.0.0.1:\(hostPort)/f.txt"], in: "/")
