@@ -178,13 +178,13 @@ struct BuildEndToEndTests {
         memory 512MiB
         disk 1GiB
         output "out/hang.box"
-        timeout 100s
+        timeout 60s
       }
       """, to: "ks/Boxfile")
     let build = try h.caravan("build", "ks/Boxfile", in: h.root)
     #expect(build.status == 1, "\(build)")
     #expect(
-      build.stderr.contains("ran out of its timeout (100 s) while waiting for the install to power off"), "\(build)")
+      build.stderr.contains("ran out of its timeout (60 s) while waiting for the install to power off"), "\(build)")
     let log = BuildEndToEndTests.consoleLog(of: build.stderr)
     #expect(log != nil, "the error names the console log: \(build)")
     if let log {
@@ -198,7 +198,7 @@ struct BuildEndToEndTests {
     let boxfile = try String(contentsOfFile: h.root + "/ks/Boxfile", encoding: .utf8)
     // A build killed with SIGKILL while its VM runs: the next build (of any Boxfile) removes that
     // VM and its work folder, since no build holds the lock the VM recorded.
-    try h.write(boxfile.replacingOccurrences(of: "timeout 100s", with: "timeout 10m"), to: "killed/Boxfile")
+    try h.write(boxfile.replacingOccurrences(of: "timeout 60s", with: "timeout 10m"), to: "killed/Boxfile")
     try h.write("poweroff no\n", to: "killed/ks.tmpl")
     let killedPath = h.root + "/killed.log"
     let killed = try h.spawn(["build", "killed"], in: h.root, log: killedPath)
@@ -221,10 +221,10 @@ struct BuildEndToEndTests {
       .map { String(killedLog[$0]) }
     #expect(victim != nil && killedWork != nil, "\(killedLog)")
     // --on-error keep: the same failure leaves the VM running and says how to reach and remove it.
-    try h.write(boxfile.replacingOccurrences(of: "timeout 100s", with: "timeout 60s"), to: "keep/Boxfile")
+    try h.write(boxfile.replacingOccurrences(of: "timeout 60s", with: "timeout 40s"), to: "keep/Boxfile")
     try h.write("poweroff no\n", to: "keep/ks.tmpl")
     let kept = try h.caravan("build", "keep", "--on-error", "keep", in: h.root)
-    #expect(kept.status == 1 && kept.stderr.contains("ran out of its timeout (60 s)"), "\(kept)")
+    #expect(kept.status == 1 && kept.stderr.contains("ran out of its timeout (40 s)"), "\(kept)")
     let name = BuildEndToEndTests.buildVM(of: kept.stdout) ?? "?"
     #expect(
       kept.stdout.contains("is left running (--on-error keep): `virsh -c qemu:///system console \(name)`"), "\(kept)")
