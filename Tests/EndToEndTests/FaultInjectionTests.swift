@@ -60,18 +60,22 @@ struct FaultInjectionTests {
     try f.provisionedWorkSurvivesHardPowerOffs()
     try f.destroyLeavesNothing()
 
-    // up, killed at random instants of a first boot (20-40 s to SSH here).
+    // up, killed at random instants of a warm start (its restore, SSH, the new identity,
+    // the key, the hostname, the provisioners: 15-25 s here), on a machine restored from
+    // the test box's saved state: the kills above cover the cold boot's steps.
+    let w = try Faults(name: "faults-warm", warm: true)
+    defer { w.cleanUp() }
     var upKills = 0
     for _ in 0..<(randomUps * 3) where upKills < randomUps {
-      let delay = random.next(in: 0.3...20)
-      let killed = try f.killAfter(delay, ["up"])
-      f.killed(killed, "up", delay)
+      let delay = random.next(in: 0.3...15)
+      let killed = try w.killAfter(delay, w.upCommand)
+      w.killed(killed, "up --warm", delay)
       if killed { upKills += 1 }
-      try f.getsIn(provisionedOnce: false)
-      try f.destroyLeavesNothing()
+      try w.getsIn(provisionedOnce: false)
+      try w.destroyLeavesNothing()
     }
-    print("fault injection: \(f.kills) kills (seed \(seed))")
-    #expect(f.kills >= 12, "at least 12 kills: \(f.kills)")
+    print("fault injection: \(f.kills + w.kills) kills (seed \(seed))")
+    #expect(f.kills + w.kills >= 12, "at least 12 kills: \(f.kills + w.kills)")
   }
 }
 
@@ -79,26 +83,42 @@ struct FaultInjectionTests {
 final class Faults {
   let h: Harness
   let project: String
+  /// The Machinefile this project was written with (`Faults.machinefile`, or its warm form).
+  let machinefile: String
   var kills = 0
 
   /// The Machinefile: two `once` provisioners (a shell one and a file one) that do not
   /// sync what they write: Caravan's own `sync` at the end of each must put it on disk.
-  static let machinefile = """
+  static let machinefile = machinefile(memory: "640MiB", cpus: 2)
+
+  /// The same machine at the size of the shared warm home's saved state (1 CPU, 768 MiB),
+  /// so `up --warm` restores that state and never remakes it.
+  static let warmMachinefile = machinefile(memory: "768MiB", cpus: 1)
+
+  static func machinefile(memory: String, cpus: Int) -> String {
+    """
     box "caravan/debian-12"
-    memory 640MiB
-    cpus 2
+    memory \(memory)
+    cpus \(cpus)
     hostname "faults.local"
     provision shell, name: "mark", inline: "echo once >> /var/tmp/marks"
     provision file, name: "payload", source: "payload.txt", destination: "/var/tmp/payload.txt"
 
     """
+  }
 
-  init(name: String) throws {
-    h = try Harness(name: name)
+  /// `warm`: the project uses the shared warm home (its box is there already: no `box
+  /// add` of this harness) and every `up` restores the box's saved state.
+  init(name: String, warm: Bool = false) throws {
+    h = try Harness(name: name, warm: warm)
     project = h.root + "/" + name
-    try h.write(Faults.machinefile, to: name + "/Machinefile")
+    machinefile = h.warm ? Faults.warmMachinefile : Faults.machinefile
+    try h.write(machinefile, to: name + "/Machinefile")
     try h.write("payload of \(name)\n", to: name + "/payload.txt")
   }
+
+  /// `up`, with `--warm` when this project starts from the saved state.
+  var upCommand: [String] { h.warm ? ["up", "--warm"] : ["up"] }
 
   var domainPrefix: String { "caravan-\((project as NSString).lastPathComponent)-default-" }
 
@@ -136,7 +156,7 @@ final class Faults {
   /// `up` (or `command`) with CARAVAN_FAULT_INJECT: caravan kills itself at that step.
   func inject(_ point: String, _ command: String...) throws -> Bool {
     let out = try h.run(
-      [Harness.binary] + (command.isEmpty ? ["up"] : command), in: project,
+      [Harness.binary] + (command.isEmpty ? upCommand : command), in: project,
       environment: ["CARAVAN_FAULT_INJECT": point])
     return out.status == 128 + 9 || out.status == 9
   }
@@ -181,7 +201,7 @@ final class Faults {
 
   /// After a kill: `up` succeeds, `ssh` gets in and sees the Machinefile's hostname.
   func getsIn(provisionedOnce: Bool) throws {
-    let up = try h.caravan("up", in: project)
+    let up = try h.run([Harness.binary] + upCommand, in: project)
     try #require(up.status == 0, "up after a kill: \(up)\n\(log())")
     let ssh = try h.caravan(
       "ssh", "-c", "cat /etc/hostname; test -s /var/tmp/payload.txt && echo payload; wc -l < /var/tmp/marks",
