@@ -4,7 +4,7 @@
 # whose subject is not booting restore their guests in seconds, then runs the
 # EndToEndTests, after clearing what a killed earlier run left (e2e-leftovers.sh).
 # When no warm state can be made, it says so and the suites boot cold. At the end it
-# says the tier's guest-seconds.
+# says what the tier's guests cost.
 # usage: e2e.sh [SWIFT TEST ARGS…]   (default: every end-to-end suite)
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,15 +18,12 @@ else
   echo "==> e2e: no warm state could be made (above); every suite boots cold"
 fi
 [ $# -gt 0 ] || set -- --filter EndToEndTests
-# Guest-seconds (the sum over guests of their running time): QEMU processes of every
-# user and namespace, counted every 2 s while the suites run.
-samples=$(mktemp /tmp/caravan-e2e-guests.XXXXXX)
-(while sleep 2; do pgrep -c qemu-system || true; done) >"$samples" &
+# What the guests cost (scripts/guest-usage.py): guest-seconds, their CPU time, how
+# busy the host was, and the guests that cost most, printed at the end.
+"$top/scripts/guest-usage.py" 2 &
 sampler=$!
 swift test --skip-build "$@"
 status=$?
 kill "$sampler" 2>/dev/null
 wait "$sampler" 2>/dev/null
-awk '{ s += $1; if ($1 > p) p = $1 } END { printf "==> e2e: %d guest-seconds (QEMU processes counted every 2 s), at most %d guests at once\n", s * 2, p }' "$samples"
-rm -f "$samples"
 exit "$status"

@@ -7,13 +7,14 @@ import Testing
   .guestSlot, .serialized, .enabled(if: Harness.enabled, "needs CARAVAN_BIN and CARAVAN_E2E_BOX (run `make test`)"))
 struct ConcurrencyTests {
   @Test func twoUpsOfOneProjectInAnAwkwardPathDefineOneMachine() throws {
-    let f = try Faults(name: "we ird 'q' %p")
+    // Warm: what is tested is the project's lock and one definition, not the boot.
+    let f = try Faults(name: "we ird 'q' %p", warm: true)
     defer { f.cleanUp() }
     let h = f.h
-    try #require(try h.caravan("box", "add", "caravan/debian-12", Harness.boxFile, in: h.root).status == 0)
-    defer { _ = try? h.caravan("box", "remove", "caravan/debian-12", "--force", in: h.root) }
-    let first = try h.spawn(["up"], in: f.project, log: h.root + "/first.log")
-    let second = try h.spawn(["up"], in: f.project, log: h.root + "/second.log")
+    try #require(try h.addTestBox().status == 0)
+    defer { h.removeTestBox() }
+    let first = try h.spawn(f.upCommand, in: f.project, log: h.root + "/first.log")
+    let second = try h.spawn(f.upCommand, in: f.project, log: h.root + "/second.log")
     first.waitUntilExit()
     second.waitUntilExit()
     let logs = [h.root + "/first.log", h.root + "/second.log"].map {
@@ -40,7 +41,7 @@ struct ConcurrencyTests {
     let h = f.h
     let started = f.project + "/destroy-started"
     try h.write(
-      Faults.machinefile + "trigger before: destroy, run: \"touch destroy-started; sleep 3\"\n",
+      f.machinefile + "trigger before: destroy, run: \"touch destroy-started; sleep 3\"\n",
       to: (f.project as NSString).lastPathComponent + "/Machinefile")
     let destroy = try h.spawn(["destroy", "-f"], in: f.project, log: h.root + "/destroy.log")
     while destroy.isRunning && !FileManager.default.fileExists(atPath: started) { Thread.sleep(forTimeInterval: 0.02) }
@@ -59,7 +60,7 @@ struct ConcurrencyTests {
     #expect(!FileManager.default.fileExists(atPath: f.project + "/.caravan/machines/default"), "nothing adopted")
     let copies = (try? FileManager.default.contentsOfDirectory(atPath: h.home + "/keys/machines")) ?? []
     #expect(!copies.contains { $0.hasPrefix(f.domainPrefix) }, "\(copies)")
-    try h.write(Faults.machinefile, to: (f.project as NSString).lastPathComponent + "/Machinefile")
+    try h.write(f.machinefile, to: (f.project as NSString).lastPathComponent + "/Machinefile")
   }
 
   @Test func twoProjectsImportTheirBoxesAtTheSameTime() throws {
