@@ -9,12 +9,14 @@ import Testing
   .guestSlot, .serialized, .enabled(if: Harness.enabled, "needs CARAVAN_BIN and CARAVAN_E2E_BOX (run `make test`)"))
 struct DriftTests {
   @Test func everyDriftIsReconciledAndNobodyIsLockedOut() throws {
-    let f = try Faults(name: "drift")
+    // The new machine restores the test box's saved state; its own disk boots cold (after
+    // `virsh destroy` and `undefine`), and so does its domain on a new disk (after `vol-delete`).
+    let f = try Faults(name: "drift", warm: true)
     defer { f.cleanUp() }
     let project = f.project
     let h = f.h
-    try #require(try h.caravan("box", "add", "caravan/debian-12", Harness.boxFile, in: h.root).status == 0)
-    defer { _ = try? h.caravan("box", "remove", "caravan/debian-12", "--force", in: h.root) }
+    try #require(try h.addTestBox().status == 0)
+    defer { h.removeTestBox() }
     try f.getsIn(provisionedOnce: true)
     let domain = try #require(
       try Harness.virsh("list", "--all", "--name").stdout.split(separator: "\n").map(String.init)
@@ -27,7 +29,7 @@ struct DriftTests {
     #expect(adopted.status == 0 && adopted.stdout.split(separator: "\n").last == "1", "\(adopted)")
     #expect(adopted.stderr.contains("adopted it"), "ssh -c reports on standard error: \(adopted)")
     #expect(try Data(contentsOf: URL(fileURLWithPath: project + "/.caravan/machines/default/id_ed25519")) == key)
-    let again = try h.caravan("up", in: project)
+    let again = try h.run([Harness.binary] + f.upCommand, in: project)
     #expect(again.status == 0 && again.stdout.contains("already running"), "\(again)")
     #expect(!again.stdout.contains("running provisioner"), "a once provisioner ran again: \(again)")
 
@@ -51,31 +53,31 @@ struct DriftTests {
     _ = try Harness.virsh("undefine", domain)
     #expect(try h.caravan("status", in: project).stdout.contains("not created"))
     try h.write(
-      Faults.machinefile + "provision shell, name: \"gate\", inline: \"echo the gate is shut; exit 7\"\n",
+      f.machinefile + "provision shell, name: \"gate\", inline: \"echo the gate is shut; exit 7\"\n",
       to: "drift/Machinefile")
-    let failed = try h.caravan("up", in: project)
+    let failed = try h.run([Harness.binary] + f.upCommand, in: project)
     #expect(failed.status == 1, "\(failed)")
     #expect(failed.stdout.contains("reusing the disk of machine 'default'"), "\(failed)")
     #expect(failed.stderr.contains("The machine's disk is kept"), "\(failed)")
     #expect(!failed.stdout.contains("running provisioner 'mark'"), "\(failed)")
     #expect(try Harness.virsh("vol-list", "caravan").stdout.contains(domain + ".qcow2"), "the disk is kept")
     try h.write(
-      Faults.machinefile
+      f.machinefile
         + "provision shell, name: \"gate\", inline: \"test -s /var/tmp/marks && echo old files here > /var/tmp/gate\"\n",
       to: "drift/Machinefile")
-    let fixed = try h.caravan("up", in: project)
+    let fixed = try h.run([Harness.binary] + f.upCommand, in: project)
     #expect(fixed.status == 0, "\(fixed)")
     #expect(fixed.stdout.contains("reusing the disk of machine 'default'"), "\(fixed)")
     #expect(fixed.stdout.contains("running provisioner 'gate'"), "\(fixed)")
     #expect(try h.caravan("ssh", "-c", "cat /var/tmp/gate", in: project).stdout == "old files here\n")
     try f.getsIn(provisionedOnce: true)
-    try h.write(Faults.machinefile, to: "drift/Machinefile")
+    try h.write(f.machinefile, to: "drift/Machinefile")
 
     // `virsh vol-delete` of a stopped machine's disk: `up` makes a new disk from the box.
     #expect(try h.caravan("halt", in: project).status == 0)
     let deleted = try Harness.virsh("vol-delete", domain + ".qcow2", "--pool", "caravan")
     #expect(deleted.status == 0, "\(deleted)")
-    let remade = try h.caravan("up", in: project)
+    let remade = try h.run([Harness.binary] + f.upCommand, in: project)
     #expect(remade.status == 0, "\(remade)")
     #expect(remade.stdout.contains("its disk is gone from the storage pool"), "\(remade)")
     try f.getsIn(provisionedOnce: true)
