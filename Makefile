@@ -75,7 +75,9 @@ test-installer: build box fixtures
 	  scripts/libvirt-env.sh swift test --filter DebianInstallerTests
 
 # More kills than make test's fault-injection run: N random `up` kills (default
-# 10) after the named instants; CARAVAN_FAULT_SEED=S replays a run.
+# 10) after the named instants; CARAVAN_FAULT_SEED=S replays a run. Without the
+# warm home (no CARAVAN_E2E_WARM_HOME), so its random kills hit cold boots, where
+# make test's hit warm starts.
 soak: build box
 	CARAVAN_FAULT_UP_KILLS=$(or $(N),10) CARAVAN_E2E_BOX=$(CURDIR)/out/debian-12.box CARAVAN_BIN=$(CARAVAN) \
 	  scripts/libvirt-env.sh swift test --filter FaultInjectionTests
