@@ -2,13 +2,13 @@ import Foundation
 import Testing
 
 /// The laptop path (issue 20): a fresh normal user, on its own `qemu:///session`,
-/// runs what root runs on `qemu:///system`. Two guests: `web` boots cold (`up`,
-/// provisioner, forward, 9p, halt/up, suspend/resume, snapshots), `db` comes up warm
-/// (`up --warm` makes the box's warm state, then restores it). A private network is
+/// runs what root runs on `qemu:///system`. Two guests, one after the other: `web` boots
+/// cold (`up`, provisioner, forward, 9p, halt/up) and is halted; `db` comes up warm (`up
+/// --warm` makes the box's warm state, then restores it: suspend/resume, snapshots). A private network is
 /// refused by name with nothing made; `destroy -f` and `box remove` leave the user's
 /// pool empty. The user, its session daemons and its home are removed afterwards.
 @Suite(
-  .guestSlots(2), .serialized,  // web runs while db and its warm state boot
+  .guestSlot, .serialized,  // web is halted before db and its warm state boot
   .enabled(if: Harness.enabled && getuid() == 0, "needs root, CARAVAN_BIN and CARAVAN_E2E_BOX (run `make test`)"))
 struct RootlessEndToEnd {
   @Test func aFreshNormalUserRunsEverythingOnItsSession() throws {
@@ -130,7 +130,9 @@ struct RootlessEndToEnd {
     #expect(again.status == 0 && !again.stdout.contains("running provisioner"), "\(again)")
     #expect(try guest("web", "cat /var/tmp/mark; wc -l < /var/tmp/runs") == "provisioned\n1")
 
-    // A warm up of a second machine: the box's warm state is made, then restored.
+    // A warm up of a second machine: the box's warm state is made, then restored. Web is
+    // halted first: one guest at a time (the suite holds one guest slot).
+    #expect(try user.caravan("halt", "web", in: project).status == 0)
     let warm = try user.caravan("up", "--warm", "db", in: project)
     #expect(warm.status == 0, "\(warm)")
     #expect(warm.stdout.contains("db: restored from the warm state in"), "\(warm)")
