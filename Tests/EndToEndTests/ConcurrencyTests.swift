@@ -13,8 +13,8 @@ struct ConcurrencyTests {
     let h = f.h
     try #require(try h.addTestBox().status == 0)
     defer { h.removeTestBox() }
-    let first = try h.spawn(f.upCommand, in: f.project, log: h.root + "/first.log")
-    let second = try h.spawn(f.upCommand, in: f.project, log: h.root + "/second.log")
+    let first = try h.spawn(h.upCommand, in: f.project, log: h.root + "/first.log")
+    let second = try h.spawn(h.upCommand, in: f.project, log: h.root + "/second.log")
     first.waitUntilExit()
     second.waitUntilExit()
     let logs = [h.root + "/first.log", h.root + "/second.log"].map {

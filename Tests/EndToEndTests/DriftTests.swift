@@ -29,7 +29,7 @@ struct DriftTests {
     #expect(adopted.status == 0 && adopted.stdout.split(separator: "\n").last == "1", "\(adopted)")
     #expect(adopted.stderr.contains("adopted it"), "ssh -c reports on standard error: \(adopted)")
     #expect(try Data(contentsOf: URL(fileURLWithPath: project + "/.caravan/machines/default/id_ed25519")) == key)
-    let again = try h.run([Harness.binary] + f.upCommand, in: project)
+    let again = try h.up(in: project)
     #expect(again.status == 0 && again.stdout.contains("already running"), "\(again)")
     #expect(!again.stdout.contains("running provisioner"), "a once provisioner ran again: \(again)")
 
@@ -55,7 +55,7 @@ struct DriftTests {
     try h.write(
       f.machinefile + "provision shell, name: \"gate\", inline: \"echo the gate is shut; exit 7\"\n",
       to: "drift/Machinefile")
-    let failed = try h.run([Harness.binary] + f.upCommand, in: project)
+    let failed = try h.up(in: project)
     #expect(failed.status == 1, "\(failed)")
     #expect(failed.stdout.contains("reusing the disk of machine 'default'"), "\(failed)")
     #expect(failed.stderr.contains("The machine's disk is kept"), "\(failed)")
@@ -65,7 +65,7 @@ struct DriftTests {
       f.machinefile
         + "provision shell, name: \"gate\", inline: \"test -s /var/tmp/marks && echo old files here > /var/tmp/gate\"\n",
       to: "drift/Machinefile")
-    let fixed = try h.run([Harness.binary] + f.upCommand, in: project)
+    let fixed = try h.up(in: project)
     #expect(fixed.status == 0, "\(fixed)")
     #expect(fixed.stdout.contains("reusing the disk of machine 'default'"), "\(fixed)")
     #expect(fixed.stdout.contains("running provisioner 'gate'"), "\(fixed)")
@@ -77,7 +77,7 @@ struct DriftTests {
     #expect(try h.caravan("halt", in: project).status == 0)
     let deleted = try Harness.virsh("vol-delete", domain + ".qcow2", "--pool", "caravan")
     #expect(deleted.status == 0, "\(deleted)")
-    let remade = try h.run([Harness.binary] + f.upCommand, in: project)
+    let remade = try h.up(in: project)
     #expect(remade.status == 0, "\(remade)")
     #expect(remade.stdout.contains("its disk is gone from the storage pool"), "\(remade)")
     try f.getsIn(provisionedOnce: true)

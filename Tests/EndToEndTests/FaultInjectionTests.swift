@@ -68,7 +68,7 @@ struct FaultInjectionTests {
     var upKills = 0
     for _ in 0..<(randomUps * 3) where upKills < randomUps {
       let delay = random.next(in: 0.3...15)
-      let killed = try w.killAfter(delay, w.upCommand)
+      let killed = try w.killAfter(delay, w.h.upCommand)
       w.killed(killed, "up --warm", delay)
       if killed { upKills += 1 }
       try w.getsIn(provisionedOnce: false)
@@ -117,9 +117,6 @@ final class Faults {
     try h.write("payload of \(name)\n", to: name + "/payload.txt")
   }
 
-  /// `up`, with `--warm` when this project starts from the saved state.
-  var upCommand: [String] { h.warm ? ["up", "--warm"] : ["up"] }
-
   var domainPrefix: String { "caravan-\((project as NSString).lastPathComponent)-default-" }
 
   func killed(_ wasKilled: Bool, _ what: String, _ delay: Double) {
@@ -156,7 +153,7 @@ final class Faults {
   /// `up` (or `command`) with CARAVAN_FAULT_INJECT: caravan kills itself at that step.
   func inject(_ point: String, _ command: String...) throws -> Bool {
     let out = try h.run(
-      [Harness.binary] + (command.isEmpty ? upCommand : command), in: project,
+      [Harness.binary] + (command.isEmpty ? h.upCommand : command), in: project,
       environment: ["CARAVAN_FAULT_INJECT": point])
     return out.status == 128 + 9 || out.status == 9
   }
@@ -201,7 +198,7 @@ final class Faults {
 
   /// After a kill: `up` succeeds, `ssh` gets in and sees the Machinefile's hostname.
   func getsIn(provisionedOnce: Bool) throws {
-    let up = try h.run([Harness.binary] + upCommand, in: project)
+    let up = try h.up(in: project)
     try #require(up.status == 0, "up after a kill: \(up)\n\(log())")
     let ssh = try h.caravan(
       "ssh", "-c", "cat /etc/hostname; test -s /var/tmp/payload.txt && echo payload; wc -l < /var/tmp/marks",

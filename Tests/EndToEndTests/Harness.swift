@@ -49,8 +49,11 @@ struct Harness {
   /// `caravan up ARGS`, restored from the box's saved state when this harness is warm (a
   /// state that does not fit this host makes `up` say so and boot cold, never fail).
   func up(_ args: String..., in directory: String) throws -> Output {
-    try run([Harness.binary, "up"] + (warm ? ["--warm"] : []) + args, in: directory)
+    try run([Harness.binary] + upCommand + args, in: directory)
   }
+
+  /// `up`'s arguments, with `--warm` when this harness is warm (for `spawn` and the like).
+  var upCommand: [String] { warm ? ["up", "--warm"] : ["up"] }
 
   struct Output: CustomStringConvertible {
     var status: Int32

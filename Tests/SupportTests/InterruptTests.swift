@@ -119,7 +119,6 @@ struct InterruptTests {
     #expect(!RunningChildren.contains(pid))
   }
 
-  /// The pids of the processes running `sleep MARKER` (read from /proc, as `pgrep -f` does).
   /// What is left of `marker`'s processes once the kernel has finished them: a signal
   /// is delivered, and a killed process gone, a moment after `kill` returns, and the
   /// child's own end (what `run` waits for) says nothing of its children's. A CI run
@@ -135,6 +134,7 @@ struct InterruptTests {
     return left
   }
 
+  /// The pids of the processes running `sleep MARKER` (read from /proc, as `pgrep -f` does).
   func leftOver(_ marker: String) throws -> [pid_t] {
     try FileManager.default.contentsOfDirectory(atPath: "/proc").compactMap { entry in
       guard let pid = pid_t(entry), let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else {
