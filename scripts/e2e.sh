@@ -20,7 +20,8 @@ fi
 [ $# -gt 0 ] || set -- --filter EndToEndTests
 # What the guests cost (scripts/guest-usage.py): guest-seconds, their CPU time, how
 # busy the host was, and the guests that cost most, printed at the end.
-"$top/scripts/guest-usage.py" 2 &
+mkdir -p "$top/out"
+"$top/scripts/guest-usage.py" 2 "$top/out/guest-usage.txt" &
 sampler=$!
 swift test --skip-build "$@"
 status=$?

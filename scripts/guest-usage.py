@@ -5,7 +5,8 @@ namespace) every INTERVAL seconds until SIGTERM or SIGINT, then prints the guest
 CPUs were, and the guests that cost most, by name (a machine's domain name carries its
 project's folder name, so the names say which test ran them).
 
-usage: guest-usage.py [INTERVAL]   (run it in the background; stop it with kill)
+usage: guest-usage.py [INTERVAL [LIST]]   (run it in the background; stop it with kill)
+LIST, when given, is a file that gets every guest, not only the costliest.
 """
 import os
 import signal
@@ -13,6 +14,7 @@ import sys
 import time
 
 interval = float(sys.argv[1]) if len(sys.argv) > 1 else 2.0
+full_list = sys.argv[2] if len(sys.argv) > 2 else None
 ticks = os.sysconf("SC_CLK_TCK")
 guests = {}  # pid -> [name, first seen, last seen, cpu ticks at first sight, cpu ticks now]
 samples = []  # guests running at each sample
@@ -83,5 +85,11 @@ for name, first, last, cpu0, cpu1 in guests.values():
     entry[1] += (cpu1 - cpu0) / ticks
     entry[2] += 1
 print("==> e2e: the guests that cost most (CPU s, running s, QEMU starts, domain):")
-for name, (seconds, cpu, starts) in sorted(by_name.items(), key=lambda item: -item[1][1])[:15]:
+ranked = sorted(by_name.items(), key=lambda item: -item[1][1])
+for name, (seconds, cpu, starts) in ranked[:15]:
     print(f"    {cpu:6.0f} {seconds:6.0f} {starts:3d}  {name}")
+if full_list:
+    with open(full_list, "w") as f:
+        for name, (seconds, cpu, starts) in ranked:
+            f.write(f"{cpu:6.0f} {seconds:6.0f} {starts:3d}  {name}\n")
+    print(f"==> e2e: every guest's cost: {full_list}")

@@ -6,12 +6,17 @@
 # the host keys and makes sure every machine made from the box generates its own
 # at first boot: on RHEL sshd-keygen@.service does that already; elsewhere (Debian)
 # a oneshot ssh-host-keys.service making the ed25519 and ECDSA keys before
-# ssh.service, and ssh-host-keys-rsa.service running `ssh-keygen -A` after it.
+# ssh.service. An RSA host key costs 10-15 s of CPU at every machine's first boot
+# without KVM (a tenth of a second with it), and every OpenSSH client since 6.5
+# (2014) takes an ed25519 one: the drop-in names the two keys as sshd's HostKeys, and
+# SSHD_RSA_HOST_KEY=1 adds the RSA key (ssh-host-keys-rsa.service, `ssh-keygen -A`
+# once sshd runs, so SSH answers without waiting for it).
 #
 # Env: SSHD_KEEP_HOST_KEYS (default 0; 1 keeps the host keys). Removing them in a
 # booted guest is meant for the end of a build: sshd reads its host keys for
 # every new connection, so until the next boot new SSH connections fail, while
 # connections already open (a ControlMaster) go on working.
+# SSHD_RSA_HOST_KEY (default 0; 1: the machine has an RSA host key too).
 # Runs as root, in a booted guest (over sudo) or in a chroot of the target root
 # file system; Debian and RHEL families alike. Never starts or restarts a service.
 # Idempotent.
@@ -19,6 +24,7 @@ set -eu
 
 me=sshd.sh
 keep_keys=${SSHD_KEEP_HOST_KEYS:-0}
+rsa_key=${SSHD_RSA_HOST_KEY:-0}
 conf_dir=/etc/ssh/sshd_config.d
 conf=$conf_dir/10-caravan.conf
 unit=/etc/systemd/system/ssh-host-keys.service
@@ -63,12 +69,20 @@ fi
 # The drop-in
 [ -d "$conf_dir" ] || install -d -m 0755 "$conf_dir"
 want='UseDNS no
-GSSAPIAuthentication no'
+GSSAPIAuthentication no
+HostKey /etc/ssh/ssh_host_ed25519_key
+HostKey /etc/ssh/ssh_host_ecdsa_key'
+keys_said="ed25519 and ECDSA host keys"
+if [ "$rsa_key" = 1 ]; then
+  want="$want
+HostKey /etc/ssh/ssh_host_rsa_key"
+  keys_said="ed25519, ECDSA and RSA host keys"
+fi
 if [ -f "$conf" ] && [ "$(cat "$conf")" = "$want" ]; then
-  say "$conf is already current (UseDNS no, GSSAPIAuthentication no)"
+  say "$conf is already current (UseDNS no, GSSAPIAuthentication no, $keys_said)"
 else
   printf '%s\n' "$want" > "$conf"
-  say "wrote $conf (UseDNS no, GSSAPIAuthentication no)"
+  say "wrote $conf (UseDNS no, GSSAPIAuthentication no, $keys_said)"
 fi
 # The mode of sshd_config itself: 0644 on Debian, 0600 on RHEL.
 chmod "$(stat -c %a /etc/ssh/sshd_config)" "$conf"
@@ -104,9 +118,9 @@ done
 if [ -n "$keygen_unit" ]; then
   say "sshd-keygen generates missing host keys at boot (RHEL family); no unit needed"
 elif command -v systemctl >/dev/null 2>&1; then
-  # ed25519 and ECDSA before sshd starts; RSA (seconds of CPU, tens of them without KVM)
-  # after it, so the machine answers SSH that much sooner. sshd loads its host keys
-  # for every new connection, so the RSA key serves from the next one on.
+  # ed25519 and ECDSA before sshd starts; RSA, when asked for (seconds of CPU, tens of
+  # them without KVM), after it, so the machine answers SSH that much sooner. sshd loads
+  # its host keys for every new connection, so the RSA key serves from the next one on.
   want_unit='[Unit]
 Description=Generate this machine'"'"'s SSH host keys (ed25519, ECDSA)
 Before=ssh.service sshd.service
@@ -129,7 +143,15 @@ ExecStart=/usr/bin/ssh-keygen -A
 
 [Install]
 WantedBy=multi-user.target'
-  for pair in "$unit:want_unit" "$rsa_unit:want_rsa_unit"; do
+  units="$unit:want_unit"
+  if [ "$rsa_key" = 1 ]; then
+    units="$units $rsa_unit:want_rsa_unit"
+  elif [ -f "$rsa_unit" ]; then
+    systemctl disable "${rsa_unit##*/}" >/dev/null 2>&1 || true
+    rm -f "$rsa_unit"
+    say "removed $rsa_unit (no RSA host key; SSHD_RSA_HOST_KEY=1 keeps it)"
+  fi
+  for pair in $units; do
     path=${pair%%:*}
     eval "text=\$${pair#*:}"
     if [ -f "$path" ] && [ "$(cat "$path")" = "$text" ]; then
