@@ -6,7 +6,8 @@ import Testing
 /// 127.0.0.1, added by `up` itself from the Machinefile's `url:`, by two
 /// projects whose `up`s start at once: one download, one import, both run.
 @Suite(
-  .guestSlots(2), .serialized, .enabled(if: Harness.enabled, "needs CARAVAN_BIN and CARAVAN_E2E_BOX (run `make test`)"))
+  .guestSlots(2, minutes: 4), .serialized,
+  .enabled(if: Harness.enabled, "needs CARAVAN_BIN and CARAVAN_E2E_BOX (run `make test`)"))
 struct EndToEndBoxes {
   /// Builds a v2 box from the test box: its image as box_1.img and a blank data disk as box_2.img.
   static func makeV2Box(in dir: String) throws -> String {

@@ -13,8 +13,9 @@ enum BuildFixtures {
 }
 
 // One test at a time: each boots a build VM (the rootfs one a box), and one slot is one guest.
+// Two suites (this one and `BuildISOEndToEndTests`), so the two halves run at once on two slots.
 @Suite(
-  .guestSlot, .serialized,
+  .guestSlot(minutes: 5), .serialized,
   .enabled(
     if: Harness.enabled && !BuildFixtures.path.isEmpty,
     "needs CARAVAN_BIN, CARAVAN_E2E_BOX and CARAVAN_E2E_FIXTURES (run `make test`)"))
@@ -159,7 +160,16 @@ struct BuildEndToEndTests {
     let destroy = try h.caravan("destroy", "-f", in: h.root + "/project")
     #expect(destroy.status == 0, "\(destroy)")
   }
+}
 
+/// The second half of `caravan build` for real (the first is `BuildEndToEndTests`, whose
+/// helpers it uses): kickstart injection and a build timeout, the iso strategy, bad input.
+@Suite(
+  .guestSlot(minutes: 5), .serialized,
+  .enabled(
+    if: Harness.enabled && !BuildFixtures.path.isEmpty,
+    "needs CARAVAN_BIN, CARAVAN_E2E_BOX and CARAVAN_E2E_FIXTURES (run `make test`)"))
+struct BuildISOEndToEndTests {
   /// Kickstart-style injection (`inst.ks=file:/ks.cfg`), and an installer that never powers
   /// off: the build's timeout ends it, names the console log, and leaves no VM, no box.
   @Test func kickstartInjectionAndAnInstallerThatNeverPowersOff() throws {

@@ -6,7 +6,8 @@ import Testing
 /// real QEMU guest (TCG): two boots (`up` and `reload`) check them all, and
 /// nothing of the project is left in libvirt afterwards.
 @Suite(
-  .guestSlot, .serialized, .enabled(if: Harness.enabled, "needs CARAVAN_BIN and CARAVAN_E2E_BOX (run `make test`)"))
+  .guestSlot(minutes: 4), .serialized,
+  .enabled(if: Harness.enabled, "needs CARAVAN_BIN and CARAVAN_E2E_BOX (run `make test`)"))
 struct EndToEndCommands {
   @Test func suspendSnapshotPortSSHConfigReloadAndGlobalStatus() throws {
     let h = try Harness(name: "commands", warm: true)

@@ -4,7 +4,8 @@ import Testing
 /// Two `up`s of one project at once, in a folder whose path has a space, a
 /// quote and a `%`; and two projects whose box imports overlap.
 @Suite(
-  .guestSlot, .serialized, .enabled(if: Harness.enabled, "needs CARAVAN_BIN and CARAVAN_E2E_BOX (run `make test`)"))
+  .guestSlot(minutes: 1), .serialized,
+  .enabled(if: Harness.enabled, "needs CARAVAN_BIN and CARAVAN_E2E_BOX (run `make test`)"))
 struct ConcurrencyTests {
   @Test func twoUpsOfOneProjectInAnAwkwardPathDefineOneMachine() throws {
     // Warm: what is tested is the project's lock and one definition, not the boot.

@@ -6,7 +6,8 @@ import Testing
 /// with a module and a fact, at `up`; `provision --provision-with ansible` runs only ansible
 /// again; `destroy -f` leaves nothing of the project in libvirt.
 @Suite(
-  .guestSlot, .serialized, .enabled(if: Harness.enabled, "needs CARAVAN_BIN and CARAVAN_E2E_BOX (run `make test`)"))
+  .guestSlot(minutes: 2), .serialized,
+  .enabled(if: Harness.enabled, "needs CARAVAN_BIN and CARAVAN_E2E_BOX (run `make test`)"))
 struct EndToEndConfigProvisioners {
   /// A value that a shell or a template would mangle: a space, quotes, a `$`.
   static let motd = #"it's a "quoted" value with $HOME"#

@@ -11,7 +11,7 @@ import Testing
 /// answered every question before that point from it, and reached the mirror through
 /// the proxy; then the build's timeout ends it and nothing is left.
 @Suite(
-  .guestSlot,
+  .guestSlot(minutes: 30),
   .enabled(
     if: Harness.enabled && ProcessInfo.processInfo.environment["CARAVAN_E2E_DEBIAN_INSTALLER"] == "1"
       && FileManager.default.fileExists(

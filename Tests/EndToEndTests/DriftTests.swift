@@ -6,7 +6,8 @@ import Testing
 /// of the machine's disk. After each the user still gets in, and one
 /// `destroy -f` leaves nothing.
 @Suite(
-  .guestSlot, .serialized, .enabled(if: Harness.enabled, "needs CARAVAN_BIN and CARAVAN_E2E_BOX (run `make test`)"))
+  .guestSlot(minutes: 7), .serialized,
+  .enabled(if: Harness.enabled, "needs CARAVAN_BIN and CARAVAN_E2E_BOX (run `make test`)"))
 struct DriftTests {
   @Test func everyDriftIsReconciledAndNobodyIsLockedOut() throws {
     // The new machine restores the test box's saved state; its own disk boots cold (after

@@ -7,7 +7,8 @@ import Testing
 /// The seed is printed; CARAVAN_FAULT_SEED replays a run and
 /// CARAVAN_FAULT_UP_KILLS sets how many random `up` kills (default 3) it makes.
 @Suite(
-  .guestSlot, .serialized, .enabled(if: Harness.enabled, "needs CARAVAN_BIN and CARAVAN_E2E_BOX (run `make test`)"))
+  .guestSlot(minutes: 6), .serialized,
+  .enabled(if: Harness.enabled, "needs CARAVAN_BIN and CARAVAN_E2E_BOX (run `make test`)"))
 struct FaultInjectionTests {
   @Test func killsAtEveryStepLeaveNothingAndLockNobodyOut() throws {
     let environment = ProcessInfo.processInfo.environment

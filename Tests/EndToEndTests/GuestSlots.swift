@@ -8,27 +8,32 @@ import Testing
 /// can run before their SSH deadlines. N is `CARAVAN_E2E_SLOTS`, else the
 /// host's CPUs and one more (see `count`).
 /// A suite that runs two guests at once (or a build beside one) holds two slots.
+/// A suite says how many minutes it takes here (measured, rounded up): of the suites
+/// waiting, the longest go first, so the tier does not end with one long suite
+/// running alone (a dry run: the 9-minute build suite started last and ran 5 minutes
+/// after every other suite was done).
 /// The suite's tests run on threads of their own (`OwnThreadExecutor`), not on Swift's
 /// cooperative pool.
 struct GuestSlot: SuiteTrait, TestScoping {
   var guests = 1
+  var minutes = 1
   var isRecursive: Bool { false }
 
   func provideScope(
     for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void
   ) async throws {
-    let slots = guests > 0 ? try await GuestSlots.acquire(guests, for: test.name) : []
+    let slots = guests > 0 ? try await GuestSlots.acquire(guests, minutes: minutes, for: test.name) : []
     defer { for slot in slots { slot.release() } }
     try await withTaskExecutorPreference(OwnThreadExecutor.shared) { try await function() }
   }
 }
 
 extension Trait where Self == GuestSlot {
-  /// The suite runs guests, one at a time: it waits for a free guest slot first.
-  static var guestSlot: Self { GuestSlot() }
-  /// The suite runs `guests` guests at once: it waits for that many slots (all of
-  /// them when there are fewer).
-  static func guestSlots(_ guests: Int) -> Self { GuestSlot(guests: guests) }
+  /// The suite runs guests, one at a time, for about `minutes`: it waits for a free guest slot first.
+  static func guestSlot(minutes: Int) -> Self { GuestSlot(minutes: minutes) }
+  /// The suite runs `guests` guests at once, for about `minutes`: it waits for that many
+  /// slots (all of them when there are fewer).
+  static func guestSlots(_ guests: Int, minutes: Int) -> Self { GuestSlot(guests: guests, minutes: minutes) }
   /// The suite runs no guest but blocks its threads on `caravan` and other programs:
   /// it runs on threads of its own, and takes no slot.
   static var ownThreads: Self { GuestSlot(guests: 0) }
@@ -83,12 +88,20 @@ enum GuestSlots {
   /// they free, while the suites wanting one go through the others: before, they waited
   /// until every suite wanting one was done, and ran one at a time at the end (a dry run:
   /// 15 minutes of the tier's 32 with one suite running).
-  static func acquire(_ wanted: Int, for name: String) async throws -> [Held] {
+  /// Among suites wanting as many, a longer one goes first: each waiting suite holds a
+  /// shared lock on `waiting-WANTED-MINUTES`, and leaves free slots to a longer one
+  /// waiting. (A suite wanting several never leaves them to one wanting one: no two
+  /// suites can each wait for the other.)
+  static func acquire(_ wanted: Int, minutes: Int, for name: String) async throws -> [Held] {
     try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
     chmod(folder, 0o1777)
     let wanted = min(max(1, wanted), count)
+    let minutes = min(max(1, minutes), maxMinutes)
     let waitingMany = try open("\(folder)/waiting-many")
     defer { close(waitingMany) }
+    let waitingAsLong = try open("\(folder)/waiting-\(min(wanted, 2))-\(minutes)")
+    defer { close(waitingAsLong) }
+    flock(waitingAsLong, LOCK_SH)
     if wanted > 1 {
       flock(waitingMany, LOCK_SH)
     } else {
@@ -107,7 +120,9 @@ enum GuestSlots {
         }
       }
       let free = held.count
-      let yields = wanted == 1 && free >= 2 && someoneWantsMany(waitingMany)
+      let yields =
+        (wanted == 1 && free >= 2 && someoneWantsMany(waitingMany))
+        || (free >= wanted && someoneLongerWaits(wanting: min(wanted, 2), than: minutes))
       if free >= wanted && !yields {
         for slot in held.dropFirst(wanted) { slot.release() }
         let taken = Array(held.prefix(wanted))
@@ -132,6 +147,22 @@ enum GuestSlots {
   private static func someoneWantsMany(_ descriptor: Int32) -> Bool {
     guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else { return true }
     flock(descriptor, LOCK_UN)
+    return false
+  }
+
+  /// The longest a suite may say it takes (longer ones count as this long).
+  static let maxMinutes = 30
+
+  /// Whether a suite wanting as many slots and taking longer than `minutes` waits.
+  private static func someoneLongerWaits(wanting wanted: Int, than minutes: Int) -> Bool {
+    guard minutes < maxMinutes else { return false }
+    for longer in (minutes + 1)...maxMinutes {
+      let path = "\(folder)/waiting-\(wanted)-\(longer)"
+      guard FileManager.default.fileExists(atPath: path), let descriptor = try? open(path) else { continue }
+      defer { close(descriptor) }
+      if flock(descriptor, LOCK_EX | LOCK_NB) != 0 { return true }
+      flock(descriptor, LOCK_UN)
+    }
     return false
   }
 

@@ -7,7 +7,8 @@ import Testing
 /// that go on, and exits 130; a second Ctrl-C exits at once. One guest serves `up`,
 /// `provision`, SIGTERM and the double Ctrl-C; `box add` and `build` have their own.
 @Suite(
-  .guestSlot, .serialized, .enabled(if: Harness.enabled, "needs CARAVAN_BIN and CARAVAN_E2E_BOX (run `make test`)"))
+  .guestSlot(minutes: 2), .serialized,
+  .enabled(if: Harness.enabled, "needs CARAVAN_BIN and CARAVAN_E2E_BOX (run `make test`)"))
 struct InterruptTests {
   /// How `caravan` ended after a signal: its exit status (128+N when signal N ended it)
   /// and the seconds from the signal to its end.

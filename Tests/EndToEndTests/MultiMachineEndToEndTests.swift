@@ -6,7 +6,8 @@ import Testing
 /// the summary and exit status say so. Then the default bound is said, `ssh` picks the
 /// primary, a name reaches the other, and one `destroy -f` leaves nothing.
 @Suite(
-  .guestSlots(2), .serialized, .enabled(if: Harness.enabled, "needs CARAVAN_BIN and CARAVAN_E2E_BOX (run `make test`)"))
+  .guestSlots(2, minutes: 3), .serialized,
+  .enabled(if: Harness.enabled, "needs CARAVAN_BIN and CARAVAN_E2E_BOX (run `make test`)"))
 struct MultiMachineEndToEnd {
   @Test func parallelUpOfThreeWithOneBrokenProvisioner() throws {
     let h = try Harness(name: "multi")

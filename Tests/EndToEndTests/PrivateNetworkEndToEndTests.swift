@@ -9,7 +9,7 @@ import Testing
 /// route's), a failed `up` taking its new network along, and `destroy`
 /// removing both machines and their networks.
 @Suite(
-  .guestSlots(2),  // two guests at once
+  .guestSlots(2, minutes: 3),  // two guests at once
   .serialized,
   .enabled(
     if: Harness.enabled && NetworkNamespace.available,

@@ -6,7 +6,8 @@ import Testing
 /// provisioners, run modes, `--provision-with` by name and type, a failing provisioner,
 /// triggers on the host and in the guest with `on_error`, and nothing left after destroy.
 @Suite(
-  .guestSlot, .serialized, .enabled(if: Harness.enabled, "needs CARAVAN_BIN and CARAVAN_E2E_BOX (run `make test`)"))
+  .guestSlot(minutes: 3), .serialized,
+  .enabled(if: Harness.enabled, "needs CARAVAN_BIN and CARAVAN_E2E_BOX (run `make test`)"))
 struct ProvisionersEndToEnd {
   /// Arguments that a shell would read as code; each must arrive as one exact word.
   static let hostile = ["a b", "$(touch /tmp/pwned)", "; rm -rf /", "new\nline", "*", "ünï", "`id`"]

@@ -11,7 +11,7 @@ import Testing
 /// left on either side. Clients run with the namespace's client folder as /root
 /// (`netns-libvirt.sh client`), so root's own ~/.ssh is neither read nor written.
 @Suite(
-  .guestSlot,
+  .guestSlot(minutes: 3),
   .serialized,
   .enabled(
     if: Harness.enabled && NetworkNamespace.available,

@@ -5,7 +5,7 @@ import Testing
 /// and sudoers in a postinstall, and nothing about the network. The strategy's default (DHCP
 /// on the first NIC, here with ifupdown) makes it a box that answers SSH; `box verify` that
 /// gives up early says what the console shows.
-@Suite(.guestSlot, .enabled(if: Harness.enabled, "needs CARAVAN_BIN and CARAVAN_E2E_BOX (run `make test`)"))
+@Suite(.guestSlot(minutes: 4), .enabled(if: Harness.enabled, "needs CARAVAN_BIN and CARAVAN_E2E_BOX (run `make test`)"))
 struct RootfsNetworkEndToEndTests {
   static let insecureKey =
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIN1YdxBpNlzxDqfJyw/QKow1F+wvG9hXGoqiysfJOn5Y vagrant insecure public key"

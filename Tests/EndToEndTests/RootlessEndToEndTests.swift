@@ -8,7 +8,7 @@ import Testing
 /// refused by name with nothing made; `destroy -f` and `box remove` leave the user's
 /// pool empty. The user, its session daemons and its home are removed afterwards.
 @Suite(
-  .guestSlot, .serialized,  // web is halted before db and its warm state boot
+  .guestSlot(minutes: 4), .serialized,  // web is halted before db and its warm state boot
   .enabled(if: Harness.enabled && getuid() == 0, "needs root, CARAVAN_BIN and CARAVAN_E2E_BOX (run `make test`)"))
 struct RootlessEndToEnd {
   @Test func aFreshNormalUserRunsEverythingOnItsSession() throws {

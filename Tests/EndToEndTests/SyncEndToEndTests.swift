@@ -10,7 +10,8 @@ import Testing
 /// again; virtiofs refused before anything is made; and nothing left in libvirt after
 /// `destroy -f`.
 @Suite(
-  .guestSlot, .serialized, .enabled(if: Harness.enabled, "needs CARAVAN_BIN and CARAVAN_E2E_BOX (run `make test`)"))
+  .guestSlot(minutes: 4), .serialized,
+  .enabled(if: Harness.enabled, "needs CARAVAN_BIN and CARAVAN_E2E_BOX (run `make test`)"))
 struct SyncEndToEnd {
   /// Polls `check` every half second until it holds or `seconds` pass.
   func eventually(_ seconds: Double, _ check: () throws -> Bool) rethrows -> Bool {

@@ -6,7 +6,8 @@ import Testing
 /// provision once, halt, up again, destroy, and nothing of the project left in
 /// libvirt. One boot (two, with the second `up`) checks many things.
 @Suite(
-  .guestSlot, .serialized, .enabled(if: Harness.enabled, "needs CARAVAN_BIN and CARAVAN_E2E_BOX (run `make test`)"))
+  .guestSlot(minutes: 3), .serialized,
+  .enabled(if: Harness.enabled, "needs CARAVAN_BIN and CARAVAN_E2E_BOX (run `make test`)"))
 struct EndToEndWalkingSkeleton {
   @Test func wholeLifecycleOnARealGuest() throws {
     let h = try Harness(name: "skeleton")
@@ -154,7 +155,8 @@ struct EndToEndWalkingSkeleton {
 
 /// Faults that need libvirt but little or no guest time.
 @Suite(
-  .guestSlot, .serialized, .enabled(if: Harness.enabled, "needs CARAVAN_BIN and CARAVAN_E2E_BOX (run `make test`)"))
+  .guestSlot(minutes: 1), .serialized,
+  .enabled(if: Harness.enabled, "needs CARAVAN_BIN and CARAVAN_E2E_BOX (run `make test`)"))
 struct EndToEndFaults {
   @Test func unreachableLibvirtIsNamedWithTheFix() throws {
     let h = try Harness(name: "nolibvirt")

@@ -8,7 +8,8 @@ import Testing
 /// remakes the state and says why (two sizes at once); a truncated state falls back to a cold boot, says
 /// so and is removed; one `destroy -f` leaves nothing.
 @Suite(
-  .guestSlots(2), .serialized, .enabled(if: Harness.enabled, "needs CARAVAN_BIN and CARAVAN_E2E_BOX (run `make test`)"))
+  .guestSlots(2, minutes: 6), .serialized,
+  .enabled(if: Harness.enabled, "needs CARAVAN_BIN and CARAVAN_E2E_BOX (run `make test`)"))
 struct WarmEndToEnd {
   @Test func warmStartsFromTheBoxsSavedState() throws {
     let h = try Harness(name: "warm")
