@@ -70,7 +70,7 @@ struct InterruptTests {
       """
       box "caravan/debian-12"
       memory 640MiB
-      cpus 2
+      cpus 1
       provision shell, name: "mark", inline: "echo once >> /var/tmp/marks; sync"
       provision shell, name: "nap", inline: "echo napping; sleep 300", run: never
       trigger before: halt, run: "trap '' TERM; echo stubborn; \(sleeper)"

@@ -42,7 +42,7 @@ struct RemoteLibvirtEndToEnd {
       version 1
       box "caravan/debian-12"
       memory 768MiB
-      cpus 2
+      cpus 1
       libvirt {
         accel tcg
       }

@@ -32,7 +32,7 @@ struct SyncEndToEnd {
       version 1
       box "caravan/debian-12"
       memory 768MiB
-      cpus 2
+      cpus 1
       sync "./src dir" -> "/srv/app", exclude: ["*.log", "cache"], owner: "www-data"
       sync "./shared" -> "/mnt/shared", type: 9p
       sync "./off" -> "/srv/off", disabled: true
