@@ -72,6 +72,7 @@ extension Interrupt {
     SignalNotices.prepare()
     _ = process.count
     _ = RunningChildren.slots
+    SecondSignal.prepare()
     var action = sigaction()
     action.__sigaction_handler = .init(sa_handler: onInterruptSignal)
     // System calls a signal lands in go on; waits see the flag within `pollInterval`.
@@ -110,6 +111,54 @@ private func onInterruptSignal(_ number: Int32) {
     return
   }
   SignalNotices.write(SignalNotices.second)
+  SecondSignal.stopAtOnce()
+}
+
+/// What the second signal does: SIGKILL to every running child and to every process
+/// below it, then exit 130. Only a thread may find what is below a child (it reads
+/// /proc), so the handler wakes `SecondSignal`'s thread through a pipe, and kills the
+/// children it knows itself only if that thread has not ended the process within a
+/// second (SIGALRM). The children's own children matter: a host trigger's `sh -c`
+/// whose `sleep` started after the first signal's stop looked (on a busy host) was
+/// left running when only the `sh` was killed.
+enum SecondSignal {
+  nonisolated(unsafe) static var pipe: (read: Int32, write: Int32) = (-1, -1)
+
+  /// The pipe and its thread, once (before the handlers are installed).
+  static func prepare() {
+    guard pipe.write < 0 else { return }
+    var ends: [Int32] = [-1, -1]
+    guard Glibc.pipe(&ends) == 0 else { return }
+    for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
+    pipe = (ends[0], ends[1])
+    var alarm = sigaction()
+    alarm.__sigaction_handler = .init(sa_handler: onAlarm)
+    sigemptyset(&alarm.sa_mask)
+    sigaction(SIGALRM, &alarm, nil)
+    let thread = Thread {
+      var byte: UInt8 = 0
+      while Glibc.read(pipe.read, &byte, 1) < 0 && errno == EINTR {}
+      RunningChildren.killTrees()
+      _exit(Interrupt.exitStatus)
+    }
+    thread.name = "caravan-second-signal"
+    thread.start()
+  }
+
+  /// From the handler: only write(2), alarm(2), kill(2) and _exit.
+  static func stopAtOnce() {
+    var byte: UInt8 = 1
+    if pipe.write >= 0 && Glibc.write(pipe.write, &byte, 1) == 1 {
+      Glibc.alarm(1)
+      return
+    }
+    RunningChildren.killAll()
+    _exit(Interrupt.exitStatus)
+  }
+}
+
+private func onAlarm(_ number: Int32) {
+  guard Interrupt.process.count >= 2 else { return }
   RunningChildren.killAll()
   _exit(Interrupt.exitStatus)
 }
@@ -174,6 +223,14 @@ enum RunningChildren {
       let pid = slots[slot]
       if pid > 0 { kill(pid, SIGKILL) }
     }
+  }
+
+  /// SIGKILL to each child and to every process below it (found before any is killed,
+  /// so none is handed to init first). Not for a signal handler: it reads /proc.
+  static func killTrees() {
+    let children = (0..<capacity).map { slots[$0] }.filter { $0 > 0 }
+    let below = children.flatMap { ProcessTree.descendants(of: $0) }
+    for pid in children + below { kill(pid, SIGKILL) }
   }
 }
 

@@ -154,6 +154,35 @@ struct InterruptTests {
     print("interrupt suite: up, provision, triggers and destroy took \(Int(Date().timeIntervalSince(suiteStarted))) s")
   }
 
+  /// A second Ctrl-C kills what a child started after the first one's stop had looked: a
+  /// host trigger's `sh -c` that ignores SIGTERM starts its `sleep` 0.3 s after it printed,
+  /// and the second Ctrl-C comes 0.5 s after the first. Before, only the `sh` was killed and
+  /// the `sleep` ran on (a dry run on a busy host lost the race the other way round). No
+  /// guest: the trigger runs before `up` makes anything, on test:///default.
+  @Test func aSecondCtrlCKillsWhatAChildStartedAfterTheFirstLooked() throws {
+    let h = try Harness(name: "interrupt-late")
+    defer { h.cleanUp() }
+    let sleeper = "sleep 62.\(Int.random(in: 100_000...999_999))"
+    try h.write(
+      """
+      box "caravan/debian-12"
+      trigger before: up, run: "trap '' TERM; echo stubborn; sleep 0.3; \(sleeper)"
+      """, to: "late/Machinefile")
+    let log = h.root + "/late.log"
+    let up = try h.spawn(
+      ["up"], in: h.root + "/late", log: log, environment: ["CARAVAN_LIBVIRT_URI": "test:///default"])
+    #expect(InterruptTests.waitFor("stubborn", in: log, seconds: 60, while: up))
+    let stopped = InterruptTests.stop(up, log: log, with: [SIGINT, SIGINT])
+    #expect(stopped.status == 130, "\(stopped.log)")
+    #expect(stopped.log.contains("caravan: interrupted again; stopping at once"), "\(stopped.log)")
+    Thread.sleep(forTimeInterval: 0.3)
+    let left = InterruptTests.processes(containing: sleeper)
+    #expect(left.isEmpty, "what the trigger started after the first Ctrl-C is gone: \(left)")
+    for line in left {
+      if let pid = line.split(separator: ":").first.flatMap({ pid_t($0) }), pid > 1 { kill(pid, SIGKILL) }
+    }
+  }
+
   /// A slow download stopped by Ctrl-C installs nothing and keeps nothing; the next add works.
   @Test func boxAddStoppedInstallsNothing() throws {
     let h = try Harness(name: "interrupt-add")
