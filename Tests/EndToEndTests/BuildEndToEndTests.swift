@@ -12,13 +12,19 @@ enum BuildFixtures {
   static let path = ProcessInfo.processInfo.environment["CARAVAN_E2E_FIXTURES"] ?? ""
 }
 
+extension Trait where Self == ConditionTrait {
+  /// The build suites run with the end-to-end tier's binary and box, and the installer fixtures.
+  static var buildFixturesMade: Self {
+    .enabled(
+      if: Harness.enabled && !BuildFixtures.path.isEmpty,
+      "needs CARAVAN_BIN, CARAVAN_E2E_BOX and CARAVAN_E2E_FIXTURES (run `make test`)")
+  }
+}
+
 // One test at a time: each boots a build VM (the rootfs one a box), and one slot is one guest.
 // Two suites (this one and `BuildISOEndToEndTests`), so the two halves run at once on two slots.
 @Suite(
-  .guestSlot(minutes: 5), .serialized,
-  .enabled(
-    if: Harness.enabled && !BuildFixtures.path.isEmpty,
-    "needs CARAVAN_BIN, CARAVAN_E2E_BOX and CARAVAN_E2E_FIXTURES (run `make test`)"))
+  .guestSlot(minutes: 5), .serialized, .buildFixturesMade)
 struct BuildEndToEndTests {
   static let fixtures = BuildFixtures.path
 
@@ -165,10 +171,7 @@ struct BuildEndToEndTests {
 /// The second half of `caravan build` for real (the first is `BuildEndToEndTests`, whose
 /// helpers it uses): kickstart injection and a build timeout, the iso strategy, bad input.
 @Suite(
-  .guestSlot(minutes: 5), .serialized,
-  .enabled(
-    if: Harness.enabled && !BuildFixtures.path.isEmpty,
-    "needs CARAVAN_BIN, CARAVAN_E2E_BOX and CARAVAN_E2E_FIXTURES (run `make test`)"))
+  .guestSlot(minutes: 5), .serialized, .buildFixturesMade)
 struct BuildISOEndToEndTests {
   /// Kickstart-style injection (`inst.ks=file:/ks.cfg`), and an installer that never powers
   /// off: the build's timeout ends it, names the console log, and leaves no VM, no box.
