@@ -81,30 +81,27 @@ enum GuestSlots {
   /// Takes `wanted` free slots (at most all there are) at once, waiting (without
   /// blocking a thread) while too few are free. A suite wanting several never holds
   /// one while it waits (a slot it held would stand idle until another freed: a dry run
-  /// lost 4.5 minutes so). Instead it goes first: while it waits it holds a shared lock
-  /// on `waiting-many`, and a suite wanting one leaves the slots alone whenever two or
-  /// more are free (the waiting suite can start now), taking one only when one alone is
-  /// free. So suites wanting two start first, and then one after another on the slots
-  /// they free, while the suites wanting one go through the others: before, they waited
+  /// lost 4.5 minutes so). Instead it goes first: a suite wanting one leaves the slots
+  /// alone whenever two or more are free and one wanting several waits (it can start
+  /// now), taking one only when one alone is free. So suites wanting two start first, and
+  /// then one after another on the slots they free, while the suites wanting one go
+  /// through the others: before, they waited
   /// until every suite wanting one was done, and ran one at a time at the end (a dry run:
   /// 15 minutes of the tier's 32 with one suite running).
-  /// Among suites wanting as many, a longer one goes first: each waiting suite holds a
-  /// shared lock on `waiting-WANTED-MINUTES`, and leaves free slots to a longer one
-  /// waiting. (A suite wanting several never leaves them to one wanting one: no two
-  /// suites can each wait for the other.)
+  /// Among suites wanting as many, a longer one goes first, and a suite leaves free slots
+  /// to a longer one waiting. (A suite wanting several never leaves them to one wanting
+  /// one: no two suites can each wait for the other.) A waiting suite says so by holding
+  /// a shared lock on `waiting-KIND-MINUTES` (KIND 1 for one slot, 2 for several).
   static func acquire(_ wanted: Int, minutes: Int, for name: String) async throws -> [Held] {
     try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
     chmod(folder, 0o1777)
     let wanted = min(max(1, wanted), count)
     let minutes = min(max(1, minutes), maxMinutes)
-    let waitingMany = try open("\(folder)/waiting-many")
-    defer { close(waitingMany) }
-    let waitingAsLong = try open("\(folder)/waiting-\(min(wanted, 2))-\(minutes)")
-    defer { close(waitingAsLong) }
-    flock(waitingAsLong, LOCK_SH)
-    if wanted > 1 {
-      flock(waitingMany, LOCK_SH)
-    } else {
+    let kind = min(wanted, 2)
+    let waiting = try open("\(folder)/waiting-\(kind)-\(minutes)")
+    defer { close(waiting) }  // also says it waits no more
+    flock(waiting, LOCK_SH)
+    if kind == 1 {
       // The suites start at once: the ones wanting several say so first.
       try await Task.sleep(nanoseconds: 1_000_000_000)
     }
@@ -121,12 +118,11 @@ enum GuestSlots {
       }
       let free = held.count
       let yields =
-        (wanted == 1 && free >= 2 && someoneWantsMany(waitingMany))
-        || (free >= wanted && someoneLongerWaits(wanting: min(wanted, 2), than: minutes))
+        (kind == 1 && free >= 2 && someoneWaits(wanting: 2, longerThan: 0))
+        || (free >= wanted && someoneWaits(wanting: kind, longerThan: minutes))
       if free >= wanted && !yields {
         for slot in held.dropFirst(wanted) { slot.release() }
         let taken = Array(held.prefix(wanted))
-        if wanted > 1 { flock(waitingMany, LOCK_UN) }
         if let waitedSince {
           print(
             "guest slots: \(name) waited \(Int(Date().timeIntervalSince(waitedSince))) s for slot \(taken.map { String($0.index) }.joined(separator: ", "))"
@@ -143,21 +139,15 @@ enum GuestSlots {
     }
   }
 
-  /// Whether a suite wanting several slots waits (holds `waiting-many` shared).
-  private static func someoneWantsMany(_ descriptor: Int32) -> Bool {
-    guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else { return true }
-    flock(descriptor, LOCK_UN)
-    return false
-  }
-
   /// The longest a suite may say it takes (longer ones count as this long).
   static let maxMinutes = 30
 
-  /// Whether a suite wanting as many slots and taking longer than `minutes` waits.
-  private static func someoneLongerWaits(wanting wanted: Int, than minutes: Int) -> Bool {
+  /// Whether a suite of this kind (1: wanting one slot, 2: several) that takes longer
+  /// than `minutes` waits (0: any of that kind).
+  private static func someoneWaits(wanting kind: Int, longerThan minutes: Int) -> Bool {
     guard minutes < maxMinutes else { return false }
     for longer in (minutes + 1)...maxMinutes {
-      let path = "\(folder)/waiting-\(wanted)-\(longer)"
+      let path = "\(folder)/waiting-\(kind)-\(longer)"
       guard FileManager.default.fileExists(atPath: path), let descriptor = try? open(path) else { continue }
       defer { close(descriptor) }
       if flock(descriptor, LOCK_EX | LOCK_NB) != 0 { return true }
