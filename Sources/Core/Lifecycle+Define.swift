@@ -7,10 +7,10 @@ import Support
 extension Lifecycle {
   /// Whether `error` is QEMU's failure to bind one of `forwards`' host ports (a
   /// few times at most): then that port joins `avoided`, and `up` says so.
-  func avoidBusyPort(_ error: Error, forwards: [ResolvedForward], avoided: inout Set<Int>, as name: String) throws
-    -> Bool
-  {
-    guard avoided.count < 5, let busy = Lifecycle.unboundPort(in: "\(error)"),
+  func avoidBusyPort(
+    _ error: Error, domain: String, forwards: [ResolvedForward], avoided: inout Set<Int>, as name: String
+  ) throws -> Bool {
+    guard avoided.count < 5, let busy = unboundPort(after: error, domain: domain),
       forwards.contains(where: { $0.host == busy })
     else { return false }
     let host = try LibvirtURI.jump(for: hypervisor.uri).map { "on \($0.host)" } ?? "here since it was chosen"

@@ -47,6 +47,23 @@ extension Lifecycle {
     return PortAllocator { transport, _, port in !avoided.contains(port) && !used.contains("\(transport) \(port)") }
   }
 
+  /// The host port QEMU could not bind when `domain` failed to start or come back,
+  /// from libvirt's error or else from QEMU's log of that start. libvirt quotes
+  /// QEMU's words ("process exited while connecting to monitor: … Could not set up
+  /// host forwarding rule …") from that log; when virtlogd had not written them yet
+  /// (a busy host), it says only "failed to connect to monitor socket: Connection
+  /// refused", and the log has them a moment later.
+  func unboundPort(after error: Error, domain: String) -> Int? {
+    let message = "\(error)"
+    if let port = Lifecycle.unboundPort(in: message) { return port }
+    guard message.contains("monitor") else { return nil }
+    for attempt in 0..<10 {
+      if attempt > 0 { usleep(200_000) }
+      if let log = hypervisor.startLog(domain: domain), let port = Lifecycle.unboundPort(in: log) { return port }
+    }
+    return nil
+  }
+
   /// The host port of the forward QEMU could not bind, from libvirt's start error
   /// ("Could not set up host forwarding rule 'tcp:127.0.0.1:2222-:22'"); nil for any other error.
   static func unboundPort(in message: String) -> Int? {
@@ -76,7 +93,7 @@ extension Lifecycle {
         try attempt()
         break
       } catch {
-        guard avoided.count < 5, let busy = Lifecycle.unboundPort(in: "\(error)") else { throw error }
+        guard avoided.count < 5, let busy = unboundPort(after: error, domain: record.domainName) else { throw error }
         let kept = try hypervisor.forwards(domain: record.domainName, in: state)
         guard let index = kept.firstIndex(where: { $0.host == busy }) else { throw error }
         avoided.insert(busy)

@@ -245,7 +245,7 @@ extension Lifecycle {
         } catch {
           // Stopped: what is defined stays (the next `up` starts it again); the state stays too.
           if interrupt.requested { throw error }
-          if try avoidBusyPort(error, forwards: forwards, avoided: &avoided, as: name) {
+          if try avoidBusyPort(error, domain: domain, forwards: forwards, avoided: &avoided, as: name) {
             try? hypervisor.remove(domain: domain, keepLogs: false)
             try? project.removeMachineState(name)
             continue
@@ -263,7 +263,7 @@ extension Lifecycle {
         try track(name, "start", detail: domain) { try hypervisor.start(domain: domain) }
         return record
       } catch {
-        if try avoidBusyPort(error, forwards: forwards, avoided: &avoided, as: name) {
+        if try avoidBusyPort(error, domain: domain, forwards: forwards, avoided: &avoided, as: name) {
           existing = record
           continue
         }

@@ -135,7 +135,10 @@ extension Lifecycle {
         do {
           port = try startTemplate(&template, guestPort: machine.ssh.port, avoiding: avoided, as: machine.name)
         } catch {
-          guard try avoidBusyPort(error, forwards: template.forwards, avoided: &avoided, as: machine.name) else {
+          guard
+            try avoidBusyPort(
+              error, domain: template.domainName, forwards: template.forwards, avoided: &avoided, as: machine.name)
+          else {
             throw error
           }
           try discardWarmState(box, uri: hypervisor.uri, pool: pool)

@@ -95,10 +95,19 @@ public final class LibvirtHypervisor: Hypervisor {
     guard Connection.isLocal(uri),
       let text = try? String(contentsOfFile: folders.qemuLog(domain: domain), encoding: .utf8)
     else { return nil }
-    let lines = text.split(separator: "\n").suffix(40).filter {
+    return LibvirtHypervisor.lastStartErrors(in: text)
+  }
+
+  /// QEMU's error lines (the last three) of the last start in a domain's QEMU log,
+  /// the lines after its last "…: starting up libvirt version…" line: an earlier
+  /// start's failure is not this one's.
+  static func lastStartErrors(in log: String) -> String? {
+    let lines = log.split(separator: "\n")
+    let start = lines.lastIndex { $0.contains(": starting up ") }.map { $0 + 1 } ?? lines.startIndex
+    let errors = lines[start...].filter {
       $0.contains("qemu-system") && ($0.contains("rror") || $0.contains("Could not") || $0.contains("could not"))
     }
-    return lines.isEmpty ? nil : lines.suffix(3).joined(separator: "\n")
+    return errors.isEmpty ? nil : errors.suffix(3).joined(separator: "\n")
   }
 
   /// Before a domain starts on this machine's qemu:///session: the folders its daemon

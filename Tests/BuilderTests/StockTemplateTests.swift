@@ -42,14 +42,18 @@ import Testing
     let rendered = try StockTemplateTests.render(
       "kickstart/almalinux-9.ks", ["mirror": "https://repo.almalinux.org/almalinux/9/BaseOS/x86_64/os/"])
     #expect(!rendered.contains("{{"))
-    let file = NSTemporaryDirectory() + "caravan-ks-\(getpid()).cfg"
+    // ksvalidator leaves its preprocessed copy (tmpXXXX-ks.cfg) in TMPDIR: a folder removed afterwards.
+    let folder = NSTemporaryDirectory() + "caravan-ks-\(getpid())"
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    let file = folder + "/ks.cfg"
+    let validate = ["TMPDIR=" + folder, StockTemplateTests.ksvalidator, "-v", "RHEL9", file]
     try rendered.write(toFile: file, atomically: true, encoding: .utf8)
-    defer { try? FileManager.default.removeItem(atPath: file) }
-    let result = try StockTemplateTests.run([StockTemplateTests.ksvalidator, "-v", "RHEL9", file])
+    let result = try StockTemplateTests.run(validate)
     #expect(result.status == 0, "ksvalidator (scripts/install-deps.sh puts it in .build-tools/venv): \(result.output)")
     // A broken line is caught: the check can fail.
     try (rendered + "\nbootloader --no-such-option\n").write(toFile: file, atomically: true, encoding: .utf8)
-    #expect(try StockTemplateTests.run([StockTemplateTests.ksvalidator, "-v", "RHEL9", file]).status != 0)
+    #expect(try StockTemplateTests.run(validate).status != 0)
   }
 
   @Test func theDebianPreseedIsValidDebconfAndAnswersTheQuestionsAsked() throws {

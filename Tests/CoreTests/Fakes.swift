@@ -87,15 +87,26 @@ final class FakeHypervisor: Hypervisor {
     try bindForwards(domain, "start domain '\(domain)'")
     domains[domain]?.status = .running
   }
+  /// libvirt's error does not quote QEMU's words (they reached the log too late on a
+  /// busy host): it says only that the monitor refused, and `startLog` has them.
+  var logLate = false
+  /// What `startLog` says: QEMU's last start's error lines, by domain.
+  @Guarded var startLogs: [String: String] = [:]
   /// Fails as QEMU does when a forward of the domain's last plan uses a held port.
   func bindForwards(_ domain: String, _ what: String) throws {
+    startLogs[domain] = nil
     if let plan = plans.last(where: { $0.domainName == domain }),
       let held = plan.forwards.first(where: { heldPorts.contains($0.host) })
     {
+      let rule = "\(held.transport.rawValue):\(held.hostIP):\(held.host)-:\(held.guest)"
+      let qemu =
+        "qemu-system-x86_64: -netdev user,id=caravan0,hostfwd=\(rule): Could not set up host forwarding rule '\(rule)'"
+      startLogs[domain] = qemu
       throw CaravanError(
         .hypervisor,
-        "libvirt could not \(what): internal error: process exited while connecting to monitor: qemu-system-x86_64: -netdev user,id=caravan0,hostfwd=\(held.transport.rawValue):\(held.hostIP):\(held.host)-:\(held.guest): Could not set up host forwarding rule '\(held.transport.rawValue):\(held.hostIP):\(held.host)-:\(held.guest)'"
-      )
+        logLate
+          ? "libvirt could not \(what): failed to connect to monitor socket: Connection refused"
+          : "libvirt could not \(what): internal error: process exited while connecting to monitor: \(qemu)")
     }
   }
   func forwards(domain: String, in state: KeptState) throws -> [ResolvedForward] {
@@ -148,7 +159,7 @@ final class FakeHypervisor: Hypervisor {
   }
   func domains(ofProject projectRoot: String) throws -> [String] { Array(domains.keys) }
   func consoleLogPath(domain: String) -> String { "/log/\(domain)-console.log" }
-  func startLog(domain: String) -> String? { nil }
+  func startLog(domain: String) -> String? { startLogs[domain] }
   func machinesUsing(box: InstalledBox) throws -> [String] { [] }
   func removeBoxVolume(_ box: InstalledBox) throws -> Bool { false }
 

@@ -31,4 +31,23 @@ struct InspectionTests {
     #expect(LibvirtHypervisor.targetPath(inPoolXML: xml) == "/srv/p")
     #expect(LibvirtHypervisor.targetPath(inPoolXML: "<pool/>") == nil)
   }
+
+  /// QEMU's error of the last start only: an earlier start's failure (a port moved
+  /// since) is not this one's, and a start without errors says nothing.
+  @Test func theStartLogSaysTheLastStartsErrors() {
+    let log = """
+      2026-12-07 06:31:44.600+0000: starting up libvirt version: 9.0.0, qemu version: 7.2.22
+      LC_ALL=C /usr/bin/qemu-system-x86_64 -name guest=d
+      2026-12-07T06:31:44.613334Z qemu-system-x86_64: -netdev user,id=c0,hostfwd=tcp:127.0.0.1:18080-:80: Could not set up host forwarding rule 'tcp:127.0.0.1:18080-:80'
+      2026-12-07 06:31:44.700+0000: shutting down, reason=failed
+      2026-12-07 06:31:46.600+0000: starting up libvirt version: 9.0.0, qemu version: 7.2.22
+      LC_ALL=C /usr/bin/qemu-system-x86_64 -name guest=d
+      """
+    #expect(LibvirtHypervisor.lastStartErrors(in: log) == nil)
+    let failed =
+      log
+      + "\n2026-12-07T06:31:46.7Z qemu-system-x86_64: Could not set up host forwarding rule 'tcp:127.0.0.1:2200-:22'\n"
+    #expect(LibvirtHypervisor.lastStartErrors(in: failed)?.contains("127.0.0.1:2200-:22") == true)
+    #expect(LibvirtHypervisor.lastStartErrors(in: failed)?.contains("18080") == false)
+  }
 }
