@@ -12,31 +12,33 @@ deps:
 build: deps
 	scripts/phase.sh build swift build
 
-# The binary `make deb`, `make install` and bench/ use: optimized, the Swift runtime linked in.
-# Both modes in `make test`, for a reason: the unit tiers' `@testable import`s need the debug
-# build (release builds have no -enable-testing), and its `caravan` is what the end-to-end suites
-# run (building release first would put its ~4 min before them, and their time is the guests');
-# the release binary is built once, for the package, which test-deb installs and runs.
+# The binary `make deb`, `make install` and bench/ use: optimized, the Swift runtime linked in,
+# built in .build-release (scripts/release.sh). Both modes in `make test`, for a reason: the unit
+# tiers' `@testable import`s need the debug build (release builds have no -enable-testing), and
+# its `caravan` is what the end-to-end suites run (building release first would put its ~3 min
+# before them); the release binary is built once, beside the end-to-end tier at nice 19
+# (scripts/tiers.sh), for the package, which the package test installs and runs.
+RELEASE := $(CURDIR)/.build-release/release/caravan
 release: deps
-	scripts/phase.sh release swift build -c release --static-swift-stdlib
+	scripts/phase.sh release scripts/release.sh
 
 box: build
 	@scripts/phase.sh box scripts/test-box.sh $(CARAVAN)
 
 # The formatter's lint, unit and libvirt-driver tests, the end-to-end tests on
-# a real QEMU guest, then a short fuzz run of the Machinefile parser.
+# a real QEMU guest, a short fuzz run of the Machinefile parser, the package test and
+# the install-deps test.
 # Two runs of one test build: the unit tiers first, then the end-to-end suites, whose
 # tests block their threads for minutes while guests boot (in one run they starve the
-# in-process HTTP server tests of the concurrency pool on 2 cores).
+# in-process HTTP server tests of the concurrency pool on 2 cores). scripts/tiers.sh runs
+# the end-to-end tier with the release build beside it (at nice 19), then the fuzz run,
+# the package test and the install-deps test side by side.
 # Each step is a phase (scripts/phase.sh): .ci/run prints their durations at the end.
 E2E_ENV := CARAVAN_E2E_BOX=$(CURDIR)/out/debian-12.box CARAVAN_BIN=$(CARAVAN) CARAVAN_E2E_FIXTURES=$(CURDIR)/out/fixtures
 test: lint build box fixtures
 	scripts/phase.sh test-build swift build --build-tests
 	$(E2E_ENV) scripts/phase.sh unit scripts/libvirt-env.sh swift test --skip-build --skip EndToEndTests
-	$(E2E_ENV) scripts/phase.sh e2e scripts/libvirt-env.sh scripts/e2e.sh
-	scripts/phase.sh fuzz fuzz/run.sh 60
-	$(MAKE) test-deb
-	$(MAKE) test-install-deps
+	$(E2E_ENV) scripts/tiers.sh
 
 # The inner loop: lint, the unit tiers, and one warm end-to-end smoke (scripts/smoke.sh:
 # up --warm, ssh -c, destroy -f from the test box's saved state, kept between runs).
@@ -92,15 +94,15 @@ demo: build box
 	scripts/libvirt-env.sh scripts/demo.sh $(CARAVAN) $(CURDIR)/out/debian-12.box
 
 bench: release box fixtures
-	scripts/libvirt-env.sh bench/build.sh $(CURDIR)/.build/release/caravan $(CURDIR)/out/fixtures
-	bench/parse.sh $(CURDIR)/.build/release/caravan
-	bench/box-add.sh $(CURDIR)/.build/release/caravan
-	scripts/libvirt-env.sh bench/status.sh $(CURDIR)/.build/release/caravan $(CURDIR)/out/debian-12.box
-	scripts/libvirt-env.sh bench/lifecycle.sh $(CURDIR)/.build/release/caravan $(CURDIR)/out/debian-12.box
-	scripts/libvirt-env.sh bench/provision.sh $(CURDIR)/.build/release/caravan $(CURDIR)/out/debian-12.box
-	scripts/libvirt-env.sh bench/rsync.sh $(CURDIR)/.build/release/caravan $(CURDIR)/out/debian-12.box
-	scripts/libvirt-env.sh bench/multi.sh $(CURDIR)/.build/release/caravan $(CURDIR)/out/debian-12.box
-	scripts/libvirt-env.sh bench/warm.sh $(CURDIR)/.build/release/caravan $(CURDIR)/out/debian-12.box
+	scripts/libvirt-env.sh bench/build.sh $(RELEASE) $(CURDIR)/out/fixtures
+	bench/parse.sh $(RELEASE)
+	bench/box-add.sh $(RELEASE)
+	scripts/libvirt-env.sh bench/status.sh $(RELEASE) $(CURDIR)/out/debian-12.box
+	scripts/libvirt-env.sh bench/lifecycle.sh $(RELEASE) $(CURDIR)/out/debian-12.box
+	scripts/libvirt-env.sh bench/provision.sh $(RELEASE) $(CURDIR)/out/debian-12.box
+	scripts/libvirt-env.sh bench/rsync.sh $(RELEASE) $(CURDIR)/out/debian-12.box
+	scripts/libvirt-env.sh bench/multi.sh $(RELEASE) $(CURDIR)/out/debian-12.box
+	scripts/libvirt-env.sh bench/warm.sh $(RELEASE) $(CURDIR)/out/debian-12.box
 
 # caravan_VERSION-1_amd64.deb here: the release binary, man pages, completions.
 deb: release

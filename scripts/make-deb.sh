@@ -2,7 +2,7 @@
 # Builds caravan_VERSION_ARCH.deb in the top folder with dpkg-deb, from the files
 # stage.sh installs under /usr. Depends: is computed by dpkg-shlibdeps from the
 # libraries the stripped binary links, plus the programs Caravan runs.
-# usage: make-deb.sh   (after `swift build -c release --static-swift-stdlib`)
+# usage: make-deb.sh   (after scripts/release.sh)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 version=$("$top/scripts/version.sh")-1

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs one phase of the build or test run and records how long it took, so that
-# .ci/run can say where its minutes went: appends "NAME SECONDS STATUS" to
-# $CARAVAN_PHASES (default out/phases.txt).
+# .ci/run can say where its minutes went: appends "NAME SECONDS STATUS START" (START
+# in seconds since the epoch) to $CARAVAN_PHASES (default out/phases.txt).
 # usage: phase.sh NAME COMMAND [ARGS…]
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -13,5 +13,5 @@ start=$(date +%s)
 echo "==> phase $name: $(date -u +%T)"
 "$@"
 status=$?
-printf '%s %d %d\n' "$name" $(($(date +%s) - start)) "$status" >>"$log"
+printf '%s %d %d %d\n' "$name" $(($(date +%s) - start)) "$status" "$start" >>"$log"
 exit "$status"

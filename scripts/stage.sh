@@ -5,13 +5,13 @@
 # itself), the copyright, a generated changelog.Debian and lintian's overrides.
 # `make install` and `make deb` both install through this script, so their file
 # lists never differ.
-# usage: stage.sh DESTDIR PREFIX   (after `swift build -c release --static-swift-stdlib`)
+# usage: stage.sh DESTDIR PREFIX   (after scripts/release.sh)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 destdir=${1:?usage: stage.sh DESTDIR PREFIX}
 prefix=${2:?usage: stage.sh DESTDIR PREFIX}
-binary=$top/.build/release/caravan
-[ -x "$binary" ] || { echo "stage.sh: no $binary; run swift build -c release --static-swift-stdlib" >&2; exit 1; }
+binary=$top/.build-release/release/caravan
+[ -x "$binary" ] || { echo "stage.sh: no $binary; run scripts/release.sh (make release)" >&2; exit 1; }
 version=$("$top/scripts/version.sh")
 maintainer=${DEB_MAINTAINER:-Caravan developers <maintainers@users.noreply.b-seed-6e763326.example>}
 commit=$(git -C "$top" rev-parse --short=7 HEAD)

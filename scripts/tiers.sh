@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# `make test` after the unit tier: the end-to-end tier, with the release build beside
+# it at the lowest CPU priority (nice 19: it gets the CPU time the guests leave idle, and
+# the tier's guests keep theirs), then side by side the fuzz run (one core), the package
+# (`make deb` on that release binary, then its test) and the install-deps test. Each
+# is a phase (phase.sh); what ran beside the tier or each other is logged to
+# out/logs/NAME.log and printed when it ends. Stops at the first failure; Ctrl-C
+# or a failure stops what runs beside.
+# usage: tiers.sh   (from the Makefile, with the end-to-end environment set)
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+logs=$top/out/logs
+mkdir -p "$logs"
+jobs=()
+declare -A job  # phase name -> pid
+# Each job runs in a session of its own (setsid): stopping it stops the compilers and
+# chroots it started.
+stop() {
+  for pid in "${jobs[@]}"; do kill -TERM -- "-$pid" 2>/dev/null; done
+}
+trap 'stop; exit 130' INT TERM
+
+# Runs phase NAME (COMMAND…) in the background, its output to out/logs/NAME.log.
+beside() {
+  local name=$1
+  shift
+  setsid scripts/phase.sh "$name" "$@" >"$logs/$name.log" 2>&1 </dev/null &
+  jobs+=($!)
+  job[$name]=$!
+}
+
+# Waits for phase NAME started by `beside`, prints its log (its tail when long and
+# green), and returns its status.
+finish() {
+  local name=$1 status
+  wait "${job[$name]}"
+  status=$?
+  local lines
+  lines=$(wc -l <"$logs/$name.log")
+  if [ "$status" = 0 ] && [ "$lines" -gt 40 ]; then
+    echo "==> $name: the last 15 of its $lines lines (all in $logs/$name.log)"
+    tail -n 15 "$logs/$name.log"
+  else
+    echo "==> $name: its output ($logs/$name.log)"
+    cat "$logs/$name.log"
+  fi
+  [ "$status" = 0 ] || echo "==> $name FAILED (exit $status)"
+  return "$status"
+}
+
+fail() {
+  stop
+  wait 2>/dev/null
+  exit 1
+}
+
+beside release nice -n 19 scripts/release.sh
+scripts/phase.sh e2e scripts/libvirt-env.sh scripts/e2e.sh || fail
+finish release || fail
+
+beside fuzz fuzz/run.sh 60
+beside install-deps-test scripts/test-install-deps.sh
+scripts/phase.sh deb scripts/make-deb.sh || fail
+scripts/phase.sh package-test scripts/test-deb.sh || fail
+finish fuzz || fail
+finish install-deps-test || fail
