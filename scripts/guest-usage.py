@@ -25,7 +25,7 @@ def host_times():
     with open("/proc/stat") as stat:
         fields = [int(x) for x in stat.readline().split()[1:]]
     idle = fields[3] + fields[4]
-    return sum(fields), idle, fields[1]
+    return sum(fields), idle
 
 
 def qemus():
@@ -56,7 +56,7 @@ def stop(*_):
 
 signal.signal(signal.SIGTERM, stop)
 signal.signal(signal.SIGINT, stop)
-start_total, start_idle, start_nice = host_times()
+start_total, start_idle = host_times()
 started = time.monotonic()
 while not stopping:
     now = time.monotonic()
@@ -68,18 +68,15 @@ while not stopping:
         entry[2], entry[4] = now, cpu
     samples.append(seen)
     time.sleep(interval)
-total, idle, nice = host_times()
+total, idle = host_times()
 wall = time.monotonic() - started
 busy = 100.0 * (1 - (idle - start_idle) / max(1, total - start_total))
-# Work run beside the tier at a low priority (make test's release build, at nice 19).
-beside = 100.0 * (nice - start_nice) / max(1, total - start_total)
 guest_seconds = sum(samples) * interval
 cpu_seconds = sum((g[4] - g[3]) for g in guests.values()) / ticks
 print(
     f"==> e2e: {guest_seconds:.0f} guest-seconds (QEMU processes counted every {interval:g} s), "
     f"at most {max(samples, default=0)} guests at once, {len(guests)} QEMU processes; "
     f"their CPU time {cpu_seconds:.0f} s; the host's CPUs {busy:.0f}% busy over {wall:.0f} s"
-    f" (of which {beside:.0f}% niced work beside the tier)"
 )
 by_name = {}
 for name, first, last, cpu0, cpu1 in guests.values():
