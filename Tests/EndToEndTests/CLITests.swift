@@ -36,7 +36,7 @@ struct CLITests {
   }
 
   /// `validate --json` lists what `up` would name as not supported yet, from the
-  /// same declarations, and README.md's list says the same.
+  /// same declarations, and docs/machinefile.md's list says the same.
   @Test func unsupportedSettingsAreListedByValidateAndTheReadme() throws {
     let h = try Harness(name: "unsupported")
     defer { h.cleanUp() }
@@ -56,14 +56,15 @@ struct CLITests {
     #expect(rows.allSatisfy { ($0["line"] as? Int ?? 0) > 0 }, "each with its line")
 
     let readme = try String(
-      contentsOf: tests.deletingLastPathComponent().appendingPathComponent("README.md"), encoding: .utf8)
+      contentsOf: tests.deletingLastPathComponent().appendingPathComponent("docs/machinefile.md"), encoding: .utf8)
     let sentence = try #require(readme.range(of: "Not supported yet: ").map { readme[$0.upperBound...] })
     let end = try #require(sentence.range(of: #"\.(\s|$)"#, options: .regularExpression)?.lowerBound)
     let named = Set(
       sentence[..<end].split(separator: "`", omittingEmptySubsequences: false).enumerated().filter {
         $0.offset % 2 == 1
       }.map { String($0.element) })
-    #expect(named == listed, "README.md's list of unsupported settings differs from what validate --json says")
+    #expect(
+      named == listed, "docs/machinefile.md's list of unsupported settings differs from what validate --json says")
   }
 
   /// A Boxfile's boot_command keys and its templates' placeholders are checked by `validate`,
