@@ -140,7 +140,9 @@ struct InterruptTests {
           stopped.log.contains("interrupted: machine 'default' is still running: `caravan halt` stops it"),
           "\(stopped.log)")
       } else {
-        #expect(stopped.seconds < 1.5, "the second Ctrl-C ends it at once: \(stopped.seconds) s")
+        // At once: before the 3 s SIGTERM grace a single Ctrl-C waits (a bound that says what
+        // it tells apart, with room for a loaded host's scheduling).
+        #expect(stopped.seconds < 2.5, "the second Ctrl-C ends it at once: \(stopped.seconds) s")
         #expect(stopped.log.contains("caravan: interrupted again; stopping at once"), "\(stopped.log)")
       }
       Thread.sleep(forTimeInterval: 0.3)
