@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `make test` after the unit tier: the end-to-end tier, with the release build beside
 # it at the lowest CPU priority (it gets the CPU time the guests leave idle, and the
-# tier's guests keep theirs), then side by side the fuzz run (one core), the package
-# (`make deb` on that release binary, then its test) and the install-deps test. Each
+# tier's guests keep theirs), then side by side the fuzz run (one core), the install-deps
+# test and, once the release binary is there, the package (`make deb`) and its test. Each
 # is a phase (phase.sh); what ran beside the tier or each other is logged to
 # out/logs/NAME.log and printed when it ends. Stops at the first failure; Ctrl-C
 # or a failure stops what runs beside.
@@ -60,10 +60,13 @@ fail() {
 # a session; `nice` alone would not do, as swift-build starts its compilers at nice 0.
 beside release sh -c 'echo 19 >/proc/self/autogroup 2>/dev/null; exec nice -n 19 scripts/release.sh'
 scripts/phase.sh e2e scripts/libvirt-env.sh scripts/e2e.sh || fail
-finish release || fail
 
+# What needs no release binary starts now; the release build, if not done, shares the CPU
+# with it as an equal from here.
 beside fuzz fuzz/run.sh 60
 beside install-deps-test scripts/test-install-deps.sh
+{ echo 0 >"/proc/${job[release]}/autogroup"; } 2>/dev/null
+finish release || fail
 scripts/phase.sh deb scripts/make-deb.sh || fail
 scripts/phase.sh package-test scripts/test-deb.sh || fail
 finish fuzz || fail
