@@ -12,12 +12,11 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 logs=$top/out/logs
 mkdir -p "$logs"
-jobs=()
 declare -A job  # phase name -> pid
 # Each job runs in a session of its own (setsid): stopping it stops the compilers and
 # chroots it started.
 stop() {
-  for pid in "${jobs[@]}"; do kill -TERM -- "-$pid" 2>/dev/null; done
+  for pid in "${job[@]}"; do kill -TERM -- "-$pid" 2>/dev/null; done
 }
 trap 'stop; exit 130' INT TERM
 
@@ -26,7 +25,6 @@ beside() {
   local name=$1
   shift
   setsid scripts/phase.sh "$name" "$@" >"$logs/$name.log" 2>&1 </dev/null &
-  jobs+=($!)
   job[$name]=$!
 }
 
@@ -58,7 +56,7 @@ fail() {
 # The lowest priority is its session's autogroup's (nice 19): with autogroups (Linux's
 # default), each session shares the CPU as one, whatever its tasks' nice, and setsid made it
 # a session; `nice` alone would not do, as swift-build starts its compilers at nice 0.
-beside release sh -c 'echo 19 >/proc/self/autogroup 2>/dev/null; exec nice -n 19 scripts/release.sh'
+beside release sh -c '{ echo 19 >/proc/self/autogroup; } 2>/dev/null; exec nice -n 19 scripts/release.sh'
 scripts/phase.sh e2e scripts/libvirt-env.sh scripts/e2e.sh || fail
 
 # What needs no release binary starts now; the release build, if not done, shares the CPU
