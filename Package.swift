@@ -45,16 +45,20 @@ let package = Package(
       dependencies: [
         "Spec", "Support", "CCurl", "CArchive", .product(name: "Crypto", package: "swift-crypto"),
       ]),
-    .target(name: "Core", dependencies: ["Spec", "Boxes", "Support"]),
-    .target(name: "LibvirtDriver", dependencies: ["Core", "Libvirt", "Boxes", "Spec", "Support"]),
-    .target(name: "SSH", dependencies: ["Core", "Support"]),
-    .target(name: "Provisioning", dependencies: ["Core", "Spec", "Support"]),
+    // What Caravan knows about the machine it runs on and how it reaches things, with no
+    // engine type: host facts and checks (doctor's model), paths, ports, IPv4, libvirt URIs,
+    // the SSH jump for remote hosts.
+    .target(name: "Host", dependencies: ["Spec", "Boxes", "Support"]),
+    .target(name: "Core", dependencies: ["Host", "Spec", "Boxes", "Support"]),
+    .target(name: "LibvirtDriver", dependencies: ["Core", "Host", "Libvirt", "Boxes", "Spec", "Support"]),
+    .target(name: "SSH", dependencies: ["Core", "Host", "Support"]),
+    .target(name: "Provisioning", dependencies: ["Core", "Host", "Spec", "Support"]),
     // `caravan build`: Boxfile strategies, template rendering, the build's HTTP server,
     // postinstall; build VMs through LibvirtDriver, packaging through Boxes.
     .target(
       name: "Builder",
       dependencies: [
-        "Spec", "Support", "Machinefile", "Boxes", "Core", "LibvirtDriver", "SSH", "Provisioning",
+        "Spec", "Support", "Machinefile", "Boxes", "Host", "Core", "LibvirtDriver", "SSH", "Provisioning",
         .product(name: "FlyingFox", package: "FlyingFox"),
         // FlyingFox's socket layer (addresses, socket errors, buffered byte sequences), imported directly.
         .product(name: "FlyingSocks", package: "FlyingFox"),
@@ -62,7 +66,7 @@ let package = Package(
     .target(
       name: "CaravanCommands",
       dependencies: [
-        "Machinefile", "Spec", "Support", "Boxes", "Core", "LibvirtDriver", "SSH", "Provisioning", "Builder",
+        "Machinefile", "Spec", "Support", "Boxes", "Host", "Core", "LibvirtDriver", "SSH", "Provisioning", "Builder",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       plugins: ["GitVersion"]),
@@ -78,16 +82,18 @@ let package = Package(
     .testTarget(name: "LibvirtTests", dependencies: ["Libvirt", "Support"]),
     .testTarget(
       name: "LibvirtDriverTests",
-      dependencies: ["LibvirtDriver", "Libvirt", "Core", "Boxes", "Spec", "Support", "TestSupport"],
+      dependencies: ["LibvirtDriver", "Libvirt", "Host", "Core", "Boxes", "Spec", "Support", "TestSupport"],
       resources: [.copy("Golden")]),
-    .testTarget(name: "CoreTests", dependencies: ["Core", "Spec", "Boxes", "Support", "Machinefile", "TestSupport"]),
-    .testTarget(name: "SSHTests", dependencies: ["SSH", "Core", "Support"]),
+    .testTarget(
+      name: "CoreTests", dependencies: ["Host", "Core", "Spec", "Boxes", "Support", "Machinefile", "TestSupport"]),
+    .testTarget(name: "HostTests", dependencies: ["Host", "Support"]),
+    .testTarget(name: "SSHTests", dependencies: ["SSH", "Host", "Core", "Support"]),
     .testTarget(name: "SupportTests", dependencies: ["Support", "TestSupport"]),
-    .testTarget(name: "ProvisioningTests", dependencies: ["Provisioning", "Core", "Spec", "Support"]),
+    .testTarget(name: "ProvisioningTests", dependencies: ["Provisioning", "Host", "Core", "Spec", "Support"]),
     // Shared by the test targets: the box server on 127.0.0.1 (scripts/box-server.py).
     .target(name: "TestSupport", path: "Tests/TestSupport"),
     .testTarget(
-      name: "BuilderTests", dependencies: ["Builder", "Core", "Machinefile", "Spec", "Support", "Boxes"],
+      name: "BuilderTests", dependencies: ["Builder", "Host", "Core", "Machinefile", "Spec", "Support", "Boxes"],
       resources: [.copy("Golden")]),
     .testTarget(name: "BoxesTests", dependencies: ["Boxes", "Spec", "Support", "TestSupport"]),
     .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"]),

@@ -6,6 +6,7 @@
 import Boxes
 import Core
 import Foundation
+import Host
 import LibvirtDriver
 import Provisioning
 import SSH

@@ -3,8 +3,8 @@
 // to its power-off, then the disk boots on its own for SSH and postinstall, and is shut
 // down. The build's HTTP server serves the rendered templates and `http_dir` throughout.
 
-import Core
 import Foundation
+import Host
 import LibvirtDriver
 import SSH
 import Spec

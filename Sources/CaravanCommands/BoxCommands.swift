@@ -3,6 +3,7 @@ import Boxes
 import Builder
 import Core
 import Foundation
+import Host
 import LibvirtDriver
 import Machinefile
 import Provisioning

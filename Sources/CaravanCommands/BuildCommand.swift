@@ -1,7 +1,7 @@
 import ArgumentParser
 import Builder
-import Core
 import Foundation
+import Host
 import Machinefile
 import Spec
 import Support

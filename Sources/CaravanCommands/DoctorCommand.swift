@@ -1,7 +1,7 @@
 import ArgumentParser
 import Boxes
-import Core
 import Foundation
+import Host
 import LibvirtDriver
 import Machinefile
 import Spec

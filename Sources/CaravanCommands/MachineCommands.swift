@@ -1,6 +1,7 @@
 import ArgumentParser
 import Core
 import Foundation
+import Host
 import Machinefile
 import SSH
 import Spec

@@ -1,4 +1,5 @@
 import Foundation
+import Host
 import Support
 
 /// How the guest configures one of its extra NICs, found by its MAC address.

@@ -1,5 +1,6 @@
 import Boxes
 import Foundation
+import Host
 import Spec
 import Support
 import Synchronization

@@ -1,4 +1,5 @@
 import Foundation
+import Host
 import Support
 
 /// `$CARAVAN_HOME/index.json`: every project this user ran `up` in, for

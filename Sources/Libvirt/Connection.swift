@@ -15,26 +15,13 @@ public final class Connection {
       let error = LibvirtError.last("connect to libvirt at '\(uri)'")
       throw CaravanError(
         .hypervisor, "cannot connect to libvirt at '\(uri)': \(error.message)",
-        hint: Connection.howToReach(uri), cause: error)
+        cause: error)
     }
     handle = opened
     self.uri = uri
   }
 
   deinit { virConnectClose(handle) }
-
-  /// A URI whose host is this machine, where /dev/kvm and libvirt's logs can be looked at.
-  public static func isLocal(_ uri: String) -> Bool { uri.hasPrefix("qemu:///") || uri.hasPrefix("test:///") }
-
-  /// What to do when `uri` cannot be reached.
-  static func howToReach(_ uri: String) -> String {
-    guard isLocal(uri) else { return "Check that the host is reachable and libvirtd runs there." }
-    let start =
-      uri.hasSuffix("session")
-      ? "Check that libvirt's session daemon can start (`virsh -c \(uri) list`)"
-      : "Start it: `sudo systemctl start libvirtd` (or `libvirtd -d` and `virtlogd -d` where systemd does not run)"
-    return "Is libvirtd running? \(start). Another URI can be set with CARAVAN_LIBVIRT_URI."
-  }
 
   /// The URI libvirt actually connected to (resolves aliases and defaults).
   public func canonicalURI() throws -> String {

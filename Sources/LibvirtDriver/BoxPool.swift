@@ -1,6 +1,6 @@
 import Boxes
-import Core
 import Foundation
+import Host
 import Libvirt
 import Support
 

@@ -1,5 +1,5 @@
-import Core
 import Foundation
+import Host
 import Libvirt
 import Support
 

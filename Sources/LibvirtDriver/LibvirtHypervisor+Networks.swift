@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import Host
 import Libvirt
 import Support
 
@@ -25,7 +26,7 @@ extension LibvirtHypervisor {
     let existing = try networks.map { network in
       NetworkDefinition.read(try network.xml(), name: network.name, users: users[network.name] ?? [])
     }
-    guard Connection.isLocal(uri) else { return NetworkInventory(networks: existing, routes: nil, bridges: nil) }
+    guard LibvirtURI.isLocalURI(uri) else { return NetworkInventory(networks: existing, routes: nil, bridges: nil) }
     let routes = (try? String(contentsOfFile: "/proc/net/route", encoding: .utf8)).map(HostRoutes.parse)
     let bridges = (try? FileManager.default.contentsOfDirectory(atPath: "/sys/class/net"))?.filter {
       FileSystem.exists("/sys/class/net/\($0)/bridge")

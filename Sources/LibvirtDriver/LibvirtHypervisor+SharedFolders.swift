@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import Host
 import Support
 
 /// 9p folders are served by QEMU as QEMU's own user, never as root: on the system

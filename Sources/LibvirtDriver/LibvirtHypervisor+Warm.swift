@@ -1,6 +1,7 @@
 import Boxes
 import Core
 import Foundation
+import Host
 import Libvirt
 import Support
 
@@ -85,7 +86,9 @@ extension LibvirtHypervisor {
     guard let volume = try pool.volume(named: volumeName) else {
       throw CaravanError(.hypervisor, "the warm state's volume '\(volumeName)' went away from pool '\(poolName)'")
     }
-    if Connection.isLocal(uri) { try? FileManager.default.removeItem(atPath: consoleLogPath(domain: plan.domainName)) }
+    if LibvirtURI.isLocalURI(uri) {
+      try? FileManager.default.removeItem(atPath: consoleLogPath(domain: plan.domainName))
+    }
     return (volumeName, poolName, try volume.info().allocation)
   }
 
@@ -106,7 +109,7 @@ extension LibvirtHypervisor {
     let meta = try metadata(of: found)
     if try found.state() != .shutoff { try found.destroy() }
     try found.undefine()
-    if Connection.isLocal(uri) { try? FileManager.default.removeItem(atPath: consoleLogPath(domain: name)) }
+    if LibvirtURI.isLocalURI(uri) { try? FileManager.default.removeItem(atPath: consoleLogPath(domain: name)) }
     return meta
   }
 
@@ -118,7 +121,7 @@ extension LibvirtHypervisor {
   }
 
   public func defineWarm(_ plan: MachinePlan, from state: WarmState) throws -> String {
-    guard Connection.isLocal(uri) else {
+    guard LibvirtURI.isLocalURI(uri) else {
       throw CaravanError(
         .invalidInput, "a warm start copies the saved state by path, which needs libvirt on this machine (not \(uri))")
     }

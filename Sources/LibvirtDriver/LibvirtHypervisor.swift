@@ -1,6 +1,7 @@
 import Boxes
 import Core
 import Foundation
+import Host
 import Libvirt
 import Spec
 import Support
@@ -17,15 +18,28 @@ public final class LibvirtHypervisor: Hypervisor {
   /// Connects to `uri`; a failure says how to start libvirt.
   public init(uri: String, pool: String? = nil, lockDirectory: String) throws {
     // The session daemon this connection may start inherits HOME: the one Caravan uses.
-    if LibvirtFolders.isSession(uri) && Connection.isLocal(uri) { UserHome.adoptForSession() }
+    if LibvirtFolders.isSession(uri) && LibvirtURI.isLocalURI(uri) { UserHome.adoptForSession() }
     do {
       connection = try Connection(uri: uri)
     } catch var error as CaravanError {
-      if let remote = try? LibvirtURI(uri), !remote.isLocal { error.hint = LibvirtHypervisor.howToReach(remote) }
+      if let remote = try? LibvirtURI(uri), !remote.isLocal {
+        error.hint = LibvirtHypervisor.howToReach(remote)
+      } else {
+        error.hint = LibvirtHypervisor.howToStart(uri)
+      }
       throw error
     }
     self.lockDirectory = lockDirectory
     defaultPool = pool
+  }
+
+  /// What to do when libvirt on this machine cannot be reached.
+  static func howToStart(_ uri: String) -> String {
+    let start =
+      LibvirtFolders.isSession(uri)
+      ? "Check that libvirt's session daemon can start (`virsh -c \(uri) list`)"
+      : "Start it: `sudo systemctl start libvirtd` (or `libvirtd -d` and `virtlogd -d` where systemd does not run)"
+    return "Is libvirtd running? \(start). Another URI can be set with CARAVAN_LIBVIRT_URI."
   }
 
   /// What to check when a remote libvirt cannot be reached: its host's sshd, the
@@ -82,7 +96,7 @@ public final class LibvirtHypervisor: Hypervisor {
   }
 
   public func chooseAccelerator(_ requested: LibvirtSettings.Accel) throws -> AcceleratorChoice {
-    try AcceleratorDetector(capabilities: { try self.connection.capabilities() }, isLocal: Connection.isLocal(uri))
+    try AcceleratorDetector(capabilities: { try self.connection.capabilities() }, isLocal: LibvirtURI.isLocalURI(uri))
       .choose(requested)
   }
 
@@ -92,7 +106,7 @@ public final class LibvirtHypervisor: Hypervisor {
   public func consoleLogPath(domain: String) -> String { folders.consoleLog(domain: domain) }
 
   public func startLog(domain: String) -> String? {
-    guard Connection.isLocal(uri),
+    guard LibvirtURI.isLocalURI(uri),
       let text = try? String(contentsOfFile: folders.qemuLog(domain: domain), encoding: .utf8)
     else { return nil }
     return LibvirtHypervisor.lastStartErrors(in: text)
@@ -113,7 +127,7 @@ public final class LibvirtHypervisor: Hypervisor {
   /// Before a domain starts on this machine's qemu:///session: the folders its daemon
   /// does not make itself (its QEMU log folder; `pool`'s parent folder).
   func prepareSession(pool: String? = nil) throws {
-    guard Connection.isLocal(uri) else { return }
+    guard LibvirtURI.isLocalURI(uri) else { return }
     try folders.makeSessionFolders(pool: pool)
   }
 
@@ -262,7 +276,7 @@ public final class LibvirtHypervisor: Hypervisor {
       }
     }
     // A remote libvirt's logs are on its host, out of reach: nothing here is removed.
-    if keepLogs || !Connection.isLocal(uri) { return }
+    if keepLogs || !LibvirtURI.isLocalURI(uri) { return }
     try? FileManager.default.removeItem(atPath: consoleLogPath(domain: domain))
     try? FileManager.default.removeItem(atPath: folders.qemuLog(domain: domain))
   }

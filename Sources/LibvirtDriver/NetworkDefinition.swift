@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import Host
 
 /// The XML of a network Caravan makes for `network private`, and what Caravan
 /// reads back from any network's XML.

@@ -4,6 +4,7 @@ import Support
 import Testing
 
 @testable import Core
+@testable import Host
 
 /// A host in memory: files with owners and modes, programs on PATH, users, free space.
 final class FakeHost: HostFacts {

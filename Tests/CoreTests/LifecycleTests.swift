@@ -1,4 +1,5 @@
 import Foundation
+import Host
 import Spec
 import Support
 import Testing

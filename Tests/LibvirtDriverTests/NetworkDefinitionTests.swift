@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import Host
 import Libvirt
 import Support
 import Testing

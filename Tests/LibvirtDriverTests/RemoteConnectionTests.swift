@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import Host
 import Support
 import Testing
 
@@ -21,6 +22,25 @@ struct RemoteConnectionTests {
     #expect(hint.contains("`ssh -p 1 -i '/k/id a' -o StrictHostKeyChecking=no root@127.0.0.1 true`"), "\(hint)")
     #expect(hint.contains("the URI's no_verify=1 skips the check"), "\(hint)")
     #expect(hint.contains("(3) that libvirt answers there: `virsh -c '\(uri)' list`"), "\(hint)")
+  }
+
+  /// Libvirt on this machine that does not answer: the hint says how to start it (moved
+  /// from the Libvirt module, which no longer tells local URIs from remote ones).
+  @Test func anUnreachableLocalURISaysHowToStartLibvirt() throws {
+    let uri = "qemu:///system?socket=/nonexistent/sock"
+    let thrown = try #require(throws: CaravanError.self) {
+      _ = try LibvirtHypervisor(uri: uri, lockDirectory: NSTemporaryDirectory() + "caravan-local-\(getpid())")
+    }
+    #expect(thrown.message.contains("cannot connect to libvirt at '\(uri)'"))
+    #expect(thrown.hint?.contains("libvirtd") == true)
+    let unix = try #require(throws: CaravanError.self) {
+      _ = try LibvirtHypervisor(
+        uri: "qemu+unix:///system?socket=/nonexistent/sock",
+        lockDirectory: NSTemporaryDirectory() + "caravan-local-\(getpid())")
+    }
+    #expect(
+      unix.hint?.hasPrefix("Is libvirtd running?") == true,
+      "qemu+unix:// is this machine too: \(String(describing: unix.hint))")
   }
 
   @Test func aRemoteURIOverTLSIsToldToUseSSH() {

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import Core
+@testable import Host
 
 /// The port probe against real loopback sockets: a port whose last
 /// connection sits in TIME_WAIT is free (QEMU binds it with SO_REUSEADDR), a

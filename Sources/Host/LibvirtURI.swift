@@ -112,3 +112,11 @@ public struct LibvirtURI: Sendable, Equatable {
     return try parsed.jump()
   }
 }
+
+extension LibvirtURI {
+  /// A URI for libvirt on this machine (`qemu:///system`, `qemu:///session`):
+  /// no host, or the unix socket transport.
+  public static func isLocalURI(_ uri: String) -> Bool {
+    (try? LibvirtURI(uri))?.isLocal ?? true
+  }
+}

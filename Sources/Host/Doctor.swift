@@ -162,11 +162,3 @@ public struct Doctor {
   }
 
 }
-
-extension LibvirtURI {
-  /// A URI for libvirt on this machine (`qemu:///system`, `qemu:///session`):
-  /// no host, or the unix socket transport.
-  public static func isLocalURI(_ uri: String) -> Bool {
-    (try? LibvirtURI(uri))?.isLocal ?? true
-  }
-}

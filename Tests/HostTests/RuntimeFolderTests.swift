@@ -2,7 +2,7 @@ import Foundation
 import Support
 import Testing
 
-@testable import Core
+@testable import Host
 
 /// The runtime folder (SSH control sockets, ports.lock) is used only when it
 /// is this user's own, private directory.
