@@ -306,7 +306,8 @@ func waitFor<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) thro
     semaphore.signal()
   }
   semaphore.wait()
-  return try result!.get()
+  guard let result else { preconditionFailure("the task signalled before it set its result") }
+  return try result.get()
 }
 
 func waitFor(_ body: @escaping @Sendable () async -> Void) {

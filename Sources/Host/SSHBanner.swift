@@ -16,7 +16,9 @@ public enum SSHBanner {
     var buffer = [UInt8](repeating: 0, count: 4)
     var got = 0
     while got < 4 {
-      let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress! + got, 4 - got) }
+      let count = buffer.withUnsafeMutableBytes { bytes in
+        bytes.baseAddress.map { read(fd, $0 + got, 4 - got) } ?? -1
+      }
       if count <= 0 { return false }
       got += count
     }

@@ -98,6 +98,6 @@ func takeString(_ pointer: UnsafeMutablePointer<CChar>?, _ operation: @autoclosu
 
 func uuidString(_ body: (UnsafeMutablePointer<CChar>) -> Int32, _ operation: String) throws -> String {
   var buffer = [CChar](repeating: 0, count: Int(VIR_UUID_STRING_BUFLEN))
-  try check(buffer.withUnsafeMutableBufferPointer { body($0.baseAddress!) }, operation)
+  try check(buffer.withUnsafeMutableBufferPointer { pointer in pointer.baseAddress.map(body) ?? -1 }, operation)
   return String(cString: buffer)
 }

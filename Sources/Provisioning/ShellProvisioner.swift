@@ -106,7 +106,7 @@ public struct GuestProvisioner: ProvisionerRunner {
   /// letters and digits chosen here (nobody in the guest can guess them).
   public static func freshPath(name: String) -> String {
     let characters = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
-    return scriptFilePrefix(name: name) + String((0..<10).map { _ in characters.randomElement()! })
+    return scriptFilePrefix(name: name) + String((0..<10).map { _ in characters[Int.random(in: characters.indices)] })
   }
 
   /// The status of a `staged` command whose file could not be written.

@@ -67,6 +67,9 @@ private final class ConcurrentWork<T>: @unchecked Sendable {
     lock.lock()
     defer { lock.unlock() }
     body = nil
-    return slots.map { $0! }
+    return slots.map { slot in
+      guard let slot else { preconditionFailure("a slot was left without its result after every thread drained") }
+      return slot
+    }
   }
 }

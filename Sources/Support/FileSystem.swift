@@ -15,9 +15,10 @@ public enum FileSystem {
       if !ok { unlink(temp) }
     }
     let written = data.withUnsafeBytes { buffer -> Bool in
+      guard let base = buffer.baseAddress else { return true }  // no bytes to write
       var offset = 0
       while offset < buffer.count {
-        let n = write(fd, buffer.baseAddress!.advanced(by: offset), buffer.count - offset)
+        let n = write(fd, base.advanced(by: offset), buffer.count - offset)
         if n <= 0 { return false }
         offset += n
       }

@@ -29,7 +29,7 @@ struct TarBuilder {
     }
     put("00000000000\0", 136, 12)
     put("        ", 148, 8)
-    header[156] = type.asciiValue!
+    header[156] = type.asciiValue ?? UInt8(ascii: "0")
     put(link, 157, 100)
     put("ustar\0", 257, 6)
     put("00", 263, 2)

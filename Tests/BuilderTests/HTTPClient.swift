@@ -112,9 +112,10 @@ enum RawHTTP {
 
   static func send(_ data: Data, on socket: Int32) throws {
     try data.withUnsafeBytes { buffer in
+      guard let base = buffer.baseAddress else { return }
       var sent = 0
       while sent < buffer.count {
-        let n = Foundation.send(socket, buffer.baseAddress! + sent, buffer.count - sent, Int32(MSG_NOSIGNAL))
+        let n = Foundation.send(socket, base + sent, buffer.count - sent, Int32(MSG_NOSIGNAL))
         guard n > 0 else { throw Failure(description: "send: \(String(cString: strerror(errno)))") }
         sent += n
       }
@@ -144,7 +145,9 @@ enum RawHTTP {
     var buffer = [UInt8](repeating: 0, count: count)
     var got = 0
     while got < count {
-      let n = buffer.withUnsafeMutableBytes { recv(socket, $0.baseAddress! + got, count - got, 0) }
+      let n = buffer.withUnsafeMutableBytes { bytes in
+        bytes.baseAddress.map { recv(socket, $0 + got, count - got, 0) } ?? -1
+      }
       guard n > 0 else { throw Failure(description: "the body ended after \(got) of \(count) bytes") }
       got += n
     }

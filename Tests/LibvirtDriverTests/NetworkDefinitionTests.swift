@@ -13,7 +13,8 @@ import Testing
 /// addresses are documentation ranges (TEST-NET), never a private range.
 struct NetworkDefinitionTests {
   static let network = PrivateNetwork(
-    name: "caravan-hello-198.51.100.0-24-1a2b3c", subnet: IPv4Subnet("198.51.100.0/24")!,
+    name: "caravan-hello-198.51.100.0-24-1a2b3c",
+    subnet: IPv4Subnet(containing: IPv4Address(0xC633_6400), prefix: 24),  // 198.51.100.0/24
     projectRoot: "/home/dev/hello & co")
 
   static func validate(_ xml: String, as kind: String) throws -> Subprocess.Result {
