@@ -5,7 +5,7 @@ import Libvirt
 import Support
 
 /// Private networks (`network private`) and host bridges (`network public`).
-extension LibvirtHypervisor {
+extension LibvirtHypervisor: HypervisorNetworks {
   public func networkInventory() throws -> NetworkInventory {
     let networks: [Network]
     do {

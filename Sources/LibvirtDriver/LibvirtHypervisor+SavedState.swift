@@ -5,7 +5,7 @@ import Support
 
 /// Managed save (`suspend`/`resume`), internal snapshots and the list of every
 /// Caravan domain (`global-status`).
-extension LibvirtHypervisor {
+extension LibvirtHypervisor: HypervisorSavedStates {
   public func saveMemory(domain: String) throws {
     try lookup(domain).managedSave()
   }

@@ -13,7 +13,7 @@ import Support
 /// `-loadvm`: the guest runs on in seconds, with its own domain, UUID and ports.
 /// (`virsh restore` of a saved file would not do: it refuses a domain whose UUID
 /// is not the one it was saved from.)
-extension LibvirtHypervisor {
+extension LibvirtHypervisor: HypervisorWarmStates {
   static let warmSnapshot = WarmState.snapshotName
 
   /// The state's volume: named after the box volume, so `box remove` finds it and

@@ -25,7 +25,7 @@ extension Lifecycle {
       return
     case .saved:
       // Suspended: what is left to halt is the saved memory.
-      try hypervisor.discardSavedMemory(domain: domain)
+      try savedStates.discardSavedMemory(domain: domain)
       reporter.step(name, "powered off (its saved memory was discarded)")
       return
     default: break
@@ -108,7 +108,7 @@ extension Lifecycle {
       if orphan.hasPrefix(Lifecycle.warmTemplatePrefix) {
         reporter.step(
           machines.first?.name ?? "default", "removing '\(orphan)', a warm-state guest left by an interrupted `up`")
-        try hypervisor.removeWarmTemplate(orphan)
+        try warmStates.removeWarmTemplate(orphan)
         continue
       }
       reporter.warning(

@@ -177,7 +177,7 @@ public final class Lifecycle {
     // was kept) the snapshot it starts from is still there.
     if progress.identityPending
       || (!progress.upCompleted
-        && (try? hypervisor.snapshots(domain: domain))?.contains { $0.name == WarmState.snapshotName } == true)
+        && (try? savedStates.snapshots(domain: domain))?.contains { $0.name == WarmState.snapshotName } == true)
     {
       record.identityPending = true
     }

@@ -23,11 +23,11 @@ extension Lifecycle {
     try refuseSessionNetworks(machine, interfaces: interfaces)
     let lock = try networkLock(for: machine.name)
     defer { lock.unlock() }
-    let inventory = try hypervisor.networkInventory()
+    let inventory = try networks.networkInventory()
     try checkNetworks(machine, interfaces: interfaces, against: inventory)
     var done = Set<String>()
     for case .privateNetwork(let network, _) in interfaces.map(\.kind) where done.insert(network.name).inserted {
-      if try hypervisor.ensureNetwork(network) {
+      if try networks.ensureNetwork(network) {
         reporter.step(
           machine.name,
           "made private network '\(network.name)' (\(network.subnet), isolated, host \(network.subnet.hostAddress))")
@@ -42,7 +42,7 @@ extension Lifecycle {
     let layouts = try machines.map { ($0, try NetworkLayout.interfaces(of: $0, project: project)) }
     guard layouts.contains(where: { !$0.1.isEmpty }) else { return }
     for (machine, interfaces) in layouts { try refuseSessionNetworks(machine, interfaces: interfaces) }
-    let inventory = try hypervisor.networkInventory()
+    let inventory = try networks.networkInventory()
     for (machine, interfaces) in layouts { try checkNetworks(machine, interfaces: interfaces, against: inventory) }
   }
 
@@ -104,11 +104,13 @@ extension Lifecycle {
   /// Removes this project's networks that no domain uses any more (after a
   /// `destroy`, or a first `up` that failed); says which, as `machine`'s steps.
   func removeUnusedNetworks(reportingAs machine: String) throws {
+    // A hypervisor that makes no networks has none to remove.
+    guard let networks = hypervisor as? any HypervisorNetworks else { return }
     let lock = try networkLock(for: machine)
     defer { lock.unlock() }
-    for network in try hypervisor.networkInventory().networks
+    for network in try networks.networkInventory().networks
     where network.projectRoot == project.root && network.users.isEmpty {
-      try hypervisor.removeNetwork(named: network.name)
+      try networks.removeNetwork(named: network.name)
       reporter.step(machine, "removed network '\(network.name)' (no machine uses it any more)")
     }
   }

@@ -34,7 +34,7 @@ extension Lifecycle {
     var replacing: [String: Bool] = [:]
     for (machine, record) in targets {
       try checkMemorySnapshot(machine, record: record)
-      let existing = try hypervisor.snapshots(domain: record.domainName)
+      let existing = try savedStates.snapshots(domain: record.domainName)
       replacing[machine.name] = existing.contains { $0.name == name }
       if replacing[machine.name] == true, !force {
         throw CaravanError(
@@ -64,16 +64,16 @@ extension Lifecycle {
   func replaceSnapshot(_ machine: MachineSpec, record: MachineRecord, name: String) throws {
     let domain = record.domainName
     let temporary = Lifecycle.replacementName(name)
-    if try hypervisor.snapshots(domain: domain).contains(where: { $0.name == temporary }) {
+    if try savedStates.snapshots(domain: domain).contains(where: { $0.name == temporary }) {
       // Left by a replacement that was cut short; the snapshot `name` is still there.
-      try hypervisor.deleteSnapshot(domain: domain, name: temporary)
+      try savedStates.deleteSnapshot(domain: domain, name: temporary)
     }
     reporter.step(machine.name, "replacing snapshot '\(name)': the new one first")
     try takeSnapshot(machine, record: record, name: temporary, description: "caravan snapshot save (replacing)")
     do {
-      try hypervisor.deleteSnapshot(domain: domain, name: name)
+      try savedStates.deleteSnapshot(domain: domain, name: name)
     } catch {
-      try? hypervisor.deleteSnapshot(domain: domain, name: temporary)
+      try? savedStates.deleteSnapshot(domain: domain, name: temporary)
       throw error
     }
     do {
@@ -85,7 +85,7 @@ extension Lifecycle {
           "The new state is kept as snapshot '\(temporary)': `caravan snapshot restore\(argument(for: machine)) \(temporary)` restores it.",
         cause: error)
     }
-    try hypervisor.deleteSnapshot(domain: domain, name: temporary)
+    try savedStates.deleteSnapshot(domain: domain, name: temporary)
   }
 
   /// A machine whose domain shares a host folder (9p, virtiofs) cannot have its memory
@@ -111,7 +111,7 @@ extension Lifecycle {
       status == .poweroff ? "taking snapshot '\(name)' of its disk" : "taking snapshot '\(name)' (disk and memory)")
     let started = Date()
     try track(machine.name, "snapshot", detail: "save \(name)") {
-      try hypervisor.createSnapshot(domain: record.domainName, name: name, description: description)
+      try savedStates.createSnapshot(domain: record.domainName, name: name, description: description)
     }
     reporter.step(machine.name, "snapshot '\(name)' taken in \(Lifecycle.seconds(since: started))")
   }
@@ -136,13 +136,13 @@ extension Lifecycle {
     if before == .saved {
       // The saved memory belongs to the state being thrown away.
       reporter.step(machine.name, "discarding its saved memory")
-      try hypervisor.discardSavedMemory(domain: domain)
+      try savedStates.discardSavedMemory(domain: domain)
     }
     reporter.step(machine.name, "restoring snapshot '\(name)'")
     let started = Date()
     let restored = try track(machine.name, "snapshot", detail: "restore \(name)") {
       try bringBack(machine, record: record, from: .snapshot(name)) {
-        try hypervisor.revertToSnapshot(domain: domain, name: name)
+        try savedStates.revertToSnapshot(domain: domain, name: name)
       }
     }
     let after = try hypervisor.status(domain: domain)
@@ -160,7 +160,7 @@ extension Lifecycle {
   public func listSnapshots(_ machines: [MachineSpec]) throws -> [(machine: String, snapshots: [SnapshotInfo])] {
     try machines.map { machine in
       let (machine, record) = try snapshotTarget(machine, action: "list the snapshots of", allowSaved: true)
-      return (machine.name, try hypervisor.snapshots(domain: record.domainName))
+      return (machine.name, try savedStates.snapshots(domain: record.domainName))
     }
   }
 
@@ -173,7 +173,7 @@ extension Lifecycle {
     }
     for (machine, record) in targets {
       try track(machine.name, "snapshot", detail: "delete \(name)") {
-        try hypervisor.deleteSnapshot(domain: record.domainName, name: name)
+        try savedStates.deleteSnapshot(domain: record.domainName, name: name)
       }
       reporter.step(machine.name, "snapshot '\(name)' deleted")
     }
@@ -184,7 +184,7 @@ extension Lifecycle {
     let targets = try machines.map { try snapshotTarget($0, action: "push a snapshot of", allowSaved: false) }
     for (machine, record) in targets { try checkMemorySnapshot(machine, record: record) }
     for (machine, record) in targets {
-      let pushed = try hypervisor.snapshots(domain: record.domainName).compactMap { Lifecycle.pushNumber($0.name) }
+      let pushed = try savedStates.snapshots(domain: record.domainName).compactMap { Lifecycle.pushNumber($0.name) }
       let name = Lifecycle.pushPrefix + String((pushed.max() ?? 0) + 1)
       try takeSnapshot(machine, record: record, name: name, description: "caravan snapshot push")
     }
@@ -194,7 +194,7 @@ extension Lifecycle {
   public func popSnapshot(_ machines: [MachineSpec]) throws {
     let targets = try machines.map { machine -> (MachineSpec, MachineRecord, String) in
       let (machine, record) = try snapshotTarget(machine, action: "pop a snapshot of", allowSaved: true)
-      let all = try hypervisor.snapshots(domain: record.domainName)
+      let all = try savedStates.snapshots(domain: record.domainName)
       guard let newest = all.compactMap({ s in Lifecycle.pushNumber(s.name).map { ($0, s.name) } }).max(by: <) else {
         throw CaravanError(
           .notFound, "machine '\(machine.name)' has no pushed snapshot to pop",
@@ -205,7 +205,7 @@ extension Lifecycle {
     for (machine, record, name) in targets {
       try restore(machine, record: record, name: name)
       try track(machine.name, "snapshot", detail: "delete \(name)") {
-        try hypervisor.deleteSnapshot(domain: record.domainName, name: name)
+        try savedStates.deleteSnapshot(domain: record.domainName, name: name)
       }
       reporter.step(machine.name, "snapshot '\(name)' popped (deleted)")
     }
@@ -219,7 +219,7 @@ extension Lifecycle {
 
   /// The snapshot `name` of the machine, or an error listing the ones it has.
   func snapshot(named name: String, of machine: MachineSpec, record: MachineRecord) throws -> SnapshotInfo {
-    let all = try hypervisor.snapshots(domain: record.domainName)
+    let all = try savedStates.snapshots(domain: record.domainName)
     if let found = all.first(where: { $0.name == name }) { return found }
     throw CaravanError(
       .notFound, "machine '\(machine.name)' has no snapshot '\(name)'",

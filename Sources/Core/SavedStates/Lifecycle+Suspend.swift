@@ -23,7 +23,7 @@ extension Lifecycle {
       closeSharedConnection(machine, record: record)
       reporter.step(name, "saving its memory to disk and stopping it")
       let started = Date()
-      try hypervisor.saveMemory(domain: record.domainName)
+      try savedStates.saveMemory(domain: record.domainName)
       reporter.step(
         name,
         "suspended in \(Lifecycle.seconds(since: started)); `caravan resume\(argument(for: machine))` continues it")
@@ -75,7 +75,7 @@ extension Lifecycle {
     } else {
       reporter.step(name, "unpausing it")
       do {
-        try hypervisor.unpause(domain: record.domainName)
+        try savedStates.unpause(domain: record.domainName)
       } catch {
         // A restore that a killed `up --warm` started goes on in libvirt and lets the
         // guest run when it ends: then there was nothing left to unpause.

@@ -95,7 +95,7 @@ extension Lifecycle {
         break
       } catch {
         guard avoided.count < 5, let busy = unboundPort(after: error, domain: record.domainName) else { throw error }
-        let kept = try hypervisor.forwards(domain: record.domainName, in: state)
+        let kept = try savedStates.forwards(domain: record.domainName, in: state)
         guard let index = kept.firstIndex(where: { $0.host == busy }) else { throw error }
         avoided.insert(busy)
         let from = kept[index]
@@ -113,7 +113,7 @@ extension Lifecycle {
           machine.name,
           "host port \(from.hostIP):\(busy) for \(what) was taken by another program; moving it to \(port)")
         let to = ResolvedForward(transport: from.transport, hostIP: from.hostIP, host: port, guest: from.guest)
-        try hypervisor.moveForward(domain: record.domainName, in: state, from: from, to: to)
+        try savedStates.moveForward(domain: record.domainName, in: state, from: from, to: to)
       }
     }
     return try recordingLiveForwards(machine, record: record)

@@ -13,8 +13,8 @@ extension Lifecycle {
   ) throws {
     reporter.step(machine.name, "giving the restored guest its own machine-id, SSH host keys, clock and random seed")
     // A restore cut short (a killed `up`) may have left the snapshot it started from.
-    if try hypervisor.snapshots(domain: record.domainName).contains(where: { $0.name == WarmState.snapshotName }) {
-      try hypervisor.deleteSnapshot(domain: record.domainName, name: WarmState.snapshotName)
+    if try savedStates.snapshots(domain: record.domainName).contains(where: { $0.name == WarmState.snapshotName }) {
+      try savedStates.deleteSnapshot(domain: record.domainName, name: WarmState.snapshotName)
     }
     let keys = try hostKeys.wait()
     var seed = [UInt8](repeating: 0, count: 512)

@@ -18,6 +18,9 @@ extension Lifecycle {
 
   /// Why `machine` cannot start warm here; nil when it can.
   func warmObstacle(_ machine: MachineSpec, box: InstalledBox) -> String? {
+    if !(hypervisor is any HypervisorWarmStates) {
+      return "its hypervisor (\(hypervisor.uri)) keeps no warm states"
+    }
     if let remote = try? LibvirtURI(hypervisor.uri), !remote.isLocal {
       return "its libvirt is on another host (\(hypervisor.uri)), and the saved state is copied by path on this one"
     }
@@ -49,8 +52,8 @@ extension Lifecycle {
     state: WarmState, made: Bool, lock: FileLock
   ) {
     let box = plan.box
-    let pool = hypervisor.effectivePool(plan.pool)
-    let wanted = try hypervisor.warmFingerprint(for: plan)
+    let pool = try warmStates.effectivePool(plan.pool)
+    let wanted = try warmStates.warmFingerprint(for: plan)
     // Most warm `up`s find a state that fits: they share the lock, and copy it at the same time.
     let shared = try FileLock(path: warmLockPath(box, pool: pool), shared: true)
     if case .fits(let state) = try assessWarmState(box, pool: pool, wanted: wanted, machine: machine) {
@@ -99,7 +102,7 @@ extension Lifecycle {
       return .unfit("the saved state of \(wording) does not fit this machine (\(mismatch))")
     }
     // Its size on disk now: nil when its volume is gone, short when the file was cut.
-    guard let size = try hypervisor.warmStateSize(known) else {
+    guard let size = try warmStates.warmStateSize(known) else {
       return .unfit("the saved state of \(wording) lost its volume '\(known.volume)' in pool '\(pool)'")
     }
     if size < known.sizeBytes / 10 * 9 {
@@ -117,7 +120,7 @@ extension Lifecycle {
   /// soon as its SSH answers, and records the state. A failure removes all of it.
   func makeWarmState(_ plan: MachinePlan, fingerprint: WarmFingerprint, machine: MachineSpec) throws -> WarmState {
     let box = plan.box
-    let pool = hypervisor.effectivePool(plan.pool)
+    let pool = try warmStates.effectivePool(plan.pool)
     var template = plan
     template.domainName = Lifecycle.warmTemplateName(uri: hypervisor.uri, pool: pool, box: box)
     // The project's: its `destroy` removes a template that a killed `up` left running.
@@ -166,7 +169,7 @@ extension Lifecycle {
       reporter.step(
         machine.name, "the warm-state guest answered SSH after \(Int(Date().timeIntervalSince(started))) s; saving it")
       let captured = try track(machine.name, "save_warm_state", detail: box.name) {
-        try hypervisor.captureWarmState(template: template)
+        try warmStates.captureWarmState(template: template)
       }
       let state = WarmState(
         uri: hypervisor.uri, pool: captured.pool, volume: captured.volume, fingerprint: fingerprint,
@@ -187,7 +190,7 @@ extension Lifecycle {
   /// without it is never used), then its template domain, if any, and its volume.
   func discardWarmState(_ box: InstalledBox, uri: String, pool: String) throws {
     WarmStateFiles.remove(box, uri: uri, pool: pool)
-    try hypervisor.removeWarmState(
+    try warmStates.removeWarmState(
       box: box, pool: pool, template: Lifecycle.warmTemplateName(uri: uri, pool: pool, box: box))
   }
 
@@ -204,7 +207,7 @@ extension Lifecycle {
     template.forwards = [ResolvedForward(transport: .tcp, hostIP: "127.0.0.1", host: port, guest: guestPort)]
     reporter.step(name, "booting box '\(template.box.name)' once to save its state (SSH on 127.0.0.1:\(port))")
     try track(name, "warm_template", detail: template.domainName) {
-      try hypervisor.startWarmTemplate(template) { reporter.step(name, $0) }
+      try warmStates.startWarmTemplate(template) { reporter.step(name, $0) }
     }
     return port
   }
@@ -246,7 +249,7 @@ extension Lifecycle {
       name,
       "creating domain '\(plan.domainName)' from the warm state of box '\(plan.box.name)' (\(plan.box.version)), \(plan.cpus) CPU, \(plan.memoryMiB) MiB"
     )
-    let uuid = try track(name, "define_warm", detail: plan.domainName) { try hypervisor.defineWarm(plan, from: state) }
+    let uuid = try track(name, "define_warm", detail: plan.domainName) { try warmStates.defineWarm(plan, from: state) }
     var record = MachineRecord(
       domainName: plan.domainName, domainUUID: uuid, libvirtURI: hypervisor.uri, boxName: plan.box.name,
       boxVersion: plan.box.version, sshPort: forwards[0].host, forwards: forwards.map(\.description),
@@ -254,7 +257,7 @@ extension Lifecycle {
     record.identityPending = true
     try saveProgress(record, for: name)
     reportForwards(name, forwards)
-    try track(name, "restore", detail: plan.domainName) { try hypervisor.startWarm(plan) }
+    try track(name, "restore", detail: plan.domainName) { try warmStates.startWarm(plan) }
     reporter.step(
       name, "restored from the warm state in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
     return record
