@@ -79,7 +79,7 @@ struct StatusCommand: ParsableCommand {
         var row: [String: Any] = ["name": report.name, "state": report.status.description, "domain": report.domain]
         if let record = report.record {
           row["ssh_port"] = record.sshPort
-          row["forwards"] = record.forwards
+          row["forwards"] = record.forwards.map(\.description)
         }
         return row
       }

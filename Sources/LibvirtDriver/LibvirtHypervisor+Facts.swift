@@ -38,9 +38,9 @@ extension LibvirtHypervisor {
     let xml = XMLElement(
       "progress",
       [
-        ("key-replaced", String(progress.keyReplaced)), ("up-completed", String(progress.upCompleted)),
+        ("key-replaced", String(progress.keyReplaced)), ("up-completed", String(progress.firstUp == .finished)),
         ("provisioned", names.joined(separator: ",")),
-      ] + (progress.identityPending ? [("identity-pending", "true")] : [])
+      ] + (progress.firstUp == .identityPending ? [("identity-pending", "true")] : [])
     ).render()
     try found.setMetadata(xml, namespace: LibvirtHypervisor.progressNamespace, key: "caravan")
   }
@@ -51,9 +51,10 @@ extension LibvirtHypervisor {
     else { return nil }
     let names = (MetadataReader.attribute(xml, "progress", "provisioned") ?? "").split(separator: ",")
       .map { $0.removingPercentEncoding ?? String($0) }
-    return MachineProgress(
-      keyReplaced: replaced == "true", provisioned: names, upCompleted: completed == "true",
-      identityPending: MetadataReader.attribute(xml, "progress", "identity-pending") == "true")
+    let identityPending = MetadataReader.attribute(xml, "progress", "identity-pending") == "true"
+    let firstUp: FirstUp =
+      completed == "true" ? .finished : identityPending ? .identityPending : .unfinished
+    return MachineProgress(keyReplaced: replaced == "true", provisioned: names, firstUp: firstUp)
   }
 
   /// The `hostfwd=` rules of the `-netdev user,…` argument, in order.

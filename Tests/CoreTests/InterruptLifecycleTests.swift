@@ -55,12 +55,12 @@ struct InterruptLifecycleTests {
     let domain = f.project.domainName(for: "default")
     #expect(f.hypervisor.domains[domain]?.status == .running)
     #expect(!f.hypervisor.calls.contains("remove \(domain)"))
-    #expect(record.upCompleted == false && !record.keyReplaced && record.provisioned.isEmpty)
+    #expect(record.firstUp != .finished && !record.keyReplaced && record.provisioned.isEmpty)
 
     f.guest.ready = true
     try InterruptLifecycleTests.up(InterruptLifecycleTests.engine(f, Interrupt()))
     let finished = try #require(try f.project.loadRecord("default"))
-    #expect(finished.upCompleted == true && finished.keyReplaced)
+    #expect(finished.firstUp == .finished && finished.keyReplaced)
     #expect(finished.provisioned == ["first", "slow", "last"])
   }
 
@@ -117,7 +117,7 @@ struct InterruptLifecycleTests {
     f.hypervisor.onDefine = {}
     try InterruptLifecycleTests.up(InterruptLifecycleTests.engine(f, Interrupt()))
     #expect(f.hypervisor.domains[domain]?.status == .running)
-    #expect(try f.project.loadRecord("default")?.upCompleted == true)
+    #expect(try f.project.loadRecord("default")?.firstUp == .finished)
   }
 
   /// Several machines, one at a time: the one booting is kept, the next is not started.
@@ -163,7 +163,7 @@ struct InterruptLifecycleTests {
   @Test func whatWasLeftSaysHowToGoOn() {
     var record = MachineRecord(
       domainName: "d", domainUUID: "u", libvirtURI: "fake:///", boxName: "b", boxVersion: "0", sshPort: 2200,
-      forwards: [], accelerator: "tcg")
+      forwards: [], accelerator: .tcg)
     func text(
       _ command: String, _ status: MachineStatus, _ record: MachineRecord?, stopped: StoppedStep? = nil,
       argument: String = " web"
@@ -183,13 +183,12 @@ struct InterruptLifecycleTests {
         == "machine 'web' is running but not provisioned yet, and it still accepts the box's insecure key (anyone on this host can log in through 127.0.0.1:2200): `caravan up web` finishes it, `caravan destroy -f web` removes it"
     )
     record.keyReplaced = true
-    record.identityPending = true
+    record.firstUp = .identityPending
     #expect(
       text("up", .running, record)
         == "machine 'web' is running from its box's warm state but has no identity of its own yet: `caravan up web` finishes it, `caravan destroy -f web` removes it"
     )
-    record.identityPending = nil
-    record.upCompleted = true
+    record.firstUp = .finished
     #expect(text("halt", .running, record) == "machine 'web' is still running: `caravan halt web` stops it")
     #expect(text("halt", .poweroff, record) == "machine 'web' is poweroff")
     #expect(

@@ -49,7 +49,7 @@ struct KeptDiskTests {
     #expect(provisioned(f) == ["provision every"], "only the `always` one: \(f.guest.commands)")
     #expect(!f.guest.commands.contains { $0.hasPrefix("replaceKey") }, "the disk already has the machine's key")
     let after = try #require(try f.project.loadRecord("default"))
-    #expect(after.provisioned == before.provisioned && after.keyReplaced && after.upCompleted == true)
+    #expect(after.provisioned == before.provisioned && after.keyReplaced && after.firstUp == .finished)
     #expect(after.sshPort == before.sshPort && after.boxVersion == before.boxVersion)
   }
 

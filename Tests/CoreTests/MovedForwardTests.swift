@@ -28,7 +28,7 @@ struct MovedForwardTests {
         $0.contains(
           "host port 127.0.0.1:\(before.sshPort) for SSH was taken by another program; moving it to \(after.sshPort)")
       }, "\(f.reporter.lines)")
-    #expect(after.forwards.first == "tcp 127.0.0.1:\(after.sshPort) -> 22")
+    #expect(after.forwards.first?.description == "tcp 127.0.0.1:\(after.sshPort) -> 22")
     #expect(after.forwards.dropFirst() == before.forwards.dropFirst(), "the other forwards stay")
     #expect(try f.lifecycle.forwards(of: machines[0]).first?.host == after.sshPort, "`caravan port` says the new one")
   }
@@ -41,7 +41,7 @@ struct MovedForwardTests {
     f.hypervisor.heldPorts = [8080]
     try f.lifecycle.restoreSnapshot(machines, name: "s1")
     let record = try #require(try f.project.loadRecord("default"))
-    let moved = try #require(record.forwards.last.flatMap(ResolvedForward.init(parsing:)))
+    let moved = try #require(record.forwards.last)
     #expect(moved.guest == 80 && moved.host != 8080, "\(record.forwards)")
     #expect(
       f.hypervisor.calls.suffix(3) == [
@@ -77,7 +77,7 @@ struct MovedForwardTests {
     f.hypervisor.logLate = true
     try f.lifecycle.restoreSnapshot(machines, name: "s1")
     let record = try #require(try f.project.loadRecord("default"))
-    let moved = try #require(record.forwards.last.flatMap(ResolvedForward.init(parsing:)))
+    let moved = try #require(record.forwards.last)
     #expect(moved.guest == 80 && moved.host != 8080, "\(record.forwards)")
     #expect(f.hypervisor.calls.suffix(2) == ["move \(domain) 8080 \(moved.host)", "revert \(domain) s1"])
 

@@ -38,7 +38,7 @@ struct ParallelUpTests {
     // The failed machine was new: nothing of it is left.
     #expect(try f.project.loadRecord("db") == nil)
     #expect(f.hypervisor.calls.contains("remove \(f.project.domainName(for: "db"))"))
-    #expect(try f.project.loadRecord("web")?.upCompleted == true)
+    #expect(try f.project.loadRecord("web")?.firstUp == .finished)
     let lines = f.reporter.lines
     #expect(lines.contains("caravan: bringing up 3 machines, 3 at a time (--parallel 3)"))
     #expect(lines.contains("caravan: 2 of 3 machines are up; 1 failed:"))

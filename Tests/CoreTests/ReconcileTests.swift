@@ -60,14 +60,14 @@ struct ReconcileTests {
       try f.lifecycle.up([machine], options: UpOptions(destroyOnError: false))
     }
     let record = try #require(try f.project.loadRecord("default"))
-    #expect(record.upCompleted == false)
+    #expect(record.firstUp != .finished)
     f.guest.ready = true
     f.guest.commands.removeAll()
     try f.lifecycle.up([machine], options: UpOptions())
     #expect(f.reporter.lines.contains { $0.contains("finishing its first `up`") })
     #expect(f.guest.commands.contains { $0.contains("hostname web.local") }, "\(f.guest.commands)")
     #expect(f.guest.commands.filter { $0.hasPrefix("provision") } == ["provision first", "provision every"])
-    #expect(try f.project.loadRecord("default")?.upCompleted == true)
+    #expect(try f.project.loadRecord("default")?.firstUp == .finished)
   }
 
   @Test func aFailedFirstUpRemovesWhatItMadeUnlessAskedNotTo() throws {
@@ -170,18 +170,18 @@ struct PortMemoryTests {
     let f = try Fixture("box \"caravan/debian-12\"\nforward \(busy) -> 80\n")
     defer { f.cleanUp() }
     try f.lifecycle.up(f.project.spec.machines, provision: false)
-    let first = try #require(try f.project.loadRecord("default")?.forwards.last.flatMap(ResolvedForward.init(parsing:)))
+    let first = try #require(try f.project.loadRecord("default")?.forwards.last)
     #expect(first.host != busy && PortAllocator.correctionRange.contains(first.host))
     // As if lower ports of the range had been busy then: it moved to the range's end.
     let moved = try #require(
       PortAllocator.correctionRange.reversed().first { PortAllocator.canBind(.tcp, "127.0.0.1", $0) })
     var record = try #require(try f.project.loadRecord("default"))
-    record.forwards[record.forwards.count - 1] = "tcp 127.0.0.1:\(moved) -> 80"
+    record.forwards[record.forwards.count - 1] = try #require(ResolvedForward(parsing: "tcp 127.0.0.1:\(moved) -> 80"))
     try f.project.saveRecord(record, for: "default")
     try f.lifecycle.halt(f.project.spec.machines, force: true)
     try f.lifecycle.up(f.project.spec.machines, provision: false)
     let second = try #require(
-      try f.project.loadRecord("default")?.forwards.last.flatMap(ResolvedForward.init(parsing:)))
+      try f.project.loadRecord("default")?.forwards.last)
     #expect(second.host == moved, "the forward kept the port it had moved to, not the first free one")
     #expect(
       ResolvedForward(parsing: "tcp ::1:8080 -> 80")

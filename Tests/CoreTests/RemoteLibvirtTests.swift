@@ -107,7 +107,7 @@ struct RemoteLibvirtTests {
     let b = try #require(try f.project.loadRecord("b"))
     #expect(a.sshPort == 2222, "2222 is free on the remote host, whatever this machine has on it")
     #expect(b.sshPort == PortAllocator.correctionRange.lowerBound, "a's running domain forwards 2222 there")
-    #expect(b.forwards.contains("tcp 127.0.0.1:8080 -> 80"))
+    #expect(b.forwards.map(\.description).contains("tcp 127.0.0.1:8080 -> 80"))
     #expect(f.reporter.lines.contains("a: SSH: 127.0.0.1:2222 -> 22"), "\(f.reporter.lines)")
     #expect(
       f.reporter.lines.contains {
@@ -150,7 +150,7 @@ struct RemoteLibvirtTests {
     try f.lifecycle.up(f.project.spec.machines, provision: nil)
     let record = try #require(try f.project.loadRecord("default"))
     #expect(record.sshPort == 2200)
-    #expect(record.forwards == ["tcp 127.0.0.1:2200 -> 22", "tcp 127.0.0.1:2201 -> 80"])
+    #expect(record.forwards.map(\.description) == ["tcp 127.0.0.1:2200 -> 22", "tcp 127.0.0.1:2201 -> 80"])
     #expect(
       f.reporter.lines.contains(
         "default: host port 2222 is in use on virt.example (QEMU could not bind it); choosing another"))

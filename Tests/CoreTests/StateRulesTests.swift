@@ -188,7 +188,7 @@ struct StateRulesTests {
     #expect(forwards.map(\.guest) == [22, 80])
     let record = try #require(try f.project.loadRecord("default"))
     #expect(forwards.first?.host == record.sshPort)
-    #expect(forwards.map(\.description) == record.forwards)
+    #expect(forwards == record.forwards)
   }
 
   @Test func portOfAMachineThatIsNotCreatedOrSavedSaysTheFix() throws {

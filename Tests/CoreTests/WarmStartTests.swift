@@ -49,8 +49,8 @@ struct WarmStartTests {
     #expect(guest.contains("provision hello"))
     for name in ["web", "db"] {
       let record = try #require(try f.project.loadRecord(name))
-      #expect(record.identityPending == nil, "the refresh is done")
-      #expect(record.upCompleted == true)
+      #expect(record.firstUp != .identityPending, "the refresh is done")
+      #expect(record.firstUp == .finished)
     }
     let box = try #require(try f.lifecycle.boxes.list().first)
     let states = WarmStateFiles.all(box)
@@ -112,7 +112,7 @@ struct WarmStartTests {
     let box = try #require(try f.lifecycle.boxes.list().first)
     #expect(WarmStateFiles.all(box).isEmpty)
     let record = try #require(try f.project.loadRecord("db"))
-    #expect(record.identityPending == nil, "a cold boot has its own identity")
+    #expect(record.firstUp != .identityPending, "a cold boot has its own identity")
     #expect(!f.guest.commands.contains { $0.contains("hostname db ") }, "only the Machinefile's hostname is set")
   }
 
@@ -184,15 +184,14 @@ struct WarmStartTests {
     try f.lifecycle.up(web, options: UpOptions(warm: true))
     // As a kill between the define and the restore leaves it: defined, off, identity due.
     var record = try #require(try f.project.loadRecord("web"))
-    record.identityPending = true
-    record.upCompleted = false
+    record.firstUp = .identityPending
     try f.project.saveRecord(record, for: "web")
     let domain = f.project.domainName(for: "web")
     f.hypervisor.domains[domain]?.status = .poweroff
     try f.lifecycle.up(web, options: UpOptions(warm: true))
     #expect(f.reporter.lines.contains { $0.contains("its warm start was interrupted; removing it and starting again") })
     #expect(calls(f, "startWarm").count == 2)
-    #expect(try f.project.loadRecord("web")?.identityPending == nil)
+    #expect(try f.project.loadRecord("web")?.firstUp != .identityPending)
   }
 
   @Test func aWarmStartKilledBeforeAnyRecordIsFoundByItsSnapshotAndMadeAgain() throws {

@@ -8,14 +8,11 @@ import Support
 public struct MachineProgress: Sendable, Equatable {
   public var keyReplaced: Bool
   public var provisioned: [String]
-  public var upCompleted: Bool
-  /// A warm start whose guest does not have its own identity yet.
-  public var identityPending: Bool
-  public init(keyReplaced: Bool, provisioned: [String], upCompleted: Bool, identityPending: Bool = false) {
+  public var firstUp: FirstUp
+  public init(keyReplaced: Bool, provisioned: [String], firstUp: FirstUp) {
     self.keyReplaced = keyReplaced
     self.provisioned = provisioned
-    self.upCompleted = upCompleted
-    self.identityPending = identityPending
+    self.firstUp = firstUp
   }
 }
 

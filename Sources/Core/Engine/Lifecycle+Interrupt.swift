@@ -67,7 +67,7 @@ struct LeftBehind {
     guard let record else {
       return "\(name) is \(status), but .caravan/ has no state for it: \(destroy) removes it"
     }
-    if record.upCompleted == false { return unfinishedUp(record) }
+    if record.firstUp != .finished { return unfinishedUp(record) }
     if let provisioner = stoppedProvisioner {
       return
         "\(name) is \(status); its provisioner '\(provisioner)' was stopped and is not recorded as run: `caravan provision\(argument) --provision-with \(provisioner)` runs it again"
@@ -89,7 +89,7 @@ struct LeftBehind {
   func unfinishedUp(_ record: MachineRecord) -> String {
     let state: String
     switch status {
-    case .running where record.identityPending == true:
+    case .running where record.firstUp == .identityPending:
       state = "is running from its box's warm state but has no identity of its own yet"
     case .running where record.provisioned.isEmpty:
       state = "is running but not provisioned yet"

@@ -165,21 +165,19 @@ public final class Lifecycle {
     else { return .untracked(status) }
     var record = MachineRecord(
       domainName: domain, domainUUID: facts.uuid, libvirtURI: hypervisor.uri, boxName: facts.boxName,
-      boxVersion: facts.boxVersion, sshPort: ssh.host, forwards: facts.forwards.map(\.description),
-      accelerator: facts.accelerator.rawValue)
+      boxVersion: facts.boxVersion, sshPort: ssh.host, forwards: facts.forwards,
+      accelerator: facts.accelerator)
     // Without progress in the domain, nothing is assumed done: the next `up`
     // finishes the key, hostname and provisioners.
-    let progress = facts.progress ?? MachineProgress(keyReplaced: false, provisioned: [], upCompleted: false)
+    let progress = facts.progress ?? MachineProgress(keyReplaced: false, provisioned: [], firstUp: .unfinished)
     record.keyReplaced = progress.keyReplaced
     record.provisioned = progress.provisioned
-    record.upCompleted = progress.upCompleted
-    // A warm start cut short: its progress says so, or (killed before any progress
-    // was kept) the snapshot it starts from is still there.
-    if progress.identityPending
-      || (!progress.upCompleted
-        && (try? savedStates.snapshots(domain: domain))?.contains { $0.name == WarmState.snapshotName } == true)
+    record.firstUp = progress.firstUp
+    // A warm start cut short before any progress was kept: the snapshot it starts from is still there.
+    if progress.firstUp == .unfinished,
+      (try? savedStates.snapshots(domain: domain))?.contains(where: { $0.name == WarmState.snapshotName }) == true
     {
-      record.identityPending = true
+      record.firstUp = .identityPending
     }
     try restoreMachineKey(machine.name)
     try project.saveRecord(record, for: machine.name)

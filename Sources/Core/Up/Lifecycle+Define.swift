@@ -40,13 +40,13 @@ extension Lifecycle {
       ?? MachineRecord(
         domainName: domain, domainUUID: uuid, libvirtURI: hypervisor.uri,
         boxName: box.name, boxVersion: box.version, sshPort: forwards[0].host, forwards: [],
-        accelerator: accelerator.rawValue)
+        accelerator: accelerator)
     record.domainUUID = uuid
     record.boxName = box.name
     record.boxVersion = box.version
     record.sshPort = forwards[0].host
-    record.forwards = forwards.map(\.description)
-    record.accelerator = accelerator.rawValue
+    record.forwards = forwards
+    record.accelerator = accelerator
     try saveProgress(record, for: name)
     reportForwards(name, forwards)
     return record
@@ -117,7 +117,7 @@ extension Lifecycle {
     }
     var result = [ResolvedForward(transport: .tcp, hostIP: "127.0.0.1", host: ssh, guest: machine.ssh.port)]
     // A forward that was moved off a busy port keeps the port it was moved to.
-    let before = (previous?.forwards ?? []).compactMap(ResolvedForward.init(parsing:))
+    let before = previous?.forwards ?? []
     for forward in machine.forwards {
       let moved = before.first {
         $0.transport == forward.transport && $0.hostIP == forward.hostIP && $0.guest == forward.guest

@@ -27,7 +27,7 @@ extension Lifecycle {
       reporter.step(name, "its disk carries no record of what was done on it: its key and provisioners are due")
       return MachineRecord(
         domainName: domain, domainUUID: "", libvirtURI: hypervisor.uri, boxName: machine.box?.name ?? "",
-        boxVersion: "", sshPort: 2222, forwards: [], accelerator: "")
+        boxVersion: "", sshPort: 2222, forwards: [], accelerator: .tcg)  // all but the name made anew at define
     }
     mark.domainName = domain
     // A disk that only accepts the machine's own key is of no use without it: said before anything is made.
@@ -57,7 +57,7 @@ extension Lifecycle {
     let name = machine.name
     let domain = project.domainName(for: name)
     guard var record = known else { return nil }
-    if record.identityPending == true, record.upCompleted == false {
+    if record.firstUp == .identityPending {
       reporter.step(name, "its warm start was interrupted; removing it and starting again")
       try hypervisor.remove(domain: domain, keepLogs: false)
       try project.removeMachineState(name)
@@ -67,7 +67,7 @@ extension Lifecycle {
       reporter.step(name, "its disk is gone from the storage pool; making a new one from the box")
       record.keyReplaced = false
       record.provisioned = []
-      record.upCompleted = false
+      record.firstUp = .unfinished
     }
     return record
   }

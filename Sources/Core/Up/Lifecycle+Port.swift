@@ -8,7 +8,7 @@ extension Lifecycle {
   /// first, read from its record.
   public func forwards(of machine: MachineSpec) throws -> [ResolvedForward] {
     let record = try runningRecord(machine, for: "show the ports of")
-    var forwards = record.forwards.compactMap(ResolvedForward.init(parsing:))
+    var forwards = record.forwards
     if !forwards.contains(where: { $0.host == record.sshPort }) {
       forwards.insert(
         ResolvedForward(transport: .tcp, hostIP: "127.0.0.1", host: record.sshPort, guest: machine.ssh.port), at: 0)
@@ -124,10 +124,10 @@ extension Lifecycle {
   /// taken with, and a forward may have moved.
   func recordingLiveForwards(_ machine: MachineSpec, record: MachineRecord) throws -> MachineRecord {
     guard let live = try hypervisor.facts(domain: record.domainName)?.forwards, let ssh = live.first,
-      live.map(\.description) != record.forwards || ssh.host != record.sshPort
+      live != record.forwards || ssh.host != record.sshPort
     else { return record }
     var record = record
-    record.forwards = live.map(\.description)
+    record.forwards = live
     record.sshPort = ssh.host
     try saveProgress(record, for: machine.name)
     return record

@@ -75,7 +75,7 @@ extension Lifecycle {
       throw stateErrors(machine, action: "bring up").untracked(
         domain: project.domainName(for: name), stateDirectory: project.stateDirectory)
     case .tracked(.running, let known):
-      fresh = known.upCompleted == false
+      fresh = known.firstUp != .finished
       reporter.step(name, fresh ? "running; finishing its first `up`, which was interrupted" : "already running")
       record = known
     case .notCreated, .tracked(.poweroff, _), .tracked(.crashed, _), .tracked(.shuttingDown, _):
@@ -93,7 +93,7 @@ extension Lifecycle {
       // A suspended or paused machine continues where it was: no boot, no
       // provisioning (unless its first `up` did not finish).
       let resumed = try continueSuspended(machine, status: state.status, record: known)
-      guard resumed.upCompleted == false else { return }
+      guard resumed.firstUp != .finished else { return }
       fresh = true
       record = resumed
     case .tracked:
@@ -103,7 +103,7 @@ extension Lifecycle {
           "Resume or power it off with virsh (`virsh -c \(hypervisor.uri) destroy \(project.domainName(for: name))`), then run `caravan up` again."
       )
     }
-    let firstUp = record.upCompleted == false
+    let firstUp = record.firstUp != .finished
     try removingOnError(machine, made: made) {
       try finishUp(machine, record: &record, fresh: fresh, options: options)
     }
@@ -124,13 +124,13 @@ extension Lifecycle {
     // Also when it was already running: an `up` stopped half way (Ctrl-C) may
     // have left a guest that is still booting.
     // A warm start: the guest is the template's copy until it has its own identity.
-    let restored = record.identityPending == true
+    let restored = record.firstUp == .identityPending
     let hostKeys = restored ? HostKeyBatch(communicators) : nil
     try track(name, "wait_ssh") { try waitForSSH(machine, record: record, communicator: communicator) }
     if let hostKeys {
       try track(name, "refresh_identity") {
         try refreshIdentity(machine, record: record, communicator: communicator, hostKeys: hostKeys)
-        record.identityPending = nil
+        record.firstUp = .unfinished
         try saveProgress(record, for: name)
       }
     }
@@ -168,7 +168,7 @@ extension Lifecycle {
         machine, record: &record, communicator: communicator, mode: .all,
         only: try provisionerNames(machine, matching: options.provisionWith))
     }
-    record.upCompleted = true
+    record.firstUp = .finished
   }
 
   func warnUnsupported(_ machine: MachineSpec) {

@@ -252,9 +252,9 @@ extension Lifecycle {
     let uuid = try track(name, "define_warm", detail: plan.domainName) { try warmStates.defineWarm(plan, from: state) }
     var record = MachineRecord(
       domainName: plan.domainName, domainUUID: uuid, libvirtURI: hypervisor.uri, boxName: plan.box.name,
-      boxVersion: plan.box.version, sshPort: forwards[0].host, forwards: forwards.map(\.description),
-      accelerator: plan.accelerator.rawValue)
-    record.identityPending = true
+      boxVersion: plan.box.version, sshPort: forwards[0].host, forwards: forwards,
+      accelerator: plan.accelerator)
+    record.firstUp = .identityPending
     try saveProgress(record, for: name)
     reportForwards(name, forwards)
     try track(name, "restore", detail: plan.domainName) { try warmStates.startWarm(plan) }
