@@ -195,10 +195,10 @@ struct InterruptLifecycleTests {
       text("destroy", .poweroff, record)
         == "machine 'web' is poweroff and not removed: `caravan destroy -f web` removes it")
     #expect(
-      text("reload", .poweroff, record, stopped: StoppedStep(step: "start"))
+      text("reload", .poweroff, record, stopped: StoppedStep(step: .start))
         == "machine 'web' is powered off (stopped during its 'start' step): `caravan up web` starts it")
     #expect(
-      text("rsync", .running, record, stopped: StoppedStep(step: "sync", detail: "src"))
+      text("rsync", .running, record, stopped: StoppedStep(step: .sync, detail: "src"))
         == "machine 'web' is running; its synced folders were not all copied: `caravan rsync web` copies them again")
     #expect(
       text("resume", .saved, record) == "machine 'web' is suspended: `caravan resume web` continues it")

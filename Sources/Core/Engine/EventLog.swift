@@ -29,12 +29,12 @@ public final class EventLog: @unchecked Sendable {
 
   /// Appends one event; a failed write is not worth failing a command for.
   public func record(
-    machine: String, step: String, phase: Phase, duration: Double? = nil, outcome: String? = nil,
+    machine: String, step: Step, phase: Phase, duration: Double? = nil, outcome: String? = nil,
     detail: String? = nil
   ) {
     var event: [String: Any] = [
       "time": ISO8601DateFormatter.withFractions.string(from: Date()), "project": project, "machine": machine,
-      "step": step, "phase": phase.rawValue,
+      "step": step.rawValue, "phase": phase.rawValue,
     ]
     if let duration { event["duration_s"] = (duration * 1000).rounded() / 1000 }
     if let outcome { event["outcome"] = outcome }

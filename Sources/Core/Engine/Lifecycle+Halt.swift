@@ -7,7 +7,7 @@ extension Lifecycle {
   /// each stage waiting the machine's `graceful_halt_timeout`; `force` goes straight to the last.
   public func halt(_ machines: [MachineSpec], force: Bool) throws {
     for machine in machines.reversed() {
-      try track(machine.name, "halt") { try halt(machine, force: force) }
+      try track(machine.name, .halt) { try halt(machine, force: force) }
     }
   }
 
@@ -74,7 +74,7 @@ extension Lifecycle {
     for machine in machines.reversed() {
       let name = machine.name
       let domain = project.domainName(for: name)
-      try track(name, "destroy") {
+      try track(name, .destroy) {
         let state = try reconcile(machine)
         // Whether this URI has the machine (its domain, or its disk alone): the key copy
         // belongs to it, unless the machine is on another URI too.
@@ -84,7 +84,7 @@ extension Lifecycle {
         } else {
           if state.status != .poweroff && state.status != .saved {
             reporter.step(name, "forcing power-off")
-            try track(name, "power_off") { try hypervisor.forceOff(domain: domain) }
+            try track(name, .powerOff) { try hypervisor.forceOff(domain: domain) }
           }
           reporter.step(name, "removing domain '\(domain)' and its disk")
         }
@@ -98,7 +98,7 @@ extension Lifecycle {
     }
     // Networks of the project that no domain uses any more: the last machine on each takes it along.
     if let last = machines.first {
-      try track(last.name, "remove_networks") { try removeUnusedNetworks(reportingAs: last.name) }
+      try track(last.name, .removeNetworks) { try removeUnusedNetworks(reportingAs: last.name) }
     }
     // The project's other domains (machines renamed or removed from the Machinefile) are left alone
     // but named, so nothing is leaked silently.

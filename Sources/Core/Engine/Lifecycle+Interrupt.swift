@@ -4,7 +4,7 @@ import Support
 
 /// The step a machine was in when an interrupt stopped it.
 struct StoppedStep: Sendable, Equatable {
-  var step: String
+  var step: Step
   var detail: String?
 }
 
@@ -79,7 +79,7 @@ struct LeftBehind {
     case ("suspend", _): return "\(name) is \(status): `caravan suspend\(argument)` saves it"
     case (_, .poweroff): return "\(name) is powered off\(stepText): \(up) starts it"
     case (_, .saved): return "\(name) is suspended\(stepText): `caravan resume\(argument)` continues it"
-    case (_, .running) where stopped?.step == "sync":
+    case (_, .running) where stopped?.step == .sync:
       return "\(name) is running; its synced folders were not all copied: `caravan rsync\(argument)` copies them again"
     default: return "\(name) is \(status)\(stepText)"
     }
@@ -108,13 +108,13 @@ struct LeftBehind {
 
   /// The provisioner that was running when the command stopped.
   var stoppedProvisioner: String? {
-    guard let stopped, stopped.step == "provision" else { return nil }
+    guard let stopped, stopped.step == .provision else { return nil }
     return stopped.detail
   }
 
   /// " (stopped while STEP)" for a step the user would not guess from the status.
   var stepText: String {
-    guard let stopped, stopped.step != command else { return "" }
+    guard let stopped, stopped.step.rawValue != command else { return "" }
     return " (stopped during its '\(stopped.step)' step)"
   }
 }

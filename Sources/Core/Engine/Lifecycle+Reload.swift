@@ -9,7 +9,7 @@ extension Lifecycle {
   /// again. Provisioners run only with `provision` (then all of them).
   public func reload(_ machines: [MachineSpec], provision: Bool) throws {
     for machine in machines {
-      try track(machine.name, "reload") { try reload(machine, provision: provision) }
+      try track(machine.name, .reload) { try reload(machine, provision: provision) }
     }
     recordInIndex()
     try updateHosts(after: machines)
@@ -26,7 +26,7 @@ extension Lifecycle {
     case .tracked(_, let record):
       closeSharedConnection(machine, record: record)
     }
-    try track(machine.name, "halt") { try halt(machine, force: false) }
-    try track(machine.name, "up") { try up(machine, options: UpOptions(provision: provision)) }
+    try track(machine.name, .halt) { try halt(machine, force: false) }
+    try track(machine.name, .up) { try up(machine, options: UpOptions(provision: provision)) }
   }
 }

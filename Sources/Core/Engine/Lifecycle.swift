@@ -49,7 +49,7 @@ public final class Lifecycle {
   /// point: an interrupt stops the command there (never between a step and what
   /// records it, which follows the step, before the next one starts).
   @discardableResult
-  func track<T>(_ machine: String, _ step: String, detail: String? = nil, _ body: () throws -> T) throws -> T {
+  func track<T>(_ machine: String, _ step: Step, detail: String? = nil, _ body: () throws -> T) throws -> T {
     try interrupt.check()
     faultPoint(step, .start)
     events?.record(machine: machine, step: step, phase: .start, detail: detail)
@@ -78,7 +78,7 @@ public final class Lifecycle {
   /// Fault injection for the tests: `CARAVAN_FAULT_INJECT=STEP:start|end`
   /// (`define:end` is "after define, before the record") makes this process
   /// SIGKILL itself there, exactly as `kill -9` would.
-  func faultPoint(_ step: String, _ phase: EventLog.Phase) {
+  func faultPoint(_ step: Step, _ phase: EventLog.Phase) {
     guard let point = environment["CARAVAN_FAULT_INJECT"], point == "\(step):\(phase.rawValue)" else { return }
     kill(getpid(), SIGKILL)
   }

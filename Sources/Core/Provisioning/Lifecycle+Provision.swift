@@ -9,7 +9,7 @@ extension Lifecycle {
   /// or the ones named, by name or type).
   public func provision(_ machines: [MachineSpec], only names: [String]) throws {
     for machine in machines {
-      try track(machine.name, "provision") {
+      try track(machine.name, .provision) {
         var record = try runningRecord(machine, for: "provision")
         let communicator = communicators.communicator(for: try endpoint(for: machine, record: record, shared: true))
         // The shared connection stays up for ControlPersist (60 s): the next command reuses it.
@@ -64,7 +64,7 @@ extension Lifecycle {
         continue
       }
       ranAny = true
-      try track(machine.name, "provision", detail: provisioner.name) {
+      try track(machine.name, .provision, detail: provisioner.name) {
         reporter.step(machine.name, "running provisioner '\(provisioner.name)'")
         try provisioners.run(
           provisioner, machine: machine, projectRoot: project.root, on: communicator, reporter: reporter)
@@ -75,7 +75,7 @@ extension Lifecycle {
         record.provisioned.append(provisioner.name)
         try saveProgress(record, for: machine.name)
         // For the fault-injection tests: `provisioned:end` is "right after the record".
-        faultPoint("provisioned", .end)
+        faultPoint(.provisioned, .end)
       }
     }
     if !ranAny && mode == .pending && !machine.provisioners.isEmpty {

@@ -20,7 +20,7 @@ extension Lifecycle {
   func syncFolders(_ machine: MachineSpec, communicator: Communicator, kinds: Set<SyncSpec.Kind>? = nil) throws {
     guard let syncer else { return }
     for folder in syncedFolders(machine, kinds: kinds) {
-      try track(machine.name, "sync", detail: folder.summary) {
+      try track(machine.name, .sync, detail: folder.summary) {
         try syncer.sync(folder, machine: machine, projectRoot: project.root, on: communicator, reporter: reporter)
       }
     }

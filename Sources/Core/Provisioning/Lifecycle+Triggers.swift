@@ -41,7 +41,7 @@ extension Lifecycle {
     for trigger in triggers(of: machine, when, command) {
       let label =
         "\(when.rawValue) \(command) (\((project.machinefilePath as NSString).lastPathComponent):\(trigger.location.line))"
-      try track(machine.name, "trigger", detail: label) {
+      try track(machine.name, .trigger, detail: label) {
         reporter.step(machine.name, "running trigger \(label)")
         do {
           try provisioners.runTrigger(

@@ -110,7 +110,7 @@ extension Lifecycle {
       machine.name,
       status == .poweroff ? "taking snapshot '\(name)' of its disk" : "taking snapshot '\(name)' (disk and memory)")
     let started = Date()
-    try track(machine.name, "snapshot", detail: "save \(name)") {
+    try track(machine.name, .snapshot, detail: "save \(name)") {
       try savedStates.createSnapshot(domain: record.domainName, name: name, description: description)
     }
     reporter.step(machine.name, "snapshot '\(name)' taken in \(Lifecycle.seconds(since: started))")
@@ -140,7 +140,7 @@ extension Lifecycle {
     }
     reporter.step(machine.name, "restoring snapshot '\(name)'")
     let started = Date()
-    let restored = try track(machine.name, "snapshot", detail: "restore \(name)") {
+    let restored = try track(machine.name, .snapshot, detail: "restore \(name)") {
       try bringBack(machine, record: record, from: .snapshot(name)) {
         try savedStates.revertToSnapshot(domain: domain, name: name)
       }
@@ -172,7 +172,7 @@ extension Lifecycle {
       return (machine, record)
     }
     for (machine, record) in targets {
-      try track(machine.name, "snapshot", detail: "delete \(name)") {
+      try track(machine.name, .snapshot, detail: "delete \(name)") {
         try savedStates.deleteSnapshot(domain: record.domainName, name: name)
       }
       reporter.step(machine.name, "snapshot '\(name)' deleted")
@@ -204,7 +204,7 @@ extension Lifecycle {
     }
     for (machine, record, name) in targets {
       try restore(machine, record: record, name: name)
-      try track(machine.name, "snapshot", detail: "delete \(name)") {
+      try track(machine.name, .snapshot, detail: "delete \(name)") {
         try savedStates.deleteSnapshot(domain: record.domainName, name: name)
       }
       reporter.step(machine.name, "snapshot '\(name)' popped (deleted)")

@@ -8,7 +8,7 @@ extension Lifecycle {
   /// or `up` continues it where it was. A machine already saved is left as it is.
   public func suspend(_ machines: [MachineSpec]) throws {
     for machine in machines {
-      try track(machine.name, "suspend") { try suspend(machine) }
+      try track(machine.name, .suspend) { try suspend(machine) }
     }
   }
 
@@ -40,7 +40,7 @@ extension Lifecycle {
   /// off or not created is an error that says to run `up`.
   public func resume(_ machines: [MachineSpec]) throws {
     for machine in machines {
-      try track(machine.name, "resume") { try resume(machine) }
+      try track(machine.name, .resume) { try resume(machine) }
     }
   }
 

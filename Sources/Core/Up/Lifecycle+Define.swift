@@ -34,7 +34,7 @@ extension Lifecycle {
       existing == nil
         ? "creating domain '\(domain)' from box '\(box.name)' (\(box.version)), \(machine.cpus) CPU, \(machine.memoryMiB) MiB"
         : "booting domain '\(domain)'")
-    let uuid = try track(name, "define", detail: domain) { try hypervisor.define(plan) { reporter.step(name, $0) } }
+    let uuid = try track(name, .define, detail: domain) { try hypervisor.define(plan) { reporter.step(name, $0) } }
     var record =
       existing
       ?? MachineRecord(

@@ -126,16 +126,16 @@ extension Lifecycle {
     // A warm start: the guest is the template's copy until it has its own identity.
     let restored = record.firstUp == .identityPending
     let hostKeys = restored ? HostKeyBatch(communicators) : nil
-    try track(name, "wait_ssh") { try waitForSSH(machine, record: record, communicator: communicator) }
+    try track(name, .waitSSH) { try waitForSSH(machine, record: record, communicator: communicator) }
     if let hostKeys {
-      try track(name, "refresh_identity") {
+      try track(name, .refreshIdentity) {
         try refreshIdentity(machine, record: record, communicator: communicator, hostKeys: hostKeys)
         record.firstUp = .unfinished
         try saveProgress(record, for: name)
       }
     }
     if !record.keyReplaced && machine.ssh.insertKey && machine.ssh.privateKey == nil {
-      try track(name, "replace_key") {
+      try track(name, .replaceKey) {
         reporter.step(name, "replacing the box's insecure key with a new ed25519 key")
         try communicator.replaceKey(withPrivateKeyAt: try ensureMachineKey(machine))
         record.keyReplaced = true
@@ -144,7 +144,7 @@ extension Lifecycle {
     }
     // A restored guest has the template's hostname: without a `hostname`, it gets the machine's name.
     if fresh, let hostname = machine.hostname ?? (restored ? Lifecycle.defaultHostname(machine.name) : nil) {
-      try track(name, "hostname", detail: hostname) {
+      try track(name, .hostname, detail: hostname) {
         reporter.step(name, "setting hostname '\(hostname)'")
         _ = try communicator.run(Lifecycle.hostnameCommand(hostname), what: "setting the hostname")
       }
@@ -153,7 +153,7 @@ extension Lifecycle {
     // the Machinefile may have changed, and the guest may have lost it.
     let interfaces = try NetworkLayout.interfaces(of: machine, project: project)
     if fresh, !interfaces.isEmpty {
-      try track(name, "configure_networks") {
+      try track(name, .configureNetworks) {
         try configureGuestNetworks(machine, interfaces: interfaces, communicator: communicator, record: &record)
       }
     }
@@ -211,9 +211,9 @@ extension Lifecycle {
     reporter.step(name, "accelerator: \(choice.accelerator.rawValue) (\(choice.reason))")
     let interfaces = try NetworkLayout.interfaces(of: machine, project: project)
     if !interfaces.isEmpty {
-      try track(name, "networks") { try prepareNetworks(machine, interfaces: interfaces) }
+      try track(name, .networks) { try prepareNetworks(machine, interfaces: interfaces) }
     }
-    try track(name, "import_box", detail: "\(box.name) \(box.version)") {
+    try track(name, .importBox, detail: "\(box.name) \(box.version)") {
       try hypervisor.importBox(box, pool: machine.libvirt.pool) { reporter.step(name, $0) }
     }
     // A new machine asked to start warm: the box's saved state, made now if need be.
@@ -261,7 +261,7 @@ extension Lifecycle {
         machine, box: box, accelerator: choice.accelerator, forwards: forwards, interfaces: interfaces,
         existing: existing)
       do {
-        try track(name, "start", detail: domain) { try hypervisor.start(domain: domain) }
+        try track(name, .start, detail: domain) { try hypervisor.start(domain: domain) }
         return record
       } catch {
         if try avoidBusyPort(error, domain: domain, forwards: forwards, avoided: &avoided, as: name) {

@@ -82,7 +82,7 @@ struct ParallelUp {
       let machine = machines[index]
       do {
         try lifecycle.withTriggers("up", [machine]) { _ in
-          try lifecycle.track(machine.name, "up") { try lifecycle.up(machine, options: options) }
+          try lifecycle.track(machine.name, .up) { try lifecycle.up(machine, options: options) }
         }
         return nil
       } catch {

@@ -168,7 +168,7 @@ extension Lifecycle {
       }
       reporter.step(
         machine.name, "the warm-state guest answered SSH after \(Int(Date().timeIntervalSince(started))) s; saving it")
-      let captured = try track(machine.name, "save_warm_state", detail: box.name) {
+      let captured = try track(machine.name, .saveWarmState, detail: box.name) {
         try warmStates.captureWarmState(template: template)
       }
       let state = WarmState(
@@ -206,7 +206,7 @@ extension Lifecycle {
       .tcp, hostIP: "127.0.0.1", wanted: 2222, autoCorrect: true, what: "SSH of the warm-state guest")
     template.forwards = [ResolvedForward(transport: .tcp, hostIP: "127.0.0.1", host: port, guest: guestPort)]
     reporter.step(name, "booting box '\(template.box.name)' once to save its state (SSH on 127.0.0.1:\(port))")
-    try track(name, "warm_template", detail: template.domainName) {
+    try track(name, .warmTemplate, detail: template.domainName) {
       try warmStates.startWarmTemplate(template) { reporter.step(name, $0) }
     }
     return port
@@ -249,7 +249,7 @@ extension Lifecycle {
       name,
       "creating domain '\(plan.domainName)' from the warm state of box '\(plan.box.name)' (\(plan.box.version)), \(plan.cpus) CPU, \(plan.memoryMiB) MiB"
     )
-    let uuid = try track(name, "define_warm", detail: plan.domainName) { try warmStates.defineWarm(plan, from: state) }
+    let uuid = try track(name, .defineWarm, detail: plan.domainName) { try warmStates.defineWarm(plan, from: state) }
     var record = MachineRecord(
       domainName: plan.domainName, domainUUID: uuid, libvirtURI: hypervisor.uri, boxName: plan.box.name,
       boxVersion: plan.box.version, sshPort: forwards[0].host, forwards: forwards,
@@ -257,7 +257,7 @@ extension Lifecycle {
     record.firstUp = .identityPending
     try saveProgress(record, for: name)
     reportForwards(name, forwards)
-    try track(name, "restore", detail: plan.domainName) { try warmStates.startWarm(plan) }
+    try track(name, .restore, detail: plan.domainName) { try warmStates.startWarm(plan) }
     reporter.step(
       name, "restored from the warm state in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
     return record
