@@ -26,31 +26,26 @@ struct SSHTarget: PostinstallTarget {
     let endpoint = SSHEndpoint(
       port: port, user: spec.ssh.user, identityFiles: keys, controlPath: controlPath, password: spec.ssh.password)
     let communicator = factory.communicator(for: endpoint)
-    let started = Date()
     log.step("ssh", "waiting for SSH as \(spec.ssh.user) on 127.0.0.1:\(port)")
-    while true {
-      let (ready, detail) = communicator.probe()
-      try Interrupt.process.check()
-      if ready { break }
-      guard try running() else {
-        throw CaravanError(
+    let waited = try SSHWait(deadline: deadline, interval: 2, interrupt: .process).run(
+      probe: communicator.probe,
+      stopped: {
+        guard try !running() else { return nil }
+        return CaravanError(
           .guest, "the installed guest stopped before SSH answered",
           hint: "Its console's last line: \(consoleTail()). The disk may not be bootable.")
-      }
-      if Date() > deadline {
-        throw CaravanError(
+      },
+      timedOut: { detail in
+        CaravanError(
           .timeout, "SSH to the installed guest did not answer before the build's timeout (last: \(detail))",
           hint: "The guest's console: \(consoleTail()). Check that the template creates user '\(spec.ssh.user)' "
             + "with the key the build offers (\(spec.ssh.privateKey ?? "Vagrant's insecure key"))"
             + (spec.ssh.password == nil ? "" : " or the Boxfile's ssh password") + ", and that sshd runs.")
-      }
-      log.status(
-        String(
-          format: "waiting for SSH (%.0f s): %@; console: %@", Date().timeIntervalSince(started), detail, consoleTail())
-      )
-      try Interrupt.process.sleep(2)
-    }
-    log.step("ssh", String(format: "SSH is up after %.0f s", Date().timeIntervalSince(started)))
+      },
+      progress: { elapsed, detail in
+        log.status(String(format: "waiting for SSH (%.0f s): %@; console: %@", elapsed, detail, consoleTail()))
+      })
+    log.step("ssh", String(format: "SSH is up after %.0f s", waited))
     return SSHTarget(communicator: communicator, spec: spec)
   }
 

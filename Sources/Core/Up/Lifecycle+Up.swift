@@ -303,39 +303,30 @@ extension Lifecycle {
   }
 
   func waitForSSH(_ machine: MachineSpec, record: MachineRecord, communicator: Communicator) throws {
-    let start = Date()
     let limit = machine.bootTimeoutSeconds
-    var lastDetail = ""
-    while true {
-      let elapsed = Date().timeIntervalSince(start)
-      reporter.progress(
-        machine.name, "waiting for SSH on \(try sshPlace(record)) (\(Int(elapsed)) s of \(Int(limit)) s)")
-      let probe = communicator.probe()
-      // A safe point every 0.3 s: the probe's ssh is stopped by an interrupt too.
-      try interrupt.check()
-      if probe.ready {
-        reporter.step(machine.name, "SSH is up after \(Int(Date().timeIntervalSince(start))) s")
-        return
-      }
-      lastDetail = probe.detail
-      let status = try hypervisor.status(domain: record.domainName)
-      if status != .running {
-        throw CaravanError(
+    let place = try sshPlace(record)
+    let console = hypervisor.consoleLogPath(domain: record.domainName)
+    reporter.progress(machine.name, "waiting for SSH on \(place) (0 s of \(Int(limit)) s)")
+    let waited = try SSHWait(deadline: Date() + limit, interval: 0.3, interrupt: interrupt).run(
+      probe: communicator.probe,
+      stopped: {
+        let status = try hypervisor.status(domain: record.domainName)
+        guard status != .running else { return nil }
+        return CaravanError(
           .hypervisor, "machine '\(machine.name)' stopped while booting (libvirt says \(status))",
-          hint:
-            "Its serial console log is \(hypervisor.consoleLogPath(domain: record.domainName)); `caravan destroy -f \(machine.name)` removes it."
-        )
-      }
-      if Date().timeIntervalSince(start) >= limit {
-        throw CaravanError(
+          hint: "Its serial console log is \(console); `caravan destroy -f \(machine.name)` removes it.")
+      },
+      timedOut: { last in
+        CaravanError(
           .timeout,
-          "machine '\(machine.name)' did not answer SSH on \(try sshPlace(record)) as '\(machine.ssh.user)' within \(Int(limit)) s (last attempt: \(lastDetail))",
+          "machine '\(machine.name)' did not answer SSH on \(place) as '\(machine.ssh.user)' within \(Int(limit)) s (last attempt: \(last))",
           hint:
-            "The machine is left running so you can look: its serial console log is \(hypervisor.consoleLogPath(domain: record.domainName)). Raise `boot_timeout` if it is only slow; `caravan destroy -f \(machine.name)` removes it."
+            "The machine is left running so you can look: its serial console log is \(console). Raise `boot_timeout` if it is only slow; `caravan destroy -f \(machine.name)` removes it."
         )
-      }
-      // Often, so the first answer is seen soon after the banner (each failed try is cheap).
-      try interrupt.sleep(0.3)
-    }
+      },
+      progress: { elapsed, _ in
+        reporter.progress(machine.name, "waiting for SSH on \(place) (\(Int(elapsed)) s of \(Int(limit)) s)")
+      })
+    reporter.step(machine.name, "SSH is up after \(Int(waited)) s")
   }
 }

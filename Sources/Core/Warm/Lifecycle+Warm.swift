@@ -148,24 +148,25 @@ extension Lifecycle {
           try discardWarmState(box, uri: hypervisor.uri, pool: pool)
         }
       }
-      while !sshAnswers(port) {
-        let status = try hypervisor.status(domain: template.domainName)
-        if status != .running {
-          throw CaravanError(
+      try SSHWait(deadline: started + machine.bootTimeoutSeconds, interval: 0.3, interrupt: interrupt).run(
+        probe: { (sshAnswers(port), "") },
+        stopped: {
+          let status = try hypervisor.status(domain: template.domainName)
+          guard status != .running else { return nil }
+          return CaravanError(
             .hypervisor, "the warm-state guest of \(box.name) stopped while booting (libvirt says \(status))",
             hint: "Its serial console log is \(hypervisor.consoleLogPath(domain: template.domainName)).")
-        }
-        let elapsed = Date().timeIntervalSince(started)
-        if elapsed >= machine.bootTimeoutSeconds {
-          throw CaravanError(
+        },
+        timedOut: { _ in
+          CaravanError(
             .timeout,
             "the warm-state guest of \(box.name) did not answer SSH on 127.0.0.1:\(port) within \(Int(machine.bootTimeoutSeconds)) s"
           )
-        }
-        reporter.progress(
-          machine.name, "waiting for the warm-state guest's SSH on 127.0.0.1:\(port) (\(Int(elapsed)) s)")
-        try interrupt.sleep(0.3)
-      }
+        },
+        progress: { elapsed, _ in
+          reporter.progress(
+            machine.name, "waiting for the warm-state guest's SSH on 127.0.0.1:\(port) (\(Int(elapsed)) s)")
+        })
       reporter.step(
         machine.name, "the warm-state guest answered SSH after \(Int(Date().timeIntervalSince(started))) s; saving it")
       let captured = try track(machine.name, .saveWarmState, detail: box.name) {
