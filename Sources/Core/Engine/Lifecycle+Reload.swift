@@ -27,6 +27,6 @@ extension Lifecycle {
       closeSharedConnection(machine, record: record)
     }
     try track(machine.name, .halt) { try halt(machine, force: false) }
-    try track(machine.name, .up) { try up(machine, options: UpOptions(provision: provision)) }
+    try track(machine.name, .up) { try up(try upPlan(machine), options: UpOptions(provision: provision)) }
   }
 }

@@ -38,8 +38,8 @@ extension Lifecycle {
   /// Before any machine of an `up` is made: each one's bridges and subnets are
   /// checked against the libvirt host, so a refused subnet stops the whole
   /// command by name instead of failing one machine among several.
-  func checkNetworks(of machines: [MachineSpec]) throws {
-    let layouts = try machines.map { ($0, try NetworkLayout.interfaces(of: $0, project: project)) }
+  func checkNetworks(of plans: [UpPlan]) throws {
+    let layouts = plans.map { ($0.machine, $0.interfaces) }
     guard layouts.contains(where: { !$0.1.isEmpty }) else { return }
     for (machine, interfaces) in layouts { try refuseSessionNetworks(machine, interfaces: interfaces) }
     let inventory = try networks.networkInventory()

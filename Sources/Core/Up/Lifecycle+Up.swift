@@ -41,9 +41,10 @@ extension Lifecycle {
     try preflight()
     // The project's `network` lines, checked together before any machine is made.
     _ = try NetworkLayout.check(project)
-    try checkNetworks(of: machines)
+    let plans = try machines.map(upPlan)
+    try checkNetworks(of: plans)
     do {
-      try ParallelUp(lifecycle: self, machines: machines, options: options).run()
+      try ParallelUp(lifecycle: self, plans: plans, options: options).run()
     } catch {
       // The machines that came up still learn each other's names (not after an interrupt: it stops now).
       if !interrupt.requested { try? updateHosts(after: machines) }
@@ -56,7 +57,8 @@ extension Lifecycle {
     try up(machines, options: UpOptions(provision: provision))
   }
 
-  func up(_ machine: MachineSpec, options: UpOptions) throws {
+  func up(_ plan: UpPlan, options: UpOptions) throws {
+    let machine = plan.machine
     let name = machine.name
     warnUnsupported(machine)
     try checkRemoteLibvirt(machine)
@@ -87,7 +89,7 @@ extension Lifecycle {
       let kept = state.status == .notCreated ? try keptDisk(machine) : nil
       if state.status == .notCreated && options.destroyOnError { made = kept == nil ? .machine : .domain }
       record = try removingOnError(machine, made: made) {
-        try createOrBoot(machine, existing: kept ?? state.record, warm: options.warm ?? machine.libvirt.warm)
+        try createOrBoot(plan, existing: kept ?? state.record, warm: options.warm ?? machine.libvirt.warm)
       }
     case .tracked(.saved, let known), .tracked(.paused, let known):
       // A suspended or paused machine continues where it was: no boot, no
@@ -105,7 +107,7 @@ extension Lifecycle {
     }
     let firstUp = record.firstUp != .finished
     try removingOnError(machine, made: made) {
-      try finishUp(machine, record: &record, fresh: fresh, options: options)
+      try finishUp(plan, record: &record, fresh: fresh, options: options)
     }
     if firstUp { try saveProgress(record, for: name) }
     let key = record.keyReplaced ? project.keyPath(name) : (machine.ssh.privateKey ?? "the box's insecure key")
@@ -117,7 +119,8 @@ extension Lifecycle {
 
   /// Once the domain runs: SSH, the key, the hostname, provisioners; the
   /// record says the first `up` is complete at the end.
-  func finishUp(_ machine: MachineSpec, record: inout MachineRecord, fresh: Bool, options: UpOptions) throws {
+  func finishUp(_ plan: UpPlan, record: inout MachineRecord, fresh: Bool, options: UpOptions) throws {
+    let machine = plan.machine
     let name = machine.name
     let communicator = communicators.communicator(for: try endpoint(for: machine, record: record, shared: true))
     // The shared connection stays up for ControlPersist (60 s): the next command reuses it.
@@ -151,10 +154,9 @@ extension Lifecycle {
     }
     // After each boot: the extra NICs' configuration is kept in the guest, but
     // the Machinefile may have changed, and the guest may have lost it.
-    let interfaces = try NetworkLayout.interfaces(of: machine, project: project)
-    if fresh, !interfaces.isEmpty {
+    if fresh, !plan.interfaces.isEmpty {
       try track(name, .configureNetworks) {
-        try configureGuestNetworks(machine, interfaces: interfaces, communicator: communicator, record: &record)
+        try configureGuestNetworks(machine, interfaces: plan.interfaces, communicator: communicator, record: &record)
       }
     }
     // Synced folders: after SSH (and the hostname), before the provisioners, which may use them.
@@ -197,85 +199,40 @@ extension Lifecycle {
       """
   }
 
-  /// Defines (first time) or redefines and starts the domain; returns the saved record.
-  func createOrBoot(_ machine: MachineSpec, existing known: MachineRecord?, warm: Bool = false) throws -> MachineRecord
-  {
+  /// Defines (first time) or redefines and starts the domain, from the box's
+  /// warm state when asked and it can, else cold; returns the saved record.
+  func createOrBoot(_ plan: UpPlan, existing known: MachineRecord?, warm: Bool = false) throws -> MachineRecord {
+    let machine = plan.machine
     let name = machine.name
-    let domain = project.domainName(for: name)
-    var existing = try checkedDisk(machine, known)
+    let existing = try checkedDisk(machine, known)
     let box = try resolveBox(machine, existing: existing)
     // Until the domain names the box, `box remove` must wait for us (it takes this lock exclusively).
     let boxUse = try boxes.useLock(for: box) { self.reporter.step(name, $0) }
     defer { boxUse.unlock() }
-    let choice = try hypervisor.chooseAccelerator(machine.libvirt.accel)
+    let choice = try plan.accelerator.get()
     reporter.step(name, "accelerator: \(choice.accelerator.rawValue) (\(choice.reason))")
-    let interfaces = try NetworkLayout.interfaces(of: machine, project: project)
-    if !interfaces.isEmpty {
-      try track(name, .networks) { try prepareNetworks(machine, interfaces: interfaces) }
+    if !plan.interfaces.isEmpty {
+      try track(name, .networks) { try prepareNetworks(machine, interfaces: plan.interfaces) }
     }
     try track(name, .importBox, detail: "\(box.name) \(box.version)") {
       try hypervisor.importBox(box, pool: machine.libvirt.pool) { reporter.step(name, $0) }
     }
-    // A new machine asked to start warm: the box's saved state, made now if need be.
-    var warmState: WarmState?
-    // The state's lock, held until the machine's copy of it is made and started.
-    var warmLock: FileLock?
-    defer { warmLock?.unlock() }
-    if warm && existing == nil {
-      let plan = try machinePlan(
-        machine, box: box, accelerator: choice.accelerator, forwards: [], interfaces: interfaces)
-      (warmState, warmLock) = try warmStateForNewMachine(machine, plan: plan).map { ($0.state, $0.lock) } ?? (nil, nil)
-    }
+    let start = StartPlan(up: plan, box: box, accelerator: choice.accelerator)
+    // A new machine asked to start warm: the box's saved state (made now if need be),
+    // with its lock, held until the machine's copy of it is made and started.
+    let warmState =
+      warm && existing == nil
+      ? try warmStateForNewMachine(machine, plan: try start.machinePlan(self, forwards: [])) : nil
+    defer { warmState?.lock.unlock() }
     // Ports are chosen and bound (by QEMU, at start) under one lock for all of
     // this user's caravan processes, so parallel `up`s never pick the same port.
     // The box import above is outside it: one import holds up no other `up`.
     let portLock = try FileLock(path: CaravanPaths.runtime(environment: environment) + "/ports.lock")
     defer { portLock.unlock() }
-    // A port another program holds shows as QEMU's failure to bind it: on a
-    // remote libvirt host, whose ports cannot be probed from here, and here too
-    // when a program took the port between the probe and QEMU's start. That
-    // port is avoided and the machine defined again on another one (a few times).
-    var avoided: Set<Int> = []
-    while true {
-      let forwards = try allocatePorts(machine, previous: existing, avoiding: avoided)
-      if let state = warmState {
-        let plan = try machinePlan(
-          machine, box: box, accelerator: choice.accelerator, forwards: forwards, interfaces: interfaces)
-        do {
-          return try startWarmMachine(machine, plan: plan, state: state, forwards: forwards)
-        } catch {
-          // Stopped: what is defined stays (the next `up` starts it again); the state stays too.
-          if interrupt.requested { throw error }
-          if try avoidBusyPort(error, domain: domain, forwards: forwards, avoided: &avoided, as: name) {
-            try? hypervisor.remove(domain: domain, keepLogs: false)
-            try? project.removeMachineState(name)
-            continue
-          }
-          abandonWarmStart(machine, plan: plan, state: state, lock: warmLock, error: error)
-          warmState = nil
-          warmLock = nil
-          continue
-        }
-      }
-      let record = try defineMachine(
-        machine, box: box, accelerator: choice.accelerator, forwards: forwards, interfaces: interfaces,
-        existing: existing)
-      do {
-        try track(name, .start, detail: domain) { try hypervisor.start(domain: domain) }
-        return record
-      } catch {
-        if try avoidBusyPort(error, domain: domain, forwards: forwards, avoided: &avoided, as: name) {
-          existing = record
-          continue
-        }
-        let log = hypervisor.startLog(domain: domain).map { "\nQEMU said: \($0)" } ?? ""
-        throw CaravanError(
-          .hypervisor, "machine '\(name)' could not start: \(error)\(log)",
-          hint:
-            "Its console log is \(hypervisor.consoleLogPath(domain: domain)); `caravan destroy -f \(name)` removes it.",
-          cause: error)
-      }
+    if let warmState, let record = try startWarm(start, state: warmState.state, lock: warmState.lock) {
+      return record
     }
+    return try startCold(start, existing: existing)
   }
 
   /// Before anything is made on a remote libvirt: a URI whose host Caravan cannot

@@ -66,8 +66,10 @@ public struct Parallelism: Sendable, Equatable {
 /// the others go on, and a summary at the end names each failed machine and why.
 struct ParallelUp {
   let lifecycle: Lifecycle
-  let machines: [MachineSpec]
+  let plans: [UpPlan]
   let options: UpOptions
+
+  var machines: [MachineSpec] { plans.map(\.machine) }
 
   func run() throws {
     let parallelism = Parallelism.choose(
@@ -79,10 +81,11 @@ struct ParallelUp {
       reporter.note("bringing up \(machines.count) machines, \(pace) (\(parallelism.reason))")
     }
     let outcomes: [Error?] = concurrentMap(machines.count, limit: parallelism.limit) { index in
-      let machine = machines[index]
+      let plan = plans[index]
+      let machine = plan.machine
       do {
         try lifecycle.withTriggers("up", [machine]) { _ in
-          try lifecycle.track(machine.name, .up) { try lifecycle.up(machine, options: options) }
+          try lifecycle.track(machine.name, .up) { try lifecycle.up(plan, options: options) }
         }
         return nil
       } catch {
@@ -115,9 +118,7 @@ struct ParallelUp {
   /// Whether any of the machines would run under TCG (the host lacks usable KVM, or the
   /// Machinefile asks for it).
   private func usesTCG() -> Bool {
-    machines.contains { machine in
-      (try? lifecycle.hypervisor.chooseAccelerator(machine.libvirt.accel).accelerator) != .kvm
-    }
+    plans.contains { (try? $0.accelerator.get())?.accelerator != .kvm }
   }
 
   static func firstLine(of error: Error) -> String {
