@@ -3,7 +3,6 @@ import Builder
 import Foundation
 import Host
 import Machinefile
-import Spec
 import Support
 
 struct BuildCommand: ParsableCommand {
