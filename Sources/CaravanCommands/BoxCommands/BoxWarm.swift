@@ -1,11 +1,10 @@
 import ArgumentParser
 import Boxes
+import Builder
 import Core
 import Foundation
 import Host
 import Machinefile
-import Provisioning
-import SSH
 import Spec
 import Support
 
@@ -50,15 +49,12 @@ struct BoxWarm: ParsableCommand {
     machine.box = BoxRequirement(name: box.name, version: try? VersionConstraint(parsing: "= " + box.version))
     machine.cpus = cpus
     machine.memoryBytes = parseMemorySize(memory) ?? 1 << 30
-    let scratch = try FileSystem.makeTemporaryDirectory(prefix: "caravan-warm")
-    defer { try? FileSystem.removeTree(scratch) }
-    let project = Project(
-      root: scratch, machinefilePath: scratch + "/Machinefile", spec: ProjectSpec(machines: [machine]))
-    let hypervisor = try boxHypervisor()
-    let lifecycle = Lifecycle(
-      project: project, hypervisor: hypervisor,
-      communicators: OpenSSHFactory(keyDirectory: CaravanPaths.home(environment: environment) + "/keys"),
-      provisioners: GuestProvisioner(), boxes: store, reporter: ConsoleReporter(), environment: environment)
+    let scratch = try ThrowawayProject(prefix: "caravan-warm")
+    defer { scratch.remove() }
+    let (_, lifecycle) = try scratch.lifecycle(
+      for: machine, hypervisor: try boxHypervisor(), boxes: store,
+      keyDirectory: CaravanPaths.home(environment: environment) + "/keys", reporter: ConsoleReporter(),
+      environment: environment)
     let (state, made): (WarmState, Bool)
     do {
       (state, made) = try lifecycle.warmBox(box, machine: machine)
