@@ -36,15 +36,7 @@ struct BoxWarm: ParsableCommand {
   func run() throws {
     let environment = ProcessInfo.processInfo.environment
     let store = BoxStore(root: CaravanPaths.boxes(environment: environment))
-    let installed = try store.list().filter { $0.name == name }
-    guard let box = version.map({ wanted in installed.first { $0.version == wanted } }) ?? installed.last else {
-      let versions = installed.map(\.version).joined(separator: ", ")
-      throw CaravanError(
-        .notFound, "box '\(name)'\(version.map { " version \($0)" } ?? "") is not installed",
-        hint: installed.isEmpty
-          ? "Add it with `caravan box add \(name) FILE.box`; `caravan box list` shows the installed boxes."
-          : "Installed versions: \(versions).")
-    }
+    let box = try store.installed(name: name, version: version)
     var machine = MachineSpec(name: "warm")
     machine.box = BoxRequirement(name: box.name, version: try? VersionConstraint(parsing: "= " + box.version))
     machine.cpus = cpus
