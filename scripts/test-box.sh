@@ -10,7 +10,7 @@ caravan=${1:-$top/.build/debug/caravan}
 cache=${CARAVAN_TEST_CACHE:-/var/tmp/caravan-test}
 # The provisioner tests need Puppet in the guest; the published box does not carry it.
 extra_packages=puppet
-hash=$( (cd "$top" && find boxes/debian-12 templates/scripts Sources/Builder/RootfsStrategy.swift Sources/Builder/RootfsNetwork.swift -type f \
+hash=$( (cd "$top" && find boxes/debian-12 templates/scripts Sources/Builder/RootfsStrategy.swift Sources/Builder/RootfsNetwork.swift Sources/Builder/BuildSpec+Hostname.swift -type f \
   | LC_ALL=C sort | xargs sha256sum; echo "extra_packages=$extra_packages") | sha256sum | cut -c1-16)
 cached="$cache/debian-12-$hash.box"
 mkdir -p "$cache" "$top/out"

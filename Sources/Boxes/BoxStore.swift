@@ -49,6 +49,21 @@ public struct BoxStore {
     try list().last(where: { $0.name == name })
   }
 
+  /// `version` of `name` (the newest installed when nil); not installed is an error
+  /// that says how to add it, or which versions there are.
+  public func installed(name: String, version: String?) throws -> InstalledBox {
+    let installed = try list().filter { $0.name == name }
+    guard let box = version.map({ wanted in installed.first { $0.version == wanted } }) ?? installed.last else {
+      let versions = installed.map(\.version).joined(separator: ", ")
+      throw CaravanError(
+        .notFound, "box '\(name)'\(version.map { " version \($0)" } ?? "") is not installed",
+        hint: installed.isEmpty
+          ? "Add it with `caravan box add \(name) FILE.box`; `caravan box list` shows the installed boxes."
+          : "Installed versions: \(versions).")
+    }
+    return box
+  }
+
   public static func validateName(_ name: String) throws {
     guard !name.isEmpty, !name.contains(".."), !name.hasPrefix("/"), !name.hasSuffix("/"),
       name.range(of: "[^A-Za-z0-9._/-]", options: .regularExpression) == nil

@@ -229,7 +229,7 @@ public final class BoxBuild {
     values["http_port"] = String(port)
     values["user"] = spec.ssh.user
     values["password"] = spec.ssh.password ?? ""
-    values["hostname"] = hostname(spec)
+    values["hostname"] = spec.hostname
     values["name"] = spec.name
     values["version"] = spec.version
     return values
@@ -294,54 +294,5 @@ public final class BoxBuild {
     return BuildResult(
       box: written.path, sha256: written.sha256, bytes: written.bytes, catalog: catalog,
       timings: timings.map { (step: $0.0, seconds: $0.1) })
-  }
-}
-
-/// Runs async work from the build's synchronous flow.
-func waitFor<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
-  let semaphore = DispatchSemaphore(value: 0)
-  nonisolated(unsafe) var result: Result<T, Error>?
-  Task {
-    do { result = .success(try await body()) } catch { result = .failure(error) }
-    semaphore.signal()
-  }
-  semaphore.wait()
-  guard let result else { preconditionFailure("the task signalled before it set its result") }
-  return try result.get()
-}
-
-func waitFor(_ body: @escaping @Sendable () async -> Void) {
-  _ = try? waitFor { () async throws -> Int in
-    await body()
-    return 0
-  }
-}
-
-/// Removing a build's work folder safely: a build killed during its chroot step leaves
-/// /proc, /sys and /dev mounted inside it, and loop devices on its disk image; those are
-/// undone first, and the folder is left alone if anything is still mounted in it.
-enum WorkFolder {
-  static func remove(_ path: String) {
-    let prefix = path.hasSuffix("/") ? path : path + "/"
-    if let loops = try? Subprocess(["losetup", "-n", "-O", "NAME,BACK-FILE"]).run() {
-      for line in loops.stdout.split(separator: "\n") {
-        let fields = line.split(separator: " ", maxSplits: 1).map(String.init)
-        if fields.count == 2, fields[1].trimmingCharacters(in: .whitespaces).hasPrefix(prefix) {
-          _ = try? Subprocess(["losetup", "-d", fields[0]]).run()
-        }
-      }
-    }
-    func mounted() -> [String] {
-      let table = (try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8)) ?? ""
-      return table.split(separator: "\n").compactMap { line in
-        let fields = line.split(separator: " ")
-        guard fields.count > 1 else { return nil }
-        let point = String(fields[1]).replacingOccurrences(of: "\\040", with: " ")
-        return point.hasPrefix(prefix) ? point : nil
-      }.sorted { $0.count > $1.count }
-    }
-    for point in mounted() { _ = try? Subprocess(["umount", "-l", point]).run() }
-    guard mounted().isEmpty else { return }
-    try? FileSystem.removeTree(path)
   }
 }

@@ -34,111 +34,119 @@ public struct BoxVerifier {
   /// Verifies a box file (added to a scratch store for the check and removed after, pool
   /// volume included) or an installed box by name (left as it is).
   public func verify(_ source: String, bootTimeoutSeconds: Double = 300) throws -> [Point] {
-    let scratch = try FileSystem.makeTemporaryDirectory(prefix: "caravan-verify", environment: environment)
-    defer { try? FileSystem.removeTree(scratch) }
+    let scratch = try ThrowawayProject(prefix: "caravan-verify", environment: environment)
+    defer { scratch.remove() }
     let isFile = FileSystem.exists(FileSystem.absolute(source))
     let store =
-      isFile ? BoxStore(root: scratch + "/boxes") : BoxStore(root: CaravanPaths.boxes(environment: environment))
-    var points: [Point] = []
-    func pass(_ name: String, _ detail: String) {
-      points.append(Point(name: name, detail: detail))
-      log.step("verify", "\(name): ok (\(detail))")
-    }
-    func fail(_ name: String, _ error: Error) -> CaravanError {
-      let reason = (error as? CaravanError).map { $0.message + ($0.hint.map { "\n" + $0 } ?? "") } ?? "\(error)"
-      return CaravanError(
-        .guest, "box verify: '\(name)' failed for \(source): \(reason)",
-        hint: points.isEmpty ? nil : "Passed before it: " + points.map(\.name).joined(separator: ", ") + ".")
-    }
+      isFile
+      ? BoxStore(root: scratch.folder + "/boxes") : BoxStore(root: CaravanPaths.boxes(environment: environment))
+    let checklist = Checklist(source: source, log: log)
 
     // 1. Format and metadata.
-    let box: InstalledBox
-    do {
-      if isFile {
-        let installer = BoxInstaller(store: store, environment: environment)
-        installer.onStep = { _ in }
-        box = try installer.add(
-          BoxInstaller.Request(
-            source: FileSystem.absolute(source), name: "caravan-verify/box-\(getpid())", version: "0"))
-      } else {
-        guard let found = try store.find(name: source) else {
-          throw CaravanError(
-            .notFound, "no box named '\(source)' is installed and no such file exists",
-            hint: "Give a .box file or a name from `caravan box list`.")
-        }
-        box = found
-      }
-      try checkDisks(of: box)
-      pass(
-        "format and metadata",
-        "provider \(box.metadata.provider), \(box.metadata.disks.count) qcow2 disk(s)"
-          + (box.metadata.virtualSizeGB.map { ", virtual_size \($0) GB" } ?? ""))
-    } catch {
-      throw fail("format and metadata", error)
-    }
+    let box = try checklist.check("format and metadata") { try formatAndMetadata(source, isFile: isFile, store: store) }
 
     // 2. Boot and SSH with the insecure key, on a scratch machine.
+    let machine = BoxVerifier.machine(for: box, bootTimeoutSeconds: bootTimeoutSeconds)
+    let keys = scratch.folder + "/keys"
+    let hypervisor = try LibvirtHypervisor(uri: uri, lockDirectory: home + "/locks")
+    let (project, lifecycle) = try scratch.lifecycle(
+      for: machine, in: "project", hypervisor: hypervisor, boxes: store, keyDirectory: keys,
+      reporter: LogReporter(log: log), environment: environment)
+    defer {
+      try? lifecycle.destroy([machine])
+      if isFile { _ = try? store.remove(box, volumes: hypervisor, force: true) }
+    }
+    let communicator = try checklist.check("boots, SSH with the insecure key") {
+      do {
+        return try BoxVerifier.logIn(machine, lifecycle: lifecycle, keyDirectory: keys)
+      } catch {
+        throw consoleExplained(error, hypervisor: hypervisor, project: project)
+      }
+    }
+
+    // 3. Passwordless sudo.
+    try checklist.check("passwordless sudo") { try BoxVerifier.checkSudo(on: communicator) }
+
+    // 4. A DHCP address on the first NIC.
+    try checklist.check("DHCP address on the first NIC") { try BoxVerifier.checkDHCP(on: communicator) }
+    communicator.close()
+    return checklist.points
+  }
+
+  /// Point 1: the box file added to the scratch `store`, or the installed box found;
+  /// its provider and disks checked.
+  private func formatAndMetadata(_ source: String, isFile: Bool, store: BoxStore) throws -> (
+    result: InstalledBox, detail: String
+  ) {
+    let box: InstalledBox
+    if isFile {
+      let installer = BoxInstaller(store: store, environment: environment)
+      installer.onStep = { _ in }
+      box = try installer.add(
+        BoxInstaller.Request(
+          source: FileSystem.absolute(source), name: "caravan-verify/box-\(getpid())", version: "0"))
+    } else {
+      guard let found = try store.find(name: source) else {
+        throw CaravanError(
+          .notFound, "no box named '\(source)' is installed and no such file exists",
+          hint: "Give a .box file or a name from `caravan box list`.")
+      }
+      box = found
+    }
+    try checkDisks(of: box)
+    return (
+      box,
+      "provider \(box.metadata.provider), \(box.metadata.disks.count) qcow2 disk(s)"
+        + (box.metadata.virtualSizeGB.map { ", virtual_size \($0) GB" } ?? "")
+    )
+  }
+
+  /// The scratch machine: this box version, its insecure key kept, 1 GiB.
+  static func machine(for box: InstalledBox, bootTimeoutSeconds: Double) -> MachineSpec {
     var machine = MachineSpec(name: "verify")
     machine.box = BoxRequirement(name: box.name, version: try? VersionConstraint(parsing: "= " + box.version))
     machine.ssh.insertKey = false
     machine.bootTimeoutSeconds = bootTimeoutSeconds
     machine.memoryBytes = 1 << 30
-    let project = Project(
-      root: scratch + "/project", machinefilePath: scratch + "/project/Machinefile",
-      spec: ProjectSpec(machines: [machine]))
-    try FileSystem.makeDirectory(project.root)
-    let hypervisor = try LibvirtHypervisor(uri: uri, lockDirectory: home + "/locks")
-    let reporter = LogReporter(log: log)
-    let lifecycle = Lifecycle(
-      project: project, hypervisor: hypervisor, communicators: OpenSSHFactory(keyDirectory: scratch + "/keys"),
-      provisioners: GuestProvisioner(), boxes: store, reporter: reporter, environment: environment)
-    defer {
-      try? lifecycle.destroy([machine])
-      if isFile { _ = try? store.remove(box, volumes: hypervisor, force: true) }
-    }
-    let communicator: Communicator
-    do {
-      try lifecycle.up([machine], options: UpOptions(provision: false))
-      let record = try lifecycle.runningRecord(machine, for: "verify")
-      var endpoint = try lifecycle.endpoint(for: machine, record: record, shared: false)
-      endpoint.identityFiles = try OpenSSHFactory(keyDirectory: scratch + "/keys").insecureKeyFiles()
-      communicator = OpenSSHFactory(keyDirectory: scratch + "/keys").communicator(for: endpoint)
-      let who = try communicator.run("id -un", what: "id -un").trimmingCharacters(in: .whitespacesAndNewlines)
-      pass("boots, SSH with the insecure key", "logged in as \(who) on port \(record.sshPort)")
-    } catch {
-      throw fail("boots, SSH with the insecure key", consoleExplained(error, hypervisor: hypervisor, project: project))
-    }
+    return machine
+  }
 
-    // 3. Passwordless sudo.
-    do {
-      let root = try communicator.run("sudo -n id -u", what: "sudo -n id -u")
-        .trimmingCharacters(in: .whitespacesAndNewlines)
-      guard root == "0" else {
-        throw CaravanError(.guest, "`sudo -n id -u` printed '\(root)', not 0")
-      }
-      pass("passwordless sudo", "sudo -n runs as root")
-    } catch {
-      throw fail("passwordless sudo", error)
-    }
+  /// Point 2: the machine up, and a login with Vagrant's insecure key.
+  static func logIn(_ machine: MachineSpec, lifecycle: Lifecycle, keyDirectory: String) throws -> (
+    result: Communicator, detail: String
+  ) {
+    try lifecycle.up([machine], options: UpOptions(provision: false))
+    let record = try lifecycle.runningRecord(machine, for: "verify")
+    var endpoint = try lifecycle.endpoint(for: machine, record: record, shared: false)
+    endpoint.identityFiles = try OpenSSHFactory(keyDirectory: keyDirectory).insecureKeyFiles()
+    let communicator = OpenSSHFactory(keyDirectory: keyDirectory).communicator(for: endpoint)
+    let who = try communicator.run("id -un", what: "id -un").trimmingCharacters(in: .whitespacesAndNewlines)
+    return (communicator, "logged in as \(who) on port \(record.sshPort)")
+  }
 
-    // 4. A DHCP address on the first NIC.
-    do {
-      let links = try communicator.run("ip -o link show", what: "ip -o link show")
-      guard let first = BoxVerifier.firstNIC(inLinks: links) else {
-        throw CaravanError(.guest, "the guest has no network interface besides lo")
-      }
-      let addresses = try communicator.run("ip -4 -o addr show dev \(first)", what: "ip -4 addr show")
-      guard let address = BoxVerifier.dynamicAddress(in: addresses) else {
-        throw CaravanError(
-          .guest, "the first NIC \(first) has no DHCP (dynamic) IPv4 address: \(addresses)",
-          hint: "The box must configure DHCP on its first NIC (templates/scripts/network.sh does).")
-      }
-      pass("DHCP address on the first NIC", "\(first) \(address)")
-    } catch {
-      throw fail("DHCP address on the first NIC", error)
+  /// Point 3: sudo runs as root without a password.
+  static func checkSudo(on communicator: Communicator) throws -> String {
+    let root = try communicator.run("sudo -n id -u", what: "sudo -n id -u")
+      .trimmingCharacters(in: .whitespacesAndNewlines)
+    guard root == "0" else {
+      throw CaravanError(.guest, "`sudo -n id -u` printed '\(root)', not 0")
     }
-    communicator.close()
-    return points
+    return "sudo -n runs as root"
+  }
+
+  /// Point 4: the first NIC has an address from DHCP.
+  static func checkDHCP(on communicator: Communicator) throws -> String {
+    let links = try communicator.run("ip -o link show", what: "ip -o link show")
+    guard let first = BoxVerifier.firstNIC(inLinks: links) else {
+      throw CaravanError(.guest, "the guest has no network interface besides lo")
+    }
+    let addresses = try communicator.run("ip -4 -o addr show dev \(first)", what: "ip -4 addr show")
+    guard let address = BoxVerifier.dynamicAddress(in: addresses) else {
+      throw CaravanError(
+        .guest, "the first NIC \(first) has no DHCP (dynamic) IPv4 address: \(addresses)",
+        hint: "The box must configure DHCP on its first NIC (templates/scripts/network.sh does).")
+    }
+    return "\(first) \(address)"
   }
 
   /// A boot or SSH failure with what the scratch machine's serial console shows (`BootConsole`);
@@ -186,12 +194,38 @@ public struct BoxVerifier {
   }
 }
 
-/// Lifecycle lines under the build's log.
-final class LogReporter: Reporter {
-  let log: BuildLog
-  init(log: BuildLog) { self.log = log }
-  func step(_ machine: String, _ message: String) { log.step(machine, message) }
-  func detail(_ machine: String, _ line: String) { log.detail(line) }
-  func progress(_ machine: String, _ message: String) { log.status(message) }
-  func warning(_ message: String) { log.step("warning", message) }
+extension BoxVerifier {
+  /// The points of one verification, each logged as it passes; a failure names the
+  /// point, and the points passed before it.
+  final class Checklist {
+    let source: String
+    let log: BuildLog
+    private(set) var points: [Point] = []
+
+    init(source: String, log: BuildLog) {
+      self.source = source
+      self.log = log
+    }
+
+    /// Runs one point: what `body` returns is its result and what the log says of it.
+    func check<Value>(_ name: String, _ body: () throws -> (result: Value, detail: String)) throws -> Value {
+      let outcome: (result: Value, detail: String)
+      do { outcome = try body() } catch { throw failure(name, error) }
+      points.append(Point(name: name, detail: outcome.detail))
+      log.step("verify", "\(name): ok (\(outcome.detail))")
+      return outcome.result
+    }
+
+    /// A point with no result: `body` returns what the log says of it.
+    func check(_ name: String, _ body: () throws -> String) throws {
+      try check(name) { ((), try body()) }
+    }
+
+    private func failure(_ name: String, _ error: Error) -> CaravanError {
+      let reason = (error as? CaravanError).map { $0.message + ($0.hint.map { "\n" + $0 } ?? "") } ?? "\(error)"
+      return CaravanError(
+        .guest, "box verify: '\(name)' failed for \(source): \(reason)",
+        hint: points.isEmpty ? nil : "Passed before it: " + points.map(\.name).joined(separator: ", ") + ".")
+    }
+  }
 }

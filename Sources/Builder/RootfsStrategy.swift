@@ -110,7 +110,7 @@ struct RootfsStrategy {
   /// `RootfsNetwork`'s DHCP default after them when they configure none).
   private func configureBoot(root: String, uuid: String) throws {
     log.step("rootfs", "boot configuration (extlinux, root=UUID=\(uuid))")
-    let host = hostname(spec)
+    let host = spec.hostname
     let files: [(String, String, mode_t)] = [
       ("/etc/fstab", "UUID=\(uuid)\t/\text4\terrors=remount-ro\t0\t1\n", 0o644),
       ("/etc/hostname", host + "\n", 0o644),
@@ -175,25 +175,5 @@ struct RootfsStrategy {
       step: "writing the MBR")
     try? FileSystem.removeTree(root)
     return image
-  }
-}
-
-/// A box's host name: `hostname` var if given, else the box name's last part.
-func hostname(_ spec: BuildSpec) -> String {
-  if let chosen = spec.variables["hostname"], !chosen.isEmpty { return chosen }
-  let last = spec.name.split(separator: "/").last.map(String.init) ?? spec.name
-  let cleaned = String(last.map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : "-" })
-  return cleaned.isEmpty ? "caravan" : cleaned.lowercased()
-}
-
-extension Subprocess {
-  /// Runs to the end; a non-zero exit is an error naming the step and the output.
-  func checked(step: String) throws {
-    let result = try run()
-    guard result.status == 0 else {
-      throw CaravanError(
-        .io, "\(step) failed: `\(arguments.joined(separator: " "))` exited \(result.status)",
-        hint: (result.stderr + result.stdout).trimmingCharacters(in: .whitespacesAndNewlines))
-    }
   }
 }

@@ -123,19 +123,3 @@ struct SSHTarget: PostinstallTarget {
     communicator.close()
   }
 }
-
-extension Subprocess {
-  /// Runs to the end and returns standard output as bytes.
-  func runData() throws -> Data {
-    var collected = Data()
-    var errors = Data()
-    let status = try run { stream, chunk in
-      if stream == .stdout { collected.append(chunk) } else { errors.append(chunk) }
-    }
-    guard status == 0 else {
-      throw CaravanError(
-        .io, "`\(arguments.joined(separator: " "))` exited \(status): \(String(decoding: errors, as: UTF8.self))")
-    }
-    return collected
-  }
-}

@@ -3,7 +3,6 @@ import Builder
 import Foundation
 import Host
 import Machinefile
-import Spec
 import Support
 
 struct BuildCommand: ParsableCommand {
@@ -38,7 +37,7 @@ struct BuildCommand: ParsableCommand {
 
   func run() throws {
     let environment = ProcessInfo.processInfo.environment
-    let file = try BuildCommand.boxfilePath(path)
+    let file = try Boxfile.find(at: path)
     var given: [String: String] = [:]
     for pair in variables {
       let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
@@ -59,24 +58,5 @@ struct BuildCommand: ParsableCommand {
     _ = try BoxBuild(spec: spec, options: options) { port in
       try Boxfile.load(path: file, shownAs: shown, variables: given, environment: environment, httpPort: port)
     }.run()
-  }
-
-  /// `boxes/NAME` → `boxes/NAME/Boxfile`; a file as given.
-  static func boxfilePath(_ path: String) throws -> String {
-    let absolute = FileSystem.absolute(path)
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: absolute, isDirectory: &isDirectory) else {
-      throw CaravanError(
-        .notFound, "no Boxfile at '\(path)'", hint: "Give a folder holding a Boxfile (boxes/NAME) or the file itself.")
-    }
-    if isDirectory.boolValue {
-      let inside = absolute + "/Boxfile"
-      guard FileSystem.exists(inside) else {
-        throw CaravanError(
-          .notFound, "the folder '\(path)' has no Boxfile", hint: "Write \(path)/Boxfile, or name the file itself.")
-      }
-      return inside
-    }
-    return absolute
   }
 }

@@ -1,8 +1,6 @@
 import ArgumentParser
-import Core
 import Foundation
 import Machinefile
-import Spec
 import Support
 
 public struct CaravanCommand: ParsableCommand {
@@ -61,8 +59,4 @@ public struct CaravanCommand: ParsableCommand {
     }
     Foundation.exit(Interrupt.exitStatus)
   }
-}
-
-func printError(_ text: String) {
-  FileHandle.standardError.write(Data((text + "\n").utf8))
 }

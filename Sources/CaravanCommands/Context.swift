@@ -1,4 +1,3 @@
-import ArgumentParser
 import Boxes
 import Core
 import Foundation
@@ -9,16 +8,6 @@ import Provisioning
 import SSH
 import Spec
 import Support
-
-/// Flags shared by the commands that change machines.
-struct LockOptions: ParsableArguments {
-  @Flag(name: .customLong("no-wait"), help: "Fail at once if another caravan command is working on this project.")
-  var noWait = false
-  @Option(
-    help: ArgumentHelp(
-      "Append each lifecycle step as a JSON line to this file (also CARAVAN_EVENTS).", valueName: "file"))
-  var events: String?
-}
 
 /// Everything a project command needs, wired from the environment.
 struct Context {

@@ -5,7 +5,6 @@ import Host
 import LibvirtDriver
 import Machinefile
 import Spec
-import Support
 
 struct DoctorCommand: ParsableCommand {
   static let configuration = CommandConfiguration(

@@ -3,7 +3,6 @@ import Core
 import Foundation
 import Host
 import LibvirtDriver
-import Support
 
 struct GlobalStatusCommand: ParsableCommand {
   static let configuration = CommandConfiguration(

@@ -1,4 +1,4 @@
-// The public entry points for Boxfiles: load one for `caravan build`, check one for
+// The public entry points for Boxfiles: find and load one for `caravan build`, check one for
 // `caravan validate`, and tell a Boxfile from a Machinefile.
 
 import Foundation
@@ -47,6 +47,25 @@ public enum Boxfile {
     let directory = (path as NSString).deletingLastPathComponent
     let spec = validator.validateBoxfile(file, path: path, directory: directory, variables: values)
     return (validator.hasErrors ? nil : spec, validator.diagnostics)
+  }
+
+  /// `boxes/NAME` → `boxes/NAME/Boxfile`; a file as given.
+  public static func find(at path: String) throws -> String {
+    let absolute = FileSystem.absolute(path)
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: absolute, isDirectory: &isDirectory) else {
+      throw CaravanError(
+        .notFound, "no Boxfile at '\(path)'", hint: "Give a folder holding a Boxfile (boxes/NAME) or the file itself.")
+    }
+    if isDirectory.boolValue {
+      let inside = absolute + "/Boxfile"
+      guard FileSystem.exists(inside) else {
+        throw CaravanError(
+          .notFound, "the folder '\(path)' has no Boxfile", hint: "Write \(path)/Boxfile, or name the file itself.")
+      }
+      return inside
+    }
+    return absolute
   }
 
   /// Whether `caravan validate` should read the file as a Boxfile: it is named `Boxfile`,

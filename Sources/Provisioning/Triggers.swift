@@ -44,11 +44,6 @@ extension GuestProvisioner {
     }
   }
 
-  static func keep(_ line: String, in tail: inout [String]) {
-    tail.append(line)
-    if tail.count > tailLines { tail.removeFirst() }
-  }
-
   static func triggerFailed(_ what: String, _ command: String, status: Int32, tail: [String]) -> CaravanError {
     CaravanError(
       .guest, "\(what) failed: \(command) exited with status \(status)",

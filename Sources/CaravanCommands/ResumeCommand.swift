@@ -1,0 +1,14 @@
+import ArgumentParser
+
+struct ResumeCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "resume",
+    abstract: "Continue suspended or paused machines where they were, and wait for SSH.")
+
+  @Argument(help: "Machines (default: all).") var machines: [String] = []
+  @OptionGroup var lockOptions: LockOptions
+
+  func run() throws {
+    try Context().changing(machines, lock: lockOptions, command: "resume") { try $0.resume($1) }
+  }
+}

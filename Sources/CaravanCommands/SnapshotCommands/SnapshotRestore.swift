@@ -1,0 +1,16 @@
+import ArgumentParser
+
+struct SnapshotRestore: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "restore", abstract: "Put machines back as a snapshot has them; their key and ports stay.",
+    usage: "caravan snapshot restore [MACHINE] NAME")
+
+  @OptionGroup var target: MachineAndSnapshot
+  @OptionGroup var lockOptions: LockOptions
+
+  func run() throws {
+    try Context().changing(target.machines, lock: lockOptions, command: "snapshot") {
+      try $0.restoreSnapshot($1, name: target.name)
+    }
+  }
+}
