@@ -63,9 +63,10 @@ test-install-deps:
 fixtures: box
 	@scripts/phase.sh fixtures Tests/Fixtures/installer/make-fixtures.sh out/debian-12.box out/fixtures
 
+# The module layers, the size rules (files up to 400 lines, functions up to 80), and
 # swift-format (part of the toolchain) with the project's .swift-format.
 lint:
-	scripts/phase.sh lint sh -c 'scripts/check-layers.py && swift format lint --strict --recursive Sources Tests Plugins Package.swift'
+	scripts/phase.sh lint sh -c 'scripts/check-layers.py && scripts/check-sizes.py && swift format lint --strict --recursive Sources Tests Plugins Package.swift'
 
 format:
 	swift format format --in-place --recursive Sources Tests Plugins Package.swift

@@ -2,6 +2,7 @@
 // no boot at all, a boot that stopped, sshd failing, or a login prompt but no address.
 
 import Foundation
+import Support
 
 enum BootConsole {
   enum Finding: Equatable {
@@ -53,13 +54,13 @@ enum BootConsole {
   }
 
   /// The last `count` lines that hold text, without terminal escape sequences and carriage returns.
-  static func lastLines(_ console: String, count: Int = 15) -> [String] {
+  static func lastLines(_ console: String, count: Int = 15) -> OutputTail {
     let plain = console.replacingOccurrences(of: "\u{1B}\\[[0-9;?]*[A-Za-z]", with: "", options: .regularExpression)
       .replacingOccurrences(of: "\r", with: "")
     let lines = plain.split(separator: "\n").map(String.init).filter {
       !$0.trimmingCharacters(in: .whitespaces).isEmpty
     }
-    return Array(lines.suffix(count))
+    return OutputTail(count, of: lines)
   }
 
   /// "The console shows …" and its last lines, or a note that there is no console log.
@@ -69,8 +70,8 @@ enum BootConsole {
     }
     let text = String(decoding: data, as: UTF8.self)
     let finding = classify(text)
-    let tail = lastLines(text)
+    let quoted = lastLines(text).quoted()
     return "The console shows \(describe(finding))."
-      + (tail.isEmpty ? "" : "\nIts last lines:\n" + tail.map { "  " + $0 }.joined(separator: "\n"))
+      + (quoted.isEmpty ? "" : "\n" + quoted.joined(separator: "\n"))
   }
 }

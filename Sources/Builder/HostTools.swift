@@ -14,18 +14,17 @@ struct HostTools {
   ) throws -> String {
     // A build step is never started after Ctrl-C.
     try Interrupt.process.check()
-    var tail: [String] = []
+    var tail = OutputTail(15)
     var output = ""
     let status = try Subprocess(arguments, environment: environment).runStreamingLines { _, line in
       tail.append(line)
-      if tail.count > 15 { tail.removeFirst() }
       if output.utf8.count < 1 << 20 { output += line + "\n" }
       if show { log.detail(line) }
     }
     guard status == 0 else {
       throw CaravanError(
         .io, "\(step) failed: `\(arguments.map(shellQuote).joined(separator: " "))` exited \(status)",
-        hint: ([hint].compactMap { $0 } + (tail.isEmpty ? [] : ["Its last lines:"] + tail.map { "  " + $0 }))
+        hint: ([hint].compactMap { $0 } + tail.quoted())
           .joined(separator: "\n"))
     }
     return output

@@ -55,17 +55,16 @@ struct Postinstall {
           shown = path
         }
         log.step("postinstall", "\(position + 1)/\(spec.postinstall.count) \(step.name) (\(shown))")
-        var tail: [String] = []
+        var tail = OutputTail(10)
         let environment = baseEnvironment.merging(shell.env) { _, own in own }
         let status = try target.runScript(script, arguments: shell.args, environment: environment) { line in
           log.detail(line)
           tail.append(line)
-          if tail.count > 10 { tail.removeFirst() }
         }
         guard status == 0 else {
           throw CaravanError(
             .guest, "postinstall step '\(step.name)' (\(shown)) failed with exit status \(status)",
-            hint: (["Its last lines:"] + tail.map { "  " + $0 } + ["The step is at \(spec.file):\(step.location)."])
+            hint: (tail.quoted(silent: ["Its last lines:"]) + ["The step is at \(spec.file):\(step.location)."])
               .joined(separator: "\n"))
         }
       case .file(let source, let destination):

@@ -200,10 +200,10 @@ extension Doctor {
     }
     let low = errorThreshold()
     let status: HealthCheck.Status = free < low ? .error : free < Doctor.warningThreshold ? .warning : .ok
-    let limits = "error below \(Doctor.size(low)), warning below \(Doctor.size(Doctor.warningThreshold))"
+    let limits = "error below \(ByteSize.text(low)), warning below \(ByteSize.text(Doctor.warningThreshold))"
     return HealthCheck(
       id, status,
-      "storage pool '\(name)'\(place.isEmpty ? "" : " (\(place))") has \(Doctor.size(free)) free (\(limits))",
+      "storage pool '\(name)'\(place.isEmpty ? "" : " (\(place))") has \(ByteSize.text(free)) free (\(limits))",
       fix: status == .ok
         ? nil
         : "Free space there (`caravan box prune`, `caravan destroy` of machines no longer needed), or point `libvirt { pool }` at a pool on a larger file system."

@@ -148,17 +148,4 @@ public struct Doctor {
     }.max { $0.bytes < $1.bytes }
   }
 
-  /// `1.5 GiB`, `300 MiB`, `12 KiB`.
-  public static func size(_ bytes: UInt64) -> String {
-    let units = ["bytes", "KiB", "MiB", "GiB", "TiB"]
-    var value = Double(bytes)
-    var unit = 0
-    while value >= 1024 && unit < units.count - 1 {
-      value /= 1024
-      unit += 1
-    }
-    if unit == 0 { return "\(bytes) bytes" }
-    return value >= 10 ? "\(Int(value)) \(units[unit])" : String(format: "%.1f %@", value, units[unit])
-  }
-
 }

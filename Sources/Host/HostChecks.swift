@@ -141,9 +141,9 @@ public struct HostChecks {
       return HealthCheck(id, .warning, "cannot tell how much space is free in CARAVAN_HOME (\(home))", fix: fix)
     }
     let status: HealthCheck.Status = free < errorBelow ? .error : free < warningBelow ? .warning : .ok
-    let limits = "error below \(Doctor.size(errorBelow)), warning below \(Doctor.size(warningBelow))"
+    let limits = "error below \(ByteSize.text(errorBelow)), warning below \(ByteSize.text(warningBelow))"
     return HealthCheck(
-      id, status, "CARAVAN_HOME (\(home)) has \(Doctor.size(free)) free (\(limits))",
+      id, status, "CARAVAN_HOME (\(home)) has \(ByteSize.text(free)) free (\(limits))",
       fix: status == .ok ? nil : fix)
   }
 

@@ -53,37 +53,17 @@ public struct DomainDefinition: Equatable {
   /// NICs on libvirt networks and host bridges, besides the management NIC.
   public var interfaces: [NetworkAttachment] = []
 
-  /// The PCI slot of the management NIC (QEMU's own, outside libvirt's view);
-  /// the other NICs take the slots after it, so every guest names the
-  /// management NIC first (`eth0`, or the lowest `ens…`) whatever NICs it has.
-  static let managementSlot = 0x10
-
   /// The guest's name for the `index`-th disk: vda, vdb, …
   static func diskTarget(_ index: Int) -> String { "vd" + String(UnicodeScalar(UInt8(97 + index))) }
 
   var hasNinep: Bool { filesystems.contains { $0.kind == .ninep } }
   var hasVirtiofs: Bool { filesystems.contains { $0.kind != .ninep } }
 
-  /// QEMU user-mode networking with host forwards, passed through
-  /// `<qemu:commandline>` (libvirt 9.0 has no `passt` port forwarding).
-  /// The NIC needs a free PCI slot of its own.
-  var netdevArguments: [String] {
-    var netdev = "user,id=caravan0"
-    for forward in forwards { netdev += "," + DomainDefinition.hostfwd(forward) }
-    if restrictNetwork { netdev += ",restrict=on" }
-    let slot = "0x" + String(DomainDefinition.managementSlot, radix: 16)
-    return ["-netdev", netdev, "-device", "virtio-net-pci,netdev=caravan0,addr=\(slot)"]
-  }
-
-  /// The `-netdev user` option of one forward: `hostfwd=tcp:127.0.0.1:2222-:22`.
-  static func hostfwd(_ forward: ResolvedForward) -> String {
-    "hostfwd=\(forward.transport.rawValue):\(forward.hostIP):\(forward.host)-:\(forward.guest)"
-  }
-
   /// `xml` (a domain's, a snapshot's or a saved image's) with forward `from`
   /// moved to `to`'s host port; the rest is left as it is.
   static func moving(_ from: ResolvedForward, to: ResolvedForward, in xml: String) -> String {
-    xml.replacingOccurrences(of: hostfwd(from) + ",", with: hostfwd(to) + ",")
+    let hostfwd = DomainSkeleton.hostfwd
+    return xml.replacingOccurrences(of: hostfwd(from) + ",", with: hostfwd(to) + ",")
       .replacingOccurrences(of: hostfwd(from) + "'", with: hostfwd(to) + "'")
       .replacingOccurrences(of: hostfwd(from) + "\"", with: hostfwd(to) + "\"")
   }
@@ -100,7 +80,7 @@ public struct DomainDefinition: Equatable {
       type = "bridge"
       source = XMLElement("source", [("bridge", bridge)])
     }
-    let slot = "0x" + String(managementSlot + 1 + index, radix: 16)
+    let slot = "0x" + String(DomainSkeleton.managementSlot + 1 + index, radix: 16)
     return XMLElement(
       "interface", [("type", type)],
       children: [
@@ -140,79 +120,34 @@ public struct DomainDefinition: Equatable {
     return XMLElement("filesystem", [("type", "mount"), ("accessmode", accessMode)], children: children)
   }
 
-  public var xml: String {
-    var root = XMLElement("domain", [("type", type), ("xmlns:qemu", DomainDefinition.qemuNamespace)])
-    root.children.append(XMLElement("name", text: name))
-    if let uuid { root.children.append(XMLElement("uuid", text: uuid)) }
-    // A VM generation ID (QEMU's vmgenid device): libvirt makes a new one when the
-    // domain is defined and again when it starts from a snapshot or a saved state, so a
-    // guest started from a warm state is told it is a copy (the kernel reseeds its RNG).
-    root.children.append(XMLElement("genid"))
-    root.children.append(XMLElement("title", text: "Caravan machine '\(metadata.machine)'"))
-    root.children.append(
-      XMLElement("description", text: "Made by Caravan for \(metadata.project); managed with `caravan` there."))
-    root.children.append(
-      XMLElement(
-        "metadata",
+  public var xml: String { skeleton.xml }
+
+  /// The domain skeleton filled in for a machine.
+  var skeleton: DomainSkeleton {
+    // A VM generation ID: libvirt makes a new one when the domain is defined and again
+    // when it starts from a snapshot or a saved state, so a guest started from a warm
+    // state is told it is a copy (the kernel reseeds its RNG).
+    DomainSkeleton(
+      type: type, name: name, uuid: uuid, generationID: true, title: "Caravan machine '\(metadata.machine)'",
+      description: "Made by Caravan for \(metadata.project); managed with `caravan` there.",
+      metadata: XMLElement(
+        "caravan:machine", [("xmlns:caravan", DomainDefinition.metadataNamespace)],
         children: [
+          XMLElement("caravan:project", text: metadata.project),
+          XMLElement("caravan:name", text: metadata.machine),
+          XMLElement("caravan:pool", text: metadata.pool),
           XMLElement(
-            "caravan:machine", [("xmlns:caravan", DomainDefinition.metadataNamespace)],
-            children: [
-              XMLElement("caravan:project", text: metadata.project),
-              XMLElement("caravan:name", text: metadata.machine),
-              XMLElement("caravan:pool", text: metadata.pool),
-              XMLElement(
-                "caravan:box", [("version", metadata.boxVersion), ("volume", metadata.boxVolume)], text: metadata.box),
-            ])
-        ]))
-    root.children.append(XMLElement("memory", [("unit", "MiB")], text: String(memoryMiB)))
-    if hasVirtiofs {
+            "caravan:box", [("version", metadata.boxVersion), ("volume", metadata.boxVolume)], text: metadata.box),
+        ]),
+      memoryMiB: memoryMiB,
       // virtiofsd maps the guest's memory: it must be shared, not private to QEMU.
-      root.children.append(
-        XMLElement(
-          "memoryBacking",
-          children: [XMLElement("source", [("type", "memfd")]), XMLElement("access", [("mode", "shared")])]
-        ))
-    }
-    root.children.append(XMLElement("vcpu", text: String(vcpus)))
-    root.children.append(
-      XMLElement(
-        "os",
-        children: [
-          XMLElement("type", [("arch", "x86_64"), ("machine", machineType)], text: "hvm"),
-          XMLElement("boot", [("dev", "hd")]),
-        ]))
-    root.children.append(XMLElement("features", children: [XMLElement("acpi"), XMLElement("apic")]))
-    if let cpuMode { root.children.append(XMLElement("cpu", [("mode", cpuMode)])) }
-    root.children.append(XMLElement("clock", [("offset", "utc")]))
-    root.children.append(XMLElement("on_poweroff", text: "destroy"))
-    root.children.append(XMLElement("on_reboot", text: "restart"))
-    root.children.append(XMLElement("on_crash", text: "destroy"))
-    var devices = XMLElement("devices")
-    for disk in disks {
-      devices.children.append(
-        XMLElement(
-          "disk", [("type", "volume"), ("device", "disk")],
-          children: [
-            XMLElement("driver", [("name", "qemu"), ("type", "qcow2"), ("discard", "unmap")]),
-            XMLElement("source", [("pool", disk.pool), ("volume", disk.volume)]),
-            XMLElement("target", [("dev", disk.target), ("bus", disk.bus)]),
-          ]))
-    }
-    devices.children += interfaces.enumerated().map { DomainDefinition.interface($0.element, index: $0.offset) }
-    var serial = XMLElement("serial", [("type", "pty")], children: [XMLElement("target", [("port", "0")])])
-    if let consoleLog { serial.children.insert(XMLElement("log", [("file", consoleLog), ("append", "off")]), at: 0) }
-    devices.children.append(serial)
-    devices.children.append(
-      XMLElement("console", [("type", "pty")], children: [XMLElement("target", [("type", "serial"), ("port", "0")])]))
-    devices.children.append(
-      XMLElement(
-        "rng", [("model", "virtio")], children: [XMLElement("backend", [("model", "random")], text: "/dev/urandom")]))
-    devices.children.append(XMLElement("memballoon", [("model", "virtio")]))
-    devices.children += filesystems.map { DomainDefinition.filesystem($0, ninep: ninepAccess) }
-    root.children.append(devices)
-    root.children.append(
-      XMLElement("qemu:commandline", children: netdevArguments.map { XMLElement("qemu:arg", [("value", $0)]) }))
-    return root.render()
+      sharedMemory: hasVirtiofs, vcpus: vcpus, machineType: machineType, cpuMode: cpuMode,
+      disks: disks.map { disk in
+        DomainSkeleton.qcow2Disk(
+          type: "volume", source: [("pool", disk.pool), ("volume", disk.volume)], target: disk.target, bus: disk.bus)
+      },
+      interfaces: interfaces.enumerated().map { DomainDefinition.interface($0.element, index: $0.offset) },
+      consoleLog: consoleLog, filesystems: filesystems.map { DomainDefinition.filesystem($0, ninep: ninepAccess) },
+      forwards: forwards, restrictNetwork: restrictNetwork)
   }
 }

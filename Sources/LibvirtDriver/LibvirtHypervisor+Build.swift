@@ -47,54 +47,15 @@ public struct BuildDomain: Equatable, Sendable {
     self.consoleLog = consoleLog
   }
 
-  public var xml: String {
-    var root = XMLElement(
-      "domain", [("type", accelerator == .kvm ? "kvm" : "qemu"), ("xmlns:qemu", DomainDefinition.qemuNamespace)])
-    root.children.append(XMLElement("name", text: name))
-    root.children.append(XMLElement("title", text: "Caravan build VM"))
-    root.children.append(
-      XMLElement("description", text: "Made by `caravan build`; removed when the build ends."))
-    root.children.append(
-      XMLElement(
-        "metadata",
-        children: [
-          XMLElement(
-            "caravan:build", [("xmlns:caravan", BuildDomain.metadataNamespace)],
-            children: [
-              XMLElement("caravan:lock", text: lockPath), XMLElement("caravan:work", text: workFolder),
-            ])
-        ]))
-    root.children.append(XMLElement("memory", [("unit", "MiB")], text: String(memoryMiB)))
-    root.children.append(XMLElement("vcpu", text: String(cpus)))
-    var os = XMLElement("os", children: [XMLElement("type", [("arch", "x86_64"), ("machine", "pc")], text: "hvm")])
-    switch boot {
-    case .kernel(let kernel, let initrd, let cmdline):
-      os.children += [
-        XMLElement("kernel", text: kernel), XMLElement("initrd", text: initrd), XMLElement("cmdline", text: cmdline),
-      ]
-    case .cdrom:
-      os.children += [XMLElement("boot", [("dev", "cdrom")]), XMLElement("boot", [("dev", "hd")])]
-    case .disk:
-      os.children.append(XMLElement("boot", [("dev", "hd")]))
-    }
-    root.children.append(os)
-    root.children.append(XMLElement("features", children: [XMLElement("acpi"), XMLElement("apic")]))
-    root.children.append(XMLElement("clock", [("offset", "utc")]))
-    root.children.append(XMLElement("on_poweroff", text: "destroy"))
-    // An installer's reboot ends its run as a power-off would: the next boot is Caravan's.
-    root.children.append(XMLElement("on_reboot", text: "destroy"))
-    root.children.append(XMLElement("on_crash", text: "destroy"))
-    var devices = XMLElement("devices")
-    devices.children.append(
-      XMLElement(
-        "disk", [("type", "file"), ("device", "disk")],
-        children: [
-          XMLElement("driver", [("name", "qemu"), ("type", "qcow2"), ("discard", "unmap")]),
-          XMLElement("source", [("file", disk)]),
-          XMLElement("target", [("dev", "vda"), ("bus", "virtio")]),
-        ]))
+  public var xml: String { skeleton.xml }
+
+  /// The machine's domain skeleton, varied for a build: no generation ID, the installer
+  /// boot, a disk file (and an ISO), an appended console log, a keyboard and a display,
+  /// no balloon, and only SSH forwarded, without `restrict=on`.
+  var skeleton: DomainSkeleton {
+    var disks = [DomainSkeleton.qcow2Disk(type: "file", source: [("file", disk)], target: "vda", bus: "virtio")]
     if case .cdrom(let iso) = boot {
-      devices.children.append(
+      disks.append(
         XMLElement(
           "disk", [("type", "file"), ("device", "cdrom")],
           children: [
@@ -104,30 +65,28 @@ public struct BuildDomain: Equatable, Sendable {
             XMLElement("readonly"),
           ]))
     }
-    devices.children.append(
-      XMLElement(
-        "serial", [("type", "pty")],
-        children: [
-          XMLElement("log", [("file", consoleLog), ("append", "on")]), XMLElement("target", [("port", "0")]),
-        ]))
-    devices.children.append(
-      XMLElement("console", [("type", "pty")], children: [XMLElement("target", [("type", "serial"), ("port", "0")])]))
-    // A keyboard for typed boot commands, and a display for the installer's text console.
-    devices.children.append(XMLElement("input", [("type", "keyboard"), ("bus", "ps2")]))
-    devices.children.append(XMLElement("graphics", [("type", "vnc"), ("listen", "127.0.0.1"), ("autoport", "yes")]))
-    devices.children.append(XMLElement("video", children: [XMLElement("model", [("type", "vga")])]))
-    devices.children.append(
-      XMLElement(
-        "rng", [("model", "virtio")], children: [XMLElement("backend", [("model", "random")], text: "/dev/urandom")]))
-    root.children.append(devices)
-    let netdev = "user,id=caravan0,hostfwd=tcp:127.0.0.1:\(sshPort)-:22"
-    root.children.append(
-      XMLElement(
-        "qemu:commandline",
-        children: ["-netdev", netdev, "-device", "virtio-net-pci,netdev=caravan0,addr=0x10"].map {
-          XMLElement("qemu:arg", [("value", $0)])
-        }))
-    return root.render()
+    return DomainSkeleton(
+      type: accelerator == .kvm ? "kvm" : "qemu", name: name, title: "Caravan build VM",
+      description: "Made by `caravan build`; removed when the build ends.",
+      metadata: XMLElement(
+        "caravan:build", [("xmlns:caravan", BuildDomain.metadataNamespace)],
+        children: [XMLElement("caravan:lock", text: lockPath), XMLElement("caravan:work", text: workFolder)]),
+      memoryMiB: memoryMiB, vcpus: cpus, boot: bootElements,
+      // An installer's reboot ends its run as a power-off would: the next boot is Caravan's.
+      onReboot: "destroy", disks: disks, consoleLog: consoleLog, appendConsoleLog: true, keyboardAndDisplay: true,
+      memoryBalloon: false, forwards: [ResolvedForward(transport: .tcp, hostIP: "127.0.0.1", host: sshPort, guest: 22)])
+  }
+
+  /// What `<os>` holds after its `<type>`.
+  private var bootElements: [XMLElement] {
+    switch boot {
+    case .kernel(let kernel, let initrd, let cmdline):
+      [XMLElement("kernel", text: kernel), XMLElement("initrd", text: initrd), XMLElement("cmdline", text: cmdline)]
+    case .cdrom:
+      [XMLElement("boot", [("dev", "cdrom")]), XMLElement("boot", [("dev", "hd")])]
+    case .disk:
+      [XMLElement("boot", [("dev", "hd")])]
+    }
   }
 }
 

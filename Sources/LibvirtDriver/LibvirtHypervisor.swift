@@ -121,7 +121,7 @@ public final class LibvirtHypervisor: Hypervisor {
     let errors = lines[start...].filter {
       $0.contains("qemu-system") && ($0.contains("rror") || $0.contains("Could not") || $0.contains("could not"))
     }
-    return errors.isEmpty ? nil : errors.suffix(3).joined(separator: "\n")
+    return errors.isEmpty ? nil : OutputTail(3, of: errors).joined(separator: "\n")
   }
 
   /// Before a domain starts on this machine's qemu:///session: the folders its daemon

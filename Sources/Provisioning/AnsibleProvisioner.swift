@@ -41,19 +41,18 @@ extension GuestProvisioner {
     let arguments = AnsiblePlaybook.arguments(
       ansible, program: program, host: machine.name, playbook: playbook, inventory: inventory,
       userInventory: userInventory, extraVarsFile: extraVars)
-    var tail: [String] = []
+    var tail = OutputTail(GuestProvisioner.tailLines)
     let status = try Subprocess(
       arguments, environment: AnsiblePlaybook.environment(environment, projectRoot: projectRoot)
     ).runStreamingLines { _, line in
       reporter.detail(machine.name, line)
       tail.append(line)
-      if tail.count > GuestProvisioner.tailLines { tail.removeFirst() }
     }
     guard status == 0 else {
       let again = "Fix the playbook and run `caravan provision\(machine.name == "default" ? "" : " " + machine.name)`."
       throw CaravanError(
         .guest, "\(what) failed: ansible-playbook exited with status \(status)",
-        hint: ((tail.isEmpty ? ["It printed nothing."] : ["Its last lines:"] + tail.map { "  " + $0 }) + [again])
+        hint: (tail.quoted(silent: ["It printed nothing."]) + [again])
           .joined(separator: "\n"))
     }
     // What the playbook changed, on the guest's disk before the provisioner is recorded. The

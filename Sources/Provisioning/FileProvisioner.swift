@@ -29,11 +29,11 @@ extension GuestProvisioner {
     let place = GuestProvisioner.placeCommand(
       staged: staged, destination: destination, isDirectory: isDirectory.boolValue,
       name: (path as NSString).lastPathComponent)
-    var tail: [String] = []
+    var tail = OutputTail(GuestProvisioner.tailLines)
     let status = try communicator.execute(
       GuestProvisioner.staged(at: staged, exclusive: true, then: place), input: archive
     ) { _, line in
-      GuestProvisioner.keep(line, in: &tail)
+      tail.append(line)
       reporter.detail(machine.name, line)
     }
     guard status == 0 else {

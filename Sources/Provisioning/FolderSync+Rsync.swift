@@ -24,12 +24,11 @@ extension FolderSync {
     let args = FolderSync.rsyncArguments(
       source: source, destination: folder.destination, shell: shell, owner: owner, group: group,
       exclude: folder.exclude)
-    var tail: [String] = []
+    var tail = OutputTail(GuestProvisioner.tailLines)
     let status: Int32
     do {
       status = try Subprocess(args).runStreamingLines { _, line in
         tail.append(line)
-        if tail.count > GuestProvisioner.tailLines { tail.removeFirst() }
         reporter.detail(machine.name, line)
       }
     } catch {

@@ -41,10 +41,4 @@ public struct GuestProvisioner: ProvisionerRunner {
         reporter: reporter)
     }
   }
-
-  /// Adds a line of output to the last `tailLines` kept for an error.
-  static func keep(_ line: String, in tail: inout [String]) {
-    tail.append(line)
-    if tail.count > tailLines { tail.removeFirst() }
-  }
 }

@@ -34,17 +34,16 @@ extension GuestProvisioner {
     let command = PuppetApply.command(
       puppet: program, folder: folder, manifest: manifestName, modules: modules != nil, facts: puppet.facts,
       options: puppet.options)
-    var tail: [String] = []
+    var tail = OutputTail(GuestProvisioner.tailLines)
     let status = try communicator.execute(command) { _, line in
       reporter.detail(machine.name, line)
       tail.append(line)
-      if tail.count > GuestProvisioner.tailLines { tail.removeFirst() }
     }
     guard PuppetApply.succeeded(status) else {
       let again = "Fix the manifest and run `caravan provision\(machine.name == "default" ? "" : " " + machine.name)`."
       throw CaravanError(
         .guest, "\(what) failed: puppet apply exited with status \(status)\(PuppetApply.meaning(status))",
-        hint: ((tail.isEmpty ? ["It printed nothing."] : ["Its last lines:"] + tail.map { "  " + $0 }) + [again])
+        hint: (tail.quoted(silent: ["It printed nothing."]) + [again])
           .joined(separator: "\n"))
     }
   }

@@ -41,10 +41,10 @@ extension GuestProvisioner {
     // One round trip: the script is written, run and removed by one guest command.
     let command = GuestProvisioner.staged(
       at: remote, exclusive: shell.uploadPath == nil, then: GuestProvisioner.command(shell, remotePath: remote))
-    var tail: [String] = []
+    var tail = OutputTail(GuestProvisioner.tailLines)
     let status = try communicator.execute(command, input: data) { _, line in
       reporter.detail(machine.name, line)
-      GuestProvisioner.keep(line, in: &tail)
+      tail.append(line)
     }
     if status == GuestProvisioner.stagingFailed, let last = tail.last, last.hasPrefix("caravan: cannot write") {
       throw CaravanError(
@@ -57,7 +57,7 @@ extension GuestProvisioner {
       let again = "Fix the script and run `caravan provision\(machine.name == "default" ? "" : " " + machine.name)`."
       throw CaravanError(
         .guest, "provisioner '\(name)' of machine '\(machine.name)' failed with exit status \(status)",
-        hint: ((tail.isEmpty ? ["It printed nothing."] : ["Its last lines:"] + tail.map { "  " + $0 }) + [again])
+        hint: (tail.quoted(silent: ["It printed nothing."]) + [again])
           .joined(separator: "\n"))
     }
   }

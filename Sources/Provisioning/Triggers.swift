@@ -15,14 +15,14 @@ extension GuestProvisioner {
     let what =
       "trigger \(trigger.when.rawValue) \(trigger.commands.joined(separator: ", ")) of machine '\(machine.name)'"
     if let run = trigger.run {
-      var tail: [String] = []
+      var tail = OutputTail(GuestProvisioner.tailLines)
       var environment = ProcessInfo.processInfo.environment
       environment["CARAVAN_MACHINE"] = machine.name
       let status = try Subprocess(
         ["/bin/sh", "-c", "cd \(shellQuote(projectRoot)) && { \(run)\n}"], environment: environment
       ).runStreamingLines { _, line in
         reporter.detail(machine.name, line)
-        GuestProvisioner.keep(line, in: &tail)
+        tail.append(line)
       }
       guard status == 0 else {
         throw GuestProvisioner.triggerFailed(what, "its host command `\(run)`", status: status, tail: tail)
@@ -33,10 +33,10 @@ extension GuestProvisioner {
         reporter.warning("\(what): run_remote skipped, the machine is not running")
         return
       }
-      var tail: [String] = []
+      var tail = OutputTail(GuestProvisioner.tailLines)
       let status = try communicator.execute("sudo -n sh -c \(shellQuote(remote))") { _, line in
         reporter.detail(machine.name, line)
-        GuestProvisioner.keep(line, in: &tail)
+        tail.append(line)
       }
       guard status == 0 else {
         throw GuestProvisioner.triggerFailed(what, "its guest command `\(remote)`", status: status, tail: tail)
@@ -44,10 +44,10 @@ extension GuestProvisioner {
     }
   }
 
-  static func triggerFailed(_ what: String, _ command: String, status: Int32, tail: [String]) -> CaravanError {
+  static func triggerFailed(_ what: String, _ command: String, status: Int32, tail: OutputTail) -> CaravanError {
     CaravanError(
       .guest, "\(what) failed: \(command) exited with status \(status)",
-      hint: ((tail.isEmpty ? ["It printed nothing."] : ["Its last lines:"] + tail.map { "  " + $0 })
+      hint: (tail.quoted(silent: ["It printed nothing."])
         + ["Fix the command, or give the trigger on_error: continue to go on when it fails."])
         .joined(separator: "\n"))
   }

@@ -311,10 +311,4 @@ struct DoctorSetup {
     #expect(checks["kvm_device"]?.status == .skipped)
     #expect(checks["kvm"]?.status == .ok, "this host's kvm_pvm says nothing of the remote one")
   }
-
-  @Test func sizes() {
-    #expect(Doctor.size(512) == "512 bytes")
-    #expect(Doctor.size(1536 << 20) == "1.5 GiB")
-    #expect(Doctor.size(300 << 20) == "300 MiB")
-  }
 }

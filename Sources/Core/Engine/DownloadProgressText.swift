@@ -4,17 +4,6 @@ import Support
 
 /// Words for download progress: size, rate and time left.
 public enum DownloadProgressText {
-  public static func size(_ bytes: Double) -> String {
-    let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-    var value = bytes
-    var unit = 0
-    while value >= 1024 && unit < units.count - 1 {
-      value /= 1024
-      unit += 1
-    }
-    return unit == 0 ? "\(Int(value)) B" : String(format: "%.1f %@", value, units[unit])
-  }
-
   public static func duration(_ seconds: Double) -> String {
     guard seconds.isFinite, seconds >= 0 else { return "?" }
     let s = Int(seconds.rounded())
@@ -23,9 +12,9 @@ public enum DownloadProgressText {
 
   /// `downloading 45% [#########...........] 450.0 MiB of 1.0 GiB, 112.3 MiB/s, 5s left`
   public static func line(_ progress: Download.Progress) -> String {
-    let rate = size(progress.bytesPerSecond) + "/s"
+    let rate = ByteSize.text(progress.bytesPerSecond, style: .progress) + "/s"
     guard let total = progress.total, total > 0 else {
-      return "downloading \(size(Double(progress.received))), \(rate)"
+      return "downloading \(ByteSize.text(progress.received, style: .progress)), \(rate)"
     }
     let fraction = min(1, Double(progress.received) / Double(total))
     let filled = Int(fraction * 20)
@@ -33,7 +22,7 @@ public enum DownloadProgressText {
     let left =
       progress.bytesPerSecond > 0 ? Double(total - min(total, progress.received)) / progress.bytesPerSecond : .infinity
     return
-      "downloading \(Int(fraction * 100))% [\(bar)] \(size(Double(progress.received))) of \(size(Double(total))), \(rate), \(duration(left)) left"
+      "downloading \(Int(fraction * 100))% [\(bar)] \(ByteSize.text(progress.received, style: .progress)) of \(ByteSize.text(total, style: .progress)), \(rate), \(duration(left)) left"
   }
 }
 

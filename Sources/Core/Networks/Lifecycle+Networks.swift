@@ -130,7 +130,7 @@ extension Lifecycle {
     let (status, output, errors) = try runAsRoot(
       GuestNetworkScript.configure(interfaces.map(\.guest)), on: communicator)
     guard status == 0 else {
-      let said = errors.suffix(3).joined(separator: "; ")
+      let said = OutputTail(3, of: errors).joined(separator: "; ")
       throw CaravanError(
         .guest,
         "machine '\(name)': configuring its network interfaces failed (exit status \(status))\(said.isEmpty ? "" : ": \(said)")",
@@ -224,7 +224,7 @@ extension Lifecycle {
         guard status == 0 else {
           throw CaravanError(
             .guest,
-            "machine '\(machine.name)': writing the project's machines into /etc/hosts failed (exit status \(status)): \(errors.suffix(2).joined(separator: "; "))",
+            "machine '\(machine.name)': writing the project's machines into /etc/hosts failed (exit status \(status)): \(OutputTail(2, of: errors).joined(separator: "; "))",
             hint: "Look with `caravan ssh\(argument(for: machine))`; the next `caravan up` writes them again.")
         }
       } catch  where !named.contains(machine.name) {

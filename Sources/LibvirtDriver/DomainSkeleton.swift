@@ -1,0 +1,133 @@
+import Core
+
+/// The one domain XML Caravan writes: a machine's (`DomainDefinition.skeleton`) and a build
+/// VM's (`BuildDomain.skeleton`, a variation of it) fill it in. Its parts keep libvirt's
+/// order; the management NIC is QEMU's own user-mode network with host forwards, passed
+/// through `<qemu:commandline>` (libvirt 9.0 has no `passt` port forwarding).
+struct DomainSkeleton {
+  var type: String  // "kvm" or "qemu" (TCG)
+  var name: String
+  var uuid: String?
+  /// A VM generation ID (QEMU's vmgenid device).
+  var generationID = false
+  var title: String
+  var description: String
+  /// The `<caravan:…>` element inside `<metadata>`.
+  var metadata: XMLElement
+  var memoryMiB: UInt64
+  /// Memory shared with other processes (virtiofsd), not private to QEMU.
+  var sharedMemory = false
+  var vcpus: Int
+  var machineType = "pc"
+  /// What `<os>` holds after its `<type>`: boot devices, or a kernel to boot directly.
+  var boot: [XMLElement] = [XMLElement("boot", [("dev", "hd")])]
+  var cpuMode: String?
+  var onReboot = "restart"
+  var disks: [XMLElement]
+  var interfaces: [XMLElement] = []
+  var consoleLog: String?
+  /// Whether the console log is appended to (else truncated when the domain starts).
+  var appendConsoleLog = false
+  /// A keyboard (for typed boot commands) and a display (for an installer's text console).
+  var keyboardAndDisplay = false
+  var memoryBalloon = true
+  var filesystems: [XMLElement] = []
+  var forwards: [ResolvedForward]
+  var restrictNetwork = false
+
+  /// The PCI slot of the management NIC (QEMU's own, outside libvirt's view);
+  /// the other NICs take the slots after it, so every guest names the
+  /// management NIC first (`eth0`, or the lowest `ens…`) whatever NICs it has.
+  static let managementSlot = 0x10
+
+  var xml: String {
+    var root = XMLElement("domain", [("type", type), ("xmlns:qemu", DomainDefinition.qemuNamespace)])
+    root.children = header + machine + [devices, commandline]
+    return root.render()
+  }
+
+  /// Name, identity, title, description and metadata.
+  private var header: [XMLElement] {
+    var elements = [XMLElement("name", text: name)]
+    if let uuid { elements.append(XMLElement("uuid", text: uuid)) }
+    if generationID { elements.append(XMLElement("genid")) }
+    elements.append(XMLElement("title", text: title))
+    elements.append(XMLElement("description", text: description))
+    elements.append(XMLElement("metadata", children: [metadata]))
+    return elements
+  }
+
+  /// Memory, CPUs, firmware boot, features, clock and life cycle events.
+  private var machine: [XMLElement] {
+    var elements = [XMLElement("memory", [("unit", "MiB")], text: String(memoryMiB))]
+    if sharedMemory {
+      elements.append(
+        XMLElement(
+          "memoryBacking",
+          children: [XMLElement("source", [("type", "memfd")]), XMLElement("access", [("mode", "shared")])]))
+    }
+    elements.append(XMLElement("vcpu", text: String(vcpus)))
+    elements.append(
+      XMLElement(
+        "os", children: [XMLElement("type", [("arch", "x86_64"), ("machine", machineType)], text: "hvm")] + boot))
+    elements.append(XMLElement("features", children: [XMLElement("acpi"), XMLElement("apic")]))
+    if let cpuMode { elements.append(XMLElement("cpu", [("mode", cpuMode)])) }
+    elements.append(XMLElement("clock", [("offset", "utc")]))
+    elements.append(XMLElement("on_poweroff", text: "destroy"))
+    elements.append(XMLElement("on_reboot", text: onReboot))
+    elements.append(XMLElement("on_crash", text: "destroy"))
+    return elements
+  }
+
+  private var devices: XMLElement {
+    var devices = XMLElement("devices", children: disks + interfaces)
+    var serial = XMLElement("serial", [("type", "pty")], children: [XMLElement("target", [("port", "0")])])
+    if let consoleLog {
+      serial.children.insert(
+        XMLElement("log", [("file", consoleLog), ("append", appendConsoleLog ? "on" : "off")]), at: 0)
+    }
+    devices.children.append(serial)
+    devices.children.append(
+      XMLElement("console", [("type", "pty")], children: [XMLElement("target", [("type", "serial"), ("port", "0")])]))
+    if keyboardAndDisplay {
+      devices.children.append(XMLElement("input", [("type", "keyboard"), ("bus", "ps2")]))
+      devices.children.append(XMLElement("graphics", [("type", "vnc"), ("listen", "127.0.0.1"), ("autoport", "yes")]))
+      devices.children.append(XMLElement("video", children: [XMLElement("model", [("type", "vga")])]))
+    }
+    devices.children.append(
+      XMLElement(
+        "rng", [("model", "virtio")], children: [XMLElement("backend", [("model", "random")], text: "/dev/urandom")]))
+    if memoryBalloon { devices.children.append(XMLElement("memballoon", [("model", "virtio")])) }
+    devices.children += filesystems
+    return devices
+  }
+
+  private var commandline: XMLElement {
+    XMLElement("qemu:commandline", children: netdevArguments.map { XMLElement("qemu:arg", [("value", $0)]) })
+  }
+
+  /// QEMU user-mode networking with host forwards; the NIC needs a free PCI slot of its own.
+  var netdevArguments: [String] {
+    var netdev = "user,id=caravan0"
+    for forward in forwards { netdev += "," + DomainSkeleton.hostfwd(forward) }
+    if restrictNetwork { netdev += ",restrict=on" }
+    let slot = "0x" + String(DomainSkeleton.managementSlot, radix: 16)
+    return ["-netdev", netdev, "-device", "virtio-net-pci,netdev=caravan0,addr=\(slot)"]
+  }
+
+  /// A qcow2 disk whose `source` is a pool volume (`pool`, `volume`) or a file (`file`).
+  static func qcow2Disk(type: String, source: [(String, String)], target: String, bus: String) -> XMLElement {
+    XMLElement(
+      "disk", [("type", type), ("device", "disk")],
+      children: [
+        XMLElement("driver", [("name", "qemu"), ("type", "qcow2"), ("discard", "unmap")]),
+        XMLElement("source", source),
+        XMLElement("target", [("dev", target), ("bus", bus)]),
+      ])
+  }
+
+  /// The `-netdev user` option of one forward: `hostfwd=tcp:127.0.0.1:2222-:22`.
+  static func hostfwd(_ forward: ResolvedForward) -> String {
+    "hostfwd=\(forward.transport.rawValue):\(forward.hostIP):\(forward.host)-:\(forward.guest)"
+  }
+}
