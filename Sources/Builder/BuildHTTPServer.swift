@@ -2,6 +2,7 @@ internal import FlyingFox
 internal import FlyingSocks
 import Foundation
 import Support
+import Synchronization
 
 /// The build's HTTP server: the rendered templates and `http_dir` for the installer in the build
 /// VM, on 127.0.0.1 (the guest reaches it through the user-mode network's gateway).
@@ -151,18 +152,17 @@ func realPath(_ path: String) -> String? {
   return String(cString: resolved)
 }
 
-/// A value shared between tasks, read and written under a lock.
-final class Guarded<Value>: @unchecked Sendable {
-  // @unchecked: `value` is only touched inside `withLock`.
-  private var value: Value
-  private let lock = NSLock()
+/// A value shared between tasks, read and written under a lock: a `Mutex` that can be
+/// held by reference (captured by an escaping closure).
+final class Guarded<Value>: Sendable {
+  private let mutex: Mutex<Value>
 
-  init(_ value: Value) { self.value = value }
+  init(_ value: sending Value) { mutex = Mutex(value) }
 
-  func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
-    lock.lock()
-    defer { lock.unlock() }
-    return try body(&value)
+  func withLock<Result, Failure: Error>(
+    _ body: (inout sending Value) throws(Failure) -> sending Result
+  ) throws(Failure) -> sending Result {
+    try mutex.withLock(body)
   }
 }
 
