@@ -145,8 +145,8 @@ public struct MachinePlan: Sendable {
 }
 
 /// The boundary to the virtualisation layer. The libvirt driver implements it;
-/// unit tests replace it with a fake. Every method blocks.
-public protocol Hypervisor: BoxVolumes {
+/// unit tests replace it with a fake. Every method blocks; shared by the workers of a parallel `up`.
+public protocol Hypervisor: BoxVolumes, Sendable {
   var uri: String { get }
   /// The `libvirt { … }` settings this driver acts on.
   var support: SettingSupport { get }
