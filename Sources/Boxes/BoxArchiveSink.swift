@@ -1,6 +1,7 @@
 import Foundation
 import Spec
 import Support
+import Synchronization
 
 /// What a box archive's bytes go through as they arrive: hashed (when a
 /// checksum is expected), then passed over a socket to a thread that unpacks
@@ -149,13 +150,12 @@ final class StreamingExtraction {
 }
 
 /// The thread that runs libarchive on the read end of the socket pair.
-final class UnpackThread: @unchecked Sendable {
+final class UnpackThread: Sendable {
   private let readEnd: Int32
   private let extractor: ArchiveExtractor
   private let done = DispatchSemaphore(value: 0)
-  /// Set by the thread before it signals `done`; read only after `join()`.
-  private var outcome: Result<Void, Error> = .success(())
-  private var joined = false
+  /// Set by the thread before it signals `done`.
+  private let outcome = Mutex<Result<Void, Error>>(.success(()))
 
   init(readEnd: Int32, extractor: ArchiveExtractor) {
     self.readEnd = readEnd
@@ -169,21 +169,20 @@ final class UnpackThread: @unchecked Sendable {
   }
 
   private func run() {
-    outcome = Result {
+    let result = Result {
       let reader = try ArchiveReader(fd: readEnd, source: extractor.archive)
       try extractor.extract(from: reader)
     }
+    outcome.withLock { $0 = result }
     // The reader is gone; closing our end makes the producer's next write fail with EPIPE.
     close(readEnd)
     done.signal()
   }
 
-  /// Waits for the thread to end (once) and returns how unpacking went.
+  /// Waits for the thread to end and returns how unpacking went (as often as asked).
   func join() -> Result<Void, Error> {
-    if !joined {
-      done.wait()
-      joined = true
-    }
-    return outcome
+    done.wait()
+    done.signal()
+    return outcome.withLock { $0 }
   }
 }

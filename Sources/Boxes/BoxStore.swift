@@ -5,7 +5,7 @@ import Support
 /// The box store under `$CARAVAN_HOME/boxes`, laid out as Vagrant does:
 /// `NAME/VERSION/libvirt/{box.img,metadata.json,Vagrantfile}` with `/` in
 /// names written `-VAGRANTSLASH-`.
-public struct BoxStore {
+public struct BoxStore: Sendable {
   public let root: String
 
   public init(root: String) { self.root = root }

@@ -2,6 +2,7 @@ internal import FlyingFox
 internal import FlyingSocks
 import Foundation
 import Support
+import Synchronization
 
 /// The build's HTTP server: the rendered templates and `http_dir` for the installer in the build
 /// VM, on 127.0.0.1 (the guest reaches it through the user-mode network's gateway).

@@ -4,18 +4,22 @@
 
 import Foundation
 import Support
+import Synchronization
 
-public final class BuildLog: @unchecked Sendable {
+public final class BuildLog: Sendable {
   private let started = Date()
-  private let lock = NSLock()
   private let terminal: Bool
-  private var statusShown = false
-  private var lastPlainStatus = Date.distantPast
-  private let write: (String) -> Void
+  private struct State {
+    var statusShown = false
+    var lastPlainStatus = Date.distantPast
+  }
+  /// Held while a line is written, so that lines of several threads never mix.
+  private let state = Mutex(State())
+  private let write: @Sendable (String) -> Void
 
   public init(
     terminal: Bool = isatty(STDOUT_FILENO) == 1,
-    write: @escaping (String) -> Void = { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }
+    write: @escaping @Sendable (String) -> Void = { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }
   ) {
     self.terminal = terminal
     self.write = write
@@ -41,27 +45,27 @@ public final class BuildLog: @unchecked Sendable {
   /// A line that replaces itself on a terminal (waiting, console tail); elsewhere printed
   /// at most every 10 s.
   public func status(_ line: String) {
-    lock.lock()
-    defer { lock.unlock() }
-    if terminal {
-      let width = 160
-      let shown = line.count > width ? String(line.prefix(width - 1)) + "…" : line
-      FileHandle.standardOutput.write(Data(("\r\u{1B}[K    [\(elapsed)] " + shown).utf8))
-      statusShown = true
-    } else if Date().timeIntervalSince(lastPlainStatus) >= 10 {
-      // Not a terminal (a CI log): one line every 10 s is enough to show life.
-      lastPlainStatus = Date()
-      write("    [\(elapsed)] " + line)
+    state.withLock { state in
+      if terminal {
+        let width = 160
+        let shown = line.count > width ? String(line.prefix(width - 1)) + "…" : line
+        FileHandle.standardOutput.write(Data(("\r\u{1B}[K    [\(elapsed)] " + shown).utf8))
+        state.statusShown = true
+      } else if Date().timeIntervalSince(state.lastPlainStatus) >= 10 {
+        // Not a terminal (a CI log): one line every 10 s is enough to show life.
+        state.lastPlainStatus = Date()
+        write("    [\(elapsed)] " + line)
+      }
     }
   }
 
   private func emit(_ line: String) {
-    lock.lock()
-    defer { lock.unlock() }
-    if statusShown {
-      FileHandle.standardOutput.write(Data("\r\u{1B}[K".utf8))
-      statusShown = false
+    state.withLock { state in
+      if state.statusShown {
+        FileHandle.standardOutput.write(Data("\r\u{1B}[K".utf8))
+        state.statusShown = false
+      }
+      write(line)
     }
-    write(line)
   }
 }

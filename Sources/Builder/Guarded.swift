@@ -1,16 +1,15 @@
-import Foundation
+import Synchronization
 
-/// A value shared between tasks, read and written under a lock.
-final class Guarded<Value>: @unchecked Sendable {
-  // @unchecked: `value` is only touched inside `withLock`.
-  private var value: Value
-  private let lock = NSLock()
+/// A value shared between tasks, read and written under a lock: a `Mutex` that can be
+/// held by reference (captured by an escaping closure).
+final class Guarded<Value>: Sendable {
+  private let mutex: Mutex<Value>
 
-  init(_ value: Value) { self.value = value }
+  init(_ value: sending Value) { mutex = Mutex(value) }
 
-  func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
-    lock.lock()
-    defer { lock.unlock() }
-    return try body(&value)
+  func withLock<Result, Failure: Error>(
+    _ body: (inout sending Value) throws(Failure) -> sending Result
+  ) throws(Failure) -> sending Result {
+    try mutex.withLock(body)
   }
 }

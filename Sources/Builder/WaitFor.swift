@@ -3,13 +3,17 @@ import Foundation
 /// Runs async work from the build's synchronous flow.
 func waitFor<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
   let semaphore = DispatchSemaphore(value: 0)
-  nonisolated(unsafe) var result: Result<T, Error>?
+  let outcome = Guarded<Result<T, Error>?>(nil)
   Task {
+    let result: Result<T, Error>
     do { result = .success(try await body()) } catch { result = .failure(error) }
+    outcome.withLock { $0 = result }
     semaphore.signal()
   }
   semaphore.wait()
-  guard let result else { preconditionFailure("the task signalled before it set its result") }
+  guard let result = outcome.withLock({ $0 }) else {
+    preconditionFailure("the task signalled before it set its result")
+  }
   return try result.get()
 }
 

@@ -32,7 +32,7 @@ public struct UserFacts: Sendable, Equatable {
 
 /// The host facts `doctor` and `up`'s checks read: files, programs, users, free
 /// space. `LocalHost` reads this machine; tests give their own.
-public protocol HostFacts {
+public protocol HostFacts: Sendable {
   var isRoot: Bool { get }
   /// The user running caravan.
   var currentUser: UserFacts? { get }

@@ -3,8 +3,9 @@ import Glibc
 import Support
 
 /// An open libvirt connection. Calls block (libvirt is synchronous): callers
-/// keep them off Swift's cooperative thread pool.
-public final class Connection {
+/// keep them off Swift's cooperative thread pool. Threads may share it (a parallel `up`).
+public final class Connection: @unchecked Sendable {
+  // @unchecked: `handle` never changes, and libvirt lets threads share a connection (its last error is per thread).
   let handle: virConnectPtr
   public let uri: String
 

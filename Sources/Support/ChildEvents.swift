@@ -1,44 +1,60 @@
 import Foundation
+import Synchronization
 
 /// What a child's task hands to the thread that waits for it: output chunks in
 /// the order they were read, then the outcome. The task only appends under the
 /// lock and never waits for the reader, so it cannot be held up by it.
-final class ChildEvents: @unchecked Sendable {  // all state is read and written under `condition`
-  struct Chunk {
+final class ChildEvents: Sendable {
+  struct Chunk: Sendable {
     var stream: Subprocess.Stream
     var data: Data
   }
 
-  enum Event {
+  enum Event: Sendable {
     case output([Chunk])
     case deadlinePassed
     /// The exit status (128+N for signal N), or why the child could not run.
     case finished(Swift.Result<Int32, any Error>)
   }
 
-  private let condition = NSCondition()
-  private var pending: [Chunk] = []
-  private var outcome: Swift.Result<Int32, any Error>?
-  /// The child's pid while its outputs are read: swift-subprocess reaps the child
-  /// only after that, so until then the pid cannot belong to another process.
-  private var readingFrom: pid_t?
-  /// Its slots in `RunningChildren` meanwhile (a second Ctrl-C kills it, and what it
-  /// started that a stop has signalled).
-  private var runningSlots: [Int] = []
+  private struct State {
+    var pending: [Chunk] = []
+    var outcome: Swift.Result<Int32, any Error>?
+    /// The child's pid while its outputs are read: swift-subprocess reaps the child
+    /// only after that, so until then the pid cannot belong to another process.
+    var readingFrom: pid_t?
+    /// Its slots in `RunningChildren` meanwhile (a second Ctrl-C kills it, and what it
+    /// started that a stop has signalled).
+    var runningSlots: [Int] = []
+
+    /// The output there is (all of it), else the outcome, else nil.
+    mutating func take() -> Event? {
+      if !pending.isEmpty {
+        defer { pending = [] }
+        return .output(pending)
+      }
+      return outcome.map { .finished($0) }
+    }
+  }
+
+  private let state = Mutex(State())
+  /// Signalled after each change the reader waits for (output, an outcome); it takes
+  /// what there is when it wakes, so a signal left over only wakes it for nothing.
+  private let changed = DispatchSemaphore(value: 0)
 
   func startedReading(from pid: pid_t) {
-    condition.lock()
-    defer { condition.unlock() }
-    readingFrom = pid
-    runningSlots = RunningChildren.add(pid).map { [$0] } ?? []
+    state.withLock { state in
+      state.readingFrom = pid
+      state.runningSlots = RunningChildren.add(pid).map { [$0] } ?? []
+    }
   }
 
   func stoppedReading() {
-    condition.lock()
-    defer { condition.unlock() }
-    readingFrom = nil
-    for slot in runningSlots { RunningChildren.remove(slot) }
-    runningSlots = []
+    state.withLock { state in
+      state.readingFrom = nil
+      for slot in state.runningSlots { RunningChildren.remove(slot) }
+      state.runningSlots = []
+    }
   }
 
   /// Sends `signal` to the child and to every process below it (what it started),
@@ -46,51 +62,45 @@ final class ChildEvents: @unchecked Sendable {  // all state is read and written
   /// below are noted in `RunningChildren` too, so that a second Ctrl-C kills them
   /// even once the child is gone.
   func signalTree(_ signal: Int32) -> Bool {
-    condition.lock()
-    defer { condition.unlock() }
-    guard let pid = readingFrom else { return false }
-    let below = ProcessTree.descendants(of: pid)
-    for process in below where !RunningChildren.contains(process) {
-      if let slot = RunningChildren.add(process) { runningSlots.append(slot) }
+    state.withLock { state in
+      guard let pid = state.readingFrom else { return false }
+      let below = ProcessTree.descendants(of: pid)
+      for process in below where !RunningChildren.contains(process) {
+        if let slot = RunningChildren.add(process) { state.runningSlots.append(slot) }
+      }
+      let sent = kill(pid, signal) == 0
+      for process in below { kill(process, signal) }
+      return sent
     }
-    let sent = kill(pid, signal) == 0
-    for process in below { kill(process, signal) }
-    return sent
   }
 
   func deliver(_ stream: Subprocess.Stream, _ data: Data) {
-    condition.lock()
-    defer { condition.unlock() }
-    pending.append(Chunk(stream: stream, data: data))
-    condition.signal()
+    state.withLock { $0.pending.append(Chunk(stream: stream, data: data)) }
+    changed.signal()
   }
 
   /// The first outcome counts: the child's status as soon as it is known, or
   /// swift-subprocess's report at the end of the run.
   func finish(_ result: Swift.Result<Int32, any Error>) {
-    condition.lock()
-    defer { condition.unlock() }
-    if outcome == nil { outcome = result }
-    condition.signal()
+    state.withLock { state in
+      if state.outcome == nil { state.outcome = result }
+    }
+    changed.signal()
   }
 
   /// Blocks until there is output (handed over first, all of it) or an outcome,
   /// or until `deadline` passes.
   func next(until deadline: Date?) -> Event {
-    condition.lock()
-    defer { condition.unlock() }
-    while pending.isEmpty && outcome == nil {
-      if let deadline {
-        if !condition.wait(until: deadline) && pending.isEmpty && outcome == nil { return .deadlinePassed }
-      } else {
-        condition.wait()
+    while true {
+      if let event = state.withLock({ $0.take() }) { return event }
+      guard let deadline else {
+        changed.wait()
+        continue
+      }
+      let seconds = deadline.timeIntervalSinceNow
+      if seconds <= 0 || changed.wait(timeout: .now() + seconds) == .timedOut {
+        return state.withLock { $0.take() } ?? .deadlinePassed
       }
     }
-    if !pending.isEmpty {
-      defer { pending = [] }
-      return .output(pending)
-    }
-    guard let outcome else { return .output([]) }
-    return .finished(outcome)
   }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The thread that runs the tasks of child processes (spawning, writing, reading,
 /// noticing the end), one job after another, so that they do not wait for the
@@ -13,11 +14,12 @@ import Foundation
 /// run (to clean up on cancellation, in `withUncancelledTask`), which does not
 /// inherit an executor preference, so it runs on the pool, and the run ends only
 /// after it has. That is why `ChildProcess` reads the child's status itself.
-final class ChildExecutor: TaskExecutor, @unchecked Sendable {  // `jobs` is used under `condition` only
+final class ChildExecutor: TaskExecutor, Sendable {
   static let shared = ChildExecutor()
 
-  private let condition = NSCondition()
-  private var jobs: [UnownedJob] = []
+  private let jobs = Mutex<[UnownedJob]>([])
+  /// Signalled once for each job enqueued; the thread takes every job there is when it wakes.
+  private let enqueued = DispatchSemaphore(value: 0)
 
   private init() {
     let thread = Thread { [self] in runJobs() }
@@ -27,19 +29,17 @@ final class ChildExecutor: TaskExecutor, @unchecked Sendable {  // `jobs` is use
 
   func enqueue(_ job: consuming ExecutorJob) {
     let job = UnownedJob(job)
-    condition.lock()
-    defer { condition.unlock() }
-    jobs.append(job)
-    condition.signal()
+    jobs.withLock { $0.append(job) }
+    enqueued.signal()
   }
 
   private func runJobs() {
     while true {
-      condition.lock()
-      while jobs.isEmpty { condition.wait() }
-      let batch = jobs
-      jobs = []
-      condition.unlock()
+      enqueued.wait()
+      let batch = jobs.withLock { jobs in
+        defer { jobs = [] }
+        return jobs
+      }
       for job in batch { job.runSynchronously(on: asUnownedTaskExecutor()) }
     }
   }

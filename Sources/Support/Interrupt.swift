@@ -71,7 +71,7 @@ extension Interrupt {
   public static func installHandlers() {
     SignalNotices.prepare()
     _ = process.count
-    _ = RunningChildren.slots
+    RunningChildren.prepare()
     SecondSignal.prepare()
     var action = sigaction()
     action.__sigaction_handler = .init(sa_handler: onInterruptSignal)
@@ -122,22 +122,25 @@ private func onInterruptSignal(_ number: Int32) {
 /// whose `sleep` started after the first signal's stop looked (on a busy host) was
 /// left running when only the `sh` was killed.
 enum SecondSignal {
-  nonisolated(unsafe) static var pipe: (read: Int32, write: Int32) = (-1, -1)
+  /// The pipe's ends (-1 until `prepare`): atomics, which the handler may read.
+  static let readEnd = Atomic<Int32>(-1)
+  static let writeEnd = Atomic<Int32>(-1)
 
   /// The pipe and its thread, once (before the handlers are installed).
   static func prepare() {
-    guard pipe.write < 0 else { return }
+    guard writeEnd.load(ordering: .sequentiallyConsistent) < 0 else { return }
     var ends: [Int32] = [-1, -1]
     guard Glibc.pipe(&ends) == 0 else { return }
     for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
-    pipe = (ends[0], ends[1])
+    readEnd.store(ends[0], ordering: .sequentiallyConsistent)
+    writeEnd.store(ends[1], ordering: .sequentiallyConsistent)
     var alarm = sigaction()
     alarm.__sigaction_handler = .init(sa_handler: onAlarm)
     sigemptyset(&alarm.sa_mask)
     sigaction(SIGALRM, &alarm, nil)
     let thread = Thread {
       var byte: UInt8 = 0
-      while Glibc.read(pipe.read, &byte, 1) < 0 && errno == EINTR {}
+      while Glibc.read(readEnd.load(ordering: .sequentiallyConsistent), &byte, 1) < 0 && errno == EINTR {}
       RunningChildren.killTrees()
       _exit(Interrupt.exitStatus)
     }
@@ -148,7 +151,8 @@ enum SecondSignal {
   /// From the handler: only write(2), alarm(2), kill(2) and _exit.
   static func stopAtOnce() {
     var byte: UInt8 = 1
-    if pipe.write >= 0 && Glibc.write(pipe.write, &byte, 1) == 1 {
+    let pipe = writeEnd.load(ordering: .sequentiallyConsistent)
+    if pipe >= 0 && Glibc.write(pipe, &byte, 1) == 1 {
       Glibc.alarm(1)
       return
     }
@@ -163,72 +167,61 @@ private func onAlarm(_ number: Int32) {
   _exit(Interrupt.exitStatus)
 }
 
-/// The handler's two notices, made once before it is installed (it may not allocate).
+/// The handler's two notices: literals in the binary, so the handler needs no allocation.
 private enum SignalNotices {
-  nonisolated(unsafe) static var first: (UnsafeMutablePointer<CChar>, Int)?
-  nonisolated(unsafe) static var second: (UnsafeMutablePointer<CChar>, Int)?
+  static let first: StaticString =
+    "\ncaravan: interrupted; stopping at the next safe point (Ctrl-C again stops at once)\n"
+  static let second: StaticString = "\ncaravan: interrupted again; stopping at once\n"
 
+  /// Makes both before the handler is installed.
   static func prepare() {
-    guard first == nil else { return }
-    first = make("\ncaravan: interrupted; stopping at the next safe point (Ctrl-C again stops at once)\n")
-    second = make("\ncaravan: interrupted again; stopping at once\n")
+    _ = first.utf8CodeUnitCount
+    _ = second.utf8CodeUnitCount
   }
 
-  private static func make(_ text: String) -> (UnsafeMutablePointer<CChar>, Int)? {
-    guard let pointer = strdup(text) else { return nil }
-    return (pointer, strlen(pointer))
-  }
-
-  static func write(_ notice: (UnsafeMutablePointer<CChar>, Int)?) {
-    guard let (pointer, count) = notice else { return }
-    _ = Glibc.write(STDERR_FILENO, pointer, count)
+  static func write(_ notice: StaticString) {
+    _ = Glibc.write(STDERR_FILENO, notice.utf8Start, notice.utf8CodeUnitCount)
   }
 }
 
 /// The pids of the children running now, for the second signal's handler, which
-/// may only read memory and call kill(2). The slots are aligned 32-bit words,
-/// written under `lock` and read whole by the handler.
+/// may only read memory and call kill(2). The slots are lock-free atomics (0: free),
+/// taken with a compare-and-exchange and read whole by the handler.
 enum RunningChildren {
-  static let capacity = 256
-  nonisolated(unsafe) static let slots: UnsafeMutablePointer<pid_t> = {
-    let slots = UnsafeMutablePointer<pid_t>.allocate(capacity: capacity)
-    slots.initialize(repeating: 0, count: capacity)
-    return slots
-  }()
-  private static let lock = NSLock()
+  static var capacity: Int { slots.count }
+  static let slots = InlineArray<256, Atomic<pid_t>> { _ in Atomic(0) }
+
+  /// Makes the slots (before the handler may read them).
+  static func prepare() { _ = slots[0].load(ordering: .sequentiallyConsistent) }
 
   /// Notes a child; returns its slot (nil when all are taken: it is then only not killed by a second signal).
   static func add(_ pid: pid_t) -> Int? {
-    lock.lock()
-    defer { lock.unlock() }
-    guard let slot = (0..<capacity).first(where: { slots[$0] == 0 }) else { return nil }
-    slots[slot] = pid
-    return slot
+    (0..<capacity).first { slot in
+      slots[slot].compareExchange(expected: 0, desired: pid, ordering: .sequentiallyConsistent).exchanged
+    }
   }
 
   static func contains(_ pid: pid_t) -> Bool {
-    lock.lock()
-    defer { lock.unlock() }
-    return (0..<capacity).contains { slots[$0] == pid }
+    (0..<capacity).contains { occupant(of: $0) == pid }
   }
 
   static func remove(_ slot: Int) {
-    lock.lock()
-    defer { lock.unlock() }
-    slots[slot] = 0
+    slots[slot].store(0, ordering: .sequentiallyConsistent)
   }
+
+  static func occupant(of slot: Int) -> pid_t { slots[slot].load(ordering: .sequentiallyConsistent) }
 
   static func killAll() {
     for slot in 0..<capacity {
-      let pid = slots[slot]
-      if pid > 0 { kill(pid, SIGKILL) }
+      let child = occupant(of: slot)
+      if child > 0 { kill(child, SIGKILL) }
     }
   }
 
   /// SIGKILL to each child and to every process below it (found before any is killed,
   /// so none is handed to init first). Not for a signal handler: it reads /proc.
   static func killTrees() {
-    let children = (0..<capacity).map { slots[$0] }.filter { $0 > 0 }
+    let children = (0..<capacity).map(occupant(of:)).filter { $0 > 0 }
     let below = children.flatMap { ProcessTree.descendants(of: $0) }
     for pid in children + below { kill(pid, SIGKILL) }
   }

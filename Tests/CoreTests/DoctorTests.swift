@@ -7,28 +7,29 @@ import Testing
 @testable import Host
 
 /// A host in memory: files with owners and modes, programs on PATH, users, free space.
-final class FakeHost: HostFacts {
-  var isRoot = true
-  var currentUser: UserFacts? = UserFacts(name: "root", uid: 0, groups: [0])
-  var home = UserHome(path: "/home/alice", source: .environment)
-  var files: [String: FileFacts] = [
+final class FakeHost: HostFacts, @unchecked Sendable {
+  // @unchecked: every stored property is `@Guarded` (used only under its lock, never replaced).
+  @Guarded var isRoot = true
+  @Guarded var currentUser: UserFacts? = UserFacts(name: "root", uid: 0, groups: [0])
+  @Guarded var home = UserHome(path: "/home/alice", source: .environment)
+  @Guarded var files: [String: FileFacts] = [
     "/dev/kvm": FileFacts(uid: 0, gid: 107, mode: 0o660),
     "/usr/sbin/libvirtd": FileFacts(uid: 0, gid: 0, mode: 0o755, isCharacterDevice: false),
   ]
-  var texts: [String: String] = [:]
-  var sizes: [String: UInt64] = [:]
-  var programs: [String: String] = [
+  @Guarded var texts: [String: String] = [:]
+  @Guarded var sizes: [String: UInt64] = [:]
+  @Guarded var programs: [String: String] = [
     "ssh": "/usr/bin/ssh", "ssh-keygen": "/usr/bin/ssh-keygen", "mmdebstrap": "/usr/bin/mmdebstrap",
     "ansible-playbook": "/usr/bin/ansible-playbook", "rsync": "/usr/bin/rsync",
     "/usr/lib/qemu/virtiofsd": "/usr/lib/qemu/virtiofsd",
   ]
-  var free: UInt64? = 50 << 30
-  var users = [
+  @Guarded var free: UInt64? = 50 << 30
+  @Guarded var users = [
     "libvirt-qemu": UserFacts(name: "libvirt-qemu", uid: 64055, groups: [107, 64055]),
     "alice": UserFacts(name: "alice", uid: 1000, groups: [1000]),
   ]
-  var groups: [String: UInt32] = ["root": 0, "kvm": 107, "libvirt-qemu": 64055]
-  var versions: [String: String] = [
+  @Guarded var groups: [String: UInt32] = ["root": 0, "kvm": 107, "libvirt-qemu": 64055]
+  @Guarded var versions: [String: String] = [
     "/usr/bin/ssh": "OpenSSH_9.2p1 Debian-2", "/usr/lib/qemu/virtiofsd": "virtiofsd version 7.2.22",
   ]
 

@@ -8,7 +8,10 @@ import Support
 
 /// The in-memory hypervisor with every capability: `FakeMachines` and saved memory,
 /// snapshots, networks and warm states, each in an extension of its own.
-final class FakeHypervisor: FakeMachines, HypervisorSavedStates, HypervisorNetworks, HypervisorWarmStates {
+final class FakeHypervisor: FakeMachines, HypervisorSavedStates, HypervisorNetworks, HypervisorWarmStates,
+  @unchecked Sendable
+{
+  // @unchecked: every stored property is `@Guarded` (used only under its lock, never replaced).
   // Saved memory and snapshots.
   @Guarded var snapshotsByDomain: [String: [SnapshotInfo]] = [:]
   /// The domain runs by the time `unpause` reaches libvirt (a restore a killed `up` started
@@ -20,17 +23,17 @@ final class FakeHypervisor: FakeMachines, HypervisorSavedStates, HypervisorNetwo
   @Guarded var failingSnapshots: Set<String> = []
 
   // Networks: Caravan's (from `ensureNetwork`) and the host's (set by a test), with their users from the plans.
-  var networks: [String: ExistingNetwork] = [:]
-  var routes: [HostRoute]? = []
-  var bridges: [String]? = []
+  @Guarded var networks: [String: ExistingNetwork] = [:]
+  @Guarded var routes: [HostRoute]? = []
+  @Guarded var bridges: [String]? = []
 
   // Warm starts: a state is a name in `warmVolumes`; a template is a domain that runs.
   @Guarded var warmVolumes: Set<String> = []
-  var warmFingerprintVersion = "7.2.0"
+  @Guarded var warmFingerprintVersion = "7.2.0"
   /// When set, `startWarm` fails with it (as QEMU does on a damaged state).
-  var warmStartFailure: String?
+  @Guarded var warmStartFailure: String? = nil
   /// Runs as a warm start begins (what another `up` does meanwhile).
-  var onStartWarm: () -> Void = {}
+  @Guarded var onStartWarm: @Sendable () -> Void = {}
 }
 
 /// Saved memory (suspend, resume), kept states' forwards, snapshots.

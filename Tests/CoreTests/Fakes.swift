@@ -9,8 +9,9 @@ import Support
 
 /// A value the fakes share between the threads of a parallel `up`: every read and
 /// every in-place change (`domains[name]?.status = …`) holds its lock.
-@propertyWrapper struct Guarded<Value> {
-  final class Box {
+@propertyWrapper struct Guarded<Value: Sendable>: Sendable {
+  // @unchecked: `value` is only touched under `lock` (a `Mutex` cannot hold its lock across `_modify`'s yield).
+  final class Box: @unchecked Sendable {
     let lock = NSRecursiveLock()
     var value: Value
     init(_ value: Value) { self.value = value }
@@ -39,13 +40,14 @@ import Support
 /// A hypervisor in memory with only what every machine needs (no saved states,
 /// networks or warm states): domains with a state, and a log of calls.
 /// `FakeHypervisor` (FakeHypervisor.swift) adds the other capabilities.
-class FakeMachines: Hypervisor {
-  var uri = "fake:///"
-  var support = SettingSupport(settings: ["libvirt", "libvirt.accel"])
+class FakeMachines: Hypervisor, @unchecked Sendable {
+  // @unchecked: every stored property is `@Guarded` (used only under its lock, never replaced).
+  @Guarded var uri = "fake:///"
+  @Guarded var support = SettingSupport(settings: ["libvirt", "libvirt.accel"])
   @Guarded var domains: [String: (uuid: String, status: MachineStatus)] = [:]
   @Guarded var calls: [String] = []
   /// When false, ACPI shutdown requests are ignored (as a Debian guest under TCG does).
-  var honoursACPI = true
+  @Guarded var honoursACPI = true
   @Guarded var plans: [MachinePlan] = []
 
   func status(domain: String) throws -> MachineStatus { domains[domain]?.status ?? .notCreated }
@@ -53,14 +55,14 @@ class FakeMachines: Hypervisor {
   func chooseAccelerator(_ requested: LibvirtSettings.Accel) throws -> AcceleratorChoice {
     AcceleratorChoice(accelerator, reason: "fake")
   }
-  var resources = HostResources(cpus: 2, availableMemoryMiB: 8192)
-  var accelerator = Accelerator.tcg
+  @Guarded var resources = HostResources(cpus: 2, availableMemoryMiB: 8192)
+  @Guarded var accelerator = Accelerator.tcg
   func hostResources() throws -> HostResources { resources }
   func importBox(_ box: InstalledBox, pool: String?, progress: (String) -> Void) throws {
     calls.append("import \(box.name)")
   }
   /// Called as `define` runs (an interrupt test comes in there).
-  var onDefine: () -> Void = {}
+  @Guarded var onDefine: @Sendable () -> Void = {}
   func define(_ plan: MachinePlan, progress: (String) -> Void) throws -> String {
     calls.append("define \(plan.domainName)")
     onDefine()
@@ -73,12 +75,12 @@ class FakeMachines: Hypervisor {
   }
   /// Host ports some other program holds (on a remote libvirt's host): a start whose
   /// forwards use one fails as QEMU's does.
-  var heldPorts: Set<Int> = []
+  @Guarded var heldPorts: Set<Int> = []
   /// The SSH port of the first start is taken by another program between `up`'s
   /// probe and QEMU's bind, whichever port the probe chose (the host's own guests
   /// may hold the usual ones): that port, once taken.
-  var takesFirstChosenPort = false
-  var takenPort: Int?
+  @Guarded var takesFirstChosenPort = false
+  @Guarded var takenPort: Int? = nil
   func start(domain: String) throws {
     calls.append("start \(domain)")
     if takesFirstChosenPort, takenPort == nil, let plan = plans.last(where: { $0.domainName == domain }),
@@ -92,7 +94,7 @@ class FakeMachines: Hypervisor {
   }
   /// libvirt's error does not quote QEMU's words (they reached the log too late on a
   /// busy host): it says only that the monitor refused, and `startLog` has them.
-  var logLate = false
+  @Guarded var logLate = false
   /// What `startLog` says: QEMU's last start's error lines, by domain.
   @Guarded var startLogs: [String: String] = [:]
   /// Fails as QEMU does when a forward of the domain's last plan uses a held port.
@@ -172,15 +174,16 @@ class FakeMachines: Hypervisor {
 }
 
 /// A guest that answers every command with exit 0, and records them.
-final class FakeGuest: Communicator {
+final class FakeGuest: Communicator, @unchecked Sendable {
+  // @unchecked: every stored property is `@Guarded` (used only under its lock, never replaced).
   @Guarded var commands: [String] = []
   @Guarded var uploads: [String: Data] = [:]
-  var ready = true
+  @Guarded var ready = true
   /// Called for `sudo … poweroff`; the fake hypervisor's domain goes off when true.
-  var onPoweroff: () -> Void = {}
+  @Guarded var onPoweroff: @Sendable () -> Void = {}
 
   /// How long each SSH probe takes, and the most probes that were under way at once.
-  var probeSeconds = 0.0
+  @Guarded var probeSeconds = 0.0
   @Guarded var probing = 0
   @Guarded var mostProbingAtOnce = 0
 
@@ -244,7 +247,8 @@ struct RecordingProvisioner: ProvisionerRunner {
   }
 }
 
-final class CollectingReporter: Reporter {
+final class CollectingReporter: Reporter, @unchecked Sendable {
+  // @unchecked: every stored property is `@Guarded` (used only under its lock, never replaced).
   @Guarded var lines: [String] = []
   func step(_ machine: String, _ message: String) { lines.append("\(machine): \(message)") }
   func detail(_ machine: String, _ line: String) { lines.append("\(machine):   \(line)") }

@@ -6,10 +6,11 @@ import Testing
 @testable import Core
 
 /// Records what the engine asks of synced folders; `refusal` makes preflight fail.
-final class RecordingSyncer: FolderSyncer {
+final class RecordingSyncer: FolderSyncer, @unchecked Sendable {
+  // @unchecked: every stored property is `@Guarded` (used only under its lock, never replaced).
   /// The fixture's guest, whose command list shows the order of everything.
-  var guest = FakeGuest()
-  var refusal: CaravanError?
+  @Guarded var guest = FakeGuest()
+  @Guarded var refusal: CaravanError? = nil
   var support: SettingSupport { SettingSupport(settings: ["sync"]) }
   func preflight(_ machine: MachineSpec, projectRoot: String) throws {
     guest.commands.append("preflight")

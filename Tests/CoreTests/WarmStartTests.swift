@@ -250,7 +250,7 @@ struct WarmStartTests {
     replaced.fingerprint.memoryMiB = 2048
     replaced.createdAt = "2026-01-01T00:00:00Z"
     f.hypervisor.warmStartFailure = "qemu-system-x86_64: Error -22 while loading VM state"
-    f.hypervisor.onStartWarm = { try? WarmStateFiles.write(replaced, for: box) }
+    f.hypervisor.onStartWarm = { [replaced] in try? WarmStateFiles.write(replaced, for: box) }
     try f.lifecycle.up([f.project.spec.machines[1]], options: UpOptions(warm: true))
     #expect(WarmStateFiles.all(box) == [replaced], "the winner's fresh state is not discarded")
     #expect(f.reporter.lines.contains { $0.contains("is kept: another `up` is using or has replaced it") })

@@ -2,6 +2,7 @@ import Core
 import Foundation
 import Spec
 import Support
+import Synchronization
 import Testing
 
 @testable import Provisioning
@@ -93,9 +94,10 @@ final class RecordingGuest: Communicator {
 }
 
 final class RecordingReporter: Reporter {
-  var details: [String] = []
+  private let lines = Mutex<[String]>([])
+  var details: [String] { lines.withLock { $0 } }
   func step(_ machine: String, _ message: String) {}
-  func detail(_ machine: String, _ line: String) { details.append("\(machine): \(line)") }
+  func detail(_ machine: String, _ line: String) { lines.withLock { $0.append("\(machine): \(line)") } }
   func progress(_ machine: String, _ message: String) {}
   func warning(_ message: String) {}
 }

@@ -22,12 +22,12 @@ struct ConcurrentMapTests {
   }
 
   @Test func aLimitOfOneRunsInOrderOnTheCallingThread() {
-    let caller = Thread.current
+    let caller = pthread_self()
     let order = Locked<[Int]>([])
     let sameThread = Locked(true)
     _ = concurrentMap(4, limit: 1) { index in
       order.withLock { $0.append(index) }
-      if Thread.current != caller { sameThread.withLock { $0 = false } }
+      if pthread_equal(pthread_self(), caller) == 0 { sameThread.withLock { $0 = false } }
     }
     #expect(order.current == [0, 1, 2, 3])
     #expect(sameThread.current)

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 @testable import Support
@@ -219,21 +220,23 @@ func timed(_ body: () throws -> Subprocess.Result) -> (Double, CaravanError?) {
 }
 
 /// A thread started at once, and what it returns.
-final class ThreadResult<T: Sendable>: @unchecked Sendable {  // `value` is written before `done` is signalled
+final class ThreadResult<T: Sendable>: Sendable {
   let done = DispatchSemaphore(value: 0)
-  var value: T?
+  /// Written before `done` is signalled.
+  let value = Mutex<T?>(nil)
 
   func wait() -> T? {
     done.wait()
     done.signal()
-    return value
+    return value.withLock { $0 }
   }
 }
 
 func startThread<T: Sendable>(_ body: @escaping @Sendable () -> T) -> ThreadResult<T> {
   let result = ThreadResult<T>()
   Thread {
-    result.value = body()
+    let value = body()
+    result.value.withLock { $0 = value }
     result.done.signal()
   }.start()
   return result

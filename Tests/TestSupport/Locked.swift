@@ -1,18 +1,20 @@
 import Foundation
+import Synchronization
 
-/// A value shared between threads in tests, guarded by a lock.
-public final class Locked<Value>: @unchecked Sendable {
-  // @unchecked: every access to `value` goes through `lock`.
-  private var value: Value
-  private let lock = NSLock()
+/// A value shared between threads in tests, guarded by a lock: a `Mutex` that can be
+/// held by reference (captured by an escaping closure).
+public final class Locked<Value>: Sendable {
+  private let mutex: Mutex<Value>
 
-  public init(_ value: Value) { self.value = value }
+  public init(_ value: sending Value) { mutex = Mutex(value) }
 
-  public func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
-    lock.lock()
-    defer { lock.unlock() }
-    return try body(&value)
+  public func withLock<R, Failure: Error>(
+    _ body: (inout sending Value) throws(Failure) -> sending R
+  ) throws(Failure) -> sending R {
+    try mutex.withLock(body)
   }
+}
 
+extension Locked where Value: Sendable {
   public var current: Value { withLock { $0 } }
 }

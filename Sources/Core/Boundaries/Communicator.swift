@@ -93,8 +93,8 @@ public struct SSHEndpoint: Sendable, Equatable {
   }
 }
 
-/// Makes communicators; the SSH module provides the real one.
-public protocol CommunicatorFactory {
+/// Makes communicators; the SSH module provides the real one. Shared by the workers of a parallel `up`.
+public protocol CommunicatorFactory: Sendable {
   func communicator(for endpoint: SSHEndpoint) -> Communicator
   /// The box's well-known insecure private keys, as files to offer on first login.
   func insecureKeyFiles() throws -> [String]
@@ -105,8 +105,8 @@ public protocol CommunicatorFactory {
   func generateHostKey(type: String, at path: String) throws
 }
 
-/// Runs provisioners; the Provisioning module provides the real one.
-public protocol ProvisionerRunner {
+/// Runs provisioners; the Provisioning module provides the real one. Shared by the workers of a parallel `up`.
+public protocol ProvisionerRunner: Sendable {
   /// The provisioner types it runs.
   var support: SettingSupport { get }
   func run(

@@ -9,8 +9,9 @@ import Support
 /// (`HypervisorSavedStates`, `HypervisorNetworks`, `HypervisorWarmStates`), which
 /// the engine asks for where it needs them (`Lifecycle.savedStates` …), so a
 /// driver or a fake without one still runs every machine that does not use it.
-/// The libvirt driver implements them all; every method blocks.
-public protocol Hypervisor: BoxVolumes {
+/// The libvirt driver implements them all; every method blocks. Shared by the
+/// workers of a parallel `up`.
+public protocol Hypervisor: BoxVolumes, Sendable {
   var uri: String { get }
   /// The `libvirt { … }` settings this driver acts on.
   var support: SettingSupport { get }

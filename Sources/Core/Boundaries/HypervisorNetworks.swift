@@ -4,7 +4,7 @@ import Spec
 import Support
 
 /// Private networks (`network private`) and host bridges (`network public`).
-public protocol HypervisorNetworks: AnyObject {
+public protocol HypervisorNetworks: AnyObject, Sendable {
   /// The connection's networks (with their users), and the host's routes and
   /// bridges when the libvirt host is this machine.
   func networkInventory() throws -> NetworkInventory

@@ -4,7 +4,7 @@ import Spec
 import Support
 
 /// Saved memory (`suspend`/`resume`) and snapshots.
-public protocol HypervisorSavedStates: AnyObject {
+public protocol HypervisorSavedStates: AnyObject, Sendable {
   /// Saves the guest's memory to disk and stops the domain (libvirt managed
   /// save); its status becomes `.saved` and `start` continues it.
   func saveMemory(domain: String) throws

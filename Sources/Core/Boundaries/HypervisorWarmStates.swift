@@ -4,7 +4,7 @@ import Spec
 import Support
 
 /// Warm starts (`up --warm`, `box warm`): a box's saved running state.
-public protocol HypervisorWarmStates: AnyObject {
+public protocol HypervisorWarmStates: AnyObject, Sendable {
   /// The storage pool a machine asking for `pool` (nil: the default) uses.
   func effectivePool(_ pool: String?) -> String
   /// What a warm state must have been made for to start the machine of `plan`.

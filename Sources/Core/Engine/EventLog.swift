@@ -5,8 +5,8 @@ import Support
 /// or `CARAVAN_EVENTS`): `{time, project, machine, step, phase, duration_s,
 /// outcome, detail}`, one object a line, appended with `O_APPEND` so lines of
 /// several caravan processes never interleave. The human output is unchanged.
-public final class EventLog: @unchecked Sendable {
-  // @unchecked: `fd` is written once in init; write(2) with O_APPEND is atomic per line.
+public final class EventLog: Sendable {
+  /// Written once in init; write(2) with O_APPEND writes each line whole.
   private let fd: Int32
   public let path: String
   let project: String

@@ -7,7 +7,8 @@ import Synchronization
 
 /// The engine: moves a project's machines through their lifecycle, asking
 /// libvirt (through `Hypervisor`) what is true, and keeping `.caravan/` in step.
-public final class Lifecycle {
+/// `Sendable`: the workers of a parallel `up` share it, and every part of it may be shared.
+public final class Lifecycle: Sendable {
   public let project: Project
   public let hypervisor: Hypervisor
   public let communicators: CommunicatorFactory
@@ -18,13 +19,33 @@ public final class Lifecycle {
   public let reporter: Reporter
   public let environment: [String: String]
   /// Where each step is also written as a JSON line (`--events`, `CARAVAN_EVENTS`).
-  public var events: EventLog?
+  public var events: EventLog? {
+    get { settings.withLock { $0.events } }
+    set { settings.withLock { $0.events = newValue } }
+  }
   /// This host's files, programs and users, for `up`'s cheap checks (tests give their own).
-  public var host: HostFacts
+  public var host: HostFacts {
+    get { settings.withLock { $0.host } }
+    set { settings.withLock { $0.host = newValue } }
+  }
   /// Whether an SSH server answers on 127.0.0.1:PORT (a warm-state guest's); tests give their own.
-  public var sshAnswers: (Int) -> Bool = { SSHBanner.answers(host: "127.0.0.1", port: $0, timeout: 2) }
+  public var sshAnswers: @Sendable (Int) -> Bool {
+    get { settings.withLock { $0.sshAnswers } }
+    set { settings.withLock { $0.sshAnswers = newValue } }
+  }
   /// Ctrl-C and SIGTERM: each step checks it before it starts (tests give their own).
-  public var interrupt: Interrupt = .process
+  public var interrupt: Interrupt {
+    get { settings.withLock { $0.interrupt } }
+    set { settings.withLock { $0.interrupt = newValue } }
+  }
+  /// What may be set after `init` (by a command or a test, before the engine runs).
+  private struct Settings {
+    var events: EventLog?
+    var host: HostFacts
+    var sshAnswers: @Sendable (Int) -> Bool = { SSHBanner.answers(host: "127.0.0.1", port: $0, timeout: 2) }
+    var interrupt: Interrupt = .process
+  }
+  private let settings: Mutex<Settings>
   /// The step each machine was in when an interrupt stopped it (the innermost), for `stoppable`.
   let stoppedSteps = Mutex<[String: StoppedStep]>([:])
 
@@ -41,7 +62,7 @@ public final class Lifecycle {
     self.boxes = boxes
     self.reporter = reporter
     self.environment = environment
-    host = LocalHost(environment: environment)
+    settings = Mutex(Settings(host: LocalHost(environment: environment)))
   }
 
   /// Runs one lifecycle step of `machine`, writing its start and end (with the

@@ -5,7 +5,7 @@ import Support
 
 /// A project: the folder holding the Machinefile, its `.caravan/` state folder
 /// and the parsed spec.
-public struct Project {
+public struct Project: Sendable {
   public var root: String
   public var machinefilePath: String
   public var spec: ProjectSpec

@@ -1,8 +1,9 @@
 import Foundation
 import Support
+import Synchronization
 
 /// Where the engine says what it does: `==> web: Booting…` lines and indented guest output.
-public protocol Reporter: AnyObject {
+public protocol Reporter: AnyObject, Sendable {
   func step(_ machine: String, _ message: String)
   func detail(_ machine: String, _ line: String)
   /// A line that replaces itself on a terminal (progress), a plain line otherwise.
@@ -17,15 +18,17 @@ extension Reporter {
 }
 
 /// Safe to use from several threads (a parallel `up`): each line is written whole, under a lock.
-public final class ConsoleReporter: Reporter, @unchecked Sendable {
-  // @unchecked: the mutable state (`progressShown`, `lastPlainProgress`) is only touched under `lock`.
-  private let lock = NSRecursiveLock()
+public final class ConsoleReporter: Reporter {
   private let descriptor: Int32
   private let isTerminal: Bool
   private let colour: Bool
-  private var progressShown = false
-  /// When each machine's last plain progress line was printed.
-  private var lastPlainProgress: [String: Date] = [:]
+  private struct State {
+    var progressShown = false
+    /// When each machine's last plain progress line was printed.
+    var lastPlainProgress: [String: Date] = [:]
+  }
+  /// Held while a line is written, so that lines of several threads never mix.
+  private let state = Mutex(State())
 
   /// `toStandardError`: for a command whose standard output is the guest's (`ssh -c`).
   public init(toStandardError: Bool = false, environment: [String: String] = ProcessInfo.processInfo.environment) {
@@ -56,59 +59,59 @@ public final class ConsoleReporter: Reporter, @unchecked Sendable {
     return "\u{1B}[\(palette[index])m\(machine)\u{1B}[0m"
   }
 
-  private func endProgress() {
-    if progressShown {
+  private func endProgress(_ state: inout State) {
+    if state.progressShown {
       print("")
-      progressShown = false
+      state.progressShown = false
     }
   }
 
   public func step(_ machine: String, _ message: String) {
-    locked {
-      endProgress()
+    locked { state in
+      endProgress(&state)
       print("==> \(label(machine)): \(message)")
     }
   }
 
   public func detail(_ machine: String, _ line: String) {
-    locked {
-      endProgress()
+    locked { state in
+      endProgress(&state)
       print("    \(label(machine)): \(line)")
     }
   }
 
   public func note(_ message: String) {
-    locked {
-      endProgress()
+    locked { state in
+      endProgress(&state)
       print("==> \(message)")
     }
   }
 
   public func progress(_ machine: String, _ message: String) {
-    locked {
+    locked { state in
       if isTerminal {
         print("\r\u{1B}[2K==> \(label(machine)): \(message)", terminator: "")
-        progressShown = true
+        state.progressShown = true
       } else {
         // Plain lines for logs: one every 5 seconds at most, per machine.
-        guard Date().timeIntervalSince(lastPlainProgress[machine] ?? .distantPast) >= 5 else { return }
-        lastPlainProgress[machine] = Date()
+        guard Date().timeIntervalSince(state.lastPlainProgress[machine] ?? .distantPast) >= 5 else { return }
+        state.lastPlainProgress[machine] = Date()
         print("==> \(machine): \(message)")
       }
     }
   }
 
   public func warning(_ message: String) {
-    locked {
-      endProgress()
+    locked { state in
+      endProgress(&state)
       FileHandle.standardError.write(Data("warning: \(message)\n".utf8))
     }
   }
 
-  private func locked(_ body: () -> Void) {
-    lock.lock()
-    defer { lock.unlock() }
-    body()
-    fflush(nil)
+  private func locked(_ body: (inout State) -> Void) {
+    state.withLock { state in
+      body(&state)
+      fflush(nil)
+    }
   }
 }

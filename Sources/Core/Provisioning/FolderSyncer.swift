@@ -24,8 +24,8 @@ public struct SharedFolder: Sendable, Equatable {
 }
 
 /// Synced folders (`sync SRC -> DST`); the Provisioning module provides the real one.
-/// Every method blocks.
-public protocol FolderSyncer {
+/// Every method blocks; shared by the workers of a parallel `up`.
+public protocol FolderSyncer: Sendable {
   /// `sync` when it acts on them.
   var support: SettingSupport { get }
   /// What must hold before `up` makes anything: host folders and tools (rsync,

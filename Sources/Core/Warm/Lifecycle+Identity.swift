@@ -1,6 +1,7 @@
 import Foundation
 import Spec
 import Support
+import Synchronization
 
 /// A warm-restored guest's identity of its own (machine-id, host keys, clock, random seed).
 extension Lifecycle {
@@ -86,15 +87,16 @@ extension Lifecycle {
 /// New SSH host keys for a restored guest, made on this host (where randomness is
 /// not a copy of the template's) on a thread of their own while the guest is
 /// restored: an RSA key takes about a second.
-final class HostKeyBatch: @unchecked Sendable {
+final class HostKeyBatch: Sendable {
   typealias Key = (type: String, privateKey: Data, publicKey: Data)
   private let done = DispatchSemaphore(value: 0)
-  private var result: Result<[Key], Error> = .success([])
+  /// Set by the thread before it signals `done`.
+  private let result = Mutex<Result<[Key], Error>>(.success([]))
 
   init(_ communicators: CommunicatorFactory) {
-    let factory = UncheckedBox(communicators)
     Thread.detachNewThread { [self] in
-      result = Result { try HostKeyBatch.make(factory.value) }
+      let made = Result { try HostKeyBatch.make(communicators) }
+      result.withLock { $0 = made }
       done.signal()
     }
   }
@@ -102,7 +104,7 @@ final class HostKeyBatch: @unchecked Sendable {
   func wait() throws -> [Key] {
     done.wait()
     done.signal()
-    return try result.get()
+    return try result.withLock { $0 }.get()
   }
 
   static func make(_ communicators: CommunicatorFactory) throws -> [Key] {
@@ -117,9 +119,4 @@ final class HostKeyBatch: @unchecked Sendable {
       return (type, privateKey, publicKey)
     }
   }
-}
-
-private struct UncheckedBox<T>: @unchecked Sendable {
-  let value: T
-  init(_ value: T) { self.value = value }
 }
