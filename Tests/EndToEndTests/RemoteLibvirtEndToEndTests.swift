@@ -46,7 +46,7 @@ struct RemoteLibvirtEndToEnd {
       libvirt {
         accel tcg
       }
-      forward 38080 -> 8080
+      forward 28080 -> 8080
       provision shell, name: "serve", inline: \"""
         echo "remote $(hostname)" > /srv/remote.txt
         echo run >> /var/tmp/remote-count
@@ -103,9 +103,11 @@ struct RemoteLibvirtEndToEnd {
     #expect(port.stdout.contains("    22 (guest) => \(sshPort) (host) [on root@\(address)]\n"), "\(port)")
     #expect(
       port.stdout.contains(
-        "    8080 (guest) => 38080 (host) [on root@\(address)]; here: ssh -N -L 38080:127.0.0.1:38080 root@\(address)\n"
+        "    8080 (guest) => 28080 (host) [on root@\(address)]; here: ssh -N -L 28080:127.0.0.1:28080 root@\(address)\n"
       ),
       "\(port)")
+    // The forward is 28080, below the ephemeral range (32768-60999): the tunnel binds it on
+    // this host, where any client connection may hold an ephemeral port (38080 was one, in CI).
     // The printed `ssh -L` itself, run as a user would, while curl reads the guest's page
     // through it here. One shell for both: with the tunnel running as a child of this
     // process, Foundation's Process missed the exit of the next child (it waited forever).
@@ -116,7 +118,7 @@ struct RemoteLibvirtEndToEnd {
         "sh", "-c",
         """
         $0 & tunnel=$!
-        for _ in $(seq 1 50); do curl -s --max-time 2 http://127.0.0.1:38080/remote.txt && break; sleep 0.2; done
+        for _ in $(seq 1 50); do curl -s --max-time 2 http://127.0.0.1:28080/remote.txt && break; sleep 0.2; done
         kill $tunnel; wait $tunnel 2>/dev/null; true
         """,
         printed,
