@@ -111,6 +111,7 @@ public struct Doctor {
     checks.append(storagePool(poolFacts, reachable: connection != nil))
     checks.append(kvm(connection, local: local))
     checks.append(local ? hostChecks.kvmDevice() : remoteSkip("kvm_device", "/dev/kvm"))
+    checks.append(local ? hostChecks.nesting() : remoteSkip("nested", "KVM module's `nested` parameter"))
     checks.append(self.versions(versions, reachable: connection != nil))
     checks.append(portForwarding(versions))
     checks.append(virtiofs(versions))

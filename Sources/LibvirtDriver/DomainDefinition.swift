@@ -31,6 +31,8 @@ public struct DomainDefinition: Equatable {
   public var vcpus: Int
   public var machineType: String
   public var cpuMode: String?
+  /// CPU features required of the host (`vmx` or `svm`: `libvirt { nested true }`).
+  public var cpuFeatures: [String] = []
   public var metadata: Metadata
   public var disks: [Disk]
   public var consoleLog: String?
@@ -142,6 +144,7 @@ public struct DomainDefinition: Equatable {
       memoryMiB: memoryMiB,
       // virtiofsd maps the guest's memory: it must be shared, not private to QEMU.
       sharedMemory: hasVirtiofs, vcpus: vcpus, machineType: machineType, cpuMode: cpuMode,
+      cpuFeatures: cpuFeatures,
       disks: disks.map { disk in
         DomainSkeleton.qcow2Disk(
           type: "volume", source: [("pool", disk.pool), ("volume", disk.volume)], target: disk.target, bus: disk.bus)

@@ -22,6 +22,9 @@ struct DomainSkeleton {
   /// What `<os>` holds after its `<type>`: boot devices, or a kernel to boot directly.
   var boot: [XMLElement] = [XMLElement("boot", [("dev", "hd")])]
   var cpuMode: String?
+  /// CPU features the domain requires (`vmx` or `svm` for a nested machine), in its
+  /// `cpuMode` (host-passthrough when none is set).
+  var cpuFeatures: [String] = []
   var onReboot = "restart"
   var disks: [XMLElement]
   var interfaces: [XMLElement] = []
@@ -71,7 +74,10 @@ struct DomainSkeleton {
       XMLElement(
         "os", children: [XMLElement("type", [("arch", "x86_64"), ("machine", machineType)], text: "hvm")] + boot))
     elements.append(XMLElement("features", children: [XMLElement("acpi"), XMLElement("apic")]))
-    if let cpuMode { elements.append(XMLElement("cpu", [("mode", cpuMode)])) }
+    if cpuMode != nil || !cpuFeatures.isEmpty {
+      let features = cpuFeatures.map { XMLElement("feature", [("policy", "require"), ("name", $0)]) }
+      elements.append(XMLElement("cpu", [("mode", cpuMode ?? "host-passthrough")], children: features))
+    }
     elements.append(XMLElement("clock", [("offset", "utc")]))
     elements.append(XMLElement("on_poweroff", text: "destroy"))
     elements.append(XMLElement("on_reboot", text: onReboot))

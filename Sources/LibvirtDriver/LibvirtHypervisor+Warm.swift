@@ -36,7 +36,7 @@ extension LibvirtHypervisor: HypervisorWarmStates {
       DomainDefinition.Disk(
         pool: "", volume: "", target: DomainDefinition.diskTarget(index), bus: "virtio")
     }
-    var definition = domainDefinition(neutral, pool: "", disks: disks, uuid: nil)
+    var definition = try domainDefinition(neutral, pool: "", disks: disks, uuid: nil)
     definition.consoleLog = nil
     definition.metadata = .init(project: "", machine: "", pool: "", box: "", boxVersion: "", boxVolume: "")
     return WarmFingerprint(
@@ -67,7 +67,7 @@ extension LibvirtHypervisor: HypervisorWarmStates {
     try pool.volume(named: volume)?.delete()
     try createOverlay(named: volume, on: boxVolumes[0], in: pool)
     let disk = DomainDefinition.Disk(pool: boxes.name, volume: volume, target: "vda", bus: "virtio")
-    let definition = domainDefinition(plan, pool: boxes.name, disks: [disk], uuid: nil)
+    let definition = try domainDefinition(plan, pool: boxes.name, disks: [disk], uuid: nil)
     try connection.defineDomain(xml: definition.xml, name: plan.domainName).start()
   }
 
@@ -150,7 +150,7 @@ extension LibvirtHypervisor: HypervisorWarmStates {
     saved.attachments = []
     let disk = DomainDefinition.Disk(pool: boxes.name, volume: overlay, target: "vda", bus: "virtio")
     let existing = try connection.domain(named: plan.domainName)
-    let definition = domainDefinition(saved, pool: boxes.name, disks: [disk], uuid: try existing?.uuid())
+    let definition = try domainDefinition(saved, pool: boxes.name, disks: [disk], uuid: try existing?.uuid())
     let domain = try connection.defineDomain(xml: definition.xml, name: plan.domainName)
     let snapshot = """
       <domainsnapshot>

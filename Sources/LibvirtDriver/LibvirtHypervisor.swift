@@ -58,12 +58,15 @@ public final class LibvirtHypervisor: Hypervisor {
       """
   }
 
-  /// The `libvirt { … }` settings this driver acts on (firmware and graphics not yet),
-  /// and `network` (private networks it defines, host bridges it attaches to).
-  public static let support = SettingSupport(settings: [
-    "network", "libvirt", "libvirt.uri", "libvirt.accel", "libvirt.pool", "libvirt.machine_type", "libvirt.cpu_mode",
-    "libvirt.warm",
-  ])
+  /// The `libvirt { … }` settings this driver acts on (firmware not yet; graphics
+  /// only as `none`, the default: its domains have no display), and `network`
+  /// (private networks it defines, host bridges it attaches to).
+  public static let support = SettingSupport(
+    settings: [
+      "network", "libvirt", "libvirt.uri", "libvirt.accel", "libvirt.pool", "libvirt.machine_type",
+      "libvirt.cpu_mode", "libvirt.nested", "libvirt.warm",
+    ],
+    defaultsOnly: ["libvirt.graphics"])
   public var support: SettingSupport { LibvirtHypervisor.support }
 
   // MARK: Queries
@@ -193,7 +196,7 @@ public final class LibvirtHypervisor: Hypervisor {
         target: DomainDefinition.diskTarget(index), bus: "virtio")
     }
     let existing = try connection.domain(named: plan.domainName)
-    var definition = domainDefinition(plan, pool: boxes.name, disks: disks, uuid: try existing?.uuid())
+    var definition = try domainDefinition(plan, pool: boxes.name, disks: disks, uuid: try existing?.uuid())
     let pool = try boxes.ensure()
     // A machine made before a `box add --force` keeps the image its disk is on, and its metadata names that one.
     if let disk = try pool.volume(named: disks[0].volume), let backing = BoxPool.backingPath(try disk.xml()) {
@@ -222,7 +225,7 @@ public final class LibvirtHypervisor: Hypervisor {
 
   /// The domain XML model of `plan` on `disks` of `pool`.
   func domainDefinition(_ plan: MachinePlan, pool: String, disks: [DomainDefinition.Disk], uuid: String?)
-    -> DomainDefinition
+    throws -> DomainDefinition
   {
     DomainDefinition(
       name: plan.domainName, uuid: uuid,
@@ -230,6 +233,7 @@ public final class LibvirtHypervisor: Hypervisor {
       memoryMiB: plan.memoryMiB, vcpus: plan.cpus,
       machineType: plan.machineType ?? "pc",
       cpuMode: plan.accelerator == .kvm ? (plan.cpuMode ?? "host-passthrough") : plan.cpuMode,
+      cpuFeatures: try requiredCPUFeatures(plan),
       metadata: .init(
         project: plan.projectRoot, machine: plan.machineName, pool: pool,
         box: plan.box.name, boxVersion: plan.box.version, boxVolume: plan.box.volumeName),

@@ -52,7 +52,9 @@ extension Validator {
   }
 
   static let sshSettings = ["user", "port", "private_key", "insert_key", "forward_agent", "extra_args"]
-  static let libvirtSettings = ["uri", "accel", "machine_type", "cpu_mode", "firmware", "graphics", "pool", "warm"]
+  static let libvirtSettings = [
+    "uri", "accel", "machine_type", "cpu_mode", "nested", "firmware", "graphics", "pool", "warm",
+  ]
   static let sshExamples = [
     "user": "user \"vagrant\"", "port": "port 22", "private_key": "private_key \"~/.ssh/id_ed25519\"",
     "insert_key": "insert_key false", "forward_agent": "forward_agent true",
@@ -61,7 +63,7 @@ extension Validator {
   static let libvirtExamples = [
     "uri": "uri \"qemu:///system\"", "accel": "accel tcg", "machine_type": "machine_type \"q35\"",
     "cpu_mode": "cpu_mode \"host-passthrough\"", "firmware": "firmware uefi", "graphics": "graphics vnc",
-    "pool": "pool \"default\"", "warm": "warm true",
+    "pool": "pool \"default\"", "warm": "warm true", "nested": "nested true",
   ]
 
   func checkSSH(_ statement: Statement, scope: Scope, into settings: inout CheckedScope) {
@@ -131,6 +133,9 @@ extension Validator {
       case "warm":
         guard let flag = bool(value, subject) else { return }
         store(key, setting, in: &settings) { machine, _ in machine.libvirt.warm = flag }
+      case "nested":
+        guard let flag = bool(value, subject) else { return }
+        store(key, setting, in: &settings) { machine, _ in machine.libvirt.nested = flag }
       default:
         guard let text = stringOrName(value, subject, example: example) else { return }
         checkText(text, at: value, scope: scope) { $0.isEmpty ? "\(subject) is empty" : nil }

@@ -251,6 +251,8 @@ public struct LibvirtSettings: Sendable, Equatable {
   public var accel: Accel = .auto
   public var machineType: String?
   public var cpuMode: String?
+  /// The guest sees the host's virtualisation extension (vmx or svm), under KVM.
+  public var nested: Bool = false
   public var firmware: Firmware = .bios
   public var graphics: Graphics = .none
   public var pool: String?

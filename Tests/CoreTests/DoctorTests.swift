@@ -16,7 +16,7 @@ final class FakeHost: HostFacts, @unchecked Sendable {
     "/dev/kvm": FileFacts(uid: 0, gid: 107, mode: 0o660),
     "/usr/sbin/libvirtd": FileFacts(uid: 0, gid: 0, mode: 0o755, isCharacterDevice: false),
   ]
-  @Guarded var texts: [String: String] = [:]
+  @Guarded var texts: [String: String] = ["/sys/module/kvm_intel/parameters/nested": "Y\n"]
   @Guarded var sizes: [String: UInt64] = [:]
   @Guarded var programs: [String: String] = [
     "ssh": "/usr/bin/ssh", "ssh-keygen": "/usr/bin/ssh-keygen", "mmdebstrap": "/usr/bin/mmdebstrap",
@@ -104,8 +104,8 @@ struct DoctorSetup {
     let ids = Set(checks.keys)
     #expect(
       ids == [
-        "libvirt", "storage_pool", "kvm", "kvm_device", "versions", "port_forwarding", "virtiofs", "session", "ssh",
-        "disk_home", "disk_pool", "mmdebstrap", "ansible", "rsync",
+        "libvirt", "storage_pool", "kvm", "kvm_device", "nested", "versions", "port_forwarding", "virtiofs", "session",
+        "ssh", "disk_home", "disk_pool", "mmdebstrap", "ansible", "rsync",
       ])
   }
 

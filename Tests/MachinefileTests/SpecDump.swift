@@ -88,6 +88,8 @@ func dump(_ spec: ProjectSpec) -> String {
     let libvirt = machine.libvirt
     out.append(
       "  libvirt uri=\(quoted(libvirt.uri)) accel=\(libvirt.accel.rawValue) machine_type=\(quoted(libvirt.machineType)) cpu_mode=\(quoted(libvirt.cpuMode)) firmware=\(libvirt.firmware.rawValue) graphics=\(libvirt.graphics.rawValue) pool=\(quoted(libvirt.pool)) warm=\(libvirt.warm)"
+        // Only when set, so the other golden files need not say it.
+        + (libvirt.nested ? " nested=true" : "")
     )
     out.append((["  used"] + machine.settingsUsed.map { "\($0.name)@\($0.location)" }).joined(separator: " "))
   }

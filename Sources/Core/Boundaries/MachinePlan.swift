@@ -40,6 +40,9 @@ public struct MachinePlan: Sendable {
   /// `libvirt { machine_type cpu_mode pool }`; nil: the driver's default.
   public var machineType: String?
   public var cpuMode: String?
+  /// `libvirt { nested true }`: the guest's CPU gets the host's virtualisation
+  /// extension (under KVM; TCG has none to give).
+  public var nested: Bool
   public var pool: String?
   /// Host folders the domain shares with the guest (`sync …, type: 9p|virtiofs`).
   public var sharedFolders: [SharedFolder]
@@ -49,8 +52,8 @@ public struct MachinePlan: Sendable {
   public init(
     domainName: String, projectRoot: String, machineName: String, cpus: Int, memoryMiB: UInt64,
     box: InstalledBox, forwards: [ResolvedForward], accelerator: Accelerator, network: NetworkPlan,
-    machineType: String? = nil, cpuMode: String? = nil, pool: String? = nil, sharedFolders: [SharedFolder] = [],
-    attachments: [NetworkAttachment] = []
+    machineType: String? = nil, cpuMode: String? = nil, nested: Bool = false, pool: String? = nil,
+    sharedFolders: [SharedFolder] = [], attachments: [NetworkAttachment] = []
   ) {
     self.domainName = domainName
     self.projectRoot = projectRoot
@@ -63,6 +66,7 @@ public struct MachinePlan: Sendable {
     self.network = network
     self.machineType = machineType
     self.cpuMode = cpuMode
+    self.nested = nested
     self.pool = pool
     self.sharedFolders = sharedFolders
     self.attachments = attachments

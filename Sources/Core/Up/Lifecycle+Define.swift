@@ -62,10 +62,21 @@ extension Lifecycle {
       domainName: project.domainName(for: machine.name), projectRoot: project.root, machineName: machine.name,
       cpus: machine.cpus, memoryMiB: machine.memoryMiB, box: box, forwards: forwards, accelerator: accelerator,
       network: .userMode(restricted: restrict), machineType: machine.libvirt.machineType,
-      cpuMode: machine.libvirt.cpuMode, pool: machine.libvirt.pool,
+      cpuMode: machine.libvirt.cpuMode, nested: machine.libvirt.nested, pool: machine.libvirt.pool,
       sharedFolders: syncedFolders(machine).isEmpty
         ? [] : try syncer?.sharedFolders(machine, projectRoot: project.root) ?? [],
       attachments: interfaces.map(\.attachment))
+  }
+
+  /// Says the accelerator `up` (or `box warm`) uses and why, and that `nested` has
+  /// no effect under TCG: software emulation has no virtualisation extension to pass on.
+  func reportAccelerator(_ machine: MachineSpec, _ choice: AcceleratorChoice) {
+    reporter.step(machine.name, "accelerator: \(choice.accelerator.rawValue) (\(choice.reason))")
+    if machine.libvirt.nested && choice.accelerator == .tcg {
+      reporter.warning(
+        "machine '\(machine.name)': `libvirt { nested true }` has no effect under TCG (software emulation): the guest gets no virtualisation extension (vmx/svm) and boots without one"
+      )
+    }
   }
 
   func reportForwards(_ name: String, _ forwards: [ResolvedForward]) {

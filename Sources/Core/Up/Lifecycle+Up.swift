@@ -210,7 +210,7 @@ extension Lifecycle {
     let boxUse = try boxes.useLock(for: box) { self.reporter.step(name, $0) }
     defer { boxUse.unlock() }
     let choice = try plan.accelerator.get()
-    reporter.step(name, "accelerator: \(choice.accelerator.rawValue) (\(choice.reason))")
+    reportAccelerator(machine, choice)
     if !plan.interfaces.isEmpty {
       try track(name, .networks) { try prepareNetworks(machine, interfaces: plan.interfaces) }
     }

@@ -309,7 +309,7 @@ extension Lifecycle {
         .invalidInput, "box '\(box.name)' (\(box.version)) cannot have a warm state here: \(obstacle)")
     }
     let choice = try hypervisor.chooseAccelerator(machine.libvirt.accel)
-    reporter.step(machine.name, "accelerator: \(choice.accelerator.rawValue) (\(choice.reason))")
+    reportAccelerator(machine, choice)
     try hypervisor.importBox(box, pool: machine.libvirt.pool) { reporter.step(machine.name, $0) }
     let plan = try machinePlan(machine, box: box, accelerator: choice.accelerator, forwards: [], interfaces: [])
     let ready = try readyWarmState(machine, plan: plan, remakeDamaged: true)
