@@ -30,11 +30,12 @@ struct DoctorCommand: ParsableCommand {
       ? "from the Machinefile's `libvirt { uri }`"
       : environment["CARAVAN_LIBVIRT_URI"].map { !$0.isEmpty } == true
         ? "from CARAVAN_LIBVIRT_URI" : "Caravan's default for \(getuid() == 0 ? "root" : "a normal user")"
-    let doctor = Doctor(
+    var doctor = Doctor(
       uri: uri, uriSource: source, pool: project.spec?.machines.first?.libvirt.pool, home: home,
       boxes: BoxStore(root: CaravanPaths.boxes(environment: environment)), environment: environment,
       host: LocalHost(environment: environment),
       connect: { try LibvirtHypervisor(uri: $0, lockDirectory: home + "/locks") })
+    doctor.nestedMachines = project.spec?.machines.filter(\.libvirt.nested).map(\.name) ?? []
     checks += doctor.run()
     if json {
       try DoctorCommand.printJSON(checks, uri: uri)

@@ -77,6 +77,9 @@ public struct Doctor {
   public var host: HostFacts
   /// Opens a connection; its error is the one commands show (with how to start libvirtd).
   public var connect: (String) throws -> HypervisorInspection
+  /// The project's machines that ask for nested virtualisation (`libvirt { nested true }`):
+  /// the `nested` check warns only for them.
+  public var nestedMachines: [String] = []
 
   public init(
     uri: String, uriSource: String, pool: String?, home: String, boxes: BoxStore, environment: [String: String],
@@ -111,7 +114,8 @@ public struct Doctor {
     checks.append(storagePool(poolFacts, reachable: connection != nil))
     checks.append(kvm(connection, local: local))
     checks.append(local ? hostChecks.kvmDevice() : remoteSkip("kvm_device", "/dev/kvm"))
-    checks.append(local ? hostChecks.nesting() : remoteSkip("nested", "KVM module's `nested` parameter"))
+    checks.append(
+      local ? hostChecks.nesting(wantedBy: nestedMachines) : remoteSkip("nested", "KVM module's `nested` parameter"))
     checks.append(self.versions(versions, reachable: connection != nil))
     checks.append(portForwarding(versions))
     checks.append(virtiofs(versions))

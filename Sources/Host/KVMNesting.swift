@@ -35,10 +35,16 @@ public enum KVMNesting: Sendable, Equatable {
 
 extension HostChecks {
   /// Whether guests may run KVM themselves (`libvirt { nested true }`). Not on:
-  /// a warning with the fix, since only nested machines need it.
-  public func nesting() -> HealthCheck {
+  /// a warning with the fix when a machine of the project asks for it (`wantedBy`),
+  /// else said and passed (only nested machines need it).
+  public func nesting(wantedBy machines: [String] = []) -> HealthCheck {
     let id = "nested"
     let feature = "`libvirt { nested true }` machines"
+    let status: HealthCheck.Status = machines.isEmpty ? .ok : .warning
+    let asking =
+      machines.isEmpty
+      ? "; no machine here asks for it"
+      : "; \(machines.map { "'\($0)'" }.joined(separator: ", ")) \(machines.count == 1 ? "asks" : "ask") for it"
     switch KVMNesting.read(host) {
     case .enabled(let module):
       return HealthCheck(
@@ -46,8 +52,9 @@ extension HostChecks {
         "nested virtualisation is on (\(KVMNesting.parameter(module))): \(feature) can run KVM guests of their own")
     case .disabled(let module):
       return HealthCheck(
-        id, .warning,
-        "nested virtualisation is off (\(KVMNesting.parameter(module))): under KVM, \(feature) would get no virtualisation extension, so `up` refuses them",
+        id, status,
+        "nested virtualisation is off (\(KVMNesting.parameter(module))): under KVM, \(feature) would get no virtualisation extension, so `up` refuses them"
+          + asking,
         fix: KVMNesting.fix(module))
     case .notLoaded(let module):
       let pvm = host.exists("/sys/module/kvm_pvm") ? " (the host's KVM is kvm_pvm)" : ""
@@ -56,8 +63,9 @@ extension HostChecks {
         module.map { "`modprobe \($0) nested=1`" }
         ?? "`modprobe kvm_intel nested=1` (Intel) or `modprobe kvm_amd nested=1` (AMD)"
       return HealthCheck(
-        id, .warning,
-        "neither kvm_intel nor kvm_amd is loaded\(pvm): there is no \(places), so guests get no nested virtualisation and \(feature) run under TCG without it",
+        id, status,
+        "neither kvm_intel nor kvm_amd is loaded\(pvm): there is no \(places), so guests get no nested virtualisation and \(feature) run under TCG without it"
+          + asking,
         fix:
           "Where the CPU has VT-x/AMD-V (or the host VM has nesting on): as root, \(load), and an `options \(module ?? "MODULE") nested=1` line in /etc/modprobe.d/kvm-nested.conf to keep it after a reboot."
       )

@@ -70,10 +70,11 @@ struct DoctorSetup {
   var uri = "qemu:///system"
   var environment: [String: String] = ["PATH": "/usr/bin"]
   var boxes = BoxStore(root: "/nonexistent/boxes")
+  var nestedMachines: [String] = []
 
   func run() -> [String: HealthCheck] {
     let libvirt = self.libvirt
-    let doctor = Doctor(
+    var doctor = Doctor(
       uri: uri, uriSource: "the default", pool: nil, home: "/home/caravan", boxes: boxes, environment: environment,
       host: host,
       connect: { uri in
@@ -86,6 +87,7 @@ struct DoctorSetup {
         libvirt.uri = uri
         return libvirt
       })
+    doctor.nestedMachines = nestedMachines
     let checks = doctor.run()
     return Dictionary(checks.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
   }

@@ -13,6 +13,7 @@ struct NestingDoctorTests {
 
   @Test func doctorSaysWhetherTheHostAllowsNesting() throws {
     var setup = DoctorSetup()
+    setup.nestedMachines = ["web"]
     let on = try #require(setup.run()["nested"])
     #expect(on.status == .ok && on.fix == nil)
     #expect(on.summary.hasPrefix("nested virtualisation is on (\(NestingDoctorTests.intel))"), "\(on.summary)")
@@ -23,6 +24,12 @@ struct NestingDoctorTests {
     #expect(off.summary.hasPrefix("nested virtualisation is off (\(NestingDoctorTests.intel))"), "\(off.summary)")
     #expect(off.fix?.contains("`modprobe -r kvm_intel && modprobe kvm_intel nested=1`") == true, "\(off)")
     #expect(off.fix?.contains("options kvm_intel nested=1") == true, "and the options file: \(off)")
+    #expect(off.summary.hasSuffix("; 'web' asks for it"), "\(off.summary)")
+    // Without a machine that asks for it, nesting that is off is said, not warned about.
+    setup.nestedMachines = []
+    let unused = try #require(setup.run()["nested"])
+    #expect(unused.status == .ok && unused.summary.hasSuffix("; no machine here asks for it"), "\(unused)")
+    setup.nestedMachines = ["web"]
 
     setup.host.texts = [NestingDoctorTests.amd: "1\n"]
     #expect(setup.run()["nested"]?.status == .ok, "kvm_amd says 1")
