@@ -8,7 +8,7 @@ extension Validator {
   static let provisionerOptions: [String: [String]] = [
     "shell": ["inline", "path", "args", "env", "privileged", "upload_path"],
     "file": ["source", "destination"],
-    "ansible": ["playbook", "extra_vars", "inventory", "limit", "tags"],
+    "ansible": ansibleOptions,
     "puppet": ["manifest", "modules", "facts", "options"],
   ]
   static let commonProvisionerOptions = ["name", "run"]
@@ -152,43 +152,6 @@ extension Validator {
     let destination = required("destination")
     guard let source, let destination else { return nil }
     return { expansion in .file(source: expansion.expand(source), destination: expansion.expand(destination)) }
-  }
-
-  private func checkAnsible(_ statement: Statement, _ options: FoundOptions, scope: Scope)
-    -> ((Expansion) -> ProvisionerSpec.Kind)?
-  {
-    var playbook: StringLiteral?
-    if let option = options["playbook"] {
-      playbook = string(option.value, "'playbook:' of 'provision ansible'", example: "playbook: \"site.yml\"")
-    } else {
-      error(
-        "an ansible provisioner needs playbook: \(scope.description), e.g. `provision ansible, playbook: \"site.yml\"`",
-        at: statement)
-    }
-    var extraVars: [(key: String, value: StringLiteral)] = []
-    if let option = options["extra_vars"] {
-      extraVars =
-        stringMap(option.value, "'extra_vars:' of 'provision ansible'", example: "extra_vars: {role: \"web\"}") ?? []
-    }
-    let inventory = options["inventory"].flatMap { string($0.value, "'inventory:' of 'provision ansible'") }
-    let limit = options["limit"].flatMap { stringOrName($0.value, "'limit:' of 'provision ansible'") }
-    var tags: [StringLiteral] = []
-    if let option = options["tags"] {
-      tags =
-        stringList(
-          option.value, "'tags:' of 'provision ansible'", example: "tags: [\"web\", \"db\"]", allowSingle: true)
-        ?? []
-    }
-    guard let playbook else { return nil }
-    return { expansion in
-      var ansible = AnsibleProvisioner(playbook: expansion.expand(playbook))
-      ansible.extraVars = Dictionary(
-        extraVars.map { ($0.key, expansion.expand($0.value)) }, uniquingKeysWith: { first, _ in first })
-      ansible.inventory = inventory.map(expansion.expand)
-      ansible.limit = limit.map(expansion.expand)
-      ansible.tags = expansion.expand(tags)
-      return .ansible(ansible)
-    }
   }
 
   private func checkPuppet(_ options: FoundOptions, scope: Scope) -> ((Expansion) -> ProvisionerSpec.Kind)? {

@@ -4,17 +4,18 @@ import Spec
 import Support
 
 /// `provision ansible`: the host's `ansible-playbook` (Debian package `ansible`) against an
-/// inventory Caravan writes for the machine (its name as the host, the forwarded SSH port on
-/// 127.0.0.1, the login user, the machine's key, host key checking off, the machine's shared
-/// ControlMaster socket), in a temporary folder removed after. A user's `inventory:` is given
-/// too (before Caravan's, so Caravan's connection facts win), so the machine is in the user's
-/// groups by its name and gets their variables. Extra variables go in as a JSON file
-/// (`-e @FILE`): every value arrives as the string written, whatever it holds. The run is
-/// limited to the machine unless `limit:` says otherwise, as in Vagrant. A `sync` in the
-/// guest ends a successful run, so what the playbook wrote is on the guest's disk.
+/// inventory Caravan writes (see `AnsibleInventory`): every running machine of the project by
+/// its name, each with its forwarded SSH port on 127.0.0.1, login user, key, host key checking
+/// off and its own shared ControlMaster socket, in the groups of `groups:` with the variables
+/// of `host_vars:`; in a temporary folder removed after. A user's `inventory:` is given too
+/// (before Caravan's, so Caravan's connection facts win), so the machines are in the user's
+/// groups by their names and get their variables. Extra variables go in as a JSON file
+/// (`-e @FILE`, each value with its type) or the user's own file. The run is limited to the
+/// machine unless `limit:` says otherwise, as in Vagrant. A `sync` in the guest ends a
+/// successful run, so what the playbook wrote is on the guest's disk.
 extension GuestProvisioner {
   func runAnsible(
-    _ ansible: AnsibleProvisioner, name: String, machine: MachineSpec, projectRoot: String,
+    _ ansible: AnsibleProvisioner, name: String, machine: MachineSpec, projectRoot: String, running: RunningMachines,
     on communicator: Communicator, reporter: Reporter
   ) throws {
     let what = "ansible provisioner '\(name)' of machine '\(machine.name)'"
@@ -23,24 +24,34 @@ extension GuestProvisioner {
     let userInventory = try ansible.inventory.map {
       try AnsiblePlaybook.hostFile($0, "inventory", for: what, projectRoot: projectRoot)
     }
+    var extraVars =
+      try ansible.extraVarsFile.map {
+        [try AnsiblePlaybook.hostFile($0, "extra_vars file", for: what, projectRoot: projectRoot)]
+      } ?? []
     guard let endpoint = communicator.sshEndpoint else {
       throw CaravanError(
         .internalError, "\(what): the machine is not reached over SSH, so ansible-playbook cannot reach it")
     }
     let folder = try FileSystem.makeTemporaryDirectory(prefix: "caravan-ansible")
     defer { try? FileSystem.removeTree(folder) }
+    // This machine as its communicator reaches it, among the others that run.
+    var hosts = try running.list()
+    if let index = hosts.firstIndex(where: { $0.name == machine.name }) {
+      hosts[index].endpoint = endpoint
+    } else {
+      hosts.append(RunningMachine(name: machine.name, endpoint: endpoint))
+    }
     let inventory = folder + "/inventory.json"
-    try FileSystem.writeAtomically(
-      try AnsiblePlaybook.inventory(host: machine.name, endpoint: endpoint), to: inventory, mode: 0o600)
-    var extraVars: String?
+    try FileSystem.writeAtomically(try AnsibleInventory.json(ansible, hosts: hosts), to: inventory, mode: 0o600)
     if !ansible.extraVars.isEmpty {
       let file = folder + "/extra-vars.json"
-      try FileSystem.writeAtomically(try AnsiblePlaybook.json(ansible.extraVars), to: file, mode: 0o600)
-      extraVars = file
+      try FileSystem.writeAtomically(
+        try AnsiblePlaybook.json(ansible.extraVars.mapValues(\.json)), to: file, mode: 0o600)
+      extraVars.insert(file, at: 0)
     }
     let arguments = AnsiblePlaybook.arguments(
       ansible, program: program, host: machine.name, playbook: playbook, inventory: inventory,
-      userInventory: userInventory, extraVarsFile: extraVars)
+      userInventory: userInventory, extraVars: extraVars)
     var tail = OutputTail(GuestProvisioner.tailLines)
     let status = try Subprocess(
       arguments, environment: AnsiblePlaybook.environment(environment, projectRoot: projectRoot)
@@ -93,25 +104,6 @@ enum AnsiblePlaybook {
     return full
   }
 
-  /// The inventory, in the YAML inventory plugin's form written as JSON (YAML's subset, so no
-  /// value needs quoting): the machine's name as the only host, with its connection.
-  static func inventory(host: String, endpoint: SSHEndpoint) throws -> Data {
-    var variables: [String: Any] = [
-      "ansible_connection": "ssh",
-      "ansible_host": endpoint.host,
-      "ansible_port": endpoint.port,
-      "ansible_user": endpoint.user,
-      "ansible_host_key_checking": false,
-      "ansible_ssh_common_args": sshCommonArguments(endpoint),
-      // Debian's python3, found without the "discovered interpreter" warning.
-      "ansible_python_interpreter": "auto_silent",
-    ]
-    // ansible writes this as `-o IdentityFile="PATH"`, which ssh reads wrongly for a path with
-    // `%` or a quote: such a path goes into the ssh arguments instead, written as ssh reads it.
-    if let key = plainKey(endpoint) { variables["ansible_ssh_private_key_file"] = key }
-    return try json(["all": ["hosts": [host: variables]]])
-  }
-
   /// The ssh options ansible adds to every ssh, scp and sftp it runs, as one string that
   /// ansible splits as a POSIX shell would: known hosts off, only the machine's keys, and the
   /// machine's ControlMaster socket, so the playbook rides the connection Caravan already has.
@@ -148,18 +140,24 @@ enum AnsiblePlaybook {
       + "\""
   }
 
-  /// The command line: the user's inventory first, Caravan's last (a host's variables from a
-  /// later source win), the machine as the limit unless `limit:` is given, the tags joined
-  /// as `--tags` takes them, the playbook last. No shell ever reads it.
+  /// The command line, in the order of Vagrant's: the user's inventory first, Caravan's last
+  /// (a host's variables from a later source win), the machine as the limit unless `limit:`
+  /// is given, each extra variables file, `--become`, `-v…`, the tags joined as `--tags`
+  /// takes them, then `raw_arguments:` (last, so they win), the playbook last. No shell
+  /// ever reads it.
   static func arguments(
     _ ansible: AnsibleProvisioner, program: String, host: String, playbook: String, inventory: String,
-    userInventory: String?, extraVarsFile: String?
+    userInventory: String?, extraVars: [String]
   ) -> [String] {
     var arguments = [program]
     if let userInventory { arguments += ["--inventory", userInventory] }
     arguments += ["--inventory", inventory, "--limit", ansible.limit ?? host]
-    if let extraVarsFile { arguments += ["--extra-vars", "@" + extraVarsFile] }
+    for file in extraVars { arguments += ["--extra-vars", "@" + file] }
+    if ansible.become { arguments.append("--become") }
+    if ansible.verbosity > 0 { arguments.append("-" + String(repeating: "v", count: ansible.verbosity)) }
     if !ansible.tags.isEmpty { arguments += ["--tags", ansible.tags.joined(separator: ",")] }
+    if !ansible.skipTags.isEmpty { arguments += ["--skip-tags", ansible.skipTags.joined(separator: ",")] }
+    arguments += ansible.rawArguments
     arguments.append(playbook)
     return arguments
   }

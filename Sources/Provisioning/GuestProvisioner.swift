@@ -19,9 +19,10 @@ public struct GuestProvisioner: ProvisionerRunner {
   /// How many of a failing provisioner's last output lines its error repeats.
   static let tailLines = 10
 
+  /// `running` matters to ansible only (its inventory); without it, the machine is alone there.
   public func run(
     _ provisioner: ProvisionerSpec, machine: MachineSpec, projectRoot: String,
-    on communicator: Communicator, reporter: Reporter
+    running: RunningMachines = .fixed([]), on communicator: Communicator, reporter: Reporter
   ) throws {
     switch provisioner.kind {
     case .shell(let shell):
@@ -33,8 +34,8 @@ public struct GuestProvisioner: ProvisionerRunner {
         on: communicator, reporter: reporter)
     case .ansible(let ansible):
       try runAnsible(
-        ansible, name: provisioner.name, machine: machine, projectRoot: projectRoot, on: communicator,
-        reporter: reporter)
+        ansible, name: provisioner.name, machine: machine, projectRoot: projectRoot, running: running,
+        on: communicator, reporter: reporter)
     case .puppet(let puppet):
       try runPuppet(
         puppet, name: provisioner.name, machine: machine, projectRoot: projectRoot, on: communicator,

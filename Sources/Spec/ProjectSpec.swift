@@ -192,15 +192,6 @@ public struct ShellProvisioner: Sendable, Equatable {
   }
 }
 
-public struct AnsibleProvisioner: Sendable, Equatable {
-  public var playbook: String
-  public var extraVars: [String: String] = [:]
-  public var inventory: String?
-  public var limit: String?
-  public var tags: [String] = []
-  public init(playbook: String) { self.playbook = playbook }
-}
-
 /// Masterless Puppet, as Vagrant's: the manifest (and modules) uploaded, then
 /// `puppet apply` in the guest with the facts as `FACTER_` variables.
 public struct PuppetProvisioner: Sendable, Equatable {

@@ -228,8 +228,8 @@ struct RecordingProvisioner: ProvisionerRunner {
   let guest: FakeGuest
   var support: SettingSupport { SettingSupport(provisionerTypes: ["shell"]) }
   func run(
-    _ provisioner: ProvisionerSpec, machine: MachineSpec, projectRoot: String, on communicator: Communicator,
-    reporter: Reporter
+    _ provisioner: ProvisionerSpec, machine: MachineSpec, projectRoot: String, running: RunningMachines,
+    on communicator: Communicator, reporter: Reporter
   ) throws {
     guest.commands.append("provision \(provisioner.name)")
     if provisioner.name.hasPrefix("broken") {

@@ -214,8 +214,8 @@ struct StoppingProvisioner: ProvisionerRunner {
   var support: SettingSupport { SettingSupport(provisionerTypes: ["shell"]) }
 
   func run(
-    _ provisioner: ProvisionerSpec, machine: MachineSpec, projectRoot: String, on communicator: Communicator,
-    reporter: Reporter
+    _ provisioner: ProvisionerSpec, machine: MachineSpec, projectRoot: String, running: RunningMachines,
+    on communicator: Communicator, reporter: Reporter
   ) throws {
     if provisioner.name == stopAt {
       interrupt.request()

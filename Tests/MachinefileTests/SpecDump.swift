@@ -24,6 +24,17 @@ func dump(_ spec: ProjectSpec) -> String {
   func map(_ items: [String: String]) -> String {
     "{" + items.keys.sorted().map { "\($0): \(quoted(items[$0]))" }.joined(separator: ", ") + "}"
   }
+  func data(_ value: AnsibleValue) -> String {
+    switch value {
+    case .string(let text): return quoted(text)
+    case .integer(let number): return String(number)
+    case .bool(let flag): return String(flag)
+    case .list(let values): return "[" + values.map(data).joined(separator: ", ") + "]"
+    case .map(let entries):
+      return "{" + entries.keys.sorted().map { "\($0): \(data(entries[$0] ?? .string("")))" }.joined(separator: ", ")
+        + "}"
+    }
+  }
   for machine in spec.machines {
     out.append(
       "machine \(quoted(machine.name)) index=\(machine.index) primary=\(machine.primary) autostart=\(machine.autostart)"
@@ -68,8 +79,16 @@ func dump(_ spec: ProjectSpec) -> String {
         out.append("\(head) file \(quoted(source))->\(quoted(destination))")
       case .ansible(let ansible):
         out.append(
-          "\(head) ansible playbook=\(quoted(ansible.playbook)) extra_vars=\(map(ansible.extraVars)) inventory=\(quoted(ansible.inventory)) limit=\(quoted(ansible.limit)) tags=\(list(ansible.tags))"
+          "\(head) ansible playbook=\(quoted(ansible.playbook)) extra_vars=\(data(.map(ansible.extraVars))) extra_vars_file=\(quoted(ansible.extraVarsFile)) inventory=\(quoted(ansible.inventory)) limit=\(quoted(ansible.limit)) tags=\(list(ansible.tags)) skip_tags=\(list(ansible.skipTags)) become=\(ansible.become) verbosity=\(ansible.verbosity) raw_arguments=\(list(ansible.rawArguments))"
         )
+        for group in ansible.groups {
+          out.append(
+            "    group \(group.name) members=\(list(group.members)) children=\(list(group.children)) vars=\(data(.map(group.vars)))"
+          )
+        }
+        for machine in ansible.hostVars.keys.sorted() {
+          out.append("    host_vars \(machine) \(data(.map(ansible.hostVars[machine] ?? [:])))")
+        }
       case .puppet(let puppet):
         out.append(
           "\(head) puppet manifest=\(quoted(puppet.manifest)) modules=\(quoted(puppet.modules)) facts=\(map(puppet.facts)) options=\(list(puppet.options))"

@@ -28,9 +28,9 @@ struct AnsibleProvisionerTests {
 
   /// Runs the provisioner for machine `web` (HOME in the project) on a thread of its own;
   /// returns what it reported and what it asked of the guest.
-  static func run(_ ansible: AnsibleProvisioner, name: String, projectRoot: String) async throws -> (
-    details: [String], steps: [String]
-  ) {
+  static func run(
+    _ ansible: AnsibleProvisioner, name: String, projectRoot: String, running: [RunningMachine] = []
+  ) async throws -> (details: [String], steps: [String]) {
     try await onThread {
       let guest = RecordingGuest(mktemp: [])
       guest.endpoint = Self.endpoint
@@ -39,7 +39,8 @@ struct AnsibleProvisionerTests {
       provisioner.environment["HOME"] = projectRoot
       try provisioner.run(
         ProvisionerSpec(name: name, kind: .ansible(ansible), location: SourceLocation(line: 2, column: 1)),
-        machine: MachineSpec(name: "web"), projectRoot: projectRoot, on: guest, reporter: reporter)
+        machine: MachineSpec(name: "web"), projectRoot: projectRoot, running: .fixed(running), on: guest,
+        reporter: reporter)
       return (reporter.details, guest.steps)
     }
   }
@@ -61,7 +62,9 @@ struct AnsibleProvisionerTests {
   @Test func theInventoryIsTheMachineAsAnsibleReadsIt() async throws {
     let folder = try TemporaryFolder()
     let file = folder.path + "/inventory.json"
-    try FileSystem.writeAtomically(try AnsiblePlaybook.inventory(host: "web", endpoint: Self.endpoint), to: file)
+    let hosts = [RunningMachine(name: "web", endpoint: Self.endpoint)]
+    try FileSystem.writeAtomically(
+      try AnsibleInventory.json(AnsibleProvisioner(playbook: "site.yml"), hosts: hosts), to: file)
     let listed = try await Self.ansible(["ansible-inventory", "--inventory", file, "--list"], home: folder.path)
     #expect(listed.status == 0, "\(listed)")
     let object = try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [String: Any]
@@ -90,7 +93,9 @@ struct AnsibleProvisionerTests {
   @Test func aKeyPathSshWouldMisreadGoesInTheSshArguments() throws {
     var endpoint = Self.endpoint
     endpoint.identityFiles = ["/my 100% project/.caravan/machines/web/id_ed25519"]
-    let object = try JSONSerialization.jsonObject(with: AnsiblePlaybook.inventory(host: "web", endpoint: endpoint))
+    let object = try JSONSerialization.jsonObject(
+      with: AnsibleInventory.json(
+        AnsibleProvisioner(playbook: "site.yml"), hosts: [RunningMachine(name: "web", endpoint: endpoint)]))
     let web = (((object as? [String: Any])?["all"] as? [String: Any])?["hosts"] as? [String: [String: Any]])?["web"]
     #expect(web?["ansible_ssh_private_key_file"] == nil)
     #expect(
@@ -103,17 +108,34 @@ struct AnsibleProvisionerTests {
     #expect(
       AnsiblePlaybook.arguments(
         ansible, program: "/usr/bin/ansible-playbook", host: "web", playbook: "/p/site.yml", inventory: "/t/inv.json",
-        userInventory: nil, extraVarsFile: nil)
+        userInventory: nil, extraVars: [])
         == ["/usr/bin/ansible-playbook", "--inventory", "/t/inv.json", "--limit", "web", "/p/site.yml"])
     ansible.limit = "app:&web"
     ansible.tags = ["setup", "de ploy"]
     #expect(
       AnsiblePlaybook.arguments(
         ansible, program: "ansible-playbook", host: "web", playbook: "/p/site.yml", inventory: "/t/inv.json",
-        userInventory: "/p/hosts", extraVarsFile: "/t/extra-vars.json")
+        userInventory: "/p/hosts", extraVars: ["/t/extra-vars.json"])
         == [
           "ansible-playbook", "--inventory", "/p/hosts", "--inventory", "/t/inv.json", "--limit", "app:&web",
           "--extra-vars", "@/t/extra-vars.json", "--tags", "setup,de ploy", "/p/site.yml",
+        ])
+    // As Vagrant's: `all` as written, each variables file, become, -v…, skipped tags, and the
+    // raw arguments last (they win), before the playbook.
+    ansible.limit = "all"
+    ansible.tags = []
+    ansible.skipTags = ["slow", "net"]
+    ansible.become = true
+    ansible.verbosity = 3
+    ansible.rawArguments = ["--diff", "--forks=2"]
+    #expect(
+      AnsiblePlaybook.arguments(
+        ansible, program: "ansible-playbook", host: "web", playbook: "/p/site.yml", inventory: "/t/inv.json",
+        userInventory: nil, extraVars: ["/t/extra-vars.json", "/p/vars.yml"])
+        == [
+          "ansible-playbook", "--inventory", "/t/inv.json", "--limit", "all", "--extra-vars", "@/t/extra-vars.json",
+          "--extra-vars", "@/p/vars.yml", "--become", "-vvv", "--skip-tags", "slow,net", "--diff", "--forks=2",
+          "/p/site.yml",
         ])
   }
 
@@ -170,8 +192,8 @@ struct AnsibleProvisionerTests {
     ansible.inventory = try Self.localInventory(in: folder.path)
     ansible.limit = "localhost"
     ansible.tags = ["setup"]
-    ansible.extraVars = ["out": out]
-    for (index, value) in Self.hostile.enumerated() { ansible.extraVars["v\(index)"] = value }
+    ansible.extraVars = ["out": .string(out)]
+    for (index, value) in Self.hostile.enumerated() { ansible.extraVars["v\(index)"] = .string(value) }
     let (details, steps) = try await Self.run(ansible, name: "site", projectRoot: folder.path)
     #expect(steps == ["execute sync"], "the playbook's writes are synced in the guest before it is recorded")
     for (index, value) in Self.hostile.enumerated() {

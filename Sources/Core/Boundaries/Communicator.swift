@@ -109,12 +109,34 @@ public protocol CommunicatorFactory: Sendable {
 public protocol ProvisionerRunner: Sendable {
   /// The provisioner types it runs.
   var support: SettingSupport { get }
+  /// `running` lists the project's running machines, for a provisioner that reaches them all.
   func run(
-    _ provisioner: ProvisionerSpec, machine: MachineSpec, projectRoot: String,
+    _ provisioner: ProvisionerSpec, machine: MachineSpec, projectRoot: String, running: RunningMachines,
     on communicator: Communicator, reporter: Reporter) throws
   /// Runs a trigger: its host command (`run:`) in the project folder, then its guest
   /// command (`run_remote:`) through `communicator`, nil when the machine is not running.
   func runTrigger(
     _ trigger: TriggerSpec, machine: MachineSpec, projectRoot: String, on communicator: Communicator?,
     reporter: Reporter) throws
+}
+
+/// A running machine of the project and how SSH reaches it (127.0.0.1, its forwarded port,
+/// its user and keys, the jump to a remote libvirt's host).
+public struct RunningMachine: Sendable, Equatable {
+  public var name: String
+  public var endpoint: SSHEndpoint
+  public init(name: String, endpoint: SSHEndpoint) {
+    self.name = name
+    self.endpoint = endpoint
+  }
+}
+
+/// The project's running machines in Machinefile order, found only when a provisioner asks
+/// (ansible's inventory lists them all; the other provisioners never pay for the queries).
+public struct RunningMachines: Sendable {
+  private let find: @Sendable () throws -> [RunningMachine]
+  public init(_ find: @escaping @Sendable () throws -> [RunningMachine]) { self.find = find }
+  /// A list known beforehand (tests).
+  public static func fixed(_ machines: [RunningMachine]) -> RunningMachines { RunningMachines { machines } }
+  public func list() throws -> [RunningMachine] { try find() }
 }

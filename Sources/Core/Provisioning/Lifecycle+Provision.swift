@@ -67,7 +67,8 @@ extension Lifecycle {
       try track(machine.name, .provision, detail: provisioner.name) {
         reporter.step(machine.name, "running provisioner '\(provisioner.name)'")
         try provisioners.run(
-          provisioner, machine: machine, projectRoot: project.root, on: communicator, reporter: reporter)
+          provisioner, machine: machine, projectRoot: project.root, running: runningMachines(with: machine),
+          on: communicator, reporter: reporter)
       }
       // Recorded only now: the provisioner's round trip ended with a `sync` in the guest,
       // so its work is on the guest's disk (a hard power-off from here on keeps it).
@@ -80,6 +81,21 @@ extension Lifecycle {
     }
     if !ranAny && mode == .pending && !machine.provisioners.isEmpty {
       reporter.step(machine.name, "already provisioned; `caravan provision` runs the provisioners again")
+    }
+  }
+
+  /// The project's machines that run and have finished their first `up` (one still coming up
+  /// beside it in a parallel `up` may not answer yet), and `machine` itself, each as SSH
+  /// reaches it; asked of libvirt only when a provisioner wants them.
+  func runningMachines(with machine: MachineSpec) -> RunningMachines {
+    RunningMachines { [self] in
+      try project.spec.machines.compactMap { other in
+        guard try hypervisor.status(domain: project.domainName(for: other.name)) == .running,
+          let record = try project.loadRecord(other.name),
+          other.name == machine.name || record.firstUp == .finished
+        else { return nil }
+        return RunningMachine(name: other.name, endpoint: try endpoint(for: other, record: record, shared: true))
+      }
     }
   }
 }
