@@ -130,7 +130,7 @@ extension Validator {
       case .text:
         break
       case .environment(let name, let fallback, let location, let length):
-        if fallback == nil, environment[name] == nil {
+        if fallback == nil, environment[name] == nil, !declaredNames.contains(name) {
           error(
             "environment variable '\(name)' is not set; set it or write ${\(name):-default} to give a default",
             at: location, length: length)

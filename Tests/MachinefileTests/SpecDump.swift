@@ -24,6 +24,9 @@ func dump(_ spec: ProjectSpec) -> String {
   func map(_ items: [String: String]) -> String {
     "{" + items.keys.sorted().map { "\($0): \(quoted(items[$0]))" }.joined(separator: ", ") + "}"
   }
+  for variable in spec.variables {
+    out.append("var \(variable.name) = \(quoted(variable.value)) from \(variable.source)")
+  }
   for machine in spec.machines {
     out.append(
       "machine \(quoted(machine.name)) index=\(machine.index) primary=\(machine.primary) autostart=\(machine.autostart)"
