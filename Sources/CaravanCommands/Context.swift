@@ -14,8 +14,9 @@ struct Context {
   let environment = ProcessInfo.processInfo.environment
   let project: Project
 
-  /// Finds and loads the Machinefile; an invalid one throws `MachinefileError` (exit 65).
-  init() throws {
+  /// Finds and loads the Machinefile with the `var` values `variables` gives; an invalid
+  /// one throws `MachinefileError` (exit 65).
+  init(_ variables: VariableOptions) throws {
     let cwd = FileManager.default.currentDirectoryPath
     guard let path = Machinefile.find(from: cwd, environment: environment) else {
       throw CaravanError(
@@ -23,7 +24,8 @@ struct Context {
         hint: "Write one (see README.md), or set CARAVAN_MACHINEFILE to its path.")
     }
     let spec = try Machinefile.load(
-      path: path, shownAs: Machinefile.displayName(of: path, from: cwd), environment: environment)
+      path: path, shownAs: Machinefile.displayName(of: path, from: cwd), environment: environment,
+      variables: variables.input)
     project = Project(root: (path as NSString).deletingLastPathComponent, machinefilePath: path, spec: spec)
   }
 
@@ -130,6 +132,11 @@ struct Context {
   /// One machine for `ssh`: the one named, else the primary or only one.
   func singleMachine(_ name: String?) throws -> MachineSpec {
     if let name { return try project.machines(named: [name])[0] }
+    guard !project.spec.machines.isEmpty else {
+      throw CaravanError(
+        .invalidInput, "this project defines no machines (its machine blocks have count: 0)",
+        hint: "Give a machine block a count: of 1 or more, e.g. with `--var`.")
+    }
     guard let machine = project.spec.primaryMachine else {
       let names = project.spec.machines.map(\.name).joined(separator: ", ")
       throw CaravanError(

@@ -10,9 +10,10 @@ struct DestroyCommand: ParsableCommand {
   @Argument(help: "Machines (default: all).") var machines: [String] = []
   @Flag(name: .shortAndLong, help: "Do not ask for confirmation.") var force = false
   @OptionGroup var lockOptions: LockOptions
+  @OptionGroup var variables: VariableOptions
 
   func run() throws {
-    let context = try Context()
+    let context = try Context(variables)
     let selected = try context.machines(machines)
     if !force {
       let names = selected.map(\.name).joined(separator: ", ")

@@ -16,12 +16,13 @@ struct DoctorCommand: ParsableCommand {
       """)
 
   @Flag(help: "Print one JSON document with every check (id, status, summary, fix).") var json = false
+  @OptionGroup var variables: VariableOptions
 
   func run() throws {
     let environment = ProcessInfo.processInfo.environment
     let home = CaravanPaths.home(environment: environment)
     var checks: [HealthCheck] = []
-    let project = DoctorCommand.project(environment: environment)
+    let project = DoctorCommand.project(environment: environment, variables: variables.input)
     if let machinefile = project.check { checks.append(machinefile) }
     let configured = project.spec?.machines.first?.libvirt.uri.flatMap { $0.isEmpty ? nil : $0 }
     let uri = defaultLibvirtURI(configured: configured, environment: environment)
@@ -47,12 +48,14 @@ struct DoctorCommand: ParsableCommand {
 
   /// The Machinefile found from here up, if any: its spec, and a check saying
   /// which one is used (an error when it is invalid).
-  static func project(environment: [String: String]) -> (spec: ProjectSpec?, check: HealthCheck?) {
+  static func project(environment: [String: String], variables: VariableInput) -> (
+    spec: ProjectSpec?, check: HealthCheck?
+  ) {
     let cwd = FileManager.default.currentDirectoryPath
     guard let path = Machinefile.find(from: cwd, environment: environment) else { return (nil, nil) }
     let shown = Machinefile.displayName(of: path, from: cwd)
     do {
-      let spec = try Machinefile.load(path: path, shownAs: shown, environment: environment)
+      let spec = try Machinefile.load(path: path, shownAs: shown, environment: environment, variables: variables)
       return (spec, HealthCheck("machinefile", .ok, "Machinefile \(path) (its `libvirt { … }` settings are used)"))
     } catch {
       let first = "\(error)".split(separator: "\n").first.map(String.init) ?? "\(error)"

@@ -8,8 +8,9 @@ struct HaltCommand: ParsableCommand {
   @Argument(help: "Machines (default: all).") var machines: [String] = []
   @Flag(name: .shortAndLong, help: "Power off at once, like pulling the plug.") var force = false
   @OptionGroup var lockOptions: LockOptions
+  @OptionGroup var variables: VariableOptions
 
   func run() throws {
-    try Context().changing(machines, lock: lockOptions, command: "halt") { try $0.halt($1, force: force) }
+    try Context(variables).changing(machines, lock: lockOptions, command: "halt") { try $0.halt($1, force: force) }
   }
 }

@@ -11,9 +11,10 @@ struct PortCommand: ParsableCommand {
   @Argument(help: "Machine (default: the primary or only one).") var machine: String?
   @Option(help: "Print only the host port that forwards to this guest port.") var guest: Int?
   @Flag(help: "Print JSON.") var json = false
+  @OptionGroup var variables: VariableOptions
 
   func run() throws {
-    let context = try Context()
+    let context = try Context(variables)
     let spec = try context.singleMachine(machine)
     let forwards = try context.lifecycle(try context.hypervisor()).forwards(of: spec)
     // On a remote libvirt, the ports are bound on its host's loopback.

@@ -10,9 +10,12 @@ struct ProvisionCommand: ParsableCommand {
     help: "Only these provisioners (names or types, comma-separated).")
   var only: [String] = []
   @OptionGroup var lockOptions: LockOptions
+  @OptionGroup var variables: VariableOptions
 
   func run() throws {
     let names = only.flatMap { $0.split(separator: ",").map(String.init) }
-    try Context().changing(machines, lock: lockOptions, command: "provision") { try $0.provision($1, only: names) }
+    try Context(variables).changing(machines, lock: lockOptions, command: "provision") {
+      try $0.provision($1, only: names)
+    }
   }
 }

@@ -8,8 +8,11 @@ struct ReloadCommand: ParsableCommand {
   @Argument(help: "Machines (default: all).") var machines: [String] = []
   @Flag(help: "Run every provisioner after the boot.") var provision = false
   @OptionGroup var lockOptions: LockOptions
+  @OptionGroup var variables: VariableOptions
 
   func run() throws {
-    try Context().changing(machines, lock: lockOptions, command: "reload") { try $0.reload($1, provision: provision) }
+    try Context(variables).changing(machines, lock: lockOptions, command: "reload") {
+      try $0.reload($1, provision: provision)
+    }
   }
 }

@@ -7,8 +7,9 @@ struct ResumeCommand: ParsableCommand {
 
   @Argument(help: "Machines (default: all).") var machines: [String] = []
   @OptionGroup var lockOptions: LockOptions
+  @OptionGroup var variables: VariableOptions
 
   func run() throws {
-    try Context().changing(machines, lock: lockOptions, command: "resume") { try $0.resume($1) }
+    try Context(variables).changing(machines, lock: lockOptions, command: "resume") { try $0.resume($1) }
   }
 }

@@ -14,9 +14,10 @@ struct RsyncAutoCommand: ParsableCommand {
 
   /// How long the folders must stay quiet after a change before the copy starts.
   static let quiet = 0.2
+  @OptionGroup var variables: VariableOptions
 
   func run() throws {
-    let context = try Context()
+    let context = try Context(variables)
     let selected = try context.machines(machines)
     let engine = try context.lifecycle(try context.hypervisor(), events: lockOptions)
     let sources = engine.rsyncSources(selected)

@@ -7,8 +7,9 @@ struct RsyncCommand: ParsableCommand {
 
   @Argument(help: "Machines (default: all).") var machines: [String] = []
   @OptionGroup var lockOptions: LockOptions
+  @OptionGroup var variables: VariableOptions
 
   func run() throws {
-    try Context().changing(machines, lock: lockOptions, command: "rsync") { try $0.rsync($1) }
+    try Context(variables).changing(machines, lock: lockOptions, command: "rsync") { try $0.rsync($1) }
   }
 }

@@ -11,9 +11,10 @@ struct SSHCommand: ParsableCommand {
   @Argument(help: "Machine (default: the primary or only one).") var machine: String?
   @Option(name: .shortAndLong, help: "Run this command and exit with its status.") var command: String?
   @Argument(parsing: .postTerminator, help: "Extra arguments for ssh, after --.") var sshArguments: [String] = []
+  @OptionGroup var variables: VariableOptions
 
   func run() throws {
-    let context = try Context()
+    let context = try Context(variables)
     let spec = try context.singleMachine(machine)
     // Standard output is the guest command's: triggers report on standard error.
     let lifecycle = context.lifecycle(try context.hypervisor(), reporter: ConsoleReporter(toStandardError: true))

@@ -9,6 +9,7 @@ struct SSHConfigCommand: ParsableCommand {
 
   @Argument(help: "Machines (default: every running one).") var machines: [String] = []
   @Option(help: "The Host name to use instead of the machine's name (one machine only).") var host: String?
+  @OptionGroup var variables: VariableOptions
 
   func validate() throws {
     if let host, host.isEmpty || host.contains(where: { $0.isWhitespace || $0 == "\"" || $0 == "#" }) {
@@ -17,7 +18,7 @@ struct SSHConfigCommand: ParsableCommand {
   }
 
   func run() throws {
-    let context = try Context()
+    let context = try Context(variables)
     let all = try context.machines(machines)
     var selected = all
     let lifecycle = context.lifecycle(try context.hypervisor())

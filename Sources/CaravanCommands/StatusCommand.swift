@@ -9,9 +9,10 @@ struct StatusCommand: ParsableCommand {
 
   @Argument(help: "Machines to show (default: all).") var machines: [String] = []
   @Flag(help: "Print JSON.") var json = false
+  @OptionGroup var variables: VariableOptions
 
   func run() throws {
-    let context = try Context()
+    let context = try Context(variables)
     let lifecycle = context.lifecycle(try context.hypervisor())
     let selected = try context.machines(machines)
     // Triggers print to standard output: not with --json, whose output is for programs.

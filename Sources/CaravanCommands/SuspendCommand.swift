@@ -7,8 +7,9 @@ struct SuspendCommand: ParsableCommand {
 
   @Argument(help: "Machines (default: all).") var machines: [String] = []
   @OptionGroup var lockOptions: LockOptions
+  @OptionGroup var variables: VariableOptions
 
   func run() throws {
-    try Context().changing(machines, lock: lockOptions, command: "suspend") { try $0.suspend($1) }
+    try Context(variables).changing(machines, lock: lockOptions, command: "suspend") { try $0.suspend($1) }
   }
 }

@@ -29,6 +29,7 @@ struct UpCommand: ParsableCommand {
   )
   var warm: Bool?
   @OptionGroup var lockOptions: LockOptions
+  @OptionGroup var variables: VariableOptions
 
   func validate() throws {
     if let parallel, parallel < 1 {
@@ -41,7 +42,9 @@ struct UpCommand: ParsableCommand {
     let options = UpOptions(
       provision: provision, provisionWith: provisionWith.flatMap { $0.split(separator: ",").map(String.init) },
       destroyOnError: destroyOnError, parallel: parallel, warm: warm)
-    try Context().changing(machines, lock: lockOptions, command: "up", autostartOnly: true, runsTriggers: false) {
+    try Context(variables).changing(
+      machines, lock: lockOptions, command: "up", autostartOnly: true, runsTriggers: false
+    ) {
       try $0.up($1, options: options)
     }
   }

@@ -12,6 +12,7 @@ struct ValidateCommand: ParsableCommand {
 
   @Argument(help: "The file (default: the Machinefile found from this folder up).") var file: String?
   @Flag(help: "Print the result and diagnostics as JSON.") var json = false
+  @OptionGroup var variables: VariableOptions
 
   func run() throws {
     let environment = ProcessInfo.processInfo.environment
@@ -29,7 +30,7 @@ struct ValidateCommand: ParsableCommand {
       return try validateBoxfile(absolute, shown: shown, environment: environment)
     }
     let (spec, diagnostics) = ValidateCommand.checked {
-      try Machinefile.check(path: absolute, shownAs: shown, environment: environment)
+      try Machinefile.check(path: absolute, shownAs: shown, environment: environment, variables: variables.input)
     }
     let errors = diagnostics.filter { $0.severity == .error }
     if json {
@@ -37,6 +38,7 @@ struct ValidateCommand: ParsableCommand {
       var object: [String: Any] = ["file": shown, "valid": errors.isEmpty, "diagnostics": rows]
       if let spec, errors.isEmpty {
         object["machines"] = spec.machines.map(\.name)
+        object["variables"] = spec.variables.map { ["name": $0.name, "value": $0.value, "source": $0.source] }
         object["unsupported"] = ValidateCommand.unsupported(in: spec)
       }
       let out = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
@@ -48,7 +50,8 @@ struct ValidateCommand: ParsableCommand {
         let names =
           all.count <= 8
           ? all.joined(separator: ", ") : all.prefix(6).joined(separator: ", ") + ", … " + (all.last ?? "")
-        print("\(shown): valid, \(spec.machines.count) machine\(spec.machines.count == 1 ? "" : "s") (\(names))")
+        let listed = all.isEmpty ? "" : " (\(names))"
+        print("\(shown): valid, \(spec.machines.count) machine\(spec.machines.count == 1 ? "" : "s")\(listed)")
       }
     }
     if !errors.isEmpty {
@@ -64,7 +67,7 @@ extension ValidateCommand {
     diagnostics.map {
       [
         "file": $0.file, "line": $0.location.line, "column": $0.location.column,
-        "severity": $0.severity == .error ? "error" : "warning", "message": $0.message,
+        "severity": $0.severity.rawValue, "message": $0.message,
       ]
     }
   }
@@ -80,11 +83,14 @@ extension ValidateCommand {
     }
   }
 
-  /// A Boxfile: the same diagnostics, then its templates' (`TemplateCheck`); `--var` values
-  /// cannot be given, so a `var` without a default that the environment does not set is reported.
+  /// A Boxfile: the same diagnostics, then its templates' (`TemplateCheck`), with the `--var`
+  /// values given; a `var` without a value from them, a default or the environment is reported.
   func validateBoxfile(_ path: String, shown: String, environment: [String: String]) throws {
     var (spec, diagnostics) = ValidateCommand.checked {
-      try Boxfile.check(path: path, shownAs: shown, variables: [:], environment: environment)
+      try Boxfile.check(
+        path: path, shownAs: shown,
+        variables: Dictionary(variables.input.given.map { ($0.name, $0.value) }) { _, later in later },
+        environment: environment)
     }
     if let valid = spec {
       let cwd = FileManager.default.currentDirectoryPath

@@ -24,6 +24,9 @@ struct Value: Equatable {
   var length: Int
   /// Source text of a scalar value other than a string, for messages.
   var text: String
+  /// Set on a value read from a string (`cpus "${n}"`): what its variables held
+  /// (`${n} is "0" (from --var)`), added to every message about it; "" when it has none.
+  var origin: String?
 
   /// How a message names this value: `integer 0`, `string "2"`, `name 'rsnc'`, `a list`.
   var described: String {

@@ -69,12 +69,12 @@ public enum Boxfile {
   }
 
   /// Whether `caravan validate` should read the file as a Boxfile: it is named `Boxfile`,
-  /// or its first statement other than `version` is `build` or `var`.
+  /// or its first statement other than `version` and `var` (both languages have them) is `build`.
   public static func isBoxfile(path: String, source: String) -> Bool {
     if (path as NSString).lastPathComponent == "Boxfile" { return true }
     guard let file = Machinefile.parse(source: source, fileName: path).0 else { return false }
-    let first = file.statements.first { $0.name != "version" }
-    return first?.name == "build" || first?.name == "var"
+    let first = file.statements.first { $0.name != "version" && $0.name != "var" }
+    return first?.name == "build"
   }
 
   /// The `version:` of the `build` statement, expanded, for `${version}` inside the block.

@@ -103,7 +103,8 @@ struct BuildReader {
       else { return }
       bootWait = milliseconds
     case "timeout":
-      guard once(statement), let value = single(statement, example: "timeout 90m").values.first,
+      guard once(statement), let written = single(statement, example: "timeout 90m").values.first,
+        let value = validator.typed(written),
         let milliseconds = validator.duration(value, "'timeout'", example: "timeout 90m")
       else { return }
       if milliseconds < 1000 {

@@ -46,7 +46,10 @@ struct SyncDestination {
 
 struct MachineCopy: Equatable {
   var name: String
+  /// `${index}`: counts from `first:` (1 by default).
   var index: Int
+  /// 0-based place among the instances of a `count:` machine (0 otherwise): the offset of its `ip:`.
+  var position: Int = 0
 }
 
 struct CheckedMachine {
@@ -58,6 +61,8 @@ struct CheckedMachine {
   var primaryLocation: SourceLocation?
   var autostart: Bool = true
   var count: Int?
+  /// `first:`: the index of the first instance.
+  var first = 1
   var copies: [MachineCopy]
   var settings = CheckedScope()
 }

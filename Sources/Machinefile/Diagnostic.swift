@@ -11,6 +11,8 @@ import Support
 public struct Diagnostic: Sendable, Equatable, Encodable {
   public enum Severity: String, Sendable, Equatable, Encodable {
     case error, warning
+    /// Not a problem: something `caravan validate` points out (a `count: 0` machine).
+    case note
   }
 
   public var severity: Severity

@@ -9,6 +9,8 @@ struct Expansion {
   /// The machine copy being lowered (nil at top level).
   var machineName: String?
   var machineIndex: Int = 1
+  /// 0-based place among the instances of a `count:` machine: the offset of its `ip:`.
+  var machinePosition: Int = 0
 
   func expand(_ literal: StringLiteral) -> String {
     if literal.parts.count == 1, case .text(let text) = literal.parts[0] { return text }

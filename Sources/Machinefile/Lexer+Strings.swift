@@ -4,17 +4,34 @@
 import Spec
 import Support
 
-/// Collects the parts of a string literal, merging adjacent text.
+/// Collects the parts of a string literal, merging adjacent text, and its verbatim text
+/// (escapes read, `${…}` and `$$` as written) for script bodies.
 struct StringPartsBuilder {
   private(set) var parts: [StringPart] = []
   private var pending: [UInt8] = []
+  private var verbatim: [UInt8] = []
 
-  mutating func append(_ byte: UInt8) { pending.append(byte) }
-  mutating func append(_ scalar: Unicode.Scalar) { pending.append(contentsOf: Array(String(scalar).utf8)) }
+  mutating func append(_ byte: UInt8) {
+    pending.append(byte)
+    verbatim.append(byte)
+  }
 
-  mutating func append(_ part: StringPart) {
+  mutating func append(_ scalar: Unicode.Scalar) {
+    pending.append(contentsOf: Array(String(scalar).utf8))
+    verbatim.append(contentsOf: Array(String(scalar).utf8))
+  }
+
+  /// `$$`: a `$` to interpolated text, both to the verbatim text.
+  mutating func appendDollar() {
+    pending.append(UInt8(ascii: "$"))
+    verbatim.append(contentsOf: [UInt8(ascii: "$"), UInt8(ascii: "$")])
+  }
+
+  /// A `${…}` part, written as `source`.
+  mutating func append(_ part: StringPart, source: ArraySlice<UInt8>) {
     flush()
     parts.append(part)
+    verbatim.append(contentsOf: source)
   }
 
   private mutating func flush() {
@@ -28,9 +45,10 @@ struct StringPartsBuilder {
     }
   }
 
-  mutating func finish() -> StringLiteral {
+  /// The literal; `verbatim` replaces the collected verbatim text (multi-line strings).
+  mutating func finish(verbatim given: String? = nil) -> StringLiteral {
     flush()
-    return StringLiteral(parts: parts)
+    return StringLiteral(parts: parts, verbatim: given ?? String(decoding: verbatim, as: UTF8.self))
   }
 }
 
@@ -53,10 +71,11 @@ extension Lexer {
       end += 1
     }
     if end < bytes.count, bytes[end] == UInt8(ascii: "\"") {
-      let content = offset < end ? [StringPart.text(String(decoding: bytes[offset..<end], as: UTF8.self))] : []
+      let text = String(decoding: bytes[offset..<end], as: UTF8.self)
+      let content = offset < end ? [StringPart.text(text)] : []
       while offset <= end { advance() }
       return Token(
-        kind: .string(StringLiteral(parts: content), multiline: false), location: start,
+        kind: .string(StringLiteral(parts: content, verbatim: text), multiline: false), location: start,
         length: column - start.column, text: "")
     }
     var builder = StringPartsBuilder()
@@ -143,8 +162,9 @@ extension Lexer {
   /// `$$` is a literal `$`, `${…}` an interpolation, any other `$` is kept as it is.
   private mutating func scanDollar(into builder: inout StringPartsBuilder, multiline: Bool, end: Int) {
     let start = location
+    let startOffset = offset
     if peek(1) == UInt8(ascii: "$") {
-      builder.append(UInt8(ascii: "$"))
+      builder.appendDollar()
       advance()
       advance()
       return
@@ -167,12 +187,13 @@ extension Lexer {
       builder.append(
         .invalid(
           message: "unterminated interpolation '${\(shown)'; close it with '}'",
-          location: start, length: column - start.column))
+          location: start, length: column - start.column), source: bytes[startOffset..<offset])
       return
     }
     let content = String(decoding: bytes[contentStart..<offset], as: UTF8.self)
     advance()
-    builder.append(Lexer.interpolation(content, location: start, length: column - start.column))
+    builder.append(
+      Lexer.interpolation(content, location: start, length: column - start.column), source: bytes[startOffset..<offset])
   }
 
   static func interpolation(_ content: String, location: SourceLocation, length: Int) -> StringPart {
@@ -274,10 +295,24 @@ extension Lexer {
     }
     let indentation = bytes[closing.lineStart..<closing.indentEnd]
 
-    // Pass 2: strip the indentation and read each line's escapes and interpolations.
+    let literal = try multilineContent(lines, indentation: indentation, closingLine: lineNumber, openedAt: start)
+    while offset < closing.indentEnd + 3 { advance() }
+    return Token(kind: .string(literal, multiline: true), location: start, length: 3, text: "\"\"\"")
+  }
+
+  /// Pass 2 of a multi-line string: strips the indentation and reads each line's escapes and
+  /// interpolations. A bad escape is kept as an invalid part: a script body reads no escapes,
+  /// so it is an error only where the string is interpolated (the validator reports it there).
+  private mutating func multilineContent(
+    _ lines: [Range<Int>], indentation: ArraySlice<UInt8>, closingLine lineNumber: Int, openedAt start: SourceLocation
+  ) throws -> StringLiteral {
     var builder = StringPartsBuilder()
+    var verbatim: [UInt8] = []
     for (number, range) in lines.enumerated() {
-      if number > 0 { builder.append(UInt8(ascii: "\n")) }
+      if number > 0 {
+        builder.append(UInt8(ascii: "\n"))
+        verbatim.append(UInt8(ascii: "\n"))
+      }
       if bytes[range].starts(with: indentation) {
         for _ in 0..<indentation.count { advance() }
       } else if bytes[range].allSatisfy({
@@ -290,11 +325,16 @@ extension Lexer {
             "insufficient indentation of line in multi-line string; indent it at least as much as the closing '\"\"\"' on line \(lineNumber)",
           location: location, length: 1)
       }
-      try scanStringContent(into: &builder, multiline: true, end: range.upperBound, openedAt: start)
+      verbatim.append(contentsOf: bytes[offset..<range.upperBound])
+      do {
+        try scanStringContent(into: &builder, multiline: true, end: range.upperBound, openedAt: start)
+      } catch let error as SyntaxError {
+        builder.append(.invalid(message: error.message, location: error.location, length: error.length), source: [])
+        while offset < range.upperBound { advance() }
+      }
       advance()
     }
-    while offset < closing.indentEnd + 3 { advance() }
-    return Token(kind: .string(builder.finish(), multiline: true), location: start, length: 3, text: "\"\"\"")
+    return builder.finish(verbatim: String(decoding: verbatim, as: UTF8.self))
   }
 
   private func isTripleQuote(at index: Int) -> Bool {

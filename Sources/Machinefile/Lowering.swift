@@ -1,8 +1,8 @@
 // Turns a validated file into a ProjectSpec: top-level settings are defaults every machine
 // inherits; a machine's single-valued settings replace them; multi-valued ones (volume,
 // forward, network, sync, trigger, provision) are the top level's then the machine's own.
-// A `count: N` machine becomes N machines `NAME-1` … `NAME-N`, with `${index}` and
-// `${name}` expanded for each copy.
+// A `count: N` machine becomes N machines `NAME-F` … `NAME-(F+N-1)` (F is `first:`, default
+// 1), with `${index}` and `${name}` expanded for each copy; `count: 0` makes none.
 
 import Spec
 import Support
@@ -30,7 +30,8 @@ enum Lowering {
         machine.index = copy.index
         machine.primary = declaration.primary
         machine.autostart = declaration.autostart
-        let expansion = Expansion(environment: environment, machineName: copy.name, machineIndex: copy.index)
+        let expansion = Expansion(
+          environment: environment, machineName: copy.name, machineIndex: copy.index, machinePosition: copy.position)
         for setting in single { setting.apply(&machine, expansion) }
         for setting in multi { setting.apply(&machine, expansion) }
         for (position, checked) in provisioners.enumerated() {

@@ -14,20 +14,26 @@ public enum Machinefile {
   }
 
   /// Reads the file at `path` (an unreadable file is a `MachinefileError` naming the path),
-  /// then loads it; diagnostics name the file as `shownAs` (default: `path` as given).
+  /// and the var files `variables` names and `Machinefile.vars` beside it, then loads it;
+  /// diagnostics name the file as `shownAs` (default: `path` as given).
   /// Every command that reads a Machinefile comes through here.
-  public static func load(path: String, shownAs: String? = nil, environment: [String: String]) throws
-    -> ProjectSpec
-  {
-    try load(source: read(path, shownAs: shownAs), fileName: shownAs ?? path, environment: environment)
+  public static func load(
+    path: String, shownAs: String? = nil, environment: [String: String], variables: VariableInput = VariableInput()
+  ) throws -> ProjectSpec {
+    let (spec, diagnostics) = try check(path: path, shownAs: shownAs, environment: environment, variables: variables)
+    guard let spec else { throw MachinefileError(diagnostics: diagnostics) }
+    return spec
   }
 
   /// `check` of the file at `path`, for `caravan validate`; an unreadable file is a
   /// `MachinefileError` naming the path.
-  public static func check(path: String, shownAs: String? = nil, environment: [String: String]) throws
-    -> (spec: ProjectSpec?, diagnostics: [Diagnostic])
-  {
-    check(source: try read(path, shownAs: shownAs), fileName: shownAs ?? path, environment: environment)
+  public static func check(
+    path: String, shownAs: String? = nil, environment: [String: String], variables: VariableInput = VariableInput()
+  ) throws -> (spec: ProjectSpec?, diagnostics: [Diagnostic]) {
+    let shown = shownAs ?? path
+    let source = try read(path, shownAs: shownAs)
+    let layers = try variableLayers(variables, machinefile: FileSystem.absolute(path), shownAs: shown)
+    return check(source: source, fileName: shown, environment: environment, layers: layers)
   }
 
   /// `path` as the user would name it from `cwd`: relative when it is inside
@@ -50,13 +56,27 @@ public enum Machinefile {
   public static func check(source: String, fileName: String, environment: [String: String])
     -> (spec: ProjectSpec?, diagnostics: [Diagnostic])
   {
+    check(source: source, fileName: fileName, environment: environment, layers: [])
+  }
+
+  /// `check` with the values of `--var`, the var files and `Machinefile.vars` (`layers`, in
+  /// precedence order). `${NAME}` reads a declared `var`'s value, else the environment.
+  static func check(source: String, fileName: String, environment: [String: String], layers: [VariableLayer])
+    -> (spec: ProjectSpec?, diagnostics: [Diagnostic])
+  {
     let (parsed, lines, failure) = parse(source: source, fileName: fileName)
     guard let file = parsed else { return (nil, failure) }
-    let validator = Validator(fileName: fileName, lines: lines, environment: environment)
-    guard let checked = validator.validate(file), !validator.hasErrors else {
-      return (nil, validator.diagnostics)
-    }
-    return (Lowering.lower(checked, environment: environment), validator.diagnostics)
+    let variables = VariableResolution(of: file, layers: layers, environment: environment, environmentFirst: true)
+    let merged = environment.merging(variables.values) { _, own in own }
+    let validator = Validator(fileName: fileName, lines: lines, environment: merged)
+    validator.variableSources = variables.sources
+    validator.declaredNames = Set(variables.names)
+    let checked = validator.validate(file)
+    if checked != nil { validator.checkVariableInputs(layers) }
+    guard let checked, !validator.hasErrors else { return (nil, validator.diagnostics) }
+    var spec = Lowering.lower(checked, environment: merged)
+    spec.variables = variables.described
+    return (spec, validator.diagnostics)
   }
 
   /// Lexes and parses a Machinefile or Boxfile: the syntax tree, or the one syntax error.

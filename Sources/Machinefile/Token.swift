@@ -20,6 +20,20 @@ enum StringPart: Equatable {
 
 struct StringLiteral: Equatable {
   var parts: [StringPart]
+  /// The text as a script body reads it: no interpolation (`${…}` and `$$` are kept as
+  /// written), escapes read in a one-line string, none in a multi-line one. Set by the lexer.
+  var verbatim: String?
+
+  init(parts: [StringPart], verbatim: String? = nil) {
+    self.parts = parts
+    self.verbatim = verbatim
+  }
+
+  /// Literals are equal when their parts are: the verbatim text follows from the same source.
+  static func == (a: StringLiteral, b: StringLiteral) -> Bool { a.parts == b.parts }
+
+  /// The script body's text: `verbatim` when the lexer made the literal, else the plain text.
+  var scriptText: String { verbatim ?? plainText ?? "" }
 
   /// The text when the literal has no interpolation at all.
   var plainText: String? {

@@ -86,7 +86,19 @@ extension Validator {
   // MARK: Interpolation
 
   func checkInterpolations(in statement: Statement, scope: Scope) {
-    for argument in statement.arguments { checkInterpolations(in: argument.value, scope: scope) }
+    for argument in statement.arguments where !Validator.isScriptBody(argument, of: statement) {
+      checkInterpolations(in: argument.value, scope: scope)
+    }
+  }
+
+  /// Script bodies reach the shell as written: `inline:` of `provision`/`postinstall`,
+  /// `run:`/`run_remote:` of `trigger`. Their `${…}` and `$$` are the shell's.
+  static func isScriptBody(_ argument: Argument, of statement: Statement) -> Bool {
+    switch statement.name {
+    case "provision", "postinstall": return argument.label == "inline"
+    case "trigger": return argument.label == "run" || argument.label == "run_remote"
+    default: return false
+    }
   }
 
   private func checkInterpolations(in value: Value, scope: Scope) {
@@ -118,7 +130,7 @@ extension Validator {
       case .text:
         break
       case .environment(let name, let fallback, let location, let length):
-        if fallback == nil, environment[name] == nil {
+        if fallback == nil, environment[name] == nil, !declaredNames.contains(name) {
           error(
             "environment variable '\(name)' is not set; set it or write ${\(name):-default} to give a default",
             at: location, length: length)

@@ -13,24 +13,11 @@ extension Validator {
   ]
 
   /// The values of the file's `var`s: `--var` first, then `default:`, then the host environment.
-  /// Reports a `var` that gets no value from any of them.
   static func variables(
     of file: SourceFile, given: [String: String], environment: [String: String]
   ) -> [String: String] {
-    var values: [String: String] = [:]
-    for statement in file.statements where statement.name == "var" {
-      guard case .name(let name)? = statement.positional.first?.kind else { continue }
-      if let value = given[name] {
-        values[name] = value
-      } else if let argument = statement.arguments.first(where: { $0.label == "default" }),
-        case .string(let literal, _) = argument.value.kind
-      {
-        values[name] = Expansion(environment: environment).expand(literal)
-      } else if let value = environment[name] {
-        values[name] = value
-      }
-    }
-    return values
+    let layer = VariableLayer.given(given.sorted { $0.key < $1.key }.map { (name: $0.key, value: $0.value) })
+    return VariableResolution(of: file, layers: [layer], environment: environment, environmentFirst: false).values
   }
 
   func validateBoxfile(_ file: SourceFile, path: String, directory: String, variables: [String: String])
@@ -42,7 +29,9 @@ extension Validator {
     for statement in file.statements {
       switch statement.name {
       case "version": break
-      case "var": checkVar(statement, variables: variables)
+      case "var":
+        checkInterpolations(in: statement, scope: .topLevel)
+        checkVar(statement, varFiles: false) { variables[$0] != nil }
       case "build":
         if let firstBuild {
           error(
@@ -66,26 +55,6 @@ extension Validator {
         at: SourceLocation(line: 1, column: 1), length: 1)
     }
     return hasErrors ? nil : build
-  }
-
-  private func checkVar(_ statement: Statement, variables: [String: String]) {
-    checkInterpolations(in: statement, scope: .topLevel)
-    let args = arguments(
-      of: statement, scope: .topLevel, positional: 1, example: "var mirror, default: \"http://deb.debian.org/debian\"",
-      options: ["default"], needs: "a name")
-    guard let value = args.values.first else { return }
-    guard case .name(let name) = value.kind, isVariableName(name) else {
-      error("the name of 'var' must be a bare name like `var mirror`, got \(value.described)", at: value)
-      return
-    }
-    if let option = args.options["default"] {
-      _ = string(option.value, "'default:' of 'var \(name)'", example: "var \(name), default: \"…\"")
-    }
-    if variables[name] == nil {
-      error(
-        "var '\(name)' has no value: give it one with `--var \(name)=VALUE`, a `default:`, or the environment variable \(name)",
-        at: statement)
-    }
   }
 
   private func checkBuild(_ statement: Statement, path: String, directory: String, variables: [String: String])

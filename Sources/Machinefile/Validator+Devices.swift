@@ -16,9 +16,11 @@ extension Validator {
     let args = arguments(
       of: statement, scope: scope, positional: 1, example: example, options: ["size", "bus"], needs: "a name")
     var bytes: UInt64?
-    if let option = args.options["size"], let size = size(option.value, "'size:' of 'volume'", example: example) {
+    if let option = args.options["size"], let value = typed(option.value),
+      let size = size(value, "'size:' of 'volume'", example: example)
+    {
       if size < 1 << 20 {
-        error("'size:' of 'volume' must be at least 1MiB, got \(option.value.text)", at: option.value)
+        error("'size:' of 'volume' must be at least 1MiB, got \(value.text)", at: value)
       } else {
         bytes = size
       }
@@ -151,8 +153,16 @@ extension Validator {
     if args.options["ip"] == nil, !dhcp, dhcpReadable {
       error("'network private' needs ip: or dhcp: true \(scope.description), e.g. `\(example)`", at: statement)
     }
+    if let ip, let option = args.options["ip"] {
+      checkAddressRange(ip, netmask: netmask, at: option.value, scope: scope)
+    }
     append(statement, to: &settings) { machine, expansion in
-      machine.networks.append(.privateNetwork(ip: ip.map(expansion.expand), netmask: netmask.map(expansion.expand)))
+      var address = ip.map(expansion.expand)
+      // With count:, each next instance takes the next address (unless ip: numbers them itself).
+      if let ip, !ip.usesMachineVariables, expansion.machinePosition > 0, let first = address {
+        address = ValueChecks.ipv4(first, plus: expansion.machinePosition) ?? first
+      }
+      machine.networks.append(.privateNetwork(ip: address, netmask: netmask.map(expansion.expand)))
     }
   }
 
@@ -206,6 +216,36 @@ extension Validator {
       sync.owner = owner.map(expansion.expand)
       sync.group = group.map(expansion.expand)
       machine.syncs.append(sync)
+    }
+  }
+}
+
+extension Validator {
+  /// A `count:` machine's `ip:` is its first instance's address, and each next instance
+  /// takes the next one: all of them must stay inside the subnet (its network and
+  /// broadcast addresses excluded). Names the first instance that would leave it.
+  fileprivate func checkAddressRange(_ ip: StringLiteral, netmask: StringLiteral?, at value: Value, scope: Scope) {
+    guard scope.copies.count > 1, !ip.usesMachineVariables, let text = expandedOnce(ip),
+      let first = ValueChecks.ipv4Value(text)
+    else { return }
+    var prefix = 24
+    if let netmask {
+      guard let mask = expandedOnce(netmask), ValueChecks.netmask(mask), let bits = ValueChecks.ipv4Value(mask) else {
+        return
+      }
+      prefix = bits.nonzeroBitCount
+    }
+    let mask: UInt32 = prefix == 0 ? 0 : ~UInt32(0) << (32 - prefix)
+    let network = first & mask
+    let broadcast = network | ~mask
+    for copy in scope.copies {
+      let (address, overflow) = first.addingReportingOverflow(UInt32(copy.position))
+      guard overflow || address & mask != network || (prefix < 31 && address == broadcast) else { continue }
+      let shown = overflow ? "an address past 255.255.255.255" : ValueChecks.ipv4Text(address)
+      error(
+        "'ip:' of 'network' gives each instance of a count: machine the next address, but machine \"\(copy.name)\" would get \(shown), outside the subnet \(ValueChecks.ipv4Text(network))/\(prefix) (its last host address is \(ValueChecks.ipv4Text(broadcast &- 1))); start lower, widen netmask:, or lower count:",
+        at: value)
+      return
     }
   }
 }

@@ -124,7 +124,8 @@ extension Validator {
     }
     guard valid, inline != nil || path != nil else { return nil }
     return { expansion in
-      var shell = ShellProvisioner(inline: inline.map(expansion.expand), path: path.map(expansion.expand))
+      // The inline script is verbatim: its `${…}` are the shell's.
+      var shell = ShellProvisioner(inline: inline?.scriptText, path: path.map(expansion.expand))
       shell.args = expansion.expand(args)
       shell.env = Dictionary(env.map { ($0.key, expansion.expand($0.value)) }, uniquingKeysWith: { first, _ in first })
       shell.privileged = privileged
@@ -232,8 +233,9 @@ extension Validator {
     let location = statement.location
     append(statement, to: &settings) { machine, expansion in
       var trigger = TriggerSpec(when: when, commands: commands, location: location)
-      trigger.run = run.map(expansion.expand)
-      trigger.runRemote = runRemote.map(expansion.expand)
+      // Commands are verbatim: their `${…}` are the shell's.
+      trigger.run = run?.scriptText
+      trigger.runRemote = runRemote?.scriptText
       trigger.onError = onError
       machine.triggers.append(trigger)
     }

@@ -78,7 +78,9 @@ extension Validator {
   }
 
   func checkMemory(_ statement: Statement, scope: Scope, into settings: inout CheckedScope) {
-    guard let value = singleValue(statement, scope: scope, into: &settings, example: "memory 2GiB") else { return }
+    guard let written = singleValue(statement, scope: scope, into: &settings, example: "memory 2GiB"),
+      let value = typed(written)
+    else { return }
     let bytes: UInt64
     let shown: String
     switch value.kind {
@@ -104,8 +106,8 @@ extension Validator {
   }
 
   func checkDisk(_ statement: Statement, scope: Scope, into settings: inout CheckedScope) {
-    guard let value = singleValue(statement, scope: scope, into: &settings, example: "disk 20GiB"),
-      let bytes = size(value, "'disk'", example: "disk 20GiB")
+    guard let written = singleValue(statement, scope: scope, into: &settings, example: "disk 20GiB"),
+      let value = typed(written), let bytes = size(value, "'disk'", example: "disk 20GiB")
     else { return }
     guard bytes >= 1 << 20 else {
       error("'disk' must be at least 1MiB, got \(value.text)", at: value)
@@ -144,8 +146,8 @@ extension Validator {
     _ statement: Statement, scope: Scope, into settings: inout CheckedScope, example: String, minimum: Int
   ) -> Double? {
     let setting = "'\(statement.name)'"
-    guard let value = singleValue(statement, scope: scope, into: &settings, example: example),
-      let milliseconds = duration(value, setting, example: example)
+    guard let written = singleValue(statement, scope: scope, into: &settings, example: example),
+      let value = typed(written), let milliseconds = duration(value, setting, example: example)
     else { return nil }
     guard milliseconds >= minimum else {
       error("\(setting) must be at least \(minimum / 1_000)s, got \(value.text)", at: value)

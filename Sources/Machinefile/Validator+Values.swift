@@ -5,16 +5,9 @@ import Spec
 import Support
 
 extension Validator {
-  func wrongType(
-    _ value: Value, _ subject: @autoclosure () -> String, expected: String, example: String?,
-    unquoted: ((TokenKind) -> Bool)? = nil
-  ) {
+  func wrongType(_ value: Value, _ subject: @autoclosure () -> String, expected: String, example: String?) {
     var message = "\(subject()) expects \(expected), got \(value.described)"
-    if case .string(let literal, false) = value.kind, let text = literal.plainText, let unquoted,
-      let tokens = try? Lexer.tokenize(text), tokens.count == 2, unquoted(tokens[0].kind)
-    {
-      message += "; write it without quotes: \(text)"
-    } else if case .name(let name) = value.kind, expected.hasPrefix("a string") {
+    if case .name(let name) = value.kind, expected.hasPrefix("a string") {
       message += "; write it in quotes: \"\(name)\""
     } else if let example {
       message += ", e.g. `\(example)`"
@@ -23,10 +16,9 @@ extension Validator {
   }
 
   func integer(_ value: Value, _ subject: @autoclosure () -> String, example: String? = nil) -> Int? {
+    guard let value = typed(value) else { return nil }
     guard case .integer(let number) = value.kind else {
-      wrongType(value, subject(), expected: "an integer", example: example) {
-        if case .integer = $0 { return true } else { return false }
-      }
+      wrongType(value, subject(), expected: "an integer", example: example)
       return nil
     }
     return number
@@ -35,7 +27,7 @@ extension Validator {
   func integer(_ value: Value, _ subject: @autoclosure () -> String, in range: ClosedRange<Int>, example: String? = nil)
     -> Int?
   {
-    guard let number = integer(value, subject(), example: example) else { return nil }
+    guard let value = typed(value), let number = integer(value, subject(), example: example) else { return nil }
     guard range.contains(number) else {
       error("\(subject()) must be between \(range.lowerBound) and \(range.upperBound), got \(number)", at: value)
       return nil
@@ -44,6 +36,7 @@ extension Validator {
   }
 
   func size(_ value: Value, _ subject: @autoclosure () -> String, example: String) -> UInt64? {
+    guard let value = typed(value) else { return nil }
     guard case .size(let bytes) = value.kind else {
       var expected = "a size with a unit (K, M, G, T, KiB, MiB, GiB, TiB, KB, MB, GB, TB)"
       if case .name(let word) = value.kind, let first = word.unicodeScalars.first, first.properties.numericType != nil {
@@ -51,29 +44,25 @@ extension Validator {
         error("\(subject()) expects \(expected), e.g. `\(example)`", at: value)
         return nil
       }
-      wrongType(value, subject(), expected: expected, example: example) {
-        if case .size = $0 { return true } else { return false }
-      }
+      wrongType(value, subject(), expected: expected, example: example)
       return nil
     }
     return bytes
   }
 
   func duration(_ value: Value, _ subject: @autoclosure () -> String, example: String) -> Int? {
+    guard let value = typed(value) else { return nil }
     guard case .duration(let milliseconds) = value.kind else {
-      wrongType(value, subject(), expected: "a duration (ms, s, m or h)", example: example) {
-        if case .duration = $0 { return true } else { return false }
-      }
+      wrongType(value, subject(), expected: "a duration (ms, s, m or h)", example: example)
       return nil
     }
     return milliseconds
   }
 
   func bool(_ value: Value, _ subject: @autoclosure () -> String) -> Bool? {
+    guard let value = typed(value) else { return nil }
     guard case .bool(let flag) = value.kind else {
-      wrongType(value, subject(), expected: "true or false", example: nil) {
-        if case .bool = $0 { return true } else { return false }
-      }
+      wrongType(value, subject(), expected: "true or false", example: nil)
       return nil
     }
     return flag

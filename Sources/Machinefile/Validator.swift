@@ -9,6 +9,13 @@ final class Validator {
   let fileName: String
   let lines: SourceLines
   let environment: [String: String]
+  /// Where each declared `var` got its value (`--var`, `Machinefile.vars:3`, …), for messages.
+  var variableSources: [String: String] = [:]
+  /// Each `var` declared so far and where.
+  var declaredVariables: [String: SourceLocation] = [:]
+  /// Every `var` of the file, declared anywhere: `${NAME}` of one without a value is
+  /// reported at the `var`, not at each use.
+  var declaredNames: Set<String> = []
   private(set) var diagnostics: [Diagnostic] = []
   var result = CheckedFile()
 
@@ -31,9 +38,9 @@ final class Validator {
 
   static let topLevelSettings = [
     "version", "box", "cpus", "memory", "disk", "volume", "hostname", "forward", "network", "sync",
-    "provision", "trigger", "boot_timeout", "graceful_halt_timeout", "ssh", "libvirt", "machine",
+    "provision", "trigger", "boot_timeout", "graceful_halt_timeout", "ssh", "libvirt", "machine", "var",
   ]
-  static let machineSettings = topLevelSettings.filter { $0 != "version" && $0 != "machine" }
+  static let machineSettings = topLevelSettings.filter { $0 != "version" && $0 != "machine" && $0 != "var" }
 
   // MARK: Reporting
 
@@ -44,8 +51,17 @@ final class Validator {
         sourceLine: lines.line(location.line)))
   }
 
+  /// Something `caravan validate` says that is not a problem (`count: 0`).
+  func note(_ message: String, at value: Value) {
+    diagnostics.append(
+      Diagnostic(
+        severity: .note, message: message, location: value.location, length: max(value.length, 1), file: fileName,
+        sourceLine: lines.line(value.location.line)))
+  }
+
   func error(_ message: String, at value: Value) {
-    error(message, at: value.location, length: value.length)
+    let origin = value.origin.flatMap { $0.isEmpty ? nil : "; \($0)" } ?? ""
+    error(message + origin, at: value.location, length: value.length)
   }
 
   func error(_ message: String, at statement: Statement) {
@@ -55,6 +71,9 @@ final class Validator {
   func error(_ message: String, atLabelOf argument: Argument) {
     error(message, at: argument.labelLocation, length: argument.labelLength + (argument.label == nil ? 0 : 1))
   }
+
+  /// A diagnostic about another file (a var file) or about none (`--var`).
+  func report(_ diagnostic: Diagnostic) { diagnostics.append(diagnostic) }
 
   var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
 
@@ -146,6 +165,12 @@ final class Validator {
       } else {
         checkMachine(statement)
       }
+    case "var":
+      if scope.inMachine {
+        error("'var' is only allowed at top level; move it out of the machine block", at: statement)
+      } else {
+        checkVar(statement, varFiles: true) { self.variableSources[$0] != nil }
+      }
     case "box": checkBox(statement, scope: scope, into: &settings)
     case "cpus": checkCPUs(statement, scope: scope, into: &settings)
     case "memory": checkMemory(statement, scope: scope, into: &settings)
@@ -186,7 +211,7 @@ final class Validator {
   private func checkMachine(_ statement: Statement) {
     let args = arguments(
       of: statement, scope: .topLevel, positional: 1, example: "machine \"web\" { … }",
-      options: ["primary", "autostart", "count"], block: .optional, needs: "a name")
+      options: ["primary", "autostart", "count", "first"], block: .optional, needs: "a name")
     var name = "?"
     var nameValue: Value?
     if let value = args.values.first,
@@ -211,28 +236,13 @@ final class Validator {
     if let option = args.options["autostart"], let autostart = bool(option.value, "'autostart:' of 'machine'") {
       machine.autostart = autostart
     }
-    if let option = args.options["count"],
-      let count = integer(option.value, "'count:' of 'machine'", example: "count: 3")
-    {
-      if count < 1 {
-        error(
-          "'count:' of machine \"\(name)\" must be at least 1, got \(count); remove the machine block to have no such machine",
-          at: option.value)
-      } else if count > 10_000 {
-        error("'count:' of machine \"\(name)\" must be at most 10000, got \(count)", at: option.value)
-      } else {
-        machine.count = count
-        if machine.primary && count > 1 {
-          error(
-            "machine \"\(name)\" has count: \(count) and primary: true, but only one machine can be primary; remove primary: or count:",
-            at: option.value)
-        }
-      }
-    }
+    checkCount(args.options, name: name, into: &machine)
     if name != "?" {
+      let first = machine.first
       machine.copies =
-        machine.count.map { count in (1...count).map { MachineCopy(name: "\(name)-\($0)", index: $0) } }
-        ?? [MachineCopy(name: name, index: 1)]
+        machine.count.map { count in
+          (0..<count).map { MachineCopy(name: "\(name)-\(first + $0)", index: first + $0, position: $0) }
+        } ?? [MachineCopy(name: name, index: 1)]
     }
     let scope = Scope(inMachine: true, description: "in machine \"\(name)\"", copies: machine.copies)
     for inner in statement.block?.statements ?? [] {
@@ -266,6 +276,43 @@ final class Validator {
         error(
           "machine \"\(machine.name)\" is marked primary: true, but machine \"\(first.name)\" at \(first.location) already is; only one machine can be primary",
           at: machine.primaryLocation ?? machine.location, length: "primary".count + 1)
+      }
+    }
+  }
+}
+
+extension Validator {
+  /// `count:` (0 allowed: the block defines no machine) and `first:`, the number of the
+  /// first instance (default 1).
+  fileprivate func checkCount(_ options: FoundOptions, name: String, into machine: inout CheckedMachine) {
+    if let option = options["first"], let value = typed(option.value),
+      let first = integer(value, "'first:' of 'machine'", example: "first: 0")
+    {
+      if options["count"] == nil {
+        error(
+          "'first:' of machine \"\(name)\" numbers the instances of a machine with count:; add count: or remove first:",
+          atLabelOf: option)
+      } else if !(0...1_000_000).contains(first) {
+        error("'first:' of machine \"\(name)\" must be between 0 and 1000000, got \(first)", at: value)
+      } else {
+        machine.first = first
+      }
+    }
+    guard let option = options["count"], let value = typed(option.value),
+      let count = integer(value, "'count:' of 'machine'", example: "count: 3")
+    else { return }
+    if count < 0 {
+      error("'count:' of machine \"\(name)\" must be 0 or more, got \(count)", at: value)
+    } else if count > 10_000 {
+      error("'count:' of machine \"\(name)\" must be at most 10000, got \(count)", at: value)
+    } else {
+      machine.count = count
+      if count == 0 {
+        note("machine \"\(name)\" has count: 0 and defines no machine", at: value)
+      } else if machine.primary && count > 1 {
+        error(
+          "machine \"\(name)\" has count: \(count) and primary: true, but only one machine can be primary; remove primary: or count:",
+          at: value)
       }
     }
   }

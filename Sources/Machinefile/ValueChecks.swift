@@ -118,3 +118,22 @@ extension String {
     hasPrefix(";") ? "," + dropFirst() : self
   }
 }
+
+extension ValueChecks {
+  /// A dotted IPv4 address as a number (nil when it is not one).
+  static func ipv4Value(_ text: String) -> UInt32? {
+    guard ipv4(text) else { return nil }
+    return text.split(separator: ".").reduce(UInt32(0)) { $0 << 8 | (UInt32($1) ?? 0) }
+  }
+
+  static func ipv4Text(_ value: UInt32) -> String {
+    [24, 16, 8, 0].map { String((value >> UInt32($0)) & 0xFF) }.joined(separator: ".")
+  }
+
+  /// The address `offset` after `text` (nil when `text` is not an IPv4 address or it overflows).
+  static func ipv4(_ text: String, plus offset: Int) -> String? {
+    guard let value = ipv4Value(text), offset >= 0, offset <= Int(UInt32.max) else { return nil }
+    let (sum, overflow) = value.addingReportingOverflow(UInt32(offset))
+    return overflow ? nil : ipv4Text(sum)
+  }
+}

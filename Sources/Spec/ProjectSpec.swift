@@ -18,6 +18,8 @@ public struct ProjectSpec: Sendable, Equatable {
   /// Machines in file order; a `count: N` machine is expanded into N machines
   /// named `NAME-1` … `NAME-N`.
   public var machines: [MachineSpec]
+  /// The file's `var`s, in file order, with their values and where each came from.
+  public var variables: [Variable] = []
 
   public init(version: Int = 1, machines: [MachineSpec]) {
     self.version = version
@@ -34,9 +36,22 @@ public struct ProjectSpec: Sendable, Equatable {
   }
 }
 
+/// A `var` of a Machinefile as resolved: its value and where it came from (`--var`,
+/// `--var-file FILE:LINE`, `Machinefile.vars:LINE`, `environment` or `default`).
+public struct Variable: Sendable, Equatable {
+  public var name: String
+  public var value: String
+  public var source: String
+  public init(name: String, value: String, source: String) {
+    self.name = name
+    self.value = value
+    self.source = source
+  }
+}
+
 public struct MachineSpec: Sendable, Equatable {
   public var name: String
-  /// 1-based index of this copy of a `count:` machine, 1 otherwise.
+  /// Index of this copy of a `count:` machine (counting from its `first:`, default 1), 1 otherwise.
   public var index: Int = 1
   public var primary: Bool = false
   public var autostart: Bool = true

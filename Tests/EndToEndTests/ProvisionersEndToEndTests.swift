@@ -4,13 +4,20 @@ import Testing
 /// Provisioners and triggers on one real QEMU guest (TCG): shell with hostile arguments and
 /// environment, file and folder uploads with modes, ordering of top-level and machine
 /// provisioners, run modes, `--provision-with` by name and type, a failing provisioner,
-/// triggers on the host and in the guest with `on_error`, and nothing left after destroy.
+/// triggers on the host and in the guest with `on_error`, a script body that reaches the guest
+/// byte for byte (`${HOME}`, `$$`, `$(…)`, a trailing `\`), and nothing left after destroy.
 @Suite(
   .guestSlot(minutes: 3), .serialized,
   .enabled(if: Harness.enabled, "needs CARAVAN_BIN and CARAVAN_E2E_BOX (run `make test`)"))
 struct ProvisionersEndToEnd {
   /// Arguments that a shell would read as code; each must arrive as one exact word.
   static let hostile = ["a b", "$(touch /tmp/pwned)", "; rm -rf /", "new\nline", "*", "ünï", "`id`"]
+  /// A script body as the guest must receive it: no interpolation, no escapes, `\` the shell's.
+  static let verbatim = """
+    cp "$0" /tmp/verbatim-script
+    printf '%s|%s\\n' "home=${HOME} pid=$$ user=$(id -un) default=${UNSET_VAR:-none} \\n" \\
+      continued
+    """
 
   @Test func provisionersTriggersAndRunModesOnOneGuest() throws {
     let h = try Harness(name: "provisioners", warm: true)
@@ -36,6 +43,9 @@ struct ProvisionersEndToEnd {
           \"""
         provision shell, name: "env", privileged: false, env: {V: "x y $$HOME `id` ;*"}, inline: \"""
           printf 'env=[%s] user=%s\\n' "$V" "$(id -un)"
+          \"""
+        provision shell, name: "verbatim", privileged: false, inline: \"""
+      \(Self.verbatim.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n"))
           \"""
         provision file, name: "conf", source: "files/app.conf", destination: "/etc/caravan test/app.conf"
         provision file, name: "tree", source: "tree", destination: "~/my tree"
@@ -74,6 +84,13 @@ struct ProvisionersEndToEnd {
     #expect(!up.stdout.contains("\u{1B}["), "no escape codes when output is not a terminal")
     #expect(up.stdout.contains("    web: env=[x y $HOME `id` ;*] user=vagrant"), "\(up)")
     #expect(up.stdout.contains("web: every-boot") && !up.stdout.contains("named-only"), "\(up)")
+    // The script body arrived as written, and the guest's shell read its `${…}`, `$$` and `\`.
+    #expect(try guest("cat /tmp/verbatim-script") == Self.verbatim, "\(up)")
+    #expect(
+      up.stdout.range(
+        of: #"web: home=/home/vagrant pid=[0-9]+ user=vagrant default=none \\n\|continued\n"#,
+        options: .regularExpression)
+        != nil, "\(up)")
     // Top-level provisioners first, then the machine's, whatever their place in the file.
     #expect(try guest("cat /tmp/order").split(separator: "\n") == ["top", "machine"])
     #expect(try guest("test -e /tmp/pwned && echo pwned || echo clean").contains("clean"))

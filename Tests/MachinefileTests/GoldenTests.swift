@@ -1,6 +1,6 @@
 // Golden tests: each Golden/NAME.machinefile is loaded and the result compared with
-// Golden/NAME.expected: the exact rendered diagnostics, or `ok` and a dump of the lowered
-// spec for a valid file. Set MACHINEFILE_RECORD_GOLDEN=1 to rewrite the expected files.
+// Golden/NAME.expected: the exact rendered diagnostics, or for a valid file its notes, `ok`
+// and a dump of the lowered spec. A `NAME.vars` beside the input is read as its Machinefile.vars. Set MACHINEFILE_RECORD_GOLDEN=1 to rewrite the expected files.
 
 import Foundation
 import Spec
@@ -38,12 +38,22 @@ func goldenOutput(for name: String) throws -> String {
   // Through the file, as commands read it: a byte that is not UTF-8 is a diagnostic too.
   let (spec, diagnostics): (ProjectSpec?, [Diagnostic])
   do {
-    (spec, diagnostics) = try Machinefile.check(path: url.path, shownAs: "Machinefile", environment: goldenEnvironment)
+    let source = try Machinefile.read(url.path, shownAs: "Machinefile")
+    let vars = try goldenDirectory().appendingPathComponent("\(name).vars")
+    let layers =
+      FileManager.default.fileExists(atPath: vars.path)
+      ? [
+        VariableLayer.parse(
+          try String(contentsOf: vars, encoding: .utf8), source: "Machinefile.vars", file: "Machinefile.vars")
+      ]
+      : []
+    (spec, diagnostics) = Machinefile.check(
+      source: source, fileName: "Machinefile", environment: goldenEnvironment, layers: layers)
   } catch let error as MachinefileError {
     (spec, diagnostics) = (nil, error.diagnostics)
   }
-  if let spec, diagnostics.isEmpty {
-    return "ok\n" + dump(spec) + "\n"
+  if let spec, !diagnostics.contains(where: { $0.severity == .error }) {
+    return diagnostics.map { $0.rendered + "\n" }.joined() + "ok\n" + dump(spec) + "\n"
   }
   return diagnostics.map(\.rendered).joined(separator: "\n") + "\n"
 }

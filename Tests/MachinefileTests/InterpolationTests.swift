@@ -34,12 +34,12 @@ private func messages(_ source: String, _ environment: [String: String] = [:]) -
   }
 
   @Test func dollarEscapes() throws {
-    let spec = try load(#"provision shell, inline: "$$HOME \${HOME} $PATH""#, ["HOME": "/root"])
+    let spec = try load(#"provision shell, env: {V: "$$HOME \${HOME} $PATH"}, inline: "true""#, ["HOME": "/root"])
     guard case .shell(let shell) = spec.machines[0].provisioners[0].kind else {
       Issue.record("not shell")
       return
     }
-    #expect(shell.inline == "$HOME ${HOME} $PATH")
+    #expect(shell.env["V"] == "$HOME ${HOME} $PATH")
   }
 
   @Test func machineVariablesExpandPerCopy() throws {

@@ -138,8 +138,10 @@ private func load(_ source: String, _ environment: [String: String] = [:]) throw
     #expect(db.memoryBytes == 2 << 30)
     #expect(db.diskBytes == 20 << 30)
     #expect(db.networks == [.privateNetwork(ip: "10.20.0.11", netmask: nil)])
-    // DB_ROLE is unset here, so the fallback applies.
-    #expect(db.provisioners[0].kind == .shell(ShellProvisioner(inline: "echo primary > /etc/role")))
+    // DB_ROLE is unset here, so the fallback applies; the script itself is verbatim.
+    var role = ShellProvisioner(inline: "echo $ROLE > /etc/role")
+    role.env = ["ROLE": "primary"]
+    #expect(db.provisioners[0].kind == .shell(role))
     #expect(db.provisioners[0].name == "shell-1")
 
     #expect(spec.machines.suffix(3).map(\.hostname) == ["worker-1", "worker-2", "worker-3"])

@@ -35,6 +35,9 @@ func dump(_ spec: ProjectSpec) -> String {
         + "}"
     }
   }
+  for variable in spec.variables {
+    out.append("var \(variable.name) = \(quoted(variable.value)) from \(variable.source)")
+  }
   for machine in spec.machines {
     out.append(
       "machine \(quoted(machine.name)) index=\(machine.index) primary=\(machine.primary) autostart=\(machine.autostart)"

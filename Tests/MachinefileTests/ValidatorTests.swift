@@ -53,10 +53,13 @@ private func messages(_ source: String, _ environment: [String: String] = [:]) -
         ])
   }
 
-  @Test func countZero() {
-    #expect(
-      messages("machine \"w\", count: 0 {}")
-        == ["'count:' of machine \"w\" must be at least 1, got 0; remove the machine block to have no such machine"])
+  @Test func countZeroDefinesNoMachineAndSaysSo() throws {
+    let (spec, diagnostics) = Machinefile.check(
+      source: "machine \"w\", count: 0 {}\nmachine \"db\" {}", fileName: "Machinefile", environment: [:])
+    #expect(try #require(spec).machines.map(\.name) == ["db"])
+    #expect(diagnostics.map(\.severity) == [.note])
+    #expect(diagnostics.first?.rendered.hasPrefix("Machinefile:1:21: note: machine \"w\" has count: 0") == true)
+    #expect(messages("machine \"w\", count: -1 {}") == ["'count:' of machine \"w\" must be 0 or more, got -1"])
   }
 
   @Test func perCopyChecksReportTheFirstFailingCopy() {

@@ -9,11 +9,12 @@ struct BoxOutdated: ParsableCommand {
     abstract: "Say whether this project's boxes (or, with --global, all boxes) have newer versions.")
 
   @Flag(help: "Check every installed box.") var global = false
+  @OptionGroup var variables: VariableOptions
 
   func run() throws {
     let store = BoxStore(root: CaravanPaths.boxes())
     let installer = BoxInstaller(store: store)
-    for target in try BoxTarget.resolve(store: store, global: global, machines: projectMachines) {
+    for target in try BoxTarget.resolve(store: store, global: global, machines: projectMachines(variables)) {
       guard let check = try installer.newestVersion(of: target) else {
         print("box '\(target.name)': no catalog known (added from a file or URL), cannot check")
         continue

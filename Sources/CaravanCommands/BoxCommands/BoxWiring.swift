@@ -17,4 +17,6 @@ func boxHypervisor() throws -> LibvirtHypervisor {
 }
 
 /// The Machinefile's machines, for box commands that act on a project's boxes.
-func projectMachines() throws -> [MachineSpec] { try Context().project.spec.machines }
+func projectMachines(_ variables: VariableOptions) -> () throws -> [MachineSpec] {
+  { try Context(variables).project.spec.machines }
+}

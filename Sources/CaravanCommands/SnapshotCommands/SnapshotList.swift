@@ -6,9 +6,10 @@ struct SnapshotList: ParsableCommand {
 
   @Argument(help: "Machines (default: all).") var machines: [String] = []
   @Flag(help: "Print JSON.") var json = false
+  @OptionGroup var variables: VariableOptions
 
   func run() throws {
-    let context = try Context()
+    let context = try Context(variables)
     let lists = try context.lifecycle(try context.hypervisor()).listSnapshots(try context.machines(machines))
     let time = ISO8601DateFormatter()
     if json {

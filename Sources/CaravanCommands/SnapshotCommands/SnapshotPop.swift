@@ -6,8 +6,9 @@ struct SnapshotPop: ParsableCommand {
 
   @Argument(help: "Machines (default: all).") var machines: [String] = []
   @OptionGroup var lockOptions: LockOptions
+  @OptionGroup var variables: VariableOptions
 
   func run() throws {
-    try Context().changing(machines, lock: lockOptions, command: "snapshot") { try $0.popSnapshot($1) }
+    try Context(variables).changing(machines, lock: lockOptions, command: "snapshot") { try $0.popSnapshot($1) }
   }
 }

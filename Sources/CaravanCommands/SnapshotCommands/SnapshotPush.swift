@@ -6,8 +6,9 @@ struct SnapshotPush: ParsableCommand {
 
   @Argument(help: "Machines (default: all).") var machines: [String] = []
   @OptionGroup var lockOptions: LockOptions
+  @OptionGroup var variables: VariableOptions
 
   func run() throws {
-    try Context().changing(machines, lock: lockOptions, command: "snapshot") { try $0.pushSnapshot($1) }
+    try Context(variables).changing(machines, lock: lockOptions, command: "snapshot") { try $0.pushSnapshot($1) }
   }
 }

@@ -7,9 +7,10 @@ struct SnapshotRestore: ParsableCommand {
 
   @OptionGroup var target: MachineAndSnapshot
   @OptionGroup var lockOptions: LockOptions
+  @OptionGroup var variables: VariableOptions
 
   func run() throws {
-    try Context().changing(target.machines, lock: lockOptions, command: "snapshot") {
+    try Context(variables).changing(target.machines, lock: lockOptions, command: "snapshot") {
       try $0.restoreSnapshot($1, name: target.name)
     }
   }

@@ -8,9 +8,10 @@ struct SnapshotSave: ParsableCommand {
   @OptionGroup var target: MachineAndSnapshot
   @Flag(name: .shortAndLong, help: "Replace a snapshot of the same name.") var force = false
   @OptionGroup var lockOptions: LockOptions
+  @OptionGroup var variables: VariableOptions
 
   func run() throws {
-    try Context().changing(target.machines, lock: lockOptions, command: "snapshot") {
+    try Context(variables).changing(target.machines, lock: lockOptions, command: "snapshot") {
       try $0.saveSnapshot($1, name: target.name, force: force)
     }
   }
