@@ -75,6 +75,34 @@ extension GuestProvisioner {
         .guest, "\(what): `sync` in the guest after the playbook failed with exit status \(synced)",
         hint: "The playbook ran; run `caravan provision\(machine.name == "default" ? "" : " " + machine.name)` again.")
     }
+    // A playbook run beyond this machine changed the others too: their disks as well, since
+    // this provisioner is recorded as done (one ad-hoc `sync` on the hosts of the limit).
+    if let limit = ansible.limit, limit != machine.name, hosts.count > 1 {
+      try syncHosts(
+        matching: limit, inventory: inventory, beside: program, what: what, machine: machine, projectRoot: projectRoot)
+    }
+  }
+
+  /// `sync` on every machine of Caravan's inventory that `limit` matches, through the host's
+  /// `ansible` (beside `ansible-playbook`), so what a playbook wrote there is on their disks.
+  func syncHosts(
+    matching limit: String, inventory: String, beside program: String, what: String, machine: MachineSpec,
+    projectRoot: String
+  ) throws {
+    let adHoc = (program as NSString).deletingLastPathComponent + "/ansible"
+    var tail = OutputTail(GuestProvisioner.tailLines)
+    let status = try Subprocess(
+      [adHoc, "--inventory", inventory, limit, "-m", "ansible.builtin.command", "-a", "sync"],
+      environment: AnsiblePlaybook.environment(environment, projectRoot: projectRoot)
+    ).runStreamingLines { _, line in tail.append(line) }
+    guard status == 0 else {
+      throw CaravanError(
+        .guest,
+        "\(what): `sync` on the machines of limit '\(limit)' after the playbook failed with exit status \(status)",
+        hint: (tail.quoted(silent: ["It printed nothing."])
+          + ["The playbook ran; run `caravan provision\(machine.name == "default" ? "" : " " + machine.name)` again."])
+          .joined(separator: "\n"))
+    }
   }
 }
 
