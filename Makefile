@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARAVAN := $(CURDIR)/.build/debug/caravan
 
-.PHONY: deps build release box fixtures test test-quick test-deb test-install-deps test-installer unit lint format fuzz soak demo bench deb install clean
+.PHONY: deps build release box fixtures test test-quick test-deb test-install-deps test-installer unit lint format fuzz soak breakit-rootless demo bench deb install clean
 PREFIX ?= /usr/local
 DESTDIR ?=
 
@@ -84,6 +84,10 @@ test-installer: build box fixtures
 soak: build box
 	CARAVAN_FAULT_UP_KILLS=$(or $(N),10) CARAVAN_E2E_BOX=$(CURDIR)/out/debian-12.box CARAVAN_BIN=$(CARAVAN) \
 	  scripts/libvirt-env.sh swift test --filter FaultInjectionTests
+
+# Kills of `up --warm` as a normal user on its own qemu:///session (see the script).
+breakit-rootless: build box
+	scripts/breakit-rootless-warm.sh $(CARAVAN) $(CURDIR)/out/debian-12.box $(or $(N),6)
 
 fuzz:
 	fuzz/run.sh 300
