@@ -11,12 +11,19 @@ extension Validator {
   ]
 
   /// A variable's value as written, before `${…}` is expanded.
-  indirect enum CheckedData {
+  enum CheckedData {
+    /// One key of a map and its value (a struct: a tuple here made the compiler see a
+    /// circular reference when the fuzz target builds these files as one module).
+    struct Entry {
+      var key: String
+      var value: CheckedData
+    }
+
     case text(StringLiteral)
     case integer(Int)
     case bool(Bool)
     case list([CheckedData])
-    case map([(key: String, value: CheckedData)])
+    case map([CheckedData.Entry])
 
     func expanded(_ expansion: Expansion) -> AnsibleValue {
       switch self {
@@ -28,7 +35,7 @@ extension Validator {
       }
     }
 
-    static func expanded(_ entries: [(key: String, value: CheckedData)], _ expansion: Expansion)
+    static func expanded(_ entries: [CheckedData.Entry], _ expansion: Expansion)
       -> [String: AnsibleValue]
     {
       Dictionary(entries.map { ($0.key, $0.value.expanded(expansion)) }, uniquingKeysWith: { first, _ in first })
@@ -40,20 +47,20 @@ extension Validator {
     var name: String
     var members: [StringLiteral] = []
     var children: [String] = []
-    var vars: [(key: String, value: CheckedData)] = []
+    var vars: [CheckedData.Entry] = []
   }
 
   /// What an ansible provisioner's options hold, as written.
   struct CheckedAnsible {
     var playbook: StringLiteral
-    var extraVars: [(key: String, value: CheckedData)] = []
+    var extraVars: [CheckedData.Entry] = []
     var extraVarsFile: StringLiteral?
     var inventory: StringLiteral?
     var limit: [StringLiteral]?
     var tags: [StringLiteral] = []
     var skipTags: [StringLiteral] = []
     var groups: [CheckedGroup] = []
-    var hostVars: [(machine: String, vars: [(key: String, value: CheckedData)])] = []
+    var hostVars: [(machine: String, vars: [CheckedData.Entry])] = []
     var become = false
     var rawArguments: [StringLiteral] = []
     var verbosity = 0
@@ -179,7 +186,7 @@ extension Validator {
   }
 
   /// A map of Ansible variables: names Ansible takes, values of any type.
-  func ansibleVariables(_ value: Value, _ subject: String, example: String) -> [(key: String, value: CheckedData)]? {
+  func ansibleVariables(_ value: Value, _ subject: String, example: String) -> [CheckedData.Entry]? {
     dataMap(value, subject, example: example) { key in
       isVariableName(key)
         ? nil
@@ -190,12 +197,12 @@ extension Validator {
   /// A map whose values are of any type; `checkKey` vets each key.
   private func dataMap(
     _ value: Value, _ subject: String, example: String, checkKey: ((String) -> String?)? = nil
-  ) -> [(key: String, value: CheckedData)]? {
+  ) -> [CheckedData.Entry]? {
     guard case .map(let entries) = value.kind else {
       wrongType(value, subject, expected: "a map", example: example)
       return nil
     }
-    var result: [(key: String, value: CheckedData)] = []
+    var result: [CheckedData.Entry] = []
     var seen: [String: SourceLocation] = [:]
     var valid = true
     for entry in entries {
@@ -211,7 +218,11 @@ extension Validator {
         error(problem, at: entry.keyLocation, length: entry.keyLength)
         valid = false
       }
-      if let data = data(entry.value, subject) { result.append((entry.key, data)) } else { valid = false }
+      if let data = data(entry.value, subject) {
+        result.append(CheckedData.Entry(key: entry.key, value: data))
+      } else {
+        valid = false
+      }
     }
     return valid ? result : nil
   }

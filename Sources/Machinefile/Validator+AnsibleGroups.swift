@@ -170,14 +170,14 @@ extension Validator {
   }
 
   /// `host_vars:`: each machine's name and its variables.
-  func ansibleHostVars(_ value: Value) -> [(machine: String, vars: [(key: String, value: CheckedData)])]? {
+  func ansibleHostVars(_ value: Value) -> [(machine: String, vars: [CheckedData.Entry])]? {
     let subject = "'host_vars:' of 'provision ansible'"
     let example = "host_vars: {web: {http_port: 80}, db: {role: \"primary\"}}"
     guard case .map(let entries) = value.kind else {
       wrongType(value, subject, expected: "a map of machines to their variables", example: example)
       return nil
     }
-    var result: [(machine: String, vars: [(key: String, value: CheckedData)])] = []
+    var result: [(machine: String, vars: [CheckedData.Entry])] = []
     var seen: [String: SourceLocation] = [:]
     var valid = true
     for entry in entries {
