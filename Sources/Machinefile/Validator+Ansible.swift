@@ -198,33 +198,8 @@ extension Validator {
   private func dataMap(
     _ value: Value, _ subject: String, example: String, checkKey: ((String) -> String?)? = nil
   ) -> [CheckedData.Entry]? {
-    guard case .map(let entries) = value.kind else {
-      wrongType(value, subject, expected: "a map", example: example)
-      return nil
-    }
-    var result: [CheckedData.Entry] = []
-    var seen: [String: SourceLocation] = [:]
-    var valid = true
-    for entry in entries {
-      if let first = seen[entry.key] {
-        error(
-          "duplicate key '\(entry.key)' in \(subject); it is already given at \(first); remove one of them",
-          at: entry.keyLocation, length: entry.keyLength)
-        valid = false
-        continue
-      }
-      seen[entry.key] = entry.keyLocation
-      if let problem = checkKey?(entry.key) {
-        error(problem, at: entry.keyLocation, length: entry.keyLength)
-        valid = false
-      }
-      if let data = data(entry.value, subject) {
-        result.append(CheckedData.Entry(key: entry.key, value: data))
-      } else {
-        valid = false
-      }
-    }
-    return valid ? result : nil
+    mapEntries(value, subject, example: example, checkKey: checkKey) { data($0.value, subject) }?
+      .map { CheckedData.Entry(key: $0.key, value: $0.value) }
   }
 
   /// A value of any type: a string (a name, size or duration as its text), an integer, a

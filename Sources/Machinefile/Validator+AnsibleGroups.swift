@@ -173,29 +173,10 @@ extension Validator {
   func ansibleHostVars(_ value: Value) -> [(machine: String, vars: [CheckedData.Entry])]? {
     let subject = "'host_vars:' of 'provision ansible'"
     let example = "host_vars: {web: {http_port: 80}, db: {role: \"primary\"}}"
-    guard case .map(let entries) = value.kind else {
-      wrongType(value, subject, expected: "a map of machines to their variables", example: example)
-      return nil
-    }
-    var result: [(machine: String, vars: [CheckedData.Entry])] = []
-    var seen: [String: SourceLocation] = [:]
-    var valid = true
-    for entry in entries {
-      if let first = seen[entry.key] {
-        error(
-          "duplicate machine '\(entry.key)' in \(subject); it is already given at \(first); remove one of them",
-          at: entry.keyLocation, length: entry.keyLength)
-        valid = false
-        continue
-      }
-      seen[entry.key] = entry.keyLocation
-      let what = "the variables of machine '\(entry.key)' in \(subject)"
-      guard let vars = ansibleVariables(entry.value, what, example: example) else {
-        valid = false
-        continue
-      }
-      result.append((entry.key, vars))
-    }
-    return valid ? result : nil
+    return mapEntries(
+      value, subject, expected: "a map of machines to their variables", example: example, keyNoun: "machine"
+    ) { entry in
+      ansibleVariables(entry.value, "the variables of machine '\(entry.key)' in \(subject)", example: example)
+    }?.map { (machine: $0.key, vars: $0.value) }
   }
 }

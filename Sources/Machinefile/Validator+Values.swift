@@ -152,21 +152,25 @@ extension Validator {
     return valid ? result : nil
   }
 
-  /// A map of names to text (`{KEY: "value", OTHER: 2}`); `checkKey` vets each key.
-  func stringMap(
-    _ value: Value, _ subject: @autoclosure () -> String, example: String, checkKey: ((String) -> String?)? = nil
-  ) -> [(key: String, value: StringLiteral)]? {
+  /// A map's entries, each key once: a duplicate is an error at its key naming the first
+  /// (`keyNoun` says what a key is: a key, a machine), `checkKey` vets each key, and
+  /// `convert` reads each value (saying itself what is wrong with it; nil is invalid).
+  /// nil when anything was wrong, after every entry was looked at.
+  func mapEntries<T>(
+    _ value: Value, _ subject: @autoclosure () -> String, expected: String = "a map", example: String,
+    keyNoun: String = "key", checkKey: ((String) -> String?)? = nil, _ convert: (MapEntry) -> T?
+  ) -> [(key: String, value: T)]? {
     guard case .map(let entries) = value.kind else {
-      wrongType(value, subject(), expected: "a map", example: example)
+      wrongType(value, subject(), expected: expected, example: example)
       return nil
     }
-    var result: [(key: String, value: StringLiteral)] = []
+    var result: [(key: String, value: T)] = []
     var seen: [String: SourceLocation] = [:]
     var valid = true
     for entry in entries {
       if let first = seen[entry.key] {
         error(
-          "duplicate key '\(entry.key)' in \(subject()); it is already given at \(first); remove one of them",
+          "duplicate \(keyNoun) '\(entry.key)' in \(subject()); it is already given at \(first); remove one of them",
           at: entry.keyLocation, length: entry.keyLength)
         valid = false
         continue
@@ -176,16 +180,22 @@ extension Validator {
         error(problem, at: entry.keyLocation, length: entry.keyLength)
         valid = false
       }
-      if let literal = textLike(entry.value) {
-        result.append((entry.key, literal))
-      } else {
-        error(
-          "the values of \(subject()) must be strings, numbers or booleans, got \(entry.value.described) for '\(entry.key)'",
-          at: entry.value)
-        valid = false
-      }
+      if let converted = convert(entry) { result.append((entry.key, converted)) } else { valid = false }
     }
     return valid ? result : nil
+  }
+
+  /// A map of names to text (`{KEY: "value", OTHER: 2}`); `checkKey` vets each key.
+  func stringMap(
+    _ value: Value, _ subject: @autoclosure () -> String, example: String, checkKey: ((String) -> String?)? = nil
+  ) -> [(key: String, value: StringLiteral)]? {
+    mapEntries(value, subject(), example: example, checkKey: checkKey) { entry in
+      if let literal = textLike(entry.value) { return literal }
+      error(
+        "the values of \(subject()) must be strings, numbers or booleans, got \(entry.value.described) for '\(entry.key)'",
+        at: entry.value)
+      return nil
+    }
   }
 
   /// `A -> B`.
