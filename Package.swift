@@ -22,7 +22,7 @@ let package = Package(
     // processes, file-system helpers, the path resolver, hashing, shell quoting).
     .target(name: "Support", dependencies: [.product(name: "Subprocess", package: "swift-subprocess")]),
     // What the language means, as typed values: ProjectSpec, MachineSpec, box
-    // versions, version constraints, checksums.
+    // versions, version constraints, checksums, IPv4 and IPv6 addresses and subnets.
     .target(name: "Spec", dependencies: ["Support"]),
 
     // The only module that sees libvirt's C API; found through pkg-config (libvirt-dev).
@@ -46,7 +46,7 @@ let package = Package(
         "Spec", "Support", "CCurl", "CArchive", .product(name: "Crypto", package: "swift-crypto"),
       ]),
     // What Caravan knows about the machine it runs on and how it reaches things, with no
-    // engine type: host facts and checks (doctor's model), paths, ports, IPv4, libvirt URIs,
+    // engine type: host facts and checks (doctor's model), paths, ports, libvirt URIs,
     // the SSH jump for remote hosts.
     .target(name: "Host", dependencies: ["Spec", "Boxes", "Support"]),
     .target(name: "Core", dependencies: ["Host", "Spec", "Boxes", "Support"]),

@@ -2,6 +2,7 @@ import Core
 import Foundation
 import Host
 import Libvirt
+import Spec
 import Support
 
 /// Private networks (`network private`) and host bridges (`network public`).
@@ -28,6 +29,9 @@ extension LibvirtHypervisor: HypervisorNetworks {
     }
     guard LibvirtURI.isLocalURI(uri) else { return NetworkInventory(networks: existing, routes: nil, bridges: nil) }
     let routes = (try? String(contentsOfFile: "/proc/net/route", encoding: .utf8)).map(HostRoutes.parse)
+      .map {
+        $0 + ((try? String(contentsOfFile: "/proc/net/ipv6_route", encoding: .utf8)).map(HostRoutes.parseIPv6) ?? [])
+      }
     let bridges = (try? FileManager.default.contentsOfDirectory(atPath: "/sys/class/net"))?.filter {
       FileSystem.exists("/sys/class/net/\($0)/bridge")
     }
@@ -56,7 +60,7 @@ extension LibvirtHypervisor: HypervisorNetworks {
         : ""
       throw CaravanError(
         .hypervisor,
-        "libvirt could not make network '\(network.name)' (\(network.subnet)) ready: \((error as? CaravanError)?.message ?? "\(error)")",
+        "libvirt could not make network '\(network.name)' (\(network.subnetsText)) ready: \((error as? CaravanError)?.message ?? "\(error)")",
         hint:
           "Another network or interface of the libvirt host may use that subnet: pick an address in another subnet. libvirt needs dnsmasq (Debian package dnsmasq-base) for the network's DHCP.\(session)",
         cause: error)
@@ -70,7 +74,7 @@ extension LibvirtHypervisor: HypervisorNetworks {
   }
 }
 
-/// The host's IPv4 routes, as the kernel lists them in `/proc/net/route`.
+/// The host's routes, as the kernel lists them in `/proc/net/route` and `/proc/net/ipv6_route`.
 enum HostRoutes {
   /// One route per line after the header: interface, destination and mask as
   /// hexadecimal numbers in the kernel's byte order (the address's bytes in memory).
@@ -81,8 +85,23 @@ enum HostRoutes {
       else { return nil }
       let prefix = IPv4Subnet.prefix(ofNetmask: IPv4Address(UInt32(bigEndian: mask)).description) ?? 32
       return HostRoute(
-        subnet: IPv4Subnet(containing: IPv4Address(UInt32(bigEndian: destination)), prefix: prefix),
+        subnet: .v4(IPv4Subnet(containing: IPv4Address(UInt32(bigEndian: destination)), prefix: prefix)),
         interface: String(fields[0]))
+    }
+  }
+
+  /// One route per line: destination (32 hex digits), its prefix length (hex), then
+  /// source, source prefix, next hop, metric, reference count, use, flags and the
+  /// interface. Routes on `lo` (the host's own addresses) are left out.
+  static func parseIPv6(_ text: String) -> [HostRoute] {
+    text.split(separator: "\n").compactMap { line in
+      let fields = line.split(whereSeparator: { $0 == "\t" || $0 == " " })
+      guard fields.count >= 10, fields[9] != "lo", fields[0].count == 32,
+        let high = UInt64(fields[0].prefix(16), radix: 16), let low = UInt64(fields[0].suffix(16), radix: 16),
+        let prefix = Int(fields[1], radix: 16)
+      else { return nil }
+      let address = IPv6Address(UInt128(high) << 64 | UInt128(low))
+      return HostRoute(subnet: .v6(IPv6Subnet(containing: address, prefix: prefix)), interface: String(fields[9]))
     }
   }
 }

@@ -90,7 +90,7 @@ extension Validator {
 
   func checkNetwork(_ statement: Statement, scope: Scope, into settings: inout CheckedScope) {
     let example = "network private, ip: \"10.20.0.11\""
-    let privateOptions = ["ip", "dhcp", "netmask"]
+    let privateOptions = ["ip", "dhcp", "netmask", "prefix"]
     let args = arguments(
       of: statement, scope: scope, positional: 1, example: example, options: privateOptions + ["bridge"],
       needs: "a kind (private or public)")
@@ -116,16 +116,28 @@ extension Validator {
     }
     if let option = args.options["bridge"] {
       error(
-        "option 'bridge:' is for public networks; a private network takes ip:, dhcp: and netmask:",
+        "option 'bridge:' is for public networks; a private network takes ip:, dhcp:, netmask: and prefix:",
         atLabelOf: option)
     }
+    checkPrivateNetwork(args, statement, scope: scope, into: &settings)
+  }
+
+  /// `network private`: `ip:` (IPv4 or IPv6) or `dhcp: true`, and `netmask:` (IPv4)
+  /// or `prefix:` (either family).
+  private func checkPrivateNetwork(
+    _ args: CheckedArguments, _ statement: Statement, scope: Scope, into settings: inout CheckedScope
+  ) {
+    let example = "network private, ip: \"10.20.0.11\""
     var ip: StringLiteral?
     var netmask: StringLiteral?
+    var prefix: Int?
     var dhcp = false
     if let option = args.options["ip"], let literal = string(option.value, "'ip:' of 'network'", example: example) {
       ip = literal
       checkText(literal, at: option.value, scope: scope) { text in
-        ValueChecks.ipv4(text) ? nil : "'ip:' of 'network' must be an IPv4 address like \"10.20.0.11\", got \"\(text)\""
+        IPAddress(text) != nil
+          ? nil
+          : "'ip:' of 'network' must be an IPv4 address like \"10.20.0.11\" or an IPv6 address like \"fd00:10::11\", got \"\(text)\""
       }
     }
     var dhcpReadable = true
@@ -150,19 +162,28 @@ extension Validator {
           ? nil : "'netmask:' of 'network' must be a netmask like \"255.255.255.0\", got \"\(text)\""
       }
     }
+    if let option = args.options["prefix"] {
+      prefix = integer(option.value, "'prefix:' of 'network'", in: 1...128, example: "prefix: 64")
+      if let netmaskOption = args.options["netmask"] {
+        error(
+          "'network private' takes netmask: or prefix:, not both; remove one (netmask: is at \(netmaskOption.labelLocation))",
+          atLabelOf: option)
+      }
+    }
     if args.options["ip"] == nil, !dhcp, dhcpReadable {
       error("'network private' needs ip: or dhcp: true \(scope.description), e.g. `\(example)`", at: statement)
     }
     if let ip, let option = args.options["ip"] {
-      checkAddressRange(ip, netmask: netmask, at: option.value, scope: scope)
+      checkFamily(of: ip, netmask: args.options["netmask"], prefix: prefix.map { ($0, args.options["prefix"]) })
+      checkAddressRange(ip, netmask: netmask, prefix: prefix, at: option.value, scope: scope)
     }
     append(statement, to: &settings) { machine, expansion in
       var address = ip.map(expansion.expand)
       // With count:, each next instance takes the next address (unless ip: numbers them itself).
       if let ip, !ip.usesMachineVariables, expansion.machinePosition > 0, let first = address {
-        address = ValueChecks.ipv4(first, plus: expansion.machinePosition) ?? first
+        address = IPAddress(first)?.advanced(by: expansion.machinePosition)?.description ?? first
       }
-      machine.networks.append(.privateNetwork(ip: address, netmask: netmask.map(expansion.expand)))
+      machine.networks.append(.privateNetwork(ip: address, netmask: netmask.map(expansion.expand), prefix: prefix))
     }
   }
 
@@ -221,29 +242,48 @@ extension Validator {
 }
 
 extension Validator {
-  /// A `count:` machine's `ip:` is its first instance's address, and each next instance
-  /// takes the next one: all of them must stay inside the subnet (its network and
-  /// broadcast addresses excluded). Names the first instance that would leave it.
-  fileprivate func checkAddressRange(_ ip: StringLiteral, netmask: StringLiteral?, at value: Value, scope: Scope) {
-    guard scope.copies.count > 1, !ip.usesMachineVariables, let text = expandedOnce(ip),
-      let first = ValueChecks.ipv4Value(text)
-    else { return }
-    var prefix = 24
-    if let netmask {
-      guard let mask = expandedOnce(netmask), ValueChecks.netmask(mask), let bits = ValueChecks.ipv4Value(mask) else {
-        return
-      }
-      prefix = bits.nonzeroBitCount
-    }
-    let mask: UInt32 = prefix == 0 ? 0 : ~UInt32(0) << (32 - prefix)
-    let network = first & mask
-    let broadcast = network | ~mask
-    for copy in scope.copies {
-      let (address, overflow) = first.addingReportingOverflow(UInt32(copy.position))
-      guard overflow || address & mask != network || (prefix < 31 && address == broadcast) else { continue }
-      let shown = overflow ? "an address past 255.255.255.255" : ValueChecks.ipv4Text(address)
+  /// The prefix lengths a private network may have, by family: room for the host and machines.
+  static func prefixRange(ipv6: Bool) -> ClosedRange<Int> { ipv6 ? 8...126 : 8...30 }
+
+  /// `netmask:` is IPv4's; `prefix:` must suit the address's family.
+  fileprivate func checkFamily(of ip: StringLiteral?, netmask: Argument?, prefix: (Int, Argument?)?) {
+    let address = ip.flatMap(expandedOnce).flatMap(IPAddress.init)
+    if ip != nil, address == nil { return }
+    let ipv6 = address?.isIPv6 ?? false
+    if ipv6, let netmask {
       error(
-        "'ip:' of 'network' gives each instance of a count: machine the next address, but machine \"\(copy.name)\" would get \(shown), outside the subnet \(ValueChecks.ipv4Text(network))/\(prefix) (its last host address is \(ValueChecks.ipv4Text(broadcast &- 1))); start lower, widen netmask:, or lower count:",
+        "'netmask:' is for IPv4 addresses, and \"\(address?.description ?? "")\" is IPv6; write its prefix length instead, e.g. `prefix: 64`",
+        atLabelOf: netmask)
+    }
+    guard let (length, option) = prefix, let option else { return }
+    let range = Validator.prefixRange(ipv6: ipv6)
+    guard !range.contains(length) else { return }
+    error(
+      "'prefix:' of an \(ipv6 ? "IPv6" : "IPv4") private network must be between \(range.lowerBound) and \(range.upperBound), got \(length) (\(length > range.upperBound ? "no room for the host and machines" : "a subnet far too large"))",
+      at: option.value)
+  }
+
+  /// A `count:` machine's `ip:` is its first instance's address, and each next instance
+  /// takes the next one: all of them must stay inside the subnet (its network address,
+  /// and an IPv4 subnet's broadcast address, excluded). Names the first instance that would leave it.
+  fileprivate func checkAddressRange(
+    _ ip: StringLiteral, netmask: StringLiteral?, prefix: Int?, at value: Value, scope: Scope
+  ) {
+    guard scope.copies.count > 1, !ip.usesMachineVariables, let text = expandedOnce(ip),
+      let first = IPAddress(text)
+    else { return }
+    var length = prefix ?? (first.isIPv6 ? 64 : 24)
+    if let netmask, !first.isIPv6 {
+      guard let mask = expandedOnce(netmask), let bits = IPv4Subnet.prefix(ofNetmask: mask) else { return }
+      length = bits
+    }
+    let subnet = IPSubnet(containing: first, prefix: length)
+    for copy in scope.copies {
+      let address = first.advanced(by: copy.position)
+      if let address, subnet.contains(address), address != subnet.lastHostAddress.advanced(by: 1) { continue }
+      let shown = address?.description ?? "an address past the last one"
+      error(
+        "'ip:' of 'network' gives each instance of a count: machine the next address, but machine \"\(copy.name)\" would get \(shown), outside the subnet \(subnet) (its last host address is \(subnet.lastHostAddress)); start lower, widen \(first.isIPv6 ? "prefix:" : "netmask:"), or lower count:",
         at: value)
       return
     }

@@ -88,11 +88,18 @@ extension Validator {
   }
 
   /// One of a fixed set of words, written bare or quoted.
+  /// A string with `${…}` is interpolated first (`accel "${accel:-auto}"`), and a wrong
+  /// word is reported with what its variables held.
   func choice(_ value: Value, _ subject: @autoclosure () -> String, among choices: [String]) -> String? {
     let word: String
+    var value = value
     switch value.kind {
     case .name(let name): word = name
     case .string(let literal, false) where literal.plainText != nil: word = literal.plainText ?? ""
+    case .string(_, false):
+      guard let expanded = typed(value) else { return nil }
+      value = expanded
+      word = expanded.text
     default:
       error("\(subject()) expects one of \(choices.listed), got \(value.described)", at: value)
       return nil

@@ -41,41 +41,11 @@ enum ValueChecks {
     }
   }
 
-  static func ipv4(_ text: String) -> Bool {
-    var parts = 0
-    var value = 0
-    var digits = 0
-    for byte in text.utf8 {
-      if byte == UInt8(ascii: ".") {
-        guard digits > 0 else { return false }
-        parts += 1
-        value = 0
-        digits = 0
-      } else if isDigit(byte) {
-        value = value * 10 + Int(byte - UInt8(ascii: "0"))
-        digits += 1
-        guard digits <= 3, value <= 255 else { return false }
-      } else {
-        return false
-      }
-    }
-    return parts == 3 && digits > 0
-  }
-
-  /// An IPv4 address, or an IPv6 address in its usual notation.
-  static func ipAddress(_ text: String) -> Bool {
-    if ipv4(text) { return true }
-    guard text.contains(":"), text.count <= 45 else { return false }
-    return text.allSatisfy { $0.isASCII && ($0.isHexDigit || $0 == ":" || $0 == ".") }
-  }
+  /// An IPv4 address, or an IPv6 address in RFC 4291's notation (Spec's parsers).
+  static func ipAddress(_ text: String) -> Bool { IPAddress(text) != nil }
 
   /// A dotted IPv4 netmask with contiguous ones, such as 255.255.255.0.
-  static func netmask(_ text: String) -> Bool {
-    guard ipv4(text) else { return false }
-    let value = text.split(separator: ".").reduce(UInt32(0)) { $0 << 8 | (UInt32($1) ?? 0) }
-    let inverted = ~value
-    return inverted & (inverted &+ 1) == 0
-  }
+  static func netmask(_ text: String) -> Bool { IPv4Subnet.prefix(ofNetmask: text) != nil }
 
   /// A libvirt connection URI such as `qemu:///system` or `qemu+ssh://host/system`.
   static func libvirtURI(_ text: String) -> Bool {
@@ -116,24 +86,5 @@ extension String {
   /// Turns `; did you mean 'x'?` into `, did you mean 'x'?` for use inside a clause.
   fileprivate func replacingSemicolon() -> String {
     hasPrefix(";") ? "," + dropFirst() : self
-  }
-}
-
-extension ValueChecks {
-  /// A dotted IPv4 address as a number (nil when it is not one).
-  static func ipv4Value(_ text: String) -> UInt32? {
-    guard ipv4(text) else { return nil }
-    return text.split(separator: ".").reduce(UInt32(0)) { $0 << 8 | (UInt32($1) ?? 0) }
-  }
-
-  static func ipv4Text(_ value: UInt32) -> String {
-    [24, 16, 8, 0].map { String((value >> UInt32($0)) & 0xFF) }.joined(separator: ".")
-  }
-
-  /// The address `offset` after `text` (nil when `text` is not an IPv4 address or it overflows).
-  static func ipv4(_ text: String, plus offset: Int) -> String? {
-    guard let value = ipv4Value(text), offset >= 0, offset <= Int(UInt32.max) else { return nil }
-    let (sum, overflow) = value.addingReportingOverflow(UInt32(offset))
-    return overflow ? nil : ipv4Text(sum)
   }
 }

@@ -136,8 +136,9 @@ public struct VolumeSpec: Sendable, Equatable {
 }
 
 public enum NetworkSpec: Sendable, Equatable {
-  /// `network private, ip: "10.20.0.11", netmask: "255.255.255.0"` or `dhcp: true` (ip nil).
-  case privateNetwork(ip: String?, netmask: String?)
+  /// `network private, ip: "10.20.0.11", netmask: "255.255.255.0"` or `dhcp: true` (ip nil);
+  /// `ip:` may be IPv6 (`"fd00:10::11", prefix: 64`); `prefix:` stands for `netmask:` in either family.
+  case privateNetwork(ip: String?, netmask: String?, prefix: Int? = nil)
   /// `network public, bridge: "br0"`.
   case publicNetwork(bridge: String?)
 }

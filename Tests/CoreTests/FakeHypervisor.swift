@@ -107,7 +107,7 @@ extension FakeHypervisor {
     calls.append("ensureNetwork \(network.name)")
     guard networks[network.name] == nil else { return false }
     networks[network.name] = ExistingNetwork(
-      name: network.name, subnets: [network.subnet], bridge: "virbr\(networks.count + 1)",
+      name: network.name, subnets: network.subnets, bridge: "virbr\(networks.count + 1)",
       projectRoot: network.projectRoot, users: [])
     return true
   }

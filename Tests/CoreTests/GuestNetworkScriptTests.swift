@@ -1,5 +1,6 @@
 import Foundation
 import Host
+import Spec
 import Support
 import Testing
 
@@ -18,18 +19,24 @@ struct GuestNetworkScriptTests {
   @Test func configureScriptIsValidShellWithALinePerInterface() throws {
     let address = try #require(IPv4Address("10.20.0.11"))
     let script = GuestNetworkScript.configure([
-      GuestInterface(mac: "52:54:00:aa:bb:cc", mode: .static(address, prefix: 24), waitForAddress: true),
+      GuestInterface(mac: "52:54:00:aa:bb:cc", mode: .static(.v4(address), prefix: 24), waitForAddress: true),
       GuestInterface(mac: "52:54:00:dd:ee:ff", mode: .dhcp, waitForAddress: false),
+      GuestInterface(
+        mac: "52:54:00:11:22:33", mode: .static(try #require(IPAddress("fd00:20::11")), prefix: 64),
+        waitForAddress: true),
     ])
     let syntax = try GuestNetworkScriptTests.shell(script, ["-n"])
     #expect(syntax.status == 0, "\(syntax.stderr)")
     #expect(script.contains("\n  configure 52:54:00:aa:bb:cc static 10.20.0.11 24 255.255.255.0 yes\n"))
     #expect(script.contains("\n  configure 52:54:00:dd:ee:ff dhcp - - - no\n"))
+    #expect(script.contains("\n  configure 52:54:00:11:22:33 static6 fd00:20::11 64 - yes\n"), "IPv6: no netmask")
     #expect(script.hasSuffix("  forget_others\n}\ncaravan_main </dev/null\n"), "read whole, run without standard input")
     // Every manager's files are found by MAC, named for it, and brought up with a deadline.
     for expected in [
       "MACAddress=%s", "mac-address=%s", "iface %s inet static", "iface %s inet dhcp",
       "networkctl reconfigure", "nmcli connection up id", "timeout \"$deadline\" ifup", "never-default=true",
+      // IPv6: ifupdown's inet6 stanza, networkd keeps the link-local address NDP needs, NetworkManager turns IPv4 off.
+      "iface %s inet6 static", "LinkLocalAddressing=%s", "ipv4=\"method=disabled\"", "ip -\"$family\" -o addr show",
     ] {
       #expect(script.contains(expected), "\(expected)")
     }

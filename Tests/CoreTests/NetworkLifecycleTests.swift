@@ -45,7 +45,7 @@ struct NetworkLifecycleTests {
     // Another project's network, unused: never this project's to remove.
     let beta = "caravan-beta-10.21.0.0-24-bbbbbb"
     f.hypervisor.networks[beta] = ExistingNetwork(
-      name: beta, subnets: [try #require(IPv4Subnet("10.21.0.0/24"))], bridge: "virbr9", projectRoot: "/p/beta",
+      name: beta, subnets: [.v4(try #require(IPv4Subnet("10.21.0.0/24")))], bridge: "virbr9", projectRoot: "/p/beta",
       users: [])
     try f.lifecycle.destroy([try #require(f.project.spec.machine(named: "db"))])
     #expect(f.hypervisor.networks.keys.sorted() == [beta, network], "web still uses it")
@@ -58,7 +58,7 @@ struct NetworkLifecycleTests {
     let f = try Fixture(NetworkLifecycleTests.machinefile)
     defer { f.cleanUp() }
     f.hypervisor.networks["caravan-beta-10.20.0.0-24-bbbbbb"] = ExistingNetwork(
-      name: "caravan-beta-10.20.0.0-24-bbbbbb", subnets: [try #require(IPv4Subnet("10.20.0.0/24"))],
+      name: "caravan-beta-10.20.0.0-24-bbbbbb", subnets: [.v4(try #require(IPv4Subnet("10.20.0.0/24")))],
       bridge: "virbr7", projectRoot: "/p/beta", users: [])
     let error = try #require(throws: CaravanError.self) {
       try f.lifecycle.up(f.project.spec.machines, provision: nil)
@@ -72,7 +72,7 @@ struct NetworkLifecycleTests {
     #expect(!f.hypervisor.calls.contains { $0.hasPrefix("define") || $0.hasPrefix("ensureNetwork") })
 
     f.hypervisor.networks = [:]
-    f.hypervisor.routes = [HostRoute(subnet: try #require(IPv4Subnet("10.20.0.0/16")), interface: "eth1")]
+    f.hypervisor.routes = [HostRoute(subnet: .v4(try #require(IPv4Subnet("10.20.0.0/16"))), interface: "eth1")]
     let routeError = try #require(throws: CaravanError.self) {
       try f.lifecycle.up(f.project.spec.machines, provision: nil)
     }

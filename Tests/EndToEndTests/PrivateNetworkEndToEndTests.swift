@@ -4,7 +4,8 @@ import Testing
 /// Private and public networks on real guests, in a network namespace the test
 /// makes with a libvirtd of its own (no private address is ever defined in the
 /// host's libvirtd or sent to from the host's network). Two guests boot once and
-/// check: their private network (static and DHCP), each other's names, a host
+/// check: their private network (static and DHCP), dual stack (an IPv6 subnet on
+/// the same network, reached both ways), each other's names in both families, a host
 /// bridge, a second project's refusal for the same subnet (and for a host
 /// route's), a failed `up` taking its new network along, and `destroy`
 /// removing both machines and their networks.
@@ -43,11 +44,13 @@ struct PrivateNetworkEndToEndTests {
       machine "web" {
         hostname "web.local"
         network private, ip: "10.20.0.11"
+        network private, ip: "fd00:20::11", prefix: 64
         network public, bridge: "caravanbr0"
       }
       machine "db" {
         hostname "db.local"
         network private, ip: "10.20.0.12"
+        network private, ip: "fd00:20::12", prefix: 64
         network private, dhcp: true
       }
       """, to: "alpha/Machinefile")
@@ -79,32 +82,55 @@ struct PrivateNetworkEndToEndTests {
     try #require(up.status == 0, "\(up)")
     let alpha = h.root + "/alpha"
     #expect(!up.stderr.contains("'network'"), "network is supported: \(up)")
-    #expect(up.stdout.contains("made private network 'caravan-alpha-10.20.0.0-24-"), "\(up)")
+    #expect(
+      up.stdout.contains(
+        "made private network 'caravan-alpha-10.20.0.0-24-fd00-20---64-"),
+      "one dual-stack network: \(up)")
+    #expect(up.stdout.contains("(10.20.0.0/24 and fd00:20::/64, isolated, host 10.20.0.1 and fd00:20::1)"), "\(up)")
     #expect(up.stdout.contains("made private network 'caravan-alpha-172.28.128.0-24-"), "\(up)")
     #expect(up.stdout.contains(#"network private, ip: "10.20.0.11": eth1 10.20.0.11/24"#), "\(up)")
     #expect(up.stdout.contains(#"network private, ip: "10.20.0.12": eth1 10.20.0.12/24"#), "\(up)")
-    #expect(up.stdout.contains(#"network private, dhcp: true: eth2 172.28.128."#), "\(up)")
-    #expect(up.stdout.contains(#"network public, bridge: "caravanbr0": eth2 asks DHCP"#), "\(up)")
+    #expect(up.stdout.contains(#"network private, ip: "fd00:20::11", prefix: 64: eth2 fd00:20::11/64"#), "\(up)")
+    #expect(up.stdout.contains(#"network private, ip: "fd00:20::12", prefix: 64: eth2 fd00:20::12/64"#), "\(up)")
+    #expect(up.stdout.contains(#"network private, dhcp: true: eth3 172.28.128."#), "\(up)")
+    #expect(up.stdout.contains(#"network public, bridge: "caravanbr0": eth3 asks DHCP"#), "\(up)")
 
     // The networks: isolated, with Caravan's metadata; one shared by both machines.
     let networks = try ns.virsh("net-list", "--all", "--name").stdout.split(separator: "\n").map(String.init)
       .filter { $0.hasPrefix("caravan-") }
     #expect(networks.count == 2, "\(networks)")
-    let shared = try #require(networks.first { $0.hasPrefix("caravan-alpha-10.20.0.0-24-") })
+    let shared = try #require(networks.first { $0.hasPrefix("caravan-alpha-10.20.0.0-24-fd00-20---64-") })
     let sharedXML = try ns.virsh("net-dumpxml", shared).stdout
     #expect(sharedXML.contains("<caravan:project>\(alpha)</caravan:project>"), "\(sharedXML)")
     #expect(!sharedXML.contains("<forward"), "isolated: \(sharedXML)")
     #expect(sharedXML.contains("address='10.20.0.1'"), "\(sharedXML)")
+    #expect(sharedXML.contains("<ip family='ipv6' address='fd00:20::1' prefix='64'"), "\(sharedXML)")
     let bridged = try ns.run("ip", "-o", "link", "show", "master", "caravanbr0")
     #expect(bridged.stdout.contains("vnet"), "web's public NIC is on the bridge: \(bridged)")
 
-    // Each reaches the other by name, over the private network.
+    // Each reaches the other by name, over the private network, in both families
+    // (`-w`: an address still in duplicate address detection gets its seconds).
     let fromWeb = try caravan(
-      "ssh", "web", "-c", "ping -c 1 -W 5 db.local && ping -c 1 -W 5 db && getent hosts db.local", in: "alpha")
+      "ssh", "web", "-c",
+      "ping -4 -c 1 -W 5 db.local && ping -c 1 -W 5 db && getent ahostsv4 db.local"
+        + " && ping -6 -c 1 -w 10 db.local && ping -6 -c 1 -w 10 fd00:20::12 && getent ahostsv6 db.local",
+      in: "alpha")
     #expect(fromWeb.status == 0 && fromWeb.stdout.contains("10.20.0.12"), "\(fromWeb)")
-    let fromDB = try caravan("ssh", "db", "-c", "ping -c 1 -W 5 web.local && ip -4 -o addr show", in: "alpha")
+    #expect(fromWeb.stdout.contains("fd00:20::12"), "db's IPv6 address is in web's /etc/hosts: \(fromWeb)")
+    let fromDB = try caravan(
+      "ssh", "db", "-c",
+      "ping -4 -c 1 -W 5 web.local && ping -6 -c 1 -w 10 web.local && ip -o addr show && grep web /etc/hosts",
+      in: "alpha")
     #expect(fromDB.status == 0 && fromDB.stdout.contains("inet 172.28.128."), "\(fromDB)")
     #expect(fromDB.stdout.contains("inet 10.20.0.12/24"), "\(fromDB)")
+    #expect(fromDB.stdout.contains("inet6 fd00:20::12/64"), "\(fromDB)")
+    #expect(
+      fromDB.stdout.contains("10.20.0.11\tweb.local web") && fromDB.stdout.contains("fd00:20::11\tweb.local web"),
+      "/etc/hosts names web in both families: \(fromDB)")
+    // The libvirt host has the network's first address in each family.
+    let toHost = try caravan(
+      "ssh", "web", "-c", "ping -6 -c 1 -w 10 fd00:20::1 && ping -4 -c 1 -W 5 10.20.0.1", in: "alpha")
+    #expect(toHost.status == 0, "\(toHost)")
 
     // A second project asking for the same subnet is refused by name; nothing of it is made.
     let beta = try caravan("up", in: "beta")

@@ -2,6 +2,7 @@ import Core
 import Foundation
 import Host
 import Libvirt
+import Spec
 import Support
 import Testing
 
@@ -50,6 +51,26 @@ struct NetworkDefinitionTests {
     #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
   }
 
+  /// Dual stack: one network with an IPv4 subnet (DHCP above) and an IPv6 one (static
+  /// addresses only: no DHCPv6, no router advertisements), both named in the metadata.
+  @Test func dualStackNetworkHasBothFamilies() throws {
+    let network = PrivateNetwork(
+      name: "caravan-hello-198.51.100.0-24-2001-db8-10---64-1a2b3c",
+      subnets: [
+        .v6(IPv6Subnet(containing: IPv6Address("2001:db8:10::")!, prefix: 64)),
+        .v4(IPv4Subnet("198.51.100.0/24")!),
+      ], projectRoot: "/p")
+    let xml = NetworkDefinition(network).xml
+    #expect(xml.contains("<caravan:subnet>198.51.100.0/24</caravan:subnet>\n"), "\(xml)")
+    #expect(xml.contains("<caravan:subnet>2001:db8:10::/64</caravan:subnet>"), "\(xml)")
+    #expect(xml.contains("<ip address='198.51.100.1' netmask='255.255.255.0'>"), "IPv4 first: \(xml)")
+    #expect(xml.contains("<ip family='ipv6' address='2001:db8:10::1' prefix='64'/>"), "\(xml)")
+    #expect(xml.components(separatedBy: "<dhcp>").count == 2, "DHCP for IPv4 only: \(xml)")
+    let result = try NetworkDefinitionTests.validate(xml, as: "network")
+    #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+    #expect(NetworkDefinition.read(xml, name: network.name, users: []).subnets == network.subnets)
+  }
+
   @Test func extraNICsTakeTheSlotsAfterTheManagementNIC() throws {
     var definition = DomainDefinitionTests.sample()
     definition.interfaces = [
@@ -92,13 +113,18 @@ struct NetworkDefinitionTests {
     #expect(
       ours
         == ExistingNetwork(
-          name: "caravan-hello-198.51.100.0-24-1a2b3c", subnets: [IPv4Subnet("198.51.100.0/24")!], bridge: "virbr3",
+          name: "caravan-hello-198.51.100.0-24-1a2b3c",
+          subnets: [
+            .v4(IPv4Subnet("198.51.100.0/24")!), .v6(IPv6Subnet(containing: IPv6Address("2001:db8::1")!, prefix: 64)),
+          ],
+          bridge: "virbr3",
           projectRoot: "/home/dev/hello & co", users: ["caravan-hello-web-1a2b3c"]))
     let foreign = NetworkDefinition.read(
       "<network><name>lab</name><bridge name='br-lab'/><ip address='203.0.113.1' prefix='25'/></network>",
       name: "lab", users: [])
     #expect(
-      foreign.projectRoot == nil && foreign.subnets == [IPv4Subnet("203.0.113.0/25")!] && foreign.bridge == "br-lab")
+      foreign.projectRoot == nil && foreign.subnets == [.v4(IPv4Subnet("203.0.113.0/25")!)]
+        && foreign.bridge == "br-lab")
   }
 
   @Test func hostRoutesAreReadFromTheKernelsTable() {
@@ -113,6 +139,16 @@ struct NetworkDefinitionTests {
       routes.map { "\($0.interface) \($0.subnet)" } == [
         "eth0 0.0.0.0/0", "eth0 203.0.113.0/24", "virbr1 198.51.100.0/24",
       ])
+    let table6 = """
+      20010db8001000000000000000000000 40 00000000000000000000000000000000 00 00000000000000000000000000000000 00000100 00000001 00000000 00000001     virbr2
+      fe800000000000000000000000000000 40 00000000000000000000000000000000 00 00000000000000000000000000000000 00000100 00000002 00000000 00000001     eth0
+      00000000000000000000000000000000 00 00000000000000000000000000000000 00 20010db8000000000000000000000001 00000400 00000003 00000000 00000003     eth0
+      20010db8001000000000000000000001 80 00000000000000000000000000000000 00 00000000000000000000000000000000 00000000 00000002 00000000 80200001       lo
+      """
+    #expect(
+      HostRoutes.parseIPv6(table6).map { "\($0.interface) \($0.subnet)" } == [
+        "virbr2 2001:db8:10::/64", "eth0 fe80::/64", "eth0 ::/0",
+      ])
   }
 
   /// libvirt's test driver holds networks in memory: define, start, read back, remove.
@@ -124,7 +160,7 @@ struct NetworkDefinitionTests {
     #expect(try !hypervisor.ensureNetwork(network), "a second time it is already there")
     let inventory = try hypervisor.networkInventory()
     let found = try #require(inventory.networks.first { $0.name == network.name })
-    #expect(found.subnets == [network.subnet] && found.projectRoot == network.projectRoot && found.users.isEmpty)
+    #expect(found.subnets == network.subnets && found.projectRoot == network.projectRoot && found.users.isEmpty)
     #expect(inventory.networks.contains { $0.name == "default" && $0.projectRoot == nil })
     try hypervisor.removeNetwork(named: network.name)
     try hypervisor.removeNetwork(named: network.name)

@@ -61,8 +61,9 @@ func dump(_ spec: ProjectSpec) -> String {
     }
     for network in machine.networks {
       switch network {
-      case .privateNetwork(let ip, let netmask):
-        out.append("  network private ip=\(quoted(ip)) netmask=\(quoted(netmask))")
+      case .privateNetwork(let ip, let netmask, let prefix):
+        out.append(
+          "  network private ip=\(quoted(ip)) netmask=\(quoted(netmask))" + (prefix.map { " prefix=\($0)" } ?? ""))
       case .publicNetwork(let bridge): out.append("  network public bridge=\(quoted(bridge))")
       }
     }

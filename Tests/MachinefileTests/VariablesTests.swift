@@ -126,6 +126,26 @@ private func value(_ result: (spec: ProjectSpec?, diagnostics: [Diagnostic]), _ 
     #expect(typo.first?.hasSuffix("; ${mem} is unset, so \"lots\" (its fallback)") == true, "\(typo)")
   }
 
+  @Test func aChoiceMayComeFromAVariable() throws {
+    let chosen = check("var accel, default: \"kvm\"\nlibvirt {\n  accel \"${accel}\"\n}", given: [("accel", "tcg")])
+    #expect(try #require(chosen.spec, "\(chosen.diagnostics)").machines.first?.libvirt.accel == .tcg)
+    let typo = check("var accel, default: \"kvm\"\nlibvirt {\n  accel \"${accel}\"\n}", given: [("accel", "tgc")])
+    #expect(
+      typo.diagnostics.map(\.message) == [
+        "unknown value 'tgc' for 'accel' of 'libvirt'; did you mean 'tcg'?; ${accel} is \"tgc\" (from --var)"
+      ])
+    let ranged = check("machine \"n\", count: 2 {\n  network private, ip: \"fd00:20::fe\", prefix: \"${p:-120}\"\n}")
+    #expect(
+      try #require(ranged.spec, "\(ranged.diagnostics)").machines.map(\.networks) == [
+        [.privateNetwork(ip: "fd00:20::fe", netmask: nil, prefix: 120)],
+        [.privateNetwork(ip: "fd00:20::ff", netmask: nil, prefix: 120)],
+      ])
+    let leaving = check("machine \"n\", count: 3 {\n  network private, ip: \"fd00:20::fe\", prefix: \"${p:-120}\"\n}")
+    #expect(
+      leaving.diagnostics.map(\.message).first?.contains(
+        "machine \"n-3\" would get fd00:20::100, outside the subnet fd00:20::/120") == true, "\(leaving.diagnostics)")
+  }
+
   @Test func firstNumbersTheInstancesAndAddressesCountUp() throws {
     let result = check(
       "machine \"mon\", count: 3, first: 0 {\n  hostname \"h${index}\"\n  network private, ip: \"10.20.0.100\"\n}")

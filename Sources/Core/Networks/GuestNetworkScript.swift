@@ -1,11 +1,14 @@
 import Foundation
 import Host
+import Spec
 import Support
 
 /// How the guest configures one of its extra NICs, found by its MAC address.
 public struct GuestInterface: Sendable, Equatable {
   public enum Mode: Sendable, Equatable {
-    case `static`(IPv4Address, prefix: Int)
+    /// An IPv4 or IPv6 address of its own.
+    case `static`(IPAddress, prefix: Int)
+    /// IPv4 DHCP.
     case dhcp
   }
   public var mac: String
@@ -40,9 +43,11 @@ public enum GuestNetworkScript {
     for interface in interfaces {
       let wait = interface.waitForAddress ? "yes" : "no"
       switch interface.mode {
-      case .static(let address, let prefix):
+      case .static(.v4(let address), let prefix):
         let netmask = IPv4Subnet(containing: address, prefix: prefix).netmask
         script += "  configure \(interface.mac) static \(address) \(prefix) \(netmask) \(wait)\n"
+      case .static(.v6(let address), let prefix):
+        script += "  configure \(interface.mac) static6 \(address) \(prefix) - \(wait)\n"
       case .dhcp:
         script += "  configure \(interface.mac) dhcp - - - \(wait)\n"
       }
@@ -114,13 +119,16 @@ public enum GuestNetworkScript {
       if cmp -s "$1.caravan-new" "$1"; then rm -f "$1.caravan-new"; return 1; fi
       chmod "$2" "$1.caravan-new" && mv "$1.caravan-new" "$1"
     }
-    addresses() { ip -4 -o addr show dev "$1" scope global 2>/dev/null | awk '{ print $4 }'; }
+    # addresses IFACE: its global addresses of the family being configured ($family: 4 or 6).
+    addresses() { ip -"$family" -o addr show dev "$1" scope global 2>/dev/null | awk '{ print $4 }'; }
     # has_address IFACE: it has the static address wanted, or (DHCP) any address.
     has_address() {
       if [ -n "$want" ]; then addresses "$1" | grep -qxF "$want"; else [ -n "$(addresses "$1")" ]; fi
     }
-    configure() {  # MAC static|dhcp ADDRESS PREFIX NETMASK WAIT(yes|no)
+    configure() {  # MAC static|static6|dhcp ADDRESS PREFIX NETMASK WAIT(yes|no)
       mac=$1 mode=$2 address=$3 prefix=$4 netmask=$5 wait=$6
+      family=4
+      [ "$mode" = static6 ] && family=6
       id=caravan-$(echo "$mac" | tr -d :)
       keep="$keep $id"
       tries=0
@@ -130,12 +138,15 @@ public enum GuestNetworkScript {
         sleep 0.2
       done
       want=""
-      [ "$mode" = static ] && want="$address/$prefix"
+      [ "$mode" != dhcp ] && want="$address/$prefix"
       changed=no
       case $manager in
       networkd)
-        if [ "$mode" = static ]; then line="Address=$want"; else line="DHCP=ipv4"; fi
-        printf '[Match]\nMACAddress=%s\n\n[Network]\n%s\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n' "$mac" "$line" \
+        if [ "$mode" = dhcp ]; then line="DHCP=ipv4"; else line="Address=$want"; fi
+        # IPv6 neighbour discovery wants the link-local address; IPv4 needs none.
+        linklocal=no
+        [ $family = 6 ] && linklocal=ipv6
+        printf '[Match]\nMACAddress=%s\n\n[Network]\n%s\nLinkLocalAddressing=%s\nIPv6AcceptRA=no\n' "$mac" "$line" "$linklocal" \
           | write_file "$dir/05-$id.network" 0644 && changed=yes
         if [ $changed = yes ] || ! has_address "$iface"; then
           { networkctl reload && networkctl reconfigure "$iface"; } >/dev/null 2>&1 \
@@ -143,13 +154,21 @@ public enum GuestNetworkScript {
         fi
         ;;
       NetworkManager)
-        if [ "$mode" = static ]; then method="method=manual
-    address1=$want"; else method="method=auto"; fi
-        printf '[connection]\nid=%s\ntype=ethernet\nautoconnect=true\n\n[ethernet]\nmac-address=%s\n\n[ipv4]\n%s\nnever-default=true\n\n[ipv6]\nmethod=ignore\n' \
-          "$id" "$mac" "$method" | write_file "$dir/$id.nmconnection" 0600 && changed=yes
+        case $mode in
+        static) ipv4="method=manual
+    address1=$want
+    never-default=true" ipv6="method=ignore" ;;
+        static6) ipv4="method=disabled" ipv6="method=manual
+    address1=$want
+    never-default=true" ;;
+        *) ipv4="method=auto
+    never-default=true" ipv6="method=ignore" ;;
+        esac
+        printf '[connection]\nid=%s\ntype=ethernet\nautoconnect=true\n\n[ethernet]\nmac-address=%s\n\n[ipv4]\n%s\n\n[ipv6]\n%s\n' \
+          "$id" "$mac" "$ipv4" "$ipv6" | write_file "$dir/$id.nmconnection" 0600 && changed=yes
         if [ $changed = yes ] || ! has_address "$iface"; then
           nmcli connection reload || fail "NetworkManager did not read $dir/$id.nmconnection"
-          if [ "$mode" = static ]; then
+          if [ "$mode" != dhcp ]; then
             timeout "$deadline" nmcli connection up id "$id" >/dev/null || fail "NetworkManager could not bring up $id on $iface"
           else
             nmcli --wait 0 connection up id "$id" >/dev/null 2>&1 || true
@@ -163,13 +182,16 @@ public enum GuestNetworkScript {
         if [ "$mode" = static ]; then
           printf '# Made by Caravan (MAC %s)\nauto %s\niface %s inet static\n    address %s\n    netmask %s\n' \
             "$mac" "$iface" "$iface" "$address" "$netmask"
+        elif [ "$mode" = static6 ]; then
+          printf '# Made by Caravan (MAC %s)\nauto %s\niface %s inet6 static\n    address %s\n    netmask %s\n' \
+            "$mac" "$iface" "$iface" "$address" "$prefix"
         else
           # allow-hotplug: a boot does not wait for the lease either.
           printf '# Made by Caravan (MAC %s)\nallow-hotplug %s\niface %s inet dhcp\n' "$mac" "$iface" "$iface"
         fi | write_file "$dir/$id" 0644 && changed=yes
         if [ $changed = yes ] || ! has_address "$iface"; then
           ifdown --force "$iface" >/dev/null 2>&1
-          if [ "$mode" = static ]; then
+          if [ "$mode" != dhcp ]; then
             timeout "$deadline" ifup "$iface" || fail "ifup $iface failed (see $dir/$id)"
           else
             # DHCP keeps asking in the background: nothing waits for a lease here.
@@ -189,7 +211,7 @@ public enum GuestNetworkScript {
           tries=$((tries + 1))
           sleep 0.2
         done
-        if [ -z "$found" ] && [ "$mode" = static ]; then
+        if [ -z "$found" ] && [ "$mode" != dhcp ]; then
           fail "$iface (MAC $mac) did not get $want within $deadline s ($manager)"
         fi
       fi

@@ -26,11 +26,11 @@ extension Lifecycle {
     let inventory = try networks.networkInventory()
     try checkNetworks(machine, interfaces: interfaces, against: inventory)
     var done = Set<String>()
-    for case .privateNetwork(let network, _) in interfaces.map(\.kind) where done.insert(network.name).inserted {
+    for case .privateNetwork(let network, _, _) in interfaces.map(\.kind) where done.insert(network.name).inserted {
       if try networks.ensureNetwork(network) {
         reporter.step(
           machine.name,
-          "made private network '\(network.name)' (\(network.subnet), isolated, host \(network.subnet.hostAddress))")
+          "made private network '\(network.name)' (\(network.subnetsText), isolated, host \(network.hostText))")
       }
     }
   }
@@ -78,7 +78,7 @@ extension Lifecycle {
           hint:
             "Bridges there: \(bridges.isEmpty ? "none" : bridges.sorted().joined(separator: ", ")). Name one of them, or make the bridge first (your distribution's network configuration, or `ip link add \(bridge) type bridge`)."
         )
-      case .privateNetwork(let network, _):
+      case .privateNetwork(let network, _, _):
         if let existing = inventory.networks.first(where: { $0.name == network.name }),
           existing.projectRoot != project.root
         {
@@ -92,7 +92,7 @@ extension Lifecycle {
         if let user = NetworkLayout.collision(of: network, in: inventory) {
           throw CaravanError(
             .conflict,
-            "machine '\(machine.name)': subnet \(network.subnet) of `\(interface.written)` is used by \(user)",
+            "machine '\(machine.name)': subnet \(network.subnetsText) of `\(interface.written)` is used by \(user)",
             hint:
               "Pick an address in another subnet for this machine (and its neighbours on the network), or free that subnet first (a Caravan project frees it with `caravan destroy` in its folder)."
           )
@@ -203,7 +203,7 @@ extension Lifecycle {
       members.append(machine)
       let dhcp = (try? project.loadRecord(machine.name))?.dhcpAddresses ?? [:]
       for interface in privates {
-        if case .privateNetwork(_, let address?) = interface.kind {
+        if case .privateNetwork(_, let address?, _) = interface.kind {
           entries.append((address.description, Lifecycle.hostNames(machine)))
         } else if let address = dhcp[interface.mac] {
           entries.append((address, Lifecycle.hostNames(machine)))
