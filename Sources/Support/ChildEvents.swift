@@ -26,6 +26,10 @@ final class ChildEvents: Sendable {
     /// Its slots in `RunningChildren` meanwhile (a second Ctrl-C kills it, and what it
     /// started that a stop has signalled).
     var runningSlots: [Int] = []
+    /// Every process below the child that a stop has signalled: the SIGKILL after a
+    /// SIGTERM reaches them even when the child ended on the SIGTERM and they were
+    /// handed to init, out of its tree.
+    var signalled: Set<pid_t> = []
 
     /// The output there is (all of it), else the outcome, else nil.
     mutating func take() -> Event? {
@@ -64,14 +68,27 @@ final class ChildEvents: Sendable {
   func signalTree(_ signal: Int32) -> Bool {
     state.withLock { state in
       guard let pid = state.readingFrom else { return false }
-      let below = ProcessTree.descendants(of: pid)
+      let below = state.signalled.union(ProcessTree.descendants(of: pid))
       for process in below where !RunningChildren.contains(process) {
         if let slot = RunningChildren.add(process) { state.runningSlots.append(slot) }
       }
+      state.signalled = below
       let sent = kill(pid, signal) == 0
       for process in below { kill(process, signal) }
       return sent
     }
+  }
+
+  /// After a child that a SIGTERM stopped has ended: what it started that is still
+  /// there (it ignored the SIGTERM and was handed to init) gets until `deadline`
+  /// to end, then SIGKILL.
+  func killSignalled(after deadline: Date) {
+    var alive = state.withLock { $0.signalled }.filter(ProcessTree.isAlive)
+    while !alive.isEmpty && Date() < deadline {
+      Thread.sleep(forTimeInterval: 0.05)
+      alive = alive.filter(ProcessTree.isAlive)
+    }
+    for process in alive { kill(process, SIGKILL) }
   }
 
   func deliver(_ stream: Subprocess.Stream, _ data: Data) {

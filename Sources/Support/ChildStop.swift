@@ -66,6 +66,7 @@ struct ChildStop {
   /// interrupt came (the terminal's Ctrl-C reaches it too) failed because of it; one
   /// that succeeded did its work, which the caller may record.
   func finished(_ outcome: Result<Int32, any Error>) throws -> Int32 {
+    if reason == .interrupt, let stage, !stage.killed { events.killSignalled(after: stage.next) }
     if reason != nil { throw error }
     let status = try outcome.get()
     if status != 0 && interrupted { throw error }

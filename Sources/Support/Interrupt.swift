@@ -246,6 +246,15 @@ enum ProcessTree {
     return found
   }
 
+  /// Whether `pid` runs (exists and is not a zombie waiting to be reaped).
+  static func isAlive(_ pid: pid_t) -> Bool {
+    guard kill(pid, 0) == 0 else { return false }
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+      let close = stat.lastIndex(of: ")")
+    else { return true }
+    return stat[stat.index(after: close)...].split(separator: " ").first != "Z"
+  }
+
   /// The parent pid in /proc/PID/stat: the field after the state, after the name's last ')'.
   static func parent(of pid: pid_t) -> pid_t? {
     guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),

@@ -73,6 +73,27 @@ struct InterruptTests {
     #expect(left.isEmpty, "no sleep left: \(left)")
   }
 
+  /// A child that ends on the SIGTERM leaves what it started to init: the SIGKILL
+  /// after the grace still reaches a grandchild that ignored the SIGTERM.
+  @Test func aGrandchildOrphanedByTheSIGTERMIsKilledAfterTheGrace() async throws {
+    let interrupt = Interrupt()
+    let marker = "34.\(Int.random(in: 100_000...999_999))"
+    DispatchQueue.global().asyncAfter(deadline: .now() + 0.5) { interrupt.request() }
+    let (elapsed, error) = try await onThread {
+      timed {
+        var child = Subprocess(
+          ["sh", "-c", "(trap '' TERM; exec sleep \(marker)) & trap 'exit 0' TERM; wait; wait"], timeout: 60)
+        child.interrupt = interrupt
+        return try child.run()
+      }
+    }
+    #expect(error?.kind == .interrupted)
+    #expect(elapsed >= Subprocess.termGrace, "the grandchild kept the output open until the SIGKILL: \(elapsed)")
+    let left = try leftOverOnceGone(marker)
+    #expect(left.isEmpty, "no sleep left: \(left)")
+    for pid in left { kill(pid, SIGKILL) }
+  }
+
   /// A child started after the interrupt (a clean-up's) runs; one that ends well while
   /// an interrupt comes keeps its status (its caller may record what it did).
   @Test func aChildStartedAfterTheInterruptRuns() async throws {
