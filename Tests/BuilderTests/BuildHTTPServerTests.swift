@@ -287,10 +287,18 @@ struct BuildHTTPServerTests {
     let expectedHex = expected.finalizeHex()
 
     try await withServer(roots: [folder.path + "/root"]) { port, log async throws in
-      let rssBefore = try Memory.resetPeak()
+      // The peak is the whole process's: the other suites running at once count too, so a
+      // download whose growth passes the bound is tried again (twice at most) and the
+      // smallest growth counts. A server holding the file would pass it every time.
       let output = folder.path + "/downloaded.tar"
-      let result = try await curl(["--fail", "--output", output, "http://127.0.0.1:\(port)/rootfs.tar"])
-      let peakGrowth = try Memory.peak() - rssBefore
+      var peakGrowth = Int.max
+      var attempt: Subprocess.Result?
+      for _ in 0..<3 where peakGrowth >= 64 << 20 {
+        let rssBefore = try Memory.resetPeak()
+        attempt = try await curl(["--fail", "--output", output, "http://127.0.0.1:\(port)/rootfs.tar"])
+        peakGrowth = min(peakGrowth, try Memory.peak() - rssBefore)
+      }
+      let result = try #require(attempt)
       #expect(result.status == 0, "\(result.stderr)")
       #expect(try FileManager.default.attributesOfItem(atPath: output)[.size] as? Int == size)
       #expect(try sha256(of: output) == expectedHex)
@@ -298,7 +306,7 @@ struct BuildHTTPServerTests {
       // The bound is generous: `make test` runs every suite in this process at once, and the
       // others' allocations count too (36 MiB was seen there).
       #expect(peakGrowth < 64 << 20, "peak resident memory grew by \(peakGrowth >> 20) MiB")
-      #expect(log.all == ["GET /rootfs.tar 200 \(size) bytes"])
+      #expect(log.all.first == "GET /rootfs.tar 200 \(size) bytes" && Set(log.all).count == 1, "\(log.all)")
 
       // The last byte, by a suffix range, read from the far end of the file.
       let tail = try await RawHTTP.get("/rootfs.tar", port: port, headers: ["Range: bytes=-1"])
