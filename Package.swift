@@ -31,6 +31,8 @@ let package = Package(
       providers: [.apt(["libvirt-dev"])]),
     .target(name: "Libvirt", dependencies: ["CLibvirt", "Support"]),
     .target(name: "Machinefile", dependencies: ["Spec", "Support"]),
+    // `caravan init --from Vagrantfile`: a Vagrantfile evaluated by the host's Ruby under a recorder, as a Machinefile.
+    .target(name: "VagrantImport", dependencies: ["Machinefile", "Spec", "Support"]),
     // libcurl (Debian libcurl4-openssl-dev) for box downloads; only Boxes imports it.
     .systemLibrary(
       name: "CCurl", pkgConfig: "libcurl",
