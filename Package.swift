@@ -69,7 +69,7 @@ let package = Package(
       name: "CaravanCommands",
       dependencies: [
         "Machinefile", "Spec", "Support", "Boxes", "Host", "Core", "LibvirtDriver", "SSH", "Provisioning", "Builder",
-        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        "VagrantImport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       plugins: ["GitVersion"]),
     // Before each build: `caravanVersion` from git (scripts/version.sh), in the plugin's
@@ -81,6 +81,9 @@ let package = Package(
       name: "MachinefileTests", dependencies: ["Machinefile", "Spec", "Support"],
       resources: [.copy("Golden")]),
     .testTarget(name: "SpecTests", dependencies: ["Spec", "Support"]),
+    .testTarget(
+      name: "VagrantImportTests", dependencies: ["VagrantImport", "Machinefile", "Support"],
+      resources: [.copy("Vagrantfiles")]),
     .testTarget(name: "LibvirtTests", dependencies: ["Libvirt", "Support"]),
     .testTarget(
       name: "LibvirtDriverTests",
