@@ -31,6 +31,8 @@ let package = Package(
       providers: [.apt(["libvirt-dev"])]),
     .target(name: "Libvirt", dependencies: ["CLibvirt", "Support"]),
     .target(name: "Machinefile", dependencies: ["Spec", "Support"]),
+    // `caravan init --from Vagrantfile`: a Vagrantfile evaluated by the host's Ruby under a recorder, as a Machinefile.
+    .target(name: "VagrantImport", dependencies: ["Machinefile", "Spec", "Support"]),
     // libcurl (Debian libcurl4-openssl-dev) for box downloads; only Boxes imports it.
     .systemLibrary(
       name: "CCurl", pkgConfig: "libcurl",
@@ -67,7 +69,7 @@ let package = Package(
       name: "CaravanCommands",
       dependencies: [
         "Machinefile", "Spec", "Support", "Boxes", "Host", "Core", "LibvirtDriver", "SSH", "Provisioning", "Builder",
-        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        "VagrantImport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       plugins: ["GitVersion"]),
     // Before each build: `caravanVersion` from git (scripts/version.sh), in the plugin's
@@ -79,6 +81,9 @@ let package = Package(
       name: "MachinefileTests", dependencies: ["Machinefile", "Spec", "Support"],
       resources: [.copy("Golden")]),
     .testTarget(name: "SpecTests", dependencies: ["Spec", "Support"]),
+    .testTarget(
+      name: "VagrantImportTests", dependencies: ["VagrantImport", "Machinefile", "Support"],
+      resources: [.copy("Vagrantfiles")]),
     .testTarget(name: "LibvirtTests", dependencies: ["Libvirt", "Support"]),
     .testTarget(
       name: "LibvirtDriverTests",

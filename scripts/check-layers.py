@@ -20,14 +20,14 @@ def closure(name):
     return seen
 
 # Lowest first; a module may depend only on modules before it.
-layers = ["Support", "Spec", "CLibvirt", "Libvirt", "Machinefile", "CCurl", "CArchive", "Boxes", "Host", "Core",
+layers = ["Support", "Spec", "CLibvirt", "Libvirt", "Machinefile", "VagrantImport", "CCurl", "CArchive", "Boxes", "Host", "Core",
           "LibvirtDriver", "SSH", "Provisioning", "Builder", "CaravanCommands", "caravan"]
 problems = []
 for index, name in enumerate(layers):
     for dep in deps.get(name, ()):
         if dep in layers and layers.index(dep) >= index:
             problems.append(f"{name} depends on {dep}, which is not below it")
-for name in ["Support", "Spec", "Machinefile", "Boxes", "Host", "Core", "SSH", "Provisioning", "CoreTests"]:
+for name in ["Support", "Spec", "Machinefile", "VagrantImport", "Boxes", "Host", "Core", "SSH", "Provisioning", "CoreTests"]:
     linked = closure(name) & {"Libvirt", "CLibvirt"}
     if linked:
         problems.append(f"{name} links libvirt through {sorted(linked)}")

@@ -20,6 +20,7 @@ packages=(
   busybox-static cpio xorriso isolinux                            # caravan build's test installer and ISO
   debian-installer-12-netboot-amd64 apt-cacher-ng netcat-openbsd  # the real Debian installer test
   ansible                                                         # provision ansible runs the host's ansible-playbook
+  ruby                                                            # init --from Vagrantfile evaluates the Vagrantfile with it
   dpkg-dev binutils lintian                                       # make deb (dpkg-shlibdeps, strip), its test (and mmdebstrap)
   python3-venv                                                    # the venv that holds ksvalidator (below)
 )

@@ -28,7 +28,7 @@ Maintainer: $maintainer
 Installed-Size: $(du -s -k --apparent-size "$pkg/usr" | cut -f1)
 Depends: $shlibs, openssh-client
 Recommends: libvirt-daemon-system, qemu-system-x86, qemu-utils, rsync
-Suggests: mmdebstrap, ansible, virtiofsd
+Suggests: mmdebstrap, ansible, virtiofsd, ruby
 Section: admin
 Priority: optional
 Description: Vagrant-like virtual machines on libvirt/QEMU

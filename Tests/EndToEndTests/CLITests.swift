@@ -169,6 +169,40 @@ struct CLITests {
     #expect(try !String(contentsOfFile: dir + "/Machinefile", encoding: .utf8).contains("#"))
   }
 
+  /// `init --from Vagrantfile` on the real binary with the host's ruby: the exit status
+  /// says whether something was left out, the report is on standard error, and an
+  /// existing Machinefile is kept unless --force.
+  @Test func initFromAVagrantfileWritesAMachinefileBesideIt() throws {
+    let h = try Harness(name: "init-from")
+    defer { h.cleanUp() }
+    try h.write(
+      """
+      Vagrant.configure("2") do |config|
+        config.vm.box = "generic/debian12"
+        config.hostmanager.enabled = true
+        (1..2).each do |i|
+          config.vm.define "node#{i}" do |node|
+            node.vm.network "private_network", ip: "10.30.0.#{10 + i}"
+          end
+        end
+      end
+      """, to: "p/Vagrantfile")
+    let out = try h.caravan("init", "--from", "Vagrantfile", "p", in: h.root)
+    #expect(out.status == 2, "\(out)")
+    #expect(out.stdout.contains("wrote p/Machinefile from p/Vagrantfile: 2 machines (node-1, node-2)"), "\(out)")
+    #expect(
+      out.stderr.contains("p/Vagrantfile:3: config.hostmanager.enabled, a setting of the Vagrant plugin"), "\(out)")
+    let text = try String(contentsOfFile: h.root + "/p/Machinefile", encoding: .utf8)
+    #expect(text.contains("# Vagrantfile:3: config.hostmanager.enabled"))
+    #expect(text.contains("machine \"node\", count: 2 {"))
+    #expect(try h.caravan("validate", in: h.root + "/p").status == 0)
+    let again = try h.caravan("init", "--from", "p/Vagrantfile", in: h.root)
+    #expect(
+      again.status == 1 && again.stderr.contains("already exists") && again.stderr.contains("--force"), "\(again)")
+    #expect(try h.caravan("init", "--from", "Vagrantfile", "--force", in: h.root + "/p").status == 2)
+    #expect(try h.caravan("init", "--from", "Vagrantfile", "--minimal", in: h.root + "/p").status == 64)
+  }
+
   @Test func machinefileIsFoundInParentsOrThroughTheEnvironment() throws {
     let h = try Harness(name: "find")
     defer { h.cleanUp() }
