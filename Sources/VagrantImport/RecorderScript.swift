@@ -69,6 +69,7 @@ enum RecorderScript {
         def initialize(root = nil)
           @events = []
           @children = {}
+          @values = {}
           @root = root || self
         end
 
@@ -83,9 +84,14 @@ enum RecorderScript {
           line = ::CaravanRecorder.line
           if name.end_with?("=") && args.length == 1
             @events << { "set" => name.chomp("="), "value" => ::CaravanRecorder.value(args[0]), "line" => line }
+            @values[name.chomp("=")] = args[0]
             return args[0]
           end
-          return (@children[name] ||= Recorder.new(@root)) if args.empty? && options.empty? && block.nil?
+          if args.empty? && options.empty? && block.nil?
+            # A setting read back (`vm.box.to_s`) is its value, as in Vagrant.
+            return @values[name] if @values.key?(name)
+            return (@children[name] ||= Recorder.new(@root))
+          end
           event = { "call" => name, "args" => ::CaravanRecorder.value(args), "line" => line }
           event["options"] = ::CaravanRecorder.value(options) unless options.empty?
           if name == "define" && !block.nil?

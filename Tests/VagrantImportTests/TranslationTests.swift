@@ -75,8 +75,23 @@ import Testing
     reader.readNetwork(event)
     #expect(
       reader.settings.map { Render.statement($0, indent: "") } == ["network private, ip: \"fd00::11\", prefix: 64\n"])
-    // Not through the whole translation: today's validator takes IPv4 only (IPv6 private
-    // networks are being added on main), so the per-setting check would leave it out.
+  }
+
+  /// k3s's dual-stack style: an IPv4 and an IPv6 private network per machine come through
+  /// whole, and the Machinefile they make validates (one dual-stack network).
+  @Test func aDualStackMachineTranslatesWhole() throws {
+    let define = #"""
+      {"call": "define", "args": ["server"], "line": 4, "machine": {"events": [], "children": {"vm": {"events": [
+        {"call": "network", "args": ["private_network"], "options": {"hash": [["ip", "10.10.10.100"], ["netmask", "255.255.255.0"]]}, "line": 5},
+        {"call": "network", "args": ["private_network"], "options": {"hash": [["ip", "fd11:decf:c0ff:ee::100"], ["netmask", "64"]]}, "line": 6}]}}}}
+      """#
+    let result = try translate(recording(define))
+    #expect(result.dropped.isEmpty, "\(result.dropped)")
+    #expect(
+      result.machinefile.contains("network private, ip: \"fd11:decf:c0ff:ee::100\", prefix: 64"),
+      "\(result.machinefile)")
+    let spec = try Machinefile.load(source: result.machinefile, fileName: "Machinefile", environment: [:])
+    #expect(spec.machines.first?.networks.count == 2)
   }
 
   @Test func environmentReadsBecomeVariables() throws {

@@ -38,6 +38,13 @@ import Testing
     #expect(result.notes.map(\.line) == [27, 35, 40, 47])
   }
 
+  /// A setting read back (`web.vm.box.to_s`) is the value it was set to, as in Vagrant.
+  @Test func settingsReadBackAreTheirValues() async throws {
+    let (result, text) = try await imported("read-back")
+    #expect(result.dropped.isEmpty, "\(result.dropped)")
+    #expect(text.contains("args: [\"generic/debian12\", \"web.local\"]"), "\(text)")
+  }
+
   /// k3s's style: knobs read from the environment, machines from a list.
   @Test func environmentKnobs() async throws {
     let (result, text) = try await imported("env-knobs", environment: ["E2E_NODE_CPUS": "3"])
