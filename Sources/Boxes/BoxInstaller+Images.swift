@@ -76,11 +76,11 @@ extension BoxInstaller {
   }
 
   /// `box add OWNER/NAME` that is no image index name: the catalog on the box
-  /// server. When that has none, the error also lists the index's names.
+  /// server. When that cannot be read, the error also lists the index's names.
   func addFromServer(_ source: String, _ request: Request, index: ImageIndex) throws -> InstalledBox {
     do {
       return try addFromCatalog(url: serverURL + "/" + source, request)
-    } catch let error as CaravanError where error.message.contains("HTTP 404") {
+    } catch let error as CaravanError where error.kind == .io && error.message.hasPrefix("download of ") {
       throw CaravanError(
         error.kind, "'\(source)' is neither in \(index.source) nor a box catalog at \(serverURL): \(error.message)",
         hint: "Images in the index: \(index.names.joined(separator: ", ")). \(error.hint ?? "")", cause: error)
