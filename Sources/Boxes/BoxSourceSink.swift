@@ -15,7 +15,7 @@ struct BoxSourceSink {
   private enum State {
     case sniffing(Data)
     case archive(BoxArchiveSink)
-    case image(BoxContent, FileHandle)
+    case image(BoxContent, SparseFileWriter)
     case done
   }
 
@@ -46,9 +46,9 @@ struct BoxSourceSink {
     case .archive(var sink):
       try sink.feed(bytes)
       state = .archive(sink)
-    case .image(_, let handle):
+    case .image(_, let writer):
       digest.update(bytes)
-      try handle.write(contentsOf: bytes)
+      try writer.write(bytes)
     case .done:
       throw CaravanError(.internalError, "bytes of '\(source)' came after its end")
     }
@@ -60,10 +60,7 @@ struct BoxSourceSink {
     if content == .archive {
       state = .archive(BoxArchiveSink(into: staging, source: source, checksum: checksum))
     } else {
-      guard FileManager.default.createFile(atPath: imagePath, contents: nil),
-        let handle = FileHandle(forWritingAtPath: imagePath)
-      else { throw FileSystem.ioError("write", imagePath) }
-      state = .image(content, handle)
+      state = .image(content, try SparseFileWriter(path: imagePath))
     }
     try head.withUnsafeBytes { try feed($0) }
   }
@@ -77,10 +74,9 @@ struct BoxSourceSink {
       state = .done
       try sink.finish()
       return .archive
-    case .image(let content, let handle):
+    case .image(let content, let writer):
       state = .done
-      try handle.synchronize()
-      try handle.close()
+      try writer.finish()
       let hex = digest.finalizeHex()
       if let checksum { try checksum.verify(hex, what: source) }
       return .image(path: imagePath, content: content, digest: try Checksum(kind: digest.kind, hex: hex))
@@ -91,7 +87,7 @@ struct BoxSourceSink {
   mutating func abandon() {
     switch state {
     case .archive(var sink): sink.abandon()
-    case .image(_, let handle): try? handle.close()
+    case .image(_, let writer): writer.closeFile()
     case .sniffing, .done: break
     }
     state = .done

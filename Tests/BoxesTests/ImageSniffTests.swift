@@ -77,4 +77,27 @@ struct ImageSniffTests {
     let error = try #require(throws: CaravanError.self) { try over.checkStandsAlone(source: "over") }
     #expect(error.message.contains("refers to another file (a backing file)"), "\(error)")
   }
+
+  /// A downloaded image is written with holes for its pages of zeros, in chunks of any alignment.
+  @Test func aStreamedImageKeepsItsHoles() throws {
+    try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    var image = Data(count: 8 << 20)
+    image[5000] = 0x55
+    image[(4 << 20) + 1] = 0xaa
+    let writer = try SparseFileWriter(path: root + "/image")
+    try image.withUnsafeBytes { bytes in
+      var offset = 0
+      for chunk in [1, 4095, 70_000, 3 << 20] + Array(repeating: 1 << 20, count: 8) where offset < bytes.count {
+        let end = min(offset + chunk, bytes.count)
+        try writer.write(UnsafeRawBufferPointer(rebasing: bytes[offset..<end]))
+        offset = end
+      }
+    }
+    try writer.finish()
+    #expect(try Data(contentsOf: URL(fileURLWithPath: root + "/image")) == image)
+    var info = stat()
+    #expect(stat(root + "/image", &info) == 0)
+    #expect(info.st_blocks * 512 < 1 << 20, "8 MiB with two non-zero bytes: \(info.st_blocks) blocks")
+  }
 }
