@@ -104,10 +104,11 @@ extension Lifecycle {
     // An image index name (`box "debian/12"`) needs no url:; add resolves it through the index.
     guard let source = try wanted.url ?? (installer.isImageName(wanted.name) ? wanted.name : nil) else {
       let others = all.isEmpty ? "" : " Installed versions: \(all.map(\.version).joined(separator: ", "))."
+      let images = (try? installer.imageIndex().names.joined(separator: ", ")) ?? "`caravan box add --list-images`"
       throw CaravanError(
         .notFound, "\(wording) is not installed",
         hint:
-          "Add it with `caravan box add \(wanted.name) PATH/TO/FILE.box`, or give `url:` on the box line of the Machinefile, or name an image of the index (`caravan box add --list-images`).\(others)"
+          "Add it with `caravan box add \(wanted.name) PATH/TO/FILE.box`, or give `url:` on the box line of the Machinefile, or name an image of the index (\(images)).\(others)"
       )
     }
     reporter.step(machine.name, "\(wording) is not installed; adding it from \(source)")
