@@ -62,17 +62,22 @@ extension BoxInstaller {
   func addFromIndex(_ entry: ImageIndex.Entry, _ request: Request, from index: String) throws -> InstalledBox {
     let name = request.name ?? entry.name
     let version = try plainVersion(request, source: entry.url)
-    if request.versionIsConstraint, !request.force,
-      let installed = try store.list().first(where: { $0.name == name && $0.version == version })
-    {
-      return installed
-    }
+    if let installed = try alreadyInstalled(name, version, request) { return installed }
     var withFile = request
     if withFile.checksum == nil && withFile.checksumURL == nil { withFile.checksumURL = entry.checksumURL }
     onStep("'\(entry.name)' is \(entry.url) (\(entry.arch), \(entry.firmware.rawValue)) in \(index)")
     return try download(
       entry.url, name: name, version: version, checksum: try expectedChecksum(withFile, image: entry.url),
       force: request.force, reuse: request.versionIsConstraint, checksumURL: withFile.checksumURL, index: entry)
+  }
+
+  /// Before anything is fetched (a checksum file, an image): the installed box
+  /// when `request` may reuse it (`up`), a conflict when it may not replace it.
+  func alreadyInstalled(_ name: String, _ version: String, _ request: Request) throws -> InstalledBox? {
+    guard !request.force, let installed = try store.list().first(where: { $0.name == name && $0.version == version })
+    else { return nil }
+    if request.versionIsConstraint { return installed }
+    throw BoxStore.alreadyInstalled(name, version)
   }
 
   /// `box add OWNER/NAME` that is no image index name: the catalog on the box

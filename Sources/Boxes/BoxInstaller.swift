@@ -153,6 +153,7 @@ public final class BoxInstaller {
   func addFromFile(_ path: String, _ request: Request) throws -> InstalledBox {
     let name = try requireName(request, source: path)
     let version = try plainVersion(request, source: path)
+    if let installed = try alreadyInstalled(name, version, request) { return installed }
     let checksum = try expectedChecksum(request, image: path)
     return try store.install(name: name, version: version, force: request.force, source: path) { staging in
       onStep("adding box '\(name)' from \(path)" + (checksum.map { ", checking its \($0.kind.rawValue)" } ?? ""))
@@ -172,8 +173,10 @@ public final class BoxInstaller {
 
   func addFromURL(_ url: String, _ request: Request) throws -> InstalledBox {
     let name = try requireName(request, source: url)
+    let version = try plainVersion(request, source: url)
+    if request.checksumURL != nil, let installed = try alreadyInstalled(name, version, request) { return installed }
     return try download(
-      url, name: name, version: try plainVersion(request, source: url),
+      url, name: name, version: version,
       checksum: try expectedChecksum(request, image: url), force: request.force, reuse: request.versionIsConstraint,
       checksumURL: request.checksumURL)
   }
