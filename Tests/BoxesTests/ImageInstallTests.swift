@@ -91,6 +91,12 @@ struct ImageInstallTests {
     fromUp.versionIsConstraint = true
     #expect(try installer.add(fromUp) == qcow2)
     #expect(server.requests(containing: "SHA512SUMS").count == fetched)
+    // `box update` says how an image is fetched again.
+    let update = try #require(throws: CaravanError.self) {
+      try installer.update(BoxTarget(name: "test/raw", catalog: nil, constraint: nil))
+    }
+    #expect(update.message == "box 'test/raw' is an image from test/raw, which has no versions to update to")
+    #expect(update.hint == "Fetch the image it serves now with `caravan box add test/raw --force`.")
   }
 
   @Test func aBadChecksumInstallsNothing() throws {
