@@ -123,7 +123,8 @@ enum ImageBox {
       "virtual_size": Int((header.virtualSize + (1 << 30) - 1) >> 30),
     ]
     metadata["image"] = origin.json
-    let data = try JSONSerialization.data(withJSONObject: metadata, options: [.prettyPrinted, .sortedKeys])
+    let data = try JSONSerialization.data(
+      withJSONObject: metadata, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
     try FileSystem.writeAtomically(data, to: staging + "/metadata.json", mode: 0o644)
   }
 }
