@@ -46,7 +46,10 @@ let package = Package(
       name: "Boxes",
       dependencies: [
         "Spec", "Support", "CCurl", "CArchive", .product(name: "Crypto", package: "swift-crypto"),
-      ]),
+      ],
+      // The image index (`box add debian/12`): embedded as a string by the plugin, not a bundle.
+      exclude: ["Resources"],
+      plugins: ["EmbedImageIndex"]),
     // What Caravan knows about the machine it runs on and how it reaches things, with no
     // engine type: host facts and checks (doctor's model), paths, ports, libvirt URIs,
     // the SSH jump for remote hosts.
@@ -75,6 +78,8 @@ let package = Package(
     // Before each build: `caravanVersion` from git (scripts/version.sh), in the plugin's
     // work directory, so `caravan --version` says the Debian package's version.
     .plugin(name: "GitVersion", capability: .buildTool()),
+    // Before Boxes builds: Sources/Boxes/Resources/images.json as a Swift string.
+    .plugin(name: "EmbedImageIndex", capability: .buildTool()),
     .executableTarget(name: "caravan", dependencies: ["CaravanCommands"]),
 
     .testTarget(

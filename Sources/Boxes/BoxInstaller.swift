@@ -14,18 +14,23 @@ public final class BoxInstaller {
     /// A constraint for catalogs (`~> 12.0`), or the version to record for a box URL or file.
     public var version: String?
     public var checksum: Checksum?
+    /// A SHA256SUMS/SHA512SUMS/CHECKSUM file (URL or path) whose line for the
+    /// source's file name gives the checksum; exclusive with `checksum`.
+    public var checksumURL: String?
     public var force: Bool
     /// `version` came from a Machinefile's `box … version:`: for a plain box
     /// (no catalog) a constraint records version 0 instead of failing.
     public var versionIsConstraint = false
 
     public init(
-      source: String, name: String? = nil, version: String? = nil, checksum: Checksum? = nil, force: Bool = false
+      source: String, name: String? = nil, version: String? = nil, checksum: Checksum? = nil,
+      checksumURL: String? = nil, force: Bool = false
     ) {
       self.source = source
       self.name = name
       self.version = version
       self.checksum = checksum
+      self.checksumURL = checksumURL
       self.force = force
     }
   }
@@ -104,11 +109,15 @@ public final class BoxInstaller {
     if source.contains("/") && !source.hasPrefix(".") && !source.hasPrefix("/")
       && source.split(separator: "/").count == 2
     {
-      return try addFromCatalog(url: serverURL + "/" + source, request)
+      let index = try imageIndex()
+      if index.contains(source) { return try addFromIndex(try index.entry(named: source), request, from: index.source) }
+      return try addFromServer(source, request, index: index)
     }
     throw CaravanError(
       .invalidInput, "'\(source)' is neither a file, a URL nor a box name like 'owner/box'",
-      hint: "Give a .box file, a box or catalog URL, or a catalog name served by $CARAVAN_SERVER_URL.")
+      hint:
+        "Give a .box file, a cloud image, a box, image or catalog URL, an image index name (`caravan box add --list-images`) or a catalog name served by $CARAVAN_SERVER_URL."
+    )
   }
 
   func isCatalogFile(_ path: String) throws -> Bool {
@@ -140,33 +149,52 @@ public final class BoxInstaller {
     return name
   }
 
+  /// A `.box` file or a disk image (told apart by its content), as `request.name`.
   func addFromFile(_ path: String, _ request: Request) throws -> InstalledBox {
     let name = try requireName(request, source: path)
-    onStep("adding box '\(name)' from \(path)")
-    return try store.add(
-      name: name, file: path, version: try plainVersion(request, source: path),
-      checksum: request.checksum, force: request.force)
+    let version = try plainVersion(request, source: path)
+    if let installed = try alreadyInstalled(name, version, request) { return installed }
+    let checksum = try expectedChecksum(request, image: path)
+    return try store.install(name: name, version: version, force: request.force, source: path) { staging in
+      onStep("adding box '\(name)' from \(path)" + (checksum.map { ", checking its \($0.kind.rawValue)" } ?? ""))
+      guard let handle = FileHandle(forReadingAtPath: path) else {
+        throw CaravanError(.notFound, "cannot open '\(path)'", hint: "Check the path and that you may read it.")
+      }
+      defer { try? handle.close() }
+      var sink = BoxSourceSink(into: staging, source: path, checksum: checksum)
+      let outcome = try sink.consume { feed in
+        while let chunk = try handle.read(upToCount: 4 << 20), !chunk.isEmpty {
+          try chunk.withUnsafeBytes { try feed($0) }
+        }
+      }
+      try finishImage(outcome, in: staging, source: path, checksumURL: request.checksumURL, index: nil)
+    }
   }
 
   func addFromURL(_ url: String, _ request: Request) throws -> InstalledBox {
     let name = try requireName(request, source: url)
+    let version = try plainVersion(request, source: url)
+    if request.checksumURL != nil, let installed = try alreadyInstalled(name, version, request) { return installed }
     return try download(
-      url, name: name, version: try plainVersion(request, source: url), checksum: request.checksum,
-      force: request.force, reuse: request.versionIsConstraint)
+      url, name: name, version: version,
+      checksum: try expectedChecksum(request, image: url), force: request.force, reuse: request.versionIsConstraint,
+      checksumURL: request.checksumURL)
   }
 
-  /// Streams a box from `url` into the store, hashing and unpacking on the way.
-  func download(_ url: String, name: String, version: String, checksum: Checksum?, force: Bool, reuse: Bool) throws
-    -> InstalledBox
-  {
+  /// Streams a box or an image from `url` into the store, hashing (and unpacking a box) on the way.
+  func download(
+    _ url: String, name: String, version: String, checksum: Checksum?, force: Bool, reuse: Bool,
+    checksumURL: String? = nil, index: ImageIndex.Entry? = nil
+  ) throws -> InstalledBox {
     try store.install(name: name, version: version, force: force, reuseExisting: reuse, source: url) { staging in
       onStep(
         "downloading box '\(name)' (\(version)) from \(url)"
           + (checksum.map { ", checking its \($0.kind.rawValue)" } ?? ""))
-      var sink = BoxArchiveSink(into: staging, source: url, checksum: checksum)
+      var sink = BoxSourceSink(into: staging, source: url, checksum: checksum)
       let download = makeDownload(url)
       download.onProgress = onProgress
-      try sink.consume { feed in try withoutActuallyEscaping(feed) { try download.run(sink: $0) } }
+      let outcome = try sink.consume { feed in try withoutActuallyEscaping(feed) { try download.run(sink: $0) } }
+      try finishImage(outcome, in: staging, source: url, checksumURL: checksumURL, index: index)
     }
   }
 

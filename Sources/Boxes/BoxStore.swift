@@ -107,12 +107,7 @@ public struct BoxStore: Sendable {
     if !force && reuseExisting, let existing = try list().first(where: { $0.name == name && $0.version == version }) {
       return existing
     }
-    if FileManager.default.fileExists(atPath: target) && !force {
-      throw CaravanError(
-        .conflict, "box '\(name)' (version \(version)) is already installed",
-        hint:
-          "Add --force to replace it, or remove it first with `caravan box remove \(name) --box-version \(version)`.")
-    }
+    if FileManager.default.fileExists(atPath: target) && !force { throw BoxStore.alreadyInstalled(name, version) }
     let versionDir = (target as NSString).deletingLastPathComponent
     let nameDir = (versionDir as NSString).deletingLastPathComponent
     let existedBefore = FileManager.default.fileExists(atPath: nameDir)
@@ -161,6 +156,12 @@ public struct BoxStore: Sendable {
       }
       throw error
     }
+  }
+
+  static func alreadyInstalled(_ name: String, _ version: String) -> CaravanError {
+    CaravanError(
+      .conflict, "box '\(name)' (version \(version)) is already installed",
+      hint: "Add --force to replace it, or remove it first with `caravan box remove \(name) --box-version \(version)`.")
   }
 
   /// Where a box's catalog lives, recorded when it was added from one (Vagrant's `metadata_url`).

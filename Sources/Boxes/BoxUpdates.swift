@@ -40,6 +40,14 @@ extension BoxInstaller {
   /// Adds the newest version of `target` that its catalog offers.
   public func update(_ target: BoxTarget) throws -> InstalledBox {
     guard let catalog = target.catalog else {
+      // An image is replaced by the one its source (an index name or a URL) serves now.
+      if let image = try store.list().last(where: { $0.name == target.name })?.metadata.image {
+        let from = image.indexName ?? image.source
+        let arguments = from == target.name ? target.name : "\(target.name) \(from)"
+        throw CaravanError(
+          .notFound, "box '\(target.name)' is an image from \(from), which has no versions to update to",
+          hint: "Fetch the image it serves now with `caravan box add \(arguments) --force`.")
+      }
       throw CaravanError(
         .notFound, "box '\(target.name)' has no known catalog, so there is nothing to update from",
         hint:

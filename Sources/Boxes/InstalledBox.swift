@@ -11,6 +11,19 @@ public struct BoxMetadata: Sendable, Equatable {
   public var virtualSizeGB: Int?
   /// Disk image files inside the box folder, first is the root disk.
   public var disks: [String]
+  /// Set for a box made from a plain cloud image (not a `.box`): where it came from.
+  public var image: ImageOrigin?
+
+  public init(
+    provider: String = "libvirt", format: String = "qcow2", virtualSizeGB: Int? = nil, disks: [String] = ["box.img"],
+    image: ImageOrigin? = nil
+  ) {
+    self.provider = provider
+    self.format = format
+    self.virtualSizeGB = virtualSizeGB
+    self.disks = disks
+    self.image = image
+  }
 
   public static func parse(_ data: Data, file: String) throws -> BoxMetadata {
     guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
@@ -43,7 +56,54 @@ public struct BoxMetadata: Sendable, Equatable {
         hint: "Convert the image to qcow2 (`qemu-img convert -O qcow2`).")
     }
     let size = (object["virtual_size"] as? NSNumber)?.intValue
-    return BoxMetadata(provider: provider, format: format, virtualSizeGB: size, disks: disks)
+    let image = (object["image"] as? [String: Any]).map(ImageOrigin.init(json:))
+    return BoxMetadata(provider: provider, format: format, virtualSizeGB: size, disks: disks, image: image)
+  }
+}
+
+/// Where an image box came from, kept as `image` in its metadata.json.
+public struct ImageOrigin: Sendable, Equatable {
+  /// The image as it was read: `qcow2`, or `raw` (then converted to qcow2 for box.img).
+  public var format: String
+  /// What the image boots with: from the image index, else bios.
+  public var firmware: LibvirtSettings.Firmware
+  /// The URL or file it was read from.
+  public var source: String
+  /// The image index name (`debian/12`) it was added by, if any.
+  public var indexName: String?
+  /// The digest of the bytes read, `sha512:…` (the kind of the checksum checked, else sha256).
+  public var checksum: String
+  /// The checksum file that gave the expected checksum, if one did.
+  public var checksumURL: String?
+
+  public init(
+    format: String, firmware: LibvirtSettings.Firmware, source: String, indexName: String? = nil, checksum: String,
+    checksumURL: String? = nil
+  ) {
+    self.format = format
+    self.firmware = firmware
+    self.source = source
+    self.indexName = indexName
+    self.checksum = checksum
+    self.checksumURL = checksumURL
+  }
+
+  init(json: [String: Any]) {
+    format = json["format"] as? String ?? "qcow2"
+    firmware = (json["firmware"] as? String).flatMap(LibvirtSettings.Firmware.init(rawValue:)) ?? .bios
+    source = json["source"] as? String ?? ""
+    indexName = json["index_name"] as? String
+    checksum = json["checksum"] as? String ?? ""
+    checksumURL = json["checksum_url"] as? String
+  }
+
+  var json: [String: Any] {
+    var object: [String: Any] = [
+      "format": format, "firmware": firmware.rawValue, "source": source, "checksum": checksum,
+    ]
+    object["index_name"] = indexName
+    object["checksum_url"] = checksumURL
+    return object
   }
 }
 

@@ -23,11 +23,13 @@ extension Validator {
     let example = "box \"caravan/debian-12\", version: \"~> 12.0\""
     guard claim("box", statement, scope: scope, in: &settings) else { return }
     let args = arguments(
-      of: statement, scope: scope, positional: 1, example: example, options: ["version", "url", "checksum"],
+      of: statement, scope: scope, positional: 1, example: example,
+      options: ["version", "url", "checksum", "checksum_url"],
       needs: "a box name")
     var version: StringLiteral?
     var url: StringLiteral?
     var checksum: StringLiteral?
+    var checksumURL: StringLiteral?
     if let option = args.options["version"],
       let literal = string(option.value, "'version:' of 'box'", example: "version: \"~> 12.0\"")
     {
@@ -50,6 +52,21 @@ extension Validator {
         ValueChecks.problem { _ = try Checksum(parsing: text) }
       }
     }
+    if let option = args.options["checksum_url"],
+      let literal = string(option.value, "'checksum_url:' of 'box'", example: "checksum_url: \"…/SHA256SUMS\"")
+    {
+      if let other = args.options["checksum"] {
+        error(
+          "'box' takes 'checksum:' (at \(other.labelLocation.line):\(other.labelLocation.column)) or 'checksum_url:', not both; keep either the checksum \"TYPE:HEX\" or the URL of the image's SHA256SUMS/SHA512SUMS file",
+          atLabelOf: option)
+      } else {
+        checksumURL = literal
+      }
+      checkText(literal, at: option.value, scope: scope) {
+        $0.isEmpty
+          ? "'checksum_url:' of 'box' is empty; give the URL of a SHA256SUMS/SHA512SUMS file or remove it" : nil
+      }
+    }
     guard let value = args.values.first, let name = string(value, "'box'", example: example) else { return }
     checkText(name, at: value, scope: scope) { text in
       if text.isEmpty {
@@ -66,7 +83,8 @@ extension Validator {
         name: expansion.expand(name),
         version: version.flatMap { try? VersionConstraint(parsing: expansion.expand($0)) },
         url: url.map(expansion.expand),
-        checksum: checksum.flatMap { try? Checksum(parsing: expansion.expand($0)) })
+        checksum: checksum.flatMap { try? Checksum(parsing: expansion.expand($0)) },
+        checksumURL: checksumURL.map(expansion.expand))
     }
   }
 

@@ -99,11 +99,18 @@ public struct BoxRequirement: Sendable, Equatable {
   public var url: String?
   /// `sha256:ab…`.
   public var checksum: Checksum?
-  public init(name: String, version: VersionConstraint? = nil, url: String? = nil, checksum: Checksum? = nil) {
+  /// A `SHA256SUMS`/`SHA512SUMS` (or BSD-format `CHECKSUM`) file whose line for the
+  /// image's file name gives its checksum; exclusive with `checksum`.
+  public var checksumURL: String?
+  public init(
+    name: String, version: VersionConstraint? = nil, url: String? = nil, checksum: Checksum? = nil,
+    checksumURL: String? = nil
+  ) {
     self.name = name
     self.version = version
     self.url = url
     self.checksum = checksum
+    self.checksumURL = checksumURL
   }
 }
 

@@ -41,6 +41,7 @@ struct LifecycleTests {
     let error = try #require(throws: CaravanError.self) { try f.lifecycle.up(f.project.spec.machines, provision: nil) }
     #expect(error.message == "box 'caravan/debian-12' is not installed")
     #expect(error.hint?.contains("caravan box add caravan/debian-12") == true)
+    #expect(error.hint?.contains("name an image of the index (debian/12, debian/13, ubuntu/24.04") == true, "\(error)")
     #expect(f.hypervisor.calls.isEmpty)
   }
 

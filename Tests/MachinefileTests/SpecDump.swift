@@ -45,6 +45,7 @@ func dump(_ spec: ProjectSpec) -> String {
     if let box = machine.box {
       out.append(
         "  box \(quoted(box.name)) version=\(quoted(box.version?.text)) url=\(quoted(box.url)) checksum=\(quoted(box.checksum?.description))"
+          + (box.checksumURL.map { " checksum_url=\(quoted($0))" } ?? "")
       )
     }
     out.append(

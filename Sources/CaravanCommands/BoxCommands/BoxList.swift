@@ -16,6 +16,14 @@ struct BoxList: ParsableCommand {
       let rows: [[String: Any]] = boxes.map { box in
         [
           "name": box.name, "version": box.version, "provider": "libvirt", "path": box.directory,
+          "kind": box.metadata.image == nil ? "box" : "image",
+          "image": box.metadata.image.map { image -> Any in
+            [
+              "format": image.format, "firmware": image.firmware.rawValue, "source": image.source,
+              "index_name": image.indexName ?? NSNull(), "checksum": image.checksum,
+              "checksum_url": image.checksumURL ?? NSNull(),
+            ] as [String: Any]
+          } ?? NSNull(),
           "warm": WarmStateFiles.all(box).map { state -> [String: Any] in
             [
               "uri": state.uri, "pool": state.pool, "volume": state.volume, "size": state.sizeBytes,
@@ -38,8 +46,10 @@ struct BoxList: ParsableCommand {
       let warm = WarmStateFiles.all(box).map { state in
         "warm state \(state.sizeBytes >> 20) MiB (\(state.fingerprint.cpus) CPU, \(state.fingerprint.memoryMiB) MiB\(state.pool == "caravan" ? "" : ", pool \(state.pool)"))"
       }
+      // The kind: a .box, or a cloud image (its format as read, the firmware it boots with).
+      let kind = box.metadata.image.map { "image (\($0.format), \($0.firmware.rawValue))" } ?? ".box"
       print(
-        "\(box.name.padding(toLength: width, withPad: " ", startingAt: 0))(libvirt, \(box.version))"
+        "\(box.name.padding(toLength: width, withPad: " ", startingAt: 0))(libvirt, \(box.version))  \(kind)"
           + (warm.isEmpty ? "" : "  " + warm.joined(separator: ", ")))
     }
   }

@@ -100,19 +100,22 @@ extension Lifecycle {
     let constraint = wanted.version
     if let newest = all.last(where: { constraint?.matches($0.version) ?? true }) { return newest }
     let wording = "box '\(wanted.name)'" + (wanted.version.map { " (version \($0))" } ?? "")
-    guard let url = wanted.url else {
+    let installer = BoxInstaller(store: boxes, environment: environment)
+    // An image index name (`box "debian/12"`) needs no url:; add resolves it through the index.
+    guard let source = try wanted.url ?? (installer.isImageName(wanted.name) ? wanted.name : nil) else {
       let others = all.isEmpty ? "" : " Installed versions: \(all.map(\.version).joined(separator: ", "))."
+      let images = (try? installer.imageIndex().names.joined(separator: ", ")) ?? "`caravan box add --list-images`"
       throw CaravanError(
         .notFound, "\(wording) is not installed",
         hint:
-          "Add it with `caravan box add \(wanted.name) PATH/TO/FILE.box`, or give `url:` on the box line of the Machinefile.\(others)"
+          "Add it with `caravan box add \(wanted.name) PATH/TO/FILE.box`, or give `url:` on the box line of the Machinefile, or name an image of the index (\(images)).\(others)"
       )
     }
-    reporter.step(machine.name, "\(wording) is not installed; adding it from \(url)")
-    let installer = BoxInstaller(store: boxes, environment: environment)
+    reporter.step(machine.name, "\(wording) is not installed; adding it from \(source)")
     installer.report(to: reporter, as: machine.name)
     var request = BoxInstaller.Request(
-      source: url, name: wanted.name, version: wanted.version?.text, checksum: wanted.checksum)
+      source: source, name: wanted.name, version: wanted.version?.text, checksum: wanted.checksum,
+      checksumURL: wanted.checksumURL)
     request.versionIsConstraint = true
     return try installer.add(request)
   }
