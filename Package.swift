@@ -32,7 +32,7 @@ let package = Package(
       name: "CLibvirt", pkgConfig: "libvirt",
       providers: [.apt(["libvirt-dev"])]),
     .target(name: "Libvirt", dependencies: ["CLibvirt", "Support"]),
-    .target(name: "Machinefile", dependencies: ["Spec", "Support"]),
+    .target(name: "Machinefile", dependencies: ["Spec", "Support", .product(name: "Yams", package: "Yams")]),
     // libcurl (Debian libcurl4-openssl-dev) for box downloads; only Boxes imports it.
     .systemLibrary(
       name: "CCurl", pkgConfig: "libcurl",
