@@ -56,8 +56,9 @@ public struct CloudInitSeed: Sendable, Equatable {
   }
 
   /// Writes the image at `path` atomically (a temporary file beside it, then a
-  /// rename), mode 0644 so that a session or system QEMU can read it.
+  /// rename), mode 0600: user data may hold secrets (passwords, tokens), and libvirt
+  /// gives a system QEMU access to the disks it starts with (its DAC labelling).
   public func write(to path: String) throws {
-    try FileSystem.writeAtomically(try image(), to: path, mode: 0o644)
+    try FileSystem.writeAtomically(try image(), to: path)
   }
 }

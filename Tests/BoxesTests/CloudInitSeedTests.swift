@@ -99,7 +99,7 @@ struct CloudInitSeedTests {
     }
     #expect(found.contains("Volume id    : 'CIDATA'"))
     let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
-    #expect(mode == 0o644)
+    #expect(mode == 0o600, "user data may hold secrets")
   }
 
   @Test func theContentDigestNamesTheContentsNotTheWrite() throws {
