@@ -8,10 +8,10 @@ import Support
 /// as cloud-init looks them up (lowercase, with a dash; plain ISO 9660 would make
 /// them `USER_DAT.;1`).
 ///
-/// The image's bytes are not the same from one write to the next: libarchive dates
-/// the volume descriptors and the root directory with the clock (its `creation`
-/// option exists only in its DEBUG builds), though each file is dated `fixedTime`.
-/// A cache names a seed by `contentDigest`, the digest of what it holds.
+/// The same contents make the same bytes: every date in the image is `fixedTime` (the
+/// files' from their entries; the volume descriptors' and the root directory's, which
+/// libarchive takes from the clock, set afterwards by `ISOImageDates`). A cache can
+/// name a seed by the image's digest, or before writing it by `contentDigest`.
 public struct CloudInitSeed: Sendable, Equatable {
   public var userData: Data
   public var metaData: Data
@@ -52,7 +52,9 @@ public struct CloudInitSeed: Sendable, Equatable {
     for file in files {
       try writer.add(file.name, file.data, time: CloudInitSeed.fixedTime)
     }
-    return try writer.finish()
+    var bytes = [UInt8](try writer.finish())
+    ISOImageDates.fix(&bytes, to: CloudInitSeed.fixedTime)
+    return Data(bytes)
   }
 
   /// Writes the image at `path` atomically (a temporary file beside it, then a

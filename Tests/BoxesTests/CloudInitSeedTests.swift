@@ -102,6 +102,32 @@ struct CloudInitSeedTests {
     #expect(mode == 0o600, "user data may hold secrets")
   }
 
+  /// libarchive dates the descriptors, the root directory and its information block with
+  /// the clock; `ISOImageDates` sets them all to the seed's fixed time.
+  @Test func theSameContentsMakeTheSameBytesWhenever() throws {
+    let first = try seed.image()
+    Thread.sleep(forTimeInterval: 1.1)
+    #expect(try seed.image() == first, "no date from the clock is left in the image")
+    var other = seed
+    other.metaData = Data("instance-id: i-2\nlocal-hostname: web\n".utf8)
+    #expect(try other.image() != first)
+  }
+
+  @Test func everyDateIsTheFixedOne() throws {
+    let path = root + "/seed.iso"
+    try seed.write(to: path)
+    defer { try? FileSystem.removeTree(root) }
+    let descriptor = try run("/usr/bin/xorriso", ["-indev", path, "-pvd_info"])
+    for field in ["Creation Time: ", "Modif. Time  : ", "Eff. Time    : "] {
+      #expect(descriptor.contains(field + "2000010100000000"), "\(field) in \(descriptor)")
+    }
+    // Rock Ridge's stamps of the root and of each file, as isoinfo lists them.
+    let listing = try run("/usr/bin/isoinfo", ["-R", "-l", "-i", path])
+    let dated = listing.split(separator: "\n").filter { $0.contains("[") }
+    #expect(dated.count == 5, "., .. and the three files: \(listing)")
+    #expect(dated.allSatisfy { $0.contains("Jan  1 2000") }, "\(listing)")
+  }
+
   @Test func theContentDigestNamesTheContentsNotTheWrite() throws {
     let digest = seed.contentDigest
     #expect(digest.hasPrefix("sha256:") && digest.count == 71)
