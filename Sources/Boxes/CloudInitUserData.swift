@@ -13,6 +13,8 @@ internal import Yams
 ///   Caravan's `sudo`, `shell` and `lock_passwd` only where it has none). For every
 ///   other key (`hostname`, `fqdn`, `ssh_pwauth`, …) the user's value wins: the one
 ///   thing Caravan insists on is the one it needs to log in, its user with its key.
+///   (One with an explicitly tagged value, `!!binary`, is kept as written and goes in a
+///   MIME archive as below: written again, the tag would be lost.)
 /// - A script (`#!`), `#include`, `#cloud-boothook`, a Jinja template or any other
 ///   part cloud-init runs becomes a multi-part MIME archive of the user's part (as
 ///   written, with its MIME type) and Caravan's cloud-config part.
@@ -35,7 +37,10 @@ public enum CloudInitUserData {
         hint: "Give a #cloud-config, a script or a MIME archive as text (not gzip-compressed).")
     }
     switch CloudInitFormat.of(text) {
-    case .cloudConfig: return Data(try mergeCloudConfig(text, with: identity, source: source).utf8)
+    case .cloudConfig:
+      if let merged = try mergeCloudConfig(text, with: identity, source: source) { return Data(merged.utf8) }
+      return Data(
+        CloudInitMIME.archive(userPart: text, type: "text/cloud-config", caravanPart: caravanPart(identity)).utf8)
     case .part(let mimeType, _):
       return Data(CloudInitMIME.archive(userPart: text, type: mimeType, caravanPart: caravanPart(identity)).utf8)
     case .mime: return Data(try CloudInitMIME.adding(caravanPart(identity), to: text, source: source).utf8)
@@ -52,14 +57,17 @@ public enum CloudInitUserData {
     return "#cloud-config\n" + CloudInitIdentity.emit(.mapping(Node.Mapping(entries)))
   }
 
-  /// The user's cloud-config with Caravan's user, key and hostname merged in.
-  static func mergeCloudConfig(_ text: String, with identity: CloudInitIdentity, source: String) throws -> String {
+  /// The user's cloud-config with Caravan's user, key and hostname merged in; nil when it
+  /// has a scalar with an explicit tag (`content: !!binary …`), which YAML written again by
+  /// Yams would lose: that cloud-config is kept as written, in a MIME archive.
+  static func mergeCloudConfig(_ text: String, with identity: CloudInitIdentity, source: String) throws -> String? {
     let document: Node?
     do { document = try Yams.compose(yaml: text) } catch {
       throw CaravanError(
         .invalidInput, "the cloud-config \(source) is not valid YAML: \(error)",
         hint: "Fix the YAML (`caravan validate` shows where).", cause: error)
     }
+    if let document, hasExplicitScalarTag(document) { return nil }
     var pairs: [(Node, Node)] = []
     switch document {
     case nil: break
@@ -78,6 +86,23 @@ public enum CloudInitUserData {
       pairs.append((key, value))
     }
     return "#cloud-config\n" + CloudInitIdentity.emit(.mapping(Node.Mapping(pairs)))
+  }
+
+  /// Whether a scalar under `node` was written with a tag (`!!binary`, `!!str`, `!local`).
+  static func hasExplicitScalarTag(_ node: Node) -> Bool {
+    switch node {
+    case .scalar(let scalar):
+      // Yams gives an untagged scalar the implicit tag "" or `str` (quoted, block, keys):
+      // `str` is only explicit on a plain text that would read as something else (`!!str 12`).
+      let tag = scalar.tag.description
+      guard !tag.isEmpty else { return false }
+      guard tag == Tag.Name.str.rawValue else { return true }
+      return scalar.style == .plain && Resolver.default.resolveTag(of: Node(scalar.string)) != .str
+    case .sequence(let sequence): return sequence.contains(where: hasExplicitScalarTag)
+    case .mapping(let mapping):
+      return mapping.contains { hasExplicitScalarTag($0.key) || hasExplicitScalarTag($0.value) }
+    case .alias: return false
+    }
   }
 
   /// The user's `users:` (a list, a comma-separated string or a map of names) as a list,

@@ -147,6 +147,27 @@ struct CloudInitUserDataTests {
     #expect(user("vagrant", in: empty) != nil)
   }
 
+  @Test func quotedTextsBlocksAndAnchorsKeepTheirMeaning() throws {
+    let config = try cloudConfig(
+      try merged(
+        "#cloud-config\nbootcmd: [\"123\", 'yes', \"a: b\"]\nbase: &b {x: 1}\nother: *b\nnote: |\n  two\n  lines\n"))
+    #expect(config["bootcmd"] as? [String] == ["123", "yes", "a: b"])
+    #expect(config["other"] as? [String: Int] == ["x": 1])
+    #expect(config["note"] as? String == "two\nlines\n")
+  }
+
+  /// Yams writes scalars without their tags: a `!!binary` file content would become text.
+  @Test func aCloudConfigWithATaggedValueIsKeptAsWrittenInAMIMEArchive() throws {
+    let text = "#cloud-config\n# keep me\nwrite_files:\n  - path: /etc/blob\n    content: !!binary aGVsbG8=\n"
+    #expect(try mimeParts(try merged("#cloud-config\nbootcmd: [!!str 12]\n")).count == 2, "`!!str 12` is not 12")
+    let parts = try mimeParts(try merged(text))
+    #expect(parts.map(\.type) == ["text/cloud-config", "text/cloud-config"])
+    #expect(parts.first?.body == text)
+    let caravan = try cloudConfig(Data(try #require(parts.last?.body).utf8))
+    #expect(caravan["merge_how"] as? String == CloudInitUserData.mergeHow)
+    #expect(user("vagrant", in: caravan) != nil)
+  }
+
   @Test func aScriptBecomesAMIMEArchiveWithCaravansCloudConfig() throws {
     let script = "#!/bin/sh\necho \"${HOME}\" > /root/ran\n"
     let parts = try mimeParts(try merged(script))
