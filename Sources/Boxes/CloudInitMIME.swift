@@ -1,4 +1,5 @@
 import Foundation
+import Spec
 import Support
 
 /// Multi-part MIME archives of cloud-init parts (`Content-Type: multipart/mixed`), as
@@ -51,21 +52,15 @@ enum CloudInitMIME {
   /// a multi-part archive (or at its end when it has none), in the archive's own line
   /// breaks; a single-part MIME document becomes the first part of a new archive.
   static func adding(_ caravanPart: String, to text: String, source: String) throws -> String {
-    let newline = text.contains("\r\n") ? "\r\n" : "\n"
-    let headers = text.components(separatedBy: newline + newline).first ?? text
-    guard let contentType = header("Content-Type", in: headers, newline: newline) else {
+    let (newline, contentType, boundary) = CloudInitFormat.mimeHeaders(of: text)
+    if let problem = CloudInitFormat.mimeProblem(text) {
       throw CaravanError(
-        .invalidInput, "the cloud-init MIME archive \(source) has no Content-Type header",
-        hint: "Start it with `Content-Type: multipart/mixed; boundary=\"…\"` (as `cloud-init devel make-mime` writes).")
+        .invalidInput, "the cloud-init MIME archive \(source) \(problem)",
+        hint: "Write it as `cloud-init devel make-mime` does.")
     }
-    guard contentType.lowercased().hasPrefix("multipart/") else {
+    guard let contentType, let boundary, contentType.lowercased().hasPrefix("multipart/") else {
       // Its headers and body, as written, are a part of the new archive.
       return archive(wholeUserPart: text, caravanPart: caravanPart)
-    }
-    guard let boundary = parameter("boundary", of: contentType) else {
-      throw CaravanError(
-        .invalidInput, "the cloud-init MIME archive \(source) says `Content-Type: \(contentType)` with no boundary",
-        hint: "Add `; boundary=\"…\"` naming the line that separates its parts.")
     }
     let body = newline == "\n" ? caravanPart : caravanPart.replacingOccurrences(of: "\n", with: newline)
     let added =
@@ -78,30 +73,5 @@ enum CloudInitMIME {
     }
     let ending = text.hasSuffix(newline) ? "" : newline
     return text + ending + added + newline + "--\(boundary)--" + newline
-  }
-
-  /// The value of header `name` (unfolded), from a MIME header block.
-  static func header(_ name: String, in headers: String, newline: String) -> String? {
-    var value: String?
-    for line in headers.components(separatedBy: newline) {
-      if let current = value {
-        guard line.first == " " || line.first == "\t" else { break }
-        value = current + " " + line.trimmingCharacters(in: .whitespaces)
-      } else if line.lowercased().hasPrefix(name.lowercased() + ":") {
-        value = line.dropFirst(name.count + 1).trimmingCharacters(in: .whitespaces)
-      }
-    }
-    return value
-  }
-
-  /// A parameter of a header value (`boundary="x"` or `boundary=x`).
-  static func parameter(_ name: String, of value: String) -> String? {
-    for piece in value.split(separator: ";").dropFirst() {
-      let pair = piece.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-      guard pair.count == 2, pair[0].lowercased() == name else { continue }
-      let raw = pair[1]
-      return raw.count >= 2 && raw.hasPrefix("\"") && raw.hasSuffix("\"") ? String(raw.dropFirst().dropLast()) : raw
-    }
-    return nil
   }
 }

@@ -88,7 +88,8 @@ extension Validator {
     }
     switch CloudInitFormat.of(text) {
     case .cloudConfig: return yamlProblem(text, source: "the cloud-config in \(source)", firstLine: firstLine)
-    case .part, .mime: return nil
+    case .part: return nil
+    case .mime: return CloudInitFormat.mimeProblem(text).map { "the MIME archive in \(source) \($0)" }
     case nil:
       let first = String(text.prefix { $0 != "\n" && $0 != "\r\n" }.prefix(40))
       if case .mapping? = try? Yams.compose(yaml: text) {

@@ -1,6 +1,8 @@
 // `cloud_init`: the user's own cloud-init data for an image box, and what kind of
 // cloud-init document a text is (read the same way by the validator and the merge).
 
+import Foundation
+
 /// `cloud_init user_data: "FILE"` or `cloud_init inline: """…"""`, with an optional
 /// `network_config: "FILE"`. Paths are as written (interpolated), relative to the project.
 public struct CloudInitSpec: Sendable, Equatable {
@@ -52,6 +54,54 @@ public enum CloudInitFormat: Sendable, Equatable {
     if lowered.hasPrefix("content-type:") || lowered.hasPrefix("mime-version:") { return .mime }
     for known in prefixes where first.hasPrefix(known.prefix) {
       return .part(mimeType: known.mimeType, name: known.name)
+    }
+    return nil
+  }
+
+  /// The line breaks of a MIME document (CRLF or LF), its header block's `Content-Type`
+  /// (unfolded), and that header's `boundary` parameter.
+  public static func mimeHeaders(of text: String) -> (newline: String, contentType: String?, boundary: String?) {
+    let newline = text.contains("\r\n") ? "\r\n" : "\n"
+    let headers = text.components(separatedBy: newline + newline).first ?? text
+    let contentType = header("Content-Type", in: headers, newline: newline)
+    return (newline, contentType, contentType.flatMap { parameter("boundary", of: $0) })
+  }
+
+  /// What is wrong with a MIME document for cloud-init, or nil: no `Content-Type`, or a
+  /// multi-part one with no boundary.
+  public static func mimeProblem(_ text: String) -> String? {
+    let (_, contentType, boundary) = mimeHeaders(of: text)
+    guard let contentType else {
+      return "has MIME headers but no Content-Type; start it with `Content-Type: multipart/mixed; boundary=\"…\"`"
+    }
+    if contentType.lowercased().hasPrefix("multipart/") && boundary == nil {
+      return
+        "says `Content-Type: \(contentType)` with no boundary; add `; boundary=\"…\"` naming the line between its parts"
+    }
+    return nil
+  }
+
+  /// The value of header `name` (unfolded), from a MIME header block.
+  static func header(_ name: String, in headers: String, newline: String) -> String? {
+    var value: String?
+    for line in headers.components(separatedBy: newline) {
+      if let current = value {
+        guard line.first == " " || line.first == "\t" else { break }
+        value = current + " " + line.trimmingCharacters(in: .whitespaces)
+      } else if line.lowercased().hasPrefix(name.lowercased() + ":") {
+        value = String(line.dropFirst(name.count + 1)).trimmingCharacters(in: .whitespaces)
+      }
+    }
+    return value
+  }
+
+  /// A parameter of a header value (`boundary="x"` or `boundary=x`).
+  static func parameter(_ name: String, of value: String) -> String? {
+    for piece in value.split(separator: ";").dropFirst() {
+      let pair = piece.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+      guard pair.count == 2, pair[0].lowercased() == name else { continue }
+      let raw = pair[1]
+      return raw.count >= 2 && raw.hasPrefix("\"") && raw.hasSuffix("\"") ? String(raw.dropFirst().dropLast()) : raw
     }
     return nil
   }
