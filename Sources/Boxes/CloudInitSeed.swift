@@ -28,6 +28,15 @@ public struct CloudInitSeed: Sendable, Equatable {
     self.networkConfig = networkConfig
   }
 
+  /// A machine's seed: Caravan's meta-data for `identity`, and its user-data merged with
+  /// the user's own `cloud_init` data (`userData`, named `source` in errors: its path or
+  /// `inline:`), and the user's network config as written.
+  public init(identity: CloudInitIdentity, userData: Data?, source: String, networkConfig: Data? = nil) throws {
+    self.init(
+      userData: try CloudInitUserData.merge(userData, with: identity, source: source), metaData: identity.metaData,
+      networkConfig: networkConfig)
+  }
+
   /// The files of the seed, in the order they are written.
   var files: [(name: String, data: Data)] {
     [("meta-data", metaData), ("user-data", userData)] + (networkConfig.map { [("network-config", $0)] } ?? [])

@@ -62,6 +62,20 @@ struct CloudInitSeedTests {
     #expect(members.keys.sorted() == ["meta-data", "network-config", "user-data"])
   }
 
+  @Test func aMachinesSeedHoldsCaravansMetaDataAndTheMergedUserData() throws {
+    let identity = CloudInitIdentity(
+      user: "vagrant", publicKey: "ssh-ed25519 AAAAkey web", hostname: "web", instanceID: "caravan-1")
+    let user = Data("#cloud-config\npackages: [htop]\n".utf8)
+    let machine = try CloudInitSeed(
+      identity: identity, userData: user, source: "'c.yaml'", networkConfig: seed.networkConfig)
+    let members = try isoMembers(try machine.image())
+    #expect(members["meta-data"] == identity.metaData)
+    #expect(members["user-data"] == (try CloudInitUserData.merge(user, with: identity, source: "'c.yaml'")))
+    #expect(members["network-config"] == seed.networkConfig)
+    let plain = try CloudInitSeed(identity: identity, userData: nil, source: "none")
+    #expect(plain.userData == identity.cloudConfig && plain.networkConfig == nil)
+  }
+
   @Test func withoutNetworkConfigTheSeedHoldsTwoFiles() throws {
     var plain = seed
     plain.networkConfig = nil
