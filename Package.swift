@@ -16,6 +16,8 @@ let package = Package(
     .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
     // The build's HTTP server (templates and http_dir for installers), on 127.0.0.1.
     .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
+    // YAML: user cloud-configs checked at their Machinefile line and merged with Caravan's user and key.
+    .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
   ],
   targets: [
     // Lowest layer: what every module shares (the one error type, locks, child
@@ -30,7 +32,7 @@ let package = Package(
       name: "CLibvirt", pkgConfig: "libvirt",
       providers: [.apt(["libvirt-dev"])]),
     .target(name: "Libvirt", dependencies: ["CLibvirt", "Support"]),
-    .target(name: "Machinefile", dependencies: ["Spec", "Support"]),
+    .target(name: "Machinefile", dependencies: ["Spec", "Support", .product(name: "Yams", package: "Yams")]),
     // `caravan init --from Vagrantfile`: a Vagrantfile evaluated by the host's Ruby under a recorder, as a Machinefile.
     .target(name: "VagrantImport", dependencies: ["Machinefile", "Spec", "Support"]),
     // libcurl (Debian libcurl4-openssl-dev) for box downloads; only Boxes imports it.
@@ -38,7 +40,8 @@ let package = Package(
       name: "CCurl", pkgConfig: "libcurl",
       providers: [.apt(["libcurl4-openssl-dev"])]),
     // libarchive (Debian libarchive-dev) unpacks box archives: tar in every variant, zip,
-    // gzip/bzip2/xz/zstd. Only Boxes imports it, and only in ArchiveReader.swift.
+    // gzip/bzip2/xz/zstd, and writes cloud-init seeds (ISO 9660). Only Boxes imports it, and only in
+    // ArchiveReader.swift and ISOImageWriter.swift.
     .systemLibrary(
       name: "CArchive", pkgConfig: "libarchive",
       providers: [.apt(["libarchive-dev"])]),
@@ -46,6 +49,7 @@ let package = Package(
       name: "Boxes",
       dependencies: [
         "Spec", "Support", "CCurl", "CArchive", .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "Yams", package: "Yams"),
       ],
       // The image index (`box add debian/12`): embedded as a string by the plugin, not a bundle.
       exclude: ["Resources"],
@@ -105,7 +109,10 @@ let package = Package(
     .testTarget(
       name: "BuilderTests", dependencies: ["Builder", "Host", "Core", "Machinefile", "Spec", "Support", "Boxes"],
       resources: [.copy("Golden")]),
-    .testTarget(name: "BoxesTests", dependencies: ["Boxes", "Spec", "Support", "TestSupport"]),
+    // CArchive: the seed tests read the ISO back with libarchive's own ISO 9660 reader.
+    .testTarget(
+      name: "BoxesTests",
+      dependencies: ["Boxes", "Spec", "Support", "TestSupport", "CArchive", .product(name: "Yams", package: "Yams")]),
     .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"]),
   ],
   swiftLanguageModes: [.v6]

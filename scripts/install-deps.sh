@@ -17,7 +17,8 @@ packages=(
   mmdebstrap extlinux syslinux-common e2fsprogs fdisk             # the box recipe
   libxml2-utils                                                   # virt-xml-validate's xmllint
   hyperfine time                                                  # bench/ (time: peak RSS)
-  busybox-static cpio xorriso isolinux                            # caravan build's test installer and ISO
+  busybox-static cpio xorriso isolinux                            # caravan build's test installer and ISO; xorriso reads cloud-init seeds back
+  genisoimage                                                     # isoinfo: the cloud-init seed tests read seeds back
   debian-installer-12-netboot-amd64 apt-cacher-ng netcat-openbsd  # the real Debian installer test
   ansible                                                         # provision ansible runs the host's ansible-playbook
   ruby                                                            # init --from Vagrantfile evaluates the Vagrantfile with it

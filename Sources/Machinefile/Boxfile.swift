@@ -43,8 +43,8 @@ public enum Boxfile {
     merged["http_ip"] = guestHostAddress
     merged["http_port"] = String(httpPort)
     if let version = declaredVersion(file, environment: merged) { merged["version"] = version }
-    let validator = Validator(fileName: shownAs, lines: lines, environment: merged)
     let directory = (path as NSString).deletingLastPathComponent
+    let validator = Validator(fileName: shownAs, lines: lines, environment: merged, directory: directory)
     let spec = validator.validateBoxfile(file, path: path, directory: directory, variables: values)
     return (validator.hasErrors ? nil : spec, validator.diagnostics)
   }

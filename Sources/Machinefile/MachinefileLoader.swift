@@ -33,7 +33,8 @@ public enum Machinefile {
     let shown = shownAs ?? path
     let source = try read(path, shownAs: shownAs)
     let layers = try variableLayers(variables, machinefile: FileSystem.absolute(path), shownAs: shown)
-    return check(source: source, fileName: shown, environment: environment, layers: layers)
+    let directory = (FileSystem.absolute(path) as NSString).deletingLastPathComponent
+    return check(source: source, fileName: shown, environment: environment, layers: layers, directory: directory)
   }
 
   /// `path` as the user would name it from `cwd`: relative when it is inside
@@ -61,14 +62,17 @@ public enum Machinefile {
 
   /// `check` with the values of `--var`, the var files and `Machinefile.vars` (`layers`, in
   /// precedence order). `${NAME}` reads a declared `var`'s value, else the environment.
-  static func check(source: String, fileName: String, environment: [String: String], layers: [VariableLayer])
-    -> (spec: ProjectSpec?, diagnostics: [Diagnostic])
-  {
+  /// Host files the file names (`cloud_init user_data:`) are looked for in `directory`
+  /// (default: the folder of `fileName`, from the current one).
+  static func check(
+    source: String, fileName: String, environment: [String: String], layers: [VariableLayer],
+    directory: String? = nil
+  ) -> (spec: ProjectSpec?, diagnostics: [Diagnostic]) {
     let (parsed, lines, failure) = parse(source: source, fileName: fileName)
     guard let file = parsed else { return (nil, failure) }
     let variables = VariableResolution(of: file, layers: layers, environment: environment, environmentFirst: true)
     let merged = environment.merging(variables.values) { _, own in own }
-    let validator = Validator(fileName: fileName, lines: lines, environment: merged)
+    let validator = Validator(fileName: fileName, lines: lines, environment: merged, directory: directory)
     validator.variableSources = variables.sources
     validator.declaredNames = Set(variables.names)
     let checked = validator.validate(file)

@@ -92,10 +92,11 @@ extension Validator {
   }
 
   /// Script bodies reach the shell as written: `inline:` of `provision`/`postinstall`,
-  /// `run:`/`run_remote:` of `trigger`. Their `${…}` and `$$` are the shell's.
+  /// `run:`/`run_remote:` of `trigger`. Their `${…}` and `$$` are the shell's. So does
+  /// `inline:` of `cloud_init` reach cloud-init (a cloud-config's `runcmd` is a script too).
   static func isScriptBody(_ argument: Argument, of statement: Statement) -> Bool {
     switch statement.name {
-    case "provision", "postinstall": return argument.label == "inline"
+    case "provision", "postinstall", "cloud_init": return argument.label == "inline"
     case "trigger": return argument.label == "run" || argument.label == "run_remote"
     default: return false
     }

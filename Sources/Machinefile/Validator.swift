@@ -2,6 +2,7 @@
 // (it does not stop at the first), in the order a reader meets them. What it accepts it
 // records in a `CheckedFile` for lowering.
 
+import Foundation
 import Spec
 import Support
 
@@ -9,6 +10,8 @@ final class Validator {
   let fileName: String
   let lines: SourceLines
   let environment: [String: String]
+  /// The Machinefile's folder: where relative host paths that are checked now start.
+  let directory: String
   /// Where each declared `var` got its value (`--var`, `Machinefile.vars:3`, …), for messages.
   var variableSources: [String: String] = [:]
   /// Each `var` declared so far and where.
@@ -19,10 +22,11 @@ final class Validator {
   private(set) var diagnostics: [Diagnostic] = []
   var result = CheckedFile()
 
-  init(fileName: String, lines: SourceLines, environment: [String: String]) {
+  init(fileName: String, lines: SourceLines, environment: [String: String], directory: String? = nil) {
     self.fileName = fileName
     self.lines = lines
     self.environment = environment
+    self.directory = directory ?? (FileSystem.absolute(fileName) as NSString).deletingLastPathComponent
   }
 
   /// Where a statement is, for messages and for expanding `${index}`/`${name}`.
@@ -38,7 +42,7 @@ final class Validator {
 
   static let topLevelSettings = [
     "version", "box", "cpus", "memory", "disk", "volume", "hostname", "forward", "network", "sync",
-    "provision", "trigger", "boot_timeout", "graceful_halt_timeout", "ssh", "libvirt", "machine", "var",
+    "provision", "cloud_init", "trigger", "boot_timeout", "graceful_halt_timeout", "ssh", "libvirt", "machine", "var",
   ]
   static let machineSettings = topLevelSettings.filter { $0 != "version" && $0 != "machine" && $0 != "var" }
 
@@ -183,6 +187,7 @@ final class Validator {
     case "network": checkNetwork(statement, scope: scope, into: &settings)
     case "sync": checkSync(statement, scope: scope, into: &settings)
     case "provision": checkProvision(statement, scope: scope, into: &settings)
+    case "cloud_init": checkCloudInit(statement, scope: scope, into: &settings)
     case "trigger": checkTrigger(statement, scope: scope, into: &settings)
     case "ssh": checkSSH(statement, scope: scope, into: &settings)
     case "libvirt": checkLibvirt(statement, scope: scope, into: &settings)

@@ -72,6 +72,8 @@ public struct MachineSpec: Sendable, Equatable {
   public var gracefulHaltTimeoutSeconds: Double = 60
   public var ssh: SSHSettings = SSHSettings()
   public var libvirt: LibvirtSettings = LibvirtSettings()
+  /// `cloud_init`: the user's own cloud-init data, merged with Caravan's user, key and hostname.
+  public var cloudInit: CloudInitSpec?
 
   /// Settings this machine uses (its own or inherited) by name, with where each
   /// was written, so that `up` can name the ones it cannot act on yet.

@@ -48,7 +48,8 @@ func goldenOutput(for name: String) throws -> String {
       ]
       : []
     (spec, diagnostics) = Machinefile.check(
-      source: source, fileName: "Machinefile", environment: goldenEnvironment, layers: layers)
+      source: source, fileName: "Machinefile", environment: goldenEnvironment, layers: layers,
+      directory: try goldenDirectory().path)
   } catch let error as MachinefileError {
     (spec, diagnostics) = (nil, error.diagnostics)
   }

@@ -115,6 +115,15 @@ func dump(_ spec: ProjectSpec) -> String {
         // Only when set, so the other golden files need not say it.
         + (libvirt.nested ? " nested=true" : "")
     )
+    // Only when set, so the other golden files need not say it.
+    if let cloudInit = machine.cloudInit {
+      let userData: String
+      switch cloudInit.userData {
+      case .file(let path): userData = "user_data=\(quoted(path))"
+      case .inline(let text): userData = "inline=\(quoted(text))"
+      }
+      out.append("  cloud_init \(userData) network_config=\(quoted(cloudInit.networkConfig))")
+    }
     out.append((["  used"] + machine.settingsUsed.map { "\($0.name)@\($0.location)" }).joined(separator: " "))
   }
   return out.joined(separator: "\n")
