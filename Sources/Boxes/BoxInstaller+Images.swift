@@ -7,11 +7,7 @@ import Support
 extension BoxInstaller {
   /// The image index: `CARAVAN_IMAGE_INDEX` (a file or URL) when set, else the one Caravan ships.
   public func imageIndex() throws -> ImageIndex {
-    try ImageIndex.load(environment: environment) { url in
-      let download = makeDownload(url)
-      download.maximumSize = 16 << 20
-      return try download.data()
-    }
+    try ImageIndex.load(environment: environment, fetch: smallDocument)
   }
 
   /// Whether `name` is an image index name `add` resolves through the index
@@ -41,19 +37,11 @@ extension BoxInstaller {
   public func checksum(fromFile location: String, forImage image: String) throws -> Checksum {
     let fileName = ChecksumFile.imageFileName(of: image)
     onStep("reading the checksum of \(fileName) from \(location)")
-    let data: Data
-    if BoxInstaller.isURL(location) {
-      let download = makeDownload(location)
-      download.maximumSize = 16 << 20
-      data = try download.data()
-    } else {
-      guard let contents = FileManager.default.contents(atPath: location) else {
-        throw CaravanError(
-          .notFound, "cannot read the checksum file '\(location)'",
-          hint: "Give the path or URL of the image's SHA256SUMS/SHA512SUMS file.")
-      }
-      data = contents
-    }
+    let data = try BoxInstaller.document(
+      at: location, fetch: smallDocument,
+      missing: CaravanError(
+        .notFound, "cannot read the checksum file '\(location)'",
+        hint: "Give the path or URL of the image's SHA256SUMS/SHA512SUMS file."))
     return try ChecksumFile.parse(String(decoding: data, as: UTF8.self), source: location).checksum(for: fileName)
   }
 

@@ -60,6 +60,24 @@ public final class BoxInstaller {
     return download
   }
 
+  /// A small document (a catalog, a checksum file, an image index) fetched like boxes
+  /// are, 16 MiB at most.
+  func smallDocument(_ url: String) throws -> Data {
+    let download = makeDownload(url)
+    download.maximumSize = 16 << 20
+    return try download.data()
+  }
+
+  /// A small document at `location`: a URL (through `fetch`) or a path; `missing` is
+  /// the error for a path that cannot be read.
+  static func document(
+    at location: String, fetch: (String) throws -> Data, missing: @autoclosure () -> CaravanError
+  ) throws -> Data {
+    if isURL(location) { return try fetch(location) }
+    guard let contents = FileManager.default.contents(atPath: location) else { throw missing() }
+    return contents
+  }
+
   /// Whether the token may go to `url`: only to the box server's own origin,
   /// the same scheme, host and port as `server` (CARAVAN_SERVER_URL). So never
   /// to a catalog's provider URL on another host, a Machinefile's `url:`
@@ -200,17 +218,9 @@ public final class BoxInstaller {
 
   /// Reads a catalog from a URL or a path.
   public func catalog(at location: String) throws -> BoxCatalog {
-    let data: Data
-    if BoxInstaller.isURL(location) {
-      let download = makeDownload(location)
-      download.maximumSize = 16 << 20
-      data = try download.data()
-    } else {
-      guard let contents = FileManager.default.contents(atPath: location) else {
-        throw CaravanError(.notFound, "cannot read the box catalog '\(location)'", hint: "Check the path.")
-      }
-      data = contents
-    }
+    let data = try BoxInstaller.document(
+      at: location, fetch: smallDocument,
+      missing: CaravanError(.notFound, "cannot read the box catalog '\(location)'", hint: "Check the path."))
     return try BoxCatalog.parse(data, source: location)
   }
 

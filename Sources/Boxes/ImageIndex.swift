@@ -32,17 +32,11 @@ public struct ImageIndex: Sendable, Equatable {
   /// `fetch` reads a URL (BoxInstaller passes its download).
   public static func load(environment: [String: String], fetch: (String) throws -> Data) throws -> ImageIndex {
     guard let location = environment["CARAVAN_IMAGE_INDEX"], !location.isEmpty else { return try shipped() }
-    let data: Data
-    if BoxInstaller.isURL(location) {
-      data = try fetch(location)
-    } else {
-      guard let contents = FileManager.default.contents(atPath: location) else {
-        throw CaravanError(
-          .notFound, "cannot read the image index '\(location)' (CARAVAN_IMAGE_INDEX)",
-          hint: "Check the path, or unset CARAVAN_IMAGE_INDEX to use the index Caravan ships.")
-      }
-      data = contents
-    }
+    let data = try BoxInstaller.document(
+      at: location, fetch: fetch,
+      missing: CaravanError(
+        .notFound, "cannot read the image index '\(location)' (CARAVAN_IMAGE_INDEX)",
+        hint: "Check the path, or unset CARAVAN_IMAGE_INDEX to use the index Caravan ships."))
     return try parse(data, source: "the image index \(location) (CARAVAN_IMAGE_INDEX)")
   }
 
