@@ -83,6 +83,18 @@ extension Validator {
     return valid ? groups : nil
   }
 
+  /// An Ansible group name: a letter or '_', then letters, digits, '_', '-' and '.'.
+  /// Ansible warns about '-' and '.' ("invalid characters … not replaced") but keeps
+  /// and uses them, and real projects' inventories have them (kubespray's `kube-master`).
+  static func isGroupName(_ name: String) -> Bool {
+    guard let first = name.unicodeScalars.first, first.isASCII, first == "_" || first.properties.isAlphabetic else {
+      return false
+    }
+    return name.unicodeScalars.allSatisfy {
+      $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "_-.".unicodeScalars.contains($0))
+    }
+  }
+
   /// A key of `groups:`: the group's name and its section (`""`, `children` or `vars`).
   private func groupKey(_ entry: MapEntry, _ subject: String) -> (name: String, section: String)? {
     let parts = entry.key.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
@@ -95,10 +107,9 @@ extension Validator {
       )
       return nil
     }
-    guard isVariableName(name) else {
-      let suggestion = name.replacingOccurrences(of: "-", with: "_")
+    guard Validator.isGroupName(name) else {
       report(
-        "group name '\(name)' in \(subject) is not one Ansible takes; use letters, digits and '_', not starting with a digit\(isVariableName(suggestion) ? " (e.g. '\(suggestion)')" : "")"
+        "group name '\(name)' in \(subject) is not one Ansible takes; use letters, digits, '_', '-' and '.', starting with a letter or '_'"
       )
       return nil
     }
@@ -154,7 +165,7 @@ extension Validator {
       case .string(let literal, false): name = literal.plainText
       default: break
       }
-      guard let name, isVariableName(name) else {
+      guard let name, Validator.isGroupName(name) else {
         error("\(subject) expects group names, e.g. [\"web\", \"db\"], got \(element.described)", at: element)
         valid = false
         continue
