@@ -10,7 +10,9 @@
 #     daemons, guests) stopped, the account and its home (its pool) removed;
 #   - network namespaces caravan-e2e-PID and cvrmPID with their daemons and state
 #     (scripts/netns-libvirt.sh stop);
-#   - the harness folders /tmp/caravan-e2e-NAME-PID.
+#   - the harness folders /tmp/caravan-e2e-NAME-PID;
+#   - key copies in the shared warm homes (/var/tmp/caravan-test/warm-home-*/keys/machines)
+#     of domains libvirt no longer has.
 # Run with libvirtd up (under libvirt-env.sh), as root. Says what it removed.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,6 +29,17 @@ for domain in $(v list --all --name 2>/dev/null); do
   v undefine "$domain" --managed-save --snapshots-metadata --remove-all-storage >/dev/null 2>&1 \
     || v undefine "$domain" --managed-save --snapshots-metadata >/dev/null 2>&1
   say "removed domain $domain (of a run whose process ${BASH_REMATCH[1]} is gone)"
+done
+
+# Key copies a removed domain left in the shared warm homes (their project folders, and so
+# their domain names, are the same in every run): those of no domain, older than 10 minutes
+# (a run beside this one makes its copy a moment before its domain).
+domains=" $(v list --all --name 2>/dev/null | tr '\n' ' ') "
+for copy in $(find /var/tmp/caravan-test/warm-home-*/keys/machines -mindepth 1 -maxdepth 1 -name 'caravan-*' \
+  -mmin +10 2>/dev/null); do
+  [[ $domains == *" ${copy##*/} "* ]] && continue
+  rm -rf "$copy"
+  say "removed the key copy $copy (libvirt has no domain ${copy##*/})"
 done
 
 while IFS=: read -r user _ uid _ _ home _; do
