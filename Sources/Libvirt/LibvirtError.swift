@@ -75,6 +75,11 @@ public struct LibvirtError: Error, CustomStringConvertible, Sendable {
 /// report errors ourselves, once, in words a user can act on.
 let silenceLibvirtOnce: Void = {
   virSetErrorFunc(nil) { _, _ in }
+  // libvirt writes to sockets and to the pipes of the `ssh` it runs for a remote URI; one that
+  // closes first (an ssh that could not connect) must fail that write with EPIPE, not kill
+  // this process with SIGPIPE: libvirt asks its applications to ignore the signal. (A CI run
+  // saw `caravan status` on an unreachable qemu+ssh URI end by signal 13, saying nothing.)
+  signal(SIGPIPE, SIG_IGN)
   _ = virInitialize()
 }()
 
