@@ -44,8 +44,14 @@ public enum NetworkLayout {
   /// a public network must name its bridge. A private line's network carries the
   /// subnet of the other family that the project makes dual stack with it.
   public static func interfaces(of machine: MachineSpec, project: Project) throws -> [MachineInterface] {
+    try interfaces(of: machine, project: project, partners: try dualStack(project))
+  }
+
+  /// The same, with the project's dual-stack pairs already read (`check` reads them once for all machines).
+  static func interfaces(of machine: MachineSpec, project: Project, partners: [IPSubnet: IPSubnet]) throws
+    -> [MachineInterface]
+  {
     let domain = project.domainName(for: machine.name)
-    let partners = try dualStack(project)
     return try machine.networks.enumerated().map { index, network in
       let mac = NetworkLayout.mac(domain: domain, index: index)
       switch network {
@@ -179,13 +185,15 @@ public enum NetworkLayout {
     var result: [String: [MachineInterface]] = [:]
     var owners: [IPAddress: String] = [:]
     var subnets: [IPSubnet: String] = [:]
+    let partners = try dualStack(project)
     for machine in project.spec.machines {
-      let interfaces = try interfaces(of: machine, project: project)
+      let interfaces = try interfaces(of: machine, project: project, partners: partners)
       result[machine.name] = interfaces
       for interface in interfaces {
-        guard case .privateNetwork(_, let address, let prefix) = interface.kind else { continue }
-        let subnet = IPSubnet(
-          containing: address ?? .v4(IPv4Address(defaultDHCPSubnet) ?? IPv4Address(0)), prefix: prefix)
+        guard case .privateNetwork(let network, let address, _) = interface.kind,
+          // The line's own subnet: of its address's family (a DHCP line's is IPv4).
+          let subnet = network.subnets.first(where: { $0.isIPv6 == (address?.isIPv6 ?? false) })
+        else { continue }
         if let other = subnets.first(where: { $0.key != subnet && $0.key.overlaps(subnet) }) {
           throw CaravanError(
             .invalidInput,
