@@ -174,7 +174,7 @@ extension Validator {
       error("'network private' needs ip: or dhcp: true \(scope.description), e.g. `\(example)`", at: statement)
     }
     if let ip, let option = args.options["ip"] {
-      checkFamily(of: ip, netmask: args.options["netmask"], prefix: prefix.map { ($0, args.options["prefix"]) })
+      checkFamily(of: ip, netmask: args.options["netmask"], prefix: prefix, prefixOption: args.options["prefix"])
       checkAddressRange(ip, netmask: netmask, prefix: prefix, at: option.value, scope: scope)
     }
     append(statement, to: &settings) { machine, expansion in
@@ -246,20 +246,18 @@ extension Validator {
   static func prefixRange(ipv6: Bool) -> ClosedRange<Int> { ipv6 ? 8...126 : 8...30 }
 
   /// `netmask:` is IPv4's; `prefix:` must suit the address's family.
-  fileprivate func checkFamily(of ip: StringLiteral?, netmask: Argument?, prefix: (Int, Argument?)?) {
-    let address = ip.flatMap(expandedOnce).flatMap(IPAddress.init)
-    if ip != nil, address == nil { return }
-    let ipv6 = address?.isIPv6 ?? false
-    if ipv6, let netmask {
+  fileprivate func checkFamily(of ip: StringLiteral, netmask: Argument?, prefix: Int?, prefixOption: Argument?) {
+    guard let text = expandedOnce(ip), let address = IPAddress(text) else { return }
+    if address.isIPv6, let netmask {
       error(
-        "'netmask:' is for IPv4 addresses, and \"\(address?.description ?? "")\" is IPv6; write its prefix length instead, e.g. `prefix: 64`",
+        "'netmask:' is for IPv4 addresses, and \"\(address)\" is IPv6; write its prefix length instead, e.g. `prefix: 64`",
         atLabelOf: netmask)
     }
-    guard let (length, option) = prefix, let option else { return }
-    let range = Validator.prefixRange(ipv6: ipv6)
+    guard let length = prefix, let option = prefixOption else { return }
+    let range = Validator.prefixRange(ipv6: address.isIPv6)
     guard !range.contains(length) else { return }
     error(
-      "'prefix:' of an \(ipv6 ? "IPv6" : "IPv4") private network must be between \(range.lowerBound) and \(range.upperBound), got \(length) (\(length > range.upperBound ? "no room for the host and machines" : "a subnet far too large"))",
+      "'prefix:' of an \(address.isIPv6 ? "IPv6" : "IPv4") private network must be between \(range.lowerBound) and \(range.upperBound), got \(length) (\(length > range.upperBound ? "no room for the host and machines" : "a subnet far too large"))",
       at: option.value)
   }
 
