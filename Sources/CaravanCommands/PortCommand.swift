@@ -16,7 +16,9 @@ struct PortCommand: ParsableCommand {
   func run() throws {
     let context = try Context(variables)
     let spec = try context.singleMachine(machine)
-    let forwards = try context.lifecycle(try context.hypervisor()).forwards(of: spec)
+    let lifecycle = context.lifecycle(try context.hypervisor())
+    let forwards = try lifecycle.forwards(of: spec)
+    let displays = guest == nil ? try lifecycle.displays(of: spec) : []
     // On a remote libvirt, the ports are bound on its host's loopback.
     let jump = try LibvirtURI.jump(for: context.uri)
     if let guest {
@@ -45,12 +47,20 @@ struct PortCommand: ParsableCommand {
         }
         return row
       }
-      let data = try JSONSerialization.data(withJSONObject: rows, options: [.prettyPrinted, .sortedKeys])
+      let displayRows = displays.map { display -> [String: Any] in
+        ["display": display.type, "host": display.port, "host_ip": display.hostIP, "protocol": "tcp", "ssh": false]
+      }
+      let data = try JSONSerialization.data(withJSONObject: rows + displayRows, options: [.prettyPrinted, .sortedKeys])
       print(String(decoding: data, as: UTF8.self))
       return
     }
     for (index, forward) in forwards.enumerated() {
       print("    \(PortCommand.line(forward, remote: jump, ssh: index == 0))")
+    }
+    for display in displays {
+      print(
+        "    \(display.type) display => \(display.port) (host) [\(display.url)\(jump.map { " on \($0.destination)" } ?? "")]"
+      )
     }
   }
 

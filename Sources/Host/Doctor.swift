@@ -127,6 +127,7 @@ public struct Doctor {
     checks.append(hostChecks.sshClient(withVersion: true))
     checks.append(hostChecks.homeDisk(errorBelow: errorThreshold(), warningBelow: Doctor.warningThreshold))
     checks.append(poolDisk(poolFacts, local: local))
+    if local { checks.append(contentsOf: hostChecks.firmwareAndTPM()) }
     checks.append(contentsOf: hostChecks.optionalTools())
     return checks
   }

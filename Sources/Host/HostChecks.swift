@@ -193,6 +193,36 @@ public struct HostChecks {
   }
 
   /// The host tools of optional features: a warning for each one missing.
+  /// UEFI and TPM, for `libvirt { firmware uefi; secure_boot true; tpm true }`: OVMF's
+  /// firmware descriptors (libvirt chooses the files by them) and its Secure Boot
+  /// variant, and swtpm with swtpm_setup (libvirt starts one per machine). Warnings:
+  /// only machines that ask for them need them.
+  public func firmwareAndTPM() -> [HealthCheck] {
+    let descriptors = ["/usr/share/qemu/firmware", "/etc/qemu/firmware"]
+    let ovmf = "/usr/share/OVMF/OVMF_CODE_4M.fd"
+    let secure = "/usr/share/OVMF/OVMF_CODE_4M.ms.fd"
+    var checks: [HealthCheck] = []
+    if host.exists(ovmf), descriptors.contains(where: host.exists) {
+      let withSecure = host.exists(secure) ? ", with Secure Boot (\(secure))" : ", without its Secure Boot variant"
+      checks.append(HealthCheck("ovmf", .ok, "UEFI firmware at \(ovmf)\(withSecure), for `libvirt { firmware uefi }`"))
+    } else {
+      checks.append(
+        HealthCheck(
+          "ovmf", .warning,
+          "no UEFI firmware (\(ovmf) and its descriptors in /usr/share/qemu/firmware): machines with `libvirt { firmware uefi }` or `secure_boot true`, and UEFI images, cannot start",
+          fix: "Install the Debian package ovmf, if you use UEFI machines."))
+    }
+    if let swtpm = host.findProgram("swtpm"), host.findProgram("swtpm_setup") != nil {
+      checks.append(HealthCheck("swtpm", .ok, "swtpm at \(swtpm), for `libvirt { tpm true }`"))
+    } else {
+      checks.append(
+        HealthCheck(
+          "swtpm", .warning, "swtpm or swtpm_setup is not on PATH: machines with `libvirt { tpm true }` cannot start",
+          fix: "Install the Debian packages swtpm and swtpm-tools, if you use `tpm true`."))
+    }
+    return checks
+  }
+
   public func optionalTools() -> [HealthCheck] {
     let tools: [(id: String, program: String, feature: String, package: String)] = [
       ("mmdebstrap", "mmdebstrap", "`caravan build` with the rootfs strategy", "mmdebstrap"),

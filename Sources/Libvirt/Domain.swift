@@ -109,11 +109,12 @@ public final class Domain {
     throw error.caravanError
   }
 
-  /// Removes the definition (with its managed save image, snapshot metadata and
-  /// NVRAM where the driver knows NVRAM).
+  /// Removes the definition (with its managed save image, snapshot metadata, and
+  /// NVRAM and TPM state where the driver knows them).
   public func undefine() throws {
     let base = VIR_DOMAIN_UNDEFINE_MANAGED_SAVE.rawValue | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA.rawValue
-    if virDomainUndefineFlags(handle, base | VIR_DOMAIN_UNDEFINE_NVRAM.rawValue) == 0 { return }
+    let state = VIR_DOMAIN_UNDEFINE_NVRAM.rawValue | VIR_DOMAIN_UNDEFINE_TPM.rawValue
+    if virDomainUndefineFlags(handle, base | state) == 0 { return }
     let error = LibvirtError.last("undefine domain '\(name)'")
     guard error.code == Int32(VIR_ERR_INVALID_ARG.rawValue) else { throw error.caravanError }
     try check(virDomainUndefineFlags(handle, base), "undefine domain '\(name)'")

@@ -117,6 +117,24 @@ public final class Volume {
 
   public func delete() throws { try check(virStorageVolDelete(handle, 0), "delete volume '\(name)'") }
 
+  /// Uploads `data` into the volume through a libvirt stream (a small file made here:
+  /// a cloud-init seed), so it works on remote connections too.
+  public func upload(_ data: Data) throws {
+    let stream = try connection.newStream()
+    try check(virStorageVolUpload(handle, stream.handle, 0, UInt64(data.count), 0), "upload into volume '\(name)'")
+    do {
+      var bytes = data
+      try bytes.withUnsafeMutableBytes { buffer in
+        guard let base = buffer.baseAddress, buffer.count > 0 else { return }
+        try stream.sendAll(base, count: buffer.count, operation: "upload into volume '\(name)'")
+      }
+      try stream.finish(operation: "finish the upload into volume '\(name)'")
+    } catch {
+      stream.abort()
+      throw error
+    }
+  }
+
   /// Uploads a local file into the volume through a libvirt stream, so it works
   /// on remote connections too. `progress` gets the bytes sent so far.
   public func upload(fromFile path: String, progress: ((UInt64) -> Void)? = nil) throws {

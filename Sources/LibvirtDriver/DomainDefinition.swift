@@ -12,6 +12,10 @@ public struct DomainDefinition: Equatable {
     public var volume: String
     public var target: String
     public var bus: String
+    /// What the guest reads as the disk's serial: `/dev/disk/by-id/virtio-caravan-data`.
+    public var serial: String? = nil
+    /// A read-only raw CD-ROM (the cloud-init seed) instead of a qcow2 disk.
+    public var cdrom = false
   }
 
   /// What Caravan records inside the domain, so it can find its own domains.
@@ -54,6 +58,14 @@ public struct DomainDefinition: Equatable {
   }
   /// NICs on libvirt networks and host bridges, besides the management NIC.
   public var interfaces: [NetworkAttachment] = []
+  /// UEFI (OVMF, chosen by libvirt from the firmware descriptors; its NVRAM made from
+  /// the template at the first start), with Secure Boot and enrolled keys.
+  public var uefi = false
+  public var secureBoot = false
+  /// An emulated TPM 2.0 (swtpm, started by libvirt).
+  public var tpm = false
+  /// `vnc` or `spice`, bound to 127.0.0.1 on a port libvirt chooses; nil: no display.
+  public var display: String?
 
   /// The guest's name for the `index`-th disk: vda, vdb, …
   static func diskTarget(_ index: Int) -> String { "vd" + String(UnicodeScalar(UInt8(97 + index))) }
@@ -146,11 +158,15 @@ public struct DomainDefinition: Equatable {
       sharedMemory: hasVirtiofs, vcpus: vcpus, machineType: machineType, cpuMode: cpuMode,
       cpuFeatures: cpuFeatures,
       disks: disks.map { disk in
-        DomainSkeleton.qcow2Disk(
-          type: "volume", source: [("pool", disk.pool), ("volume", disk.volume)], target: disk.target, bus: disk.bus)
+        let source = [("pool", disk.pool), ("volume", disk.volume)]
+        return disk.cdrom
+          ? DomainSkeleton.cdrom(type: "volume", source: source, target: disk.target, bus: disk.bus)
+          : DomainSkeleton.qcow2Disk(
+            type: "volume", source: source, target: disk.target, bus: disk.bus, serial: disk.serial)
       },
       interfaces: interfaces.enumerated().map { DomainDefinition.interface($0.element, index: $0.offset) },
       consoleLog: consoleLog, filesystems: filesystems.map { DomainDefinition.filesystem($0, ninep: ninepAccess) },
-      forwards: forwards, restrictNetwork: restrictNetwork)
+      forwards: forwards, restrictNetwork: restrictNetwork, uefi: uefi, secureBoot: secureBoot, tpm: tpm,
+      display: display)
   }
 }

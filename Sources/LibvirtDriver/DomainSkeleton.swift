@@ -37,6 +37,14 @@ struct DomainSkeleton {
   var filesystems: [XMLElement] = []
   var forwards: [ResolvedForward]
   var restrictNetwork = false
+  /// UEFI firmware (OVMF), chosen by libvirt from the firmware descriptors.
+  var uefi = false
+  /// With `uefi`: Secure Boot and the enrolled keys (needs q35 and SMM).
+  var secureBoot = false
+  /// An emulated TPM 2.0 (CRB), swtpm started by libvirt.
+  var tpm = false
+  /// A display (`vnc` or `spice`) on 127.0.0.1, its port chosen by libvirt.
+  var display: String?
 
   /// The PCI slot of the management NIC (QEMU's own, outside libvirt's view);
   /// the other NICs take the slots after it, so every guest names the
@@ -70,10 +78,10 @@ struct DomainSkeleton {
           children: [XMLElement("source", [("type", "memfd")]), XMLElement("access", [("mode", "shared")])]))
     }
     elements.append(XMLElement("vcpu", text: String(vcpus)))
-    elements.append(
-      XMLElement(
-        "os", children: [XMLElement("type", [("arch", "x86_64"), ("machine", machineType)], text: "hvm")] + boot))
-    elements.append(XMLElement("features", children: [XMLElement("acpi"), XMLElement("apic")]))
+    elements.append(os)
+    var features = [XMLElement("acpi"), XMLElement("apic")]
+    if secureBoot { features.append(XMLElement("smm", [("state", "on")])) }
+    elements.append(XMLElement("features", children: features))
     if cpuMode != nil || !cpuFeatures.isEmpty {
       let features = cpuFeatures.map { XMLElement("feature", [("policy", "require"), ("name", $0)]) }
       elements.append(XMLElement("cpu", [("mode", cpuMode ?? "host-passthrough")], children: features))
@@ -85,8 +93,31 @@ struct DomainSkeleton {
     return elements
   }
 
+  /// `<os>`: the machine type, the firmware (libvirt picks OVMF's files by the features
+  /// asked for, both said so the choice never depends on which descriptor sorts first), boot.
+  private var os: XMLElement {
+    var children = [XMLElement("type", [("arch", "x86_64"), ("machine", machineType)], text: "hvm")]
+    var attributes: [(String, String)] = []
+    if uefi {
+      attributes.append(("firmware", "efi"))
+      let enabled = secureBoot ? "yes" : "no"
+      children.append(
+        XMLElement(
+          "firmware",
+          children: [
+            XMLElement("feature", [("enabled", enabled), ("name", "enrolled-keys")]),
+            XMLElement("feature", [("enabled", enabled), ("name", "secure-boot")]),
+          ]))
+      if secureBoot { children.append(XMLElement("loader", [("secure", "yes")])) }
+    }
+    return XMLElement("os", attributes, children: children + boot)
+  }
+
   private var devices: XMLElement {
     var devices = XMLElement("devices", children: disks + interfaces)
+    if disks.contains(where: { $0.children.contains { $0.name == "target" && $0.attribute("bus") == "scsi" } }) {
+      devices.children.append(XMLElement("controller", [("type", "scsi"), ("model", "virtio-scsi")]))
+    }
     var serial = XMLElement("serial", [("type", "pty")], children: [XMLElement("target", [("port", "0")])])
     if let consoleLog {
       serial.children.insert(
@@ -99,6 +130,18 @@ struct DomainSkeleton {
       devices.children.append(XMLElement("input", [("type", "keyboard"), ("bus", "ps2")]))
       devices.children.append(XMLElement("graphics", [("type", "vnc"), ("listen", "127.0.0.1"), ("autoport", "yes")]))
       devices.children.append(XMLElement("video", children: [XMLElement("model", [("type", "vga")])]))
+    } else if let display {
+      devices.children.append(XMLElement("input", [("type", "tablet"), ("bus", "usb")]))
+      devices.children.append(
+        XMLElement(
+          "graphics", [("type", display), ("autoport", "yes")],
+          children: [XMLElement("listen", [("type", "address"), ("address", "127.0.0.1")])]))
+      devices.children.append(XMLElement("video", children: [XMLElement("model", [("type", "virtio")])]))
+    }
+    if tpm {
+      devices.children.append(
+        XMLElement(
+          "tpm", [("model", "tpm-crb")], children: [XMLElement("backend", [("type", "emulator"), ("version", "2.0")])]))
     }
     devices.children.append(
       XMLElement(
@@ -122,13 +165,29 @@ struct DomainSkeleton {
   }
 
   /// A qcow2 disk whose `source` is a pool volume (`pool`, `volume`) or a file (`file`).
-  static func qcow2Disk(type: String, source: [(String, String)], target: String, bus: String) -> XMLElement {
-    XMLElement(
+  static func qcow2Disk(
+    type: String, source: [(String, String)], target: String, bus: String, serial: String? = nil
+  ) -> XMLElement {
+    var disk = XMLElement(
       "disk", [("type", type), ("device", "disk")],
       children: [
         XMLElement("driver", [("name", "qemu"), ("type", "qcow2"), ("discard", "unmap")]),
         XMLElement("source", source),
         XMLElement("target", [("dev", target), ("bus", bus)]),
+      ])
+    if let serial { disk.children.append(XMLElement("serial", text: serial)) }
+    return disk
+  }
+
+  /// A read-only raw CD-ROM whose `source` is a pool volume or a file.
+  static func cdrom(type: String, source: [(String, String)], target: String, bus: String) -> XMLElement {
+    XMLElement(
+      "disk", [("type", type), ("device", "cdrom")],
+      children: [
+        XMLElement("driver", [("name", "qemu"), ("type", "raw")]),
+        XMLElement("source", source),
+        XMLElement("target", [("dev", target), ("bus", bus)]),
+        XMLElement("readonly"),
       ])
   }
 

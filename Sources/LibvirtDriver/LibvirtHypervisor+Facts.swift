@@ -20,6 +20,25 @@ extension LibvirtHypervisor {
       progress: try found.metadata(namespace: LibvirtHypervisor.progressNamespace).flatMap(LibvirtHypervisor.progress))
   }
 
+  public func displays(domain: String) throws -> [Display] {
+    guard let found = try connection.domain(named: domain), try found.state() != .shutoff else { return [] }
+    return LibvirtHypervisor.displays(inDomainXML: try found.xml())
+  }
+
+  /// The `<graphics>` of a live domain's XML with the ports libvirt gave them
+  /// (`port='-1'` until it has one: left out).
+  static func displays(inDomainXML xml: String) -> [Display] {
+    xml.components(separatedBy: "<graphics ").dropFirst().compactMap { element in
+      let tag = element.prefix { $0 != ">" }
+      func attribute(_ name: String) -> String? {
+        guard let start = tag.range(of: " \(name)='") ?? tag.range(of: "\(name)='") else { return nil }
+        return String(tag[start.upperBound...].prefix { $0 != "'" })
+      }
+      guard let type = attribute("type"), let port = attribute("port").flatMap(Int.init), port > 0 else { return nil }
+      return Display(type: type, hostIP: attribute("listen") ?? "127.0.0.1", port: port)
+    }
+  }
+
   public func diskExists(domain: String) throws -> Bool {
     let found = try connection.domain(named: domain)
     let poolName = try found.flatMap { try metadata(of: $0)?.pool } ?? defaultPool ?? BoxPool.defaultName

@@ -58,15 +58,14 @@ public final class LibvirtHypervisor: Hypervisor {
       """
   }
 
-  /// The `libvirt { … }` settings this driver acts on (firmware not yet; graphics
-  /// only as `none`, the default: its domains have no display), and `network`
-  /// (private networks it defines, host bridges it attaches to).
+  /// The `libvirt { … }` settings this driver acts on, and `network` (private
+  /// networks it defines, host bridges it attaches to).
   public static let support = SettingSupport(
     settings: [
       "network", "libvirt", "libvirt.uri", "libvirt.accel", "libvirt.pool", "libvirt.machine_type",
-      "libvirt.cpu_mode", "libvirt.nested", "libvirt.warm",
-    ],
-    defaultsOnly: ["libvirt.graphics"])
+      "libvirt.cpu_mode", "libvirt.nested", "libvirt.warm", "libvirt.firmware", "libvirt.secure_boot",
+      "libvirt.tpm", "libvirt.graphics",
+    ])
   public var support: SettingSupport { LibvirtHypervisor.support }
 
   // MARK: Queries
@@ -190,11 +189,16 @@ public final class LibvirtHypervisor: Hypervisor {
     let boxes = BoxPool(connection: connection, name: plan.pool ?? defaultPool)
     try prepareSession(pool: boxes.name)
     let boxVolumes = try boxes.importBox(plan.box, lockDirectory: lockDirectory, progress: progress)
-    let disks = boxVolumes.indices.map { index in
+    let rootCapacity = try LibvirtHypervisor.rootCapacity(plan, boxCapacity: try boxVolumes[0].info().capacity)
+    let boxDisks = boxVolumes.indices.map { index in
       DomainDefinition.Disk(
         pool: boxes.name, volume: LibvirtHypervisor.overlayName(plan.domainName, disk: index),
         target: DomainDefinition.diskTarget(index), bus: "virtio")
     }
+    let disks =
+      boxDisks
+      + LibvirtHypervisor.deviceDisks(
+        plan, pool: boxes.name, boxDisks: boxDisks.count, machineType: LibvirtHypervisor.machineType(plan))
     let existing = try connection.domain(named: plan.domainName)
     var definition = try domainDefinition(plan, pool: boxes.name, disks: disks, uuid: try existing?.uuid())
     let pool = try boxes.ensure()
@@ -203,19 +207,34 @@ public final class LibvirtHypervisor: Hypervisor {
       definition.metadata.boxVolume = (backing as NSString).lastPathComponent
     }
     let uuid = try connection.defineDomain(xml: definition.xml, name: plan.domainName).uuid()
-    for (disk, boxVolume) in zip(disks, boxVolumes) where try pool.volume(named: disk.volume) == nil {
-      try createOverlay(named: disk.volume, on: boxVolume, in: pool)
+    // From here a kill leaves a domain with Caravan metadata: `destroy` finds it and every volume named after it.
+    for (index, (disk, boxVolume)) in zip(boxDisks, boxVolumes).enumerated() {
+      if let made = try pool.volume(named: disk.volume) {
+        if index == 0 { try growRootDisk(made, to: rootCapacity, progress: progress) }
+      } else {
+        try createOverlay(named: disk.volume, on: boxVolume, in: pool, capacity: index == 0 ? rootCapacity : nil)
+      }
     }
+    try createVolumes(plan, in: pool, progress: progress)
+    try writeSeed(plan, in: pool)
     return uuid
   }
 
-  /// A qcow2 volume `name` in `pool` backed by `boxVolume`: O(1), no copy.
+  /// The machine type: the plan's, else q35 for Secure Boot (it needs SMM), else pc.
+  static func machineType(_ plan: MachinePlan) -> String {
+    plan.machineType ?? (plan.devices.secureBoot ? "q35" : "pc")
+  }
+
+  /// A qcow2 volume `name` in `pool` backed by `boxVolume`: O(1), no copy; its
+  /// virtual size is the box image's, or `capacity` (`disk`: larger).
   @discardableResult
-  func createOverlay(named name: String, on boxVolume: Volume, in pool: StoragePool) throws -> Volume {
+  func createOverlay(named name: String, on boxVolume: Volume, in pool: StoragePool, capacity: UInt64? = nil) throws
+    -> Volume
+  {
     let xml = """
       <volume>
         <name>\(name)</name>
-        <capacity unit='bytes'>\(try boxVolume.info().capacity)</capacity>
+        <capacity unit='bytes'>\(try capacity ?? boxVolume.info().capacity)</capacity>
         <target><format type='qcow2'/></target>
         <backingStore><path>\(try boxVolume.path())</path><format type='qcow2'/></backingStore>
       </volume>
@@ -231,7 +250,7 @@ public final class LibvirtHypervisor: Hypervisor {
       name: plan.domainName, uuid: uuid,
       type: plan.accelerator == .kvm ? "kvm" : "qemu",
       memoryMiB: plan.memoryMiB, vcpus: plan.cpus,
-      machineType: plan.machineType ?? "pc",
+      machineType: LibvirtHypervisor.machineType(plan),
       cpuMode: plan.accelerator == .kvm ? (plan.cpuMode ?? "host-passthrough") : plan.cpuMode,
       cpuFeatures: try requiredCPUFeatures(plan),
       metadata: .init(
@@ -242,7 +261,8 @@ public final class LibvirtHypervisor: Hypervisor {
       forwards: plan.forwards, restrictNetwork: plan.network == .userMode(restricted: true),
       filesystems: plan.sharedFolders,
       ninepAccess: qemuIsCaller ? .squash : .mapped,
-      interfaces: plan.attachments)
+      interfaces: plan.attachments, uefi: plan.devices.firmware == .uefi, secureBoot: plan.devices.secureBoot,
+      tpm: plan.devices.tpm, display: plan.devices.graphics == .none ? nil : plan.devices.graphics.rawValue)
   }
 
   public func start(domain: String) throws {
@@ -261,26 +281,35 @@ public final class LibvirtHypervisor: Hypervisor {
     try found.destroy()
   }
 
-  public func remove(domain: String, keepLogs: Bool) throws {
+  @discardableResult
+  public func remove(domain: String, keepLogs: Bool, keepVolumes: Set<String>) throws -> [String] {
     var poolName = defaultPool ?? BoxPool.defaultName
     if let found = try connection.domain(named: domain) {
       if let meta = try metadata(of: found) { poolName = meta.pool }
       if try found.state() != .shutoff { try found.destroy() }
       try found.undefine()
     }
+    var kept: [String] = []
     if let pool = try connection.pool(named: poolName) {
       // Caravan's pool: an inactive one is started, or its overlays would be missed.
       if try !pool.isActive() { try pool.start() }
       try pool.refresh()
-      for volume in try pool.volumes()
-      where volume.name == LibvirtHypervisor.overlayName(domain)
-        || (volume.name.hasPrefix(domain + "-disk") && volume.name.hasSuffix(".qcow2"))
-      {
-        try volume.delete()
+      for volume in try pool.volumes() {
+        let (isMachine, named) = LibvirtHypervisor.machineVolume(volume.name, of: domain)
+        guard isMachine else { continue }
+        if let named, keepVolumes.contains(named) {
+          kept.append(try volume.path())
+        } else {
+          try volume.delete()
+        }
       }
     }
     // A remote libvirt's logs are on its host, out of reach: nothing here is removed.
-    if keepLogs || !LibvirtURI.isLocalURI(uri) { return }
+    if !keepLogs && LibvirtURI.isLocalURI(uri) { removeLogs(domain) }
+    return kept
+  }
+
+  private func removeLogs(_ domain: String) {
     try? FileManager.default.removeItem(atPath: consoleLogPath(domain: domain))
     try? FileManager.default.removeItem(atPath: folders.qemuLog(domain: domain))
   }

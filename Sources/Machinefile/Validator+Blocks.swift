@@ -53,7 +53,8 @@ extension Validator {
 
   static let sshSettings = ["user", "port", "private_key", "insert_key", "forward_agent", "extra_args"]
   static let libvirtSettings = [
-    "uri", "accel", "machine_type", "cpu_mode", "nested", "firmware", "graphics", "pool", "warm",
+    "uri", "accel", "machine_type", "cpu_mode", "nested", "firmware", "secure_boot", "tpm", "graphics", "pool",
+    "warm",
   ]
   static let sshExamples = [
     "user": "user \"vagrant\"", "port": "port 22", "private_key": "private_key \"~/.ssh/id_ed25519\"",
@@ -63,7 +64,8 @@ extension Validator {
   static let libvirtExamples = [
     "uri": "uri \"qemu:///system\"", "accel": "accel tcg", "machine_type": "machine_type \"q35\"",
     "cpu_mode": "cpu_mode \"host-passthrough\"", "firmware": "firmware uefi", "graphics": "graphics vnc",
-    "pool": "pool \"default\"", "warm": "warm true", "nested": "nested true",
+    "pool": "pool \"default\"", "warm": "warm true", "nested": "nested true", "secure_boot": "secure_boot true",
+    "tpm": "tpm true",
   ]
 
   func checkSSH(_ statement: Statement, scope: Scope, into settings: inout CheckedScope) {
@@ -136,6 +138,12 @@ extension Validator {
       case "nested":
         guard let flag = bool(value, subject) else { return }
         store(key, setting, in: &settings) { machine, _ in machine.libvirt.nested = flag }
+      case "secure_boot":
+        guard let flag = bool(value, subject) else { return }
+        store(key, setting, in: &settings) { machine, _ in machine.libvirt.secureBoot = flag }
+      case "tpm":
+        guard let flag = bool(value, subject) else { return }
+        store(key, setting, in: &settings) { machine, _ in machine.libvirt.tpm = flag }
       default:
         guard let text = stringOrName(value, subject, example: example) else { return }
         checkText(text, at: value, scope: scope) { $0.isEmpty ? "\(subject) is empty" : nil }

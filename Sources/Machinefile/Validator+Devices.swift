@@ -14,7 +14,7 @@ extension Validator {
   func checkVolume(_ statement: Statement, scope: Scope, into settings: inout CheckedScope) {
     let example = "volume \"data\", size: 10GiB"
     let args = arguments(
-      of: statement, scope: scope, positional: 1, example: example, options: ["size", "bus"], needs: "a name")
+      of: statement, scope: scope, positional: 1, example: example, options: ["size", "bus", "keep"], needs: "a name")
     var bytes: UInt64?
     if let option = args.options["size"], let value = typed(option.value),
       let size = size(value, "'size:' of 'volume'", example: example)
@@ -32,6 +32,8 @@ extension Validator {
       guard let chosen = choice(option.value, "'bus:' of 'volume'", as: VolumeSpec.Bus.self) else { return }
       bus = chosen
     }
+    var keep = false
+    if let option = args.options["keep"], let flag = bool(option.value, "'keep:' of 'volume'") { keep = flag }
     guard let value = args.values.first, let name = stringOrName(value, "the name of 'volume'", example: example)
     else { return }
     checkText(name, at: value, scope: scope) { text in
@@ -41,6 +43,7 @@ extension Validator {
     append(statement, to: &settings) { machine, expansion in
       var volume = VolumeSpec(name: expansion.expand(name), sizeBytes: bytes)
       volume.bus = bus
+      volume.keep = keep
       machine.volumes.append(volume)
     }
   }

@@ -82,6 +82,9 @@ public struct MachineSpec: Sendable, Equatable {
   public init(name: String) { self.name = name }
 
   public var memoryMiB: UInt64 { memoryBytes / (1 << 20) }
+
+  /// The names of the volumes `destroy` leaves in the pool (`keep: true`).
+  public var keptVolumes: Set<String> { Set(volumes.filter(\.keep).map(\.name)) }
 }
 
 public struct UsedSetting: Sendable, Equatable {
@@ -138,6 +141,9 @@ public struct VolumeSpec: Sendable, Equatable {
   public var name: String
   public var sizeBytes: UInt64
   public var bus: Bus = .virtio
+  /// `keep: true`: `destroy` leaves the volume in the pool (and says where); the
+  /// machine's next first `up` attaches it again.
+  public var keep: Bool = false
   public init(name: String, sizeBytes: UInt64) {
     self.name = name
     self.sizeBytes = sizeBytes
@@ -270,6 +276,10 @@ public struct LibvirtSettings: Sendable, Equatable {
   /// The guest sees the host's virtualisation extension (vmx or svm), under KVM.
   public var nested: Bool = false
   public var firmware: Firmware = .bios
+  /// `secure_boot true`: UEFI with Secure Boot and Microsoft's keys enrolled (implies uefi).
+  public var secureBoot: Bool = false
+  /// `tpm true`: an emulated TPM 2.0 (swtpm).
+  public var tpm: Bool = false
   public var graphics: Graphics = .none
   public var pool: String?
   /// Start from the box's saved running state instead of booting.

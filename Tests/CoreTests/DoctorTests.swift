@@ -15,13 +15,16 @@ final class FakeHost: HostFacts, @unchecked Sendable {
   @Guarded var files: [String: FileFacts] = [
     "/dev/kvm": FileFacts(uid: 0, gid: 107, mode: 0o660),
     "/usr/sbin/libvirtd": FileFacts(uid: 0, gid: 0, mode: 0o755, isCharacterDevice: false),
+    "/usr/share/OVMF/OVMF_CODE_4M.fd": FileFacts(uid: 0, gid: 0, mode: 0o644, isCharacterDevice: false),
+    "/usr/share/OVMF/OVMF_CODE_4M.ms.fd": FileFacts(uid: 0, gid: 0, mode: 0o644, isCharacterDevice: false),
+    "/usr/share/qemu/firmware": FileFacts(uid: 0, gid: 0, mode: 0o755, isCharacterDevice: false),
   ]
   @Guarded var texts: [String: String] = ["/sys/module/kvm_intel/parameters/nested": "Y\n"]
   @Guarded var sizes: [String: UInt64] = [:]
   @Guarded var programs: [String: String] = [
     "ssh": "/usr/bin/ssh", "ssh-keygen": "/usr/bin/ssh-keygen", "mmdebstrap": "/usr/bin/mmdebstrap",
-    "ansible-playbook": "/usr/bin/ansible-playbook", "rsync": "/usr/bin/rsync",
-    "/usr/lib/qemu/virtiofsd": "/usr/lib/qemu/virtiofsd",
+    "ansible-playbook": "/usr/bin/ansible-playbook", "rsync": "/usr/bin/rsync", "swtpm": "/usr/bin/swtpm",
+    "swtpm_setup": "/usr/bin/swtpm_setup", "/usr/lib/qemu/virtiofsd": "/usr/lib/qemu/virtiofsd",
   ]
   @Guarded var free: UInt64? = 50 << 30
   @Guarded var users = [
@@ -107,8 +110,9 @@ struct DoctorSetup {
     #expect(
       ids == [
         "libvirt", "storage_pool", "kvm", "kvm_device", "nested", "versions", "port_forwarding", "virtiofs", "session",
-        "ssh", "disk_home", "disk_pool", "mmdebstrap", "ansible", "rsync",
+        "ssh", "disk_home", "disk_pool", "ovmf", "swtpm", "mmdebstrap", "ansible", "rsync",
       ])
+    #expect(checks["ovmf"]?.summary.contains("with Secure Boot") == true, "\(String(describing: checks["ovmf"]))")
   }
 
   @Test func libvirtNotAnsweringIsAnErrorWithHowToStartItAndTheRestSkipped() {
@@ -290,7 +294,17 @@ struct DoctorSetup {
     #expect(checks["rsync"]?.summary.contains("`caravan rsync`") == true)
     #expect(checks["virtiofs"]?.status == .warning)
     #expect(checks["virtiofs"]?.fix?.contains("qemu-system-common") == true)
+    #expect(checks["swtpm"]?.status == .warning && checks["swtpm"]?.fix?.contains("swtpm-tools") == true)
     #expect(!checks.values.contains { $0.status == .error })
+  }
+
+  @Test func noOVMFIsAWarningNamingUEFIMachinesAndThePackage() {
+    var setup = DoctorSetup()
+    setup.host.files["/usr/share/OVMF/OVMF_CODE_4M.fd"] = nil
+    let checks = setup.run()
+    #expect(checks["ovmf"]?.status == .warning)
+    #expect(checks["ovmf"]?.summary.contains("firmware uefi") == true)
+    #expect(checks["ovmf"]?.fix == "Install the Debian package ovmf, if you use UEFI machines.")
   }
 
   @Test func versionsAndTheFeaturesThatFollow() {

@@ -122,11 +122,12 @@ class FakeMachines: Hypervisor, @unchecked Sendable {
     calls.append("forceOff \(domain)")
     if domains[domain] != nil { domains[domain]?.status = .poweroff }
   }
-  func remove(domain: String, keepLogs: Bool) throws {
+  func remove(domain: String, keepLogs: Bool, keepVolumes: Set<String>) throws -> [String] {
     calls.append("remove \(domain)")
+    defer { keptDisks.remove(domain) }
     domains[domain] = nil
     progress[domain] = nil
-    keptDisks.remove(domain)
+    return keepVolumes.sorted().map { "/fake/pool/\(domain)-volume-\($0).qcow2" }
   }
   func undefine(domain: String) throws {
     calls.append("undefine \(domain)")
@@ -195,9 +196,16 @@ final class FakeGuest: Communicator, @unchecked Sendable {
     probing -= 1
     return (ready, ready ? "" : "Connection refused")
   }
+  /// Commands containing a key exit with its status instead of 0.
+  @Guarded var statuses: [String: Int32] = [:]
+
   func execute(_ command: String, output: (Subprocess.Stream, String) -> Void) throws -> Int32 {
     commands.append(command)
     if command.contains("poweroff") { onPoweroff() }
+    if let status = statuses.first(where: { command.contains($0.key) })?.value {
+      output(.stdout, "status: error")
+      return status
+    }
     output(.stdout, "ran")
     return 0
   }

@@ -110,21 +110,6 @@ struct LifecycleTests {
       })
   }
 
-  /// `cloud_init` is read and checked, but nothing attaches a seed yet: `up` says so.
-  @Test func cloudInitIsNamedAsNotSupportedYet() throws {
-    let f = try Fixture(
-      """
-      box "caravan/debian-12"
-      cloud_init inline: "#cloud-config\\npackages: [htop]"
-      """)
-    defer { f.cleanUp() }
-    try f.lifecycle.up(f.project.spec.machines, provision: false)
-    #expect(
-      f.reporter.lines.contains {
-        $0.hasPrefix("warning: machine 'default': 'cloud_init' (Machinefile:2:1) is not supported yet")
-      }, "\(f.reporter.lines)")
-  }
-
   @Test func domainNamesAreStablePerProjectFolder() {
     let a = Project(root: "/home/u/web", machinefilePath: "/home/u/web/Machinefile", spec: ProjectSpec(machines: []))
     let b = Project(

@@ -19,7 +19,7 @@ struct NestedTests {
     let f = try Fixture(NestedTests.nestedMachinefile)
     defer { f.cleanUp() }
     f.hypervisor.support = SettingSupport(
-      settings: ["libvirt", "libvirt.accel", "libvirt.nested"], defaultsOnly: ["libvirt.graphics"])
+      settings: ["libvirt", "libvirt.accel", "libvirt.nested", "libvirt.graphics"])
     f.hypervisor.accelerator = .tcg
     try f.lifecycle.up(f.project.spec.machines, provision: false)
     #expect(
@@ -37,18 +37,5 @@ struct NestedTests {
     try f.lifecycle.up(f.project.spec.machines, provision: false)
     #expect(f.hypervisor.plans.last?.nested == true)
     #expect(!f.reporter.lines.contains { $0.contains("has no effect") }, "\(f.reporter.lines)")
-  }
-
-  /// `graphics none` asks for what every domain gets; `vnc` is still named.
-  @Test func graphicsNoneIsAcceptedAndOtherValuesAreNamed() throws {
-    let support = SettingSupport(settings: ["libvirt"], defaultsOnly: ["libvirt.graphics"])
-    let none = try Machinefile.load(
-      source: "libvirt { graphics none }\n", fileName: "Machinefile", environment: [:])
-    #expect(support.unsupported(in: none.machines[0]).isEmpty)
-    let vnc = try Machinefile.load(
-      source: "libvirt { graphics vnc }\n", fileName: "Machinefile", environment: [:])
-    #expect(support.unsupported(in: vnc.machines[0]).map(\.name) == ["libvirt.graphics"])
-    #expect(SettingSupport(settings: ["libvirt"]).unsupported(in: none.machines[0]).map(\.name) == ["libvirt.graphics"])
-    #expect(support.union(SettingSupport()).defaultsOnly == ["libvirt.graphics"], "union keeps it")
   }
 }

@@ -55,8 +55,8 @@ struct NestedDomainTests {
     #expect(NestedCPU.feature(capabilities: amd) == "svm", "AMD's models hold svm")
   }
 
-  /// `nested` is acted on; `graphics none` is what its domains get, other values are named.
-  @Test func theDriverActsOnNestedAndGraphicsNone() {
+  /// `nested` and `graphics` (every value) are acted on.
+  @Test func theDriverActsOnNestedAndGraphics() {
     var machine = MachineSpec(name: "web")
     machine.settingsUsed = [
       UsedSetting(name: "libvirt.nested", location: SourceLocation(line: 2, column: 3)),
@@ -65,6 +65,8 @@ struct NestedDomainTests {
     machine.libvirt.nested = true
     #expect(LibvirtHypervisor.support.unsupported(in: machine).isEmpty)
     machine.libvirt.graphics = .spice
-    #expect(LibvirtHypervisor.support.unsupported(in: machine).map(\.name) == ["libvirt.graphics"])
+    #expect(LibvirtHypervisor.support.unsupported(in: machine).isEmpty)
+    machine.settingsUsed.append(UsedSetting(name: "libvirt.sound", location: SourceLocation(line: 4, column: 3)))
+    #expect(LibvirtHypervisor.support.unsupported(in: machine).map(\.name) == ["libvirt.sound"])
   }
 }

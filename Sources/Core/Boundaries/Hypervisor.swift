@@ -39,9 +39,12 @@ public protocol Hypervisor: BoxVolumes, Sendable {
   /// Pulls the plug; no error when already off.
   func forceOff(domain: String) throws
   /// Removes the domain and every volume Caravan made for it (also when the
-  /// domain is gone but its disk is not); no error when already gone.
-  /// `keepLogs` leaves the console log for the user to read.
-  func remove(domain: String, keepLogs: Bool) throws
+  /// domain is gone but its disk is not), its NVRAM and TPM state; no error when
+  /// already gone. `keepLogs` leaves the console log for the user to read;
+  /// `keepVolumes` names the `volume`s (`keep: true`) left in the pool, whose paths
+  /// it returns.
+  @discardableResult
+  func remove(domain: String, keepLogs: Bool, keepVolumes: Set<String>) throws -> [String]
   /// Powers the domain off and undefines it, keeping its disks in the pool (a
   /// failed `up` on a disk it did not make); no error when it is gone.
   func undefine(domain: String) throws
@@ -61,14 +64,37 @@ public protocol Hypervisor: BoxVolumes, Sendable {
 
   /// Every domain on this connection that carries Caravan metadata, with its state.
   func caravanDomains() throws -> [CaravanDomain]
+  /// The displays (`libvirt { graphics vnc|spice }`) of a running domain, with the
+  /// ports libvirt chose for them.
+  func displays(domain: String) throws -> [Display]
+}
+
+/// A running machine's display: `vnc` or `spice` on `hostIP:port`.
+public struct Display: Sendable, Equatable {
+  public var type: String
+  public var hostIP: String
+  public var port: Int
+  public init(type: String, hostIP: String, port: Int) {
+    self.type = type
+    self.hostIP = hostIP
+    self.port = port
+  }
+  /// `vnc://127.0.0.1:5900`, what a viewer (`remote-viewer`) opens.
+  public var url: String { "\(type)://\(hostIP):\(port)" }
 }
 
 /// Every capability: what the libvirt driver is.
 public typealias FullHypervisor = Hypervisor & HypervisorSavedStates & HypervisorNetworks & HypervisorWarmStates
 
 extension Hypervisor {
+  /// No displays: a hypervisor that gives its domains none.
+  public func displays(domain: String) throws -> [Display] { [] }
   /// Nothing to check for a hypervisor that shares folders as the caller.
   public func checkSharedFolders(_ folders: [SharedFolder], machine: String) throws {}
   /// Removes the domain, its disks and its logs.
   public func remove(domain: String) throws { try remove(domain: domain, keepLogs: false) }
+  /// Removes the domain and all its disks and volumes.
+  public func remove(domain: String, keepLogs: Bool) throws {
+    try remove(domain: domain, keepLogs: keepLogs, keepVolumes: [])
+  }
 }

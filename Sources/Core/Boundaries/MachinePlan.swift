@@ -48,6 +48,8 @@ public struct MachinePlan: Sendable {
   public var sharedFolders: [SharedFolder]
   /// NICs besides the management one: private networks and host bridges, in Machinefile order.
   public var attachments: [NetworkAttachment]
+  /// Disks beyond the box's, the seed, firmware, TPM and display.
+  public var devices = MachineDevices()
 
   public init(
     domainName: String, projectRoot: String, machineName: String, cpus: Int, memoryMiB: UInt64,
@@ -70,5 +72,36 @@ public struct MachinePlan: Sendable {
     self.pool = pool
     self.sharedFolders = sharedFolders
     self.attachments = attachments
+  }
+}
+
+/// What a machine has beyond its box's disks and its NICs, resolved from the
+/// Machinefile (`disk`, `volume`, `cloud_init`, `libvirt { firmware secure_boot tpm
+/// graphics }`).
+public struct MachineDevices: Sendable, Equatable {
+  /// The root disk's virtual size when `disk` asks for more than the box's; the
+  /// overlay is made (or grown, while the domain is off) to it, never shrunk.
+  public var rootDiskBytes: UInt64?
+  /// Blank disks (`volume`), in file order, after the box's.
+  public var volumes: [VolumeSpec] = []
+  /// The cloud-init NoCloud seed's ISO 9660 image, attached as a CD-ROM.
+  public var seed: Data?
+  public var firmware: LibvirtSettings.Firmware = .bios
+  public var secureBoot = false
+  public var tpm = false
+  public var graphics: LibvirtSettings.Graphics = .none
+
+  public init(
+    rootDiskBytes: UInt64? = nil, volumes: [VolumeSpec] = [], seed: Data? = nil,
+    firmware: LibvirtSettings.Firmware = .bios, secureBoot: Bool = false, tpm: Bool = false,
+    graphics: LibvirtSettings.Graphics = .none
+  ) {
+    self.rootDiskBytes = rootDiskBytes
+    self.volumes = volumes
+    self.seed = seed
+    self.firmware = secureBoot ? .uefi : firmware
+    self.secureBoot = secureBoot
+    self.tpm = tpm
+    self.graphics = graphics
   }
 }

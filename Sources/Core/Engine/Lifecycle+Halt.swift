@@ -90,7 +90,13 @@ extension Lifecycle {
         }
         // Also without a domain: an overlay left by a kill before define, or
         // by `virsh undefine` without its storage.
-        try hypervisor.remove(domain: domain, keepLogs: false)
+        let kept = try hypervisor.remove(domain: domain, keepLogs: false, keepVolumes: machine.keptVolumes)
+        for path in kept {
+          reporter.step(
+            name,
+            "keeping volume '\(path)' (`keep: true`): the machine's next `up` attaches it again; `virsh -c \(hypervisor.uri) vol-delete \(path)` removes it"
+          )
+        }
         if let record = state.record { closeSharedConnection(machine, record: record) }
         try project.removeMachineState(name)
         try releaseMachineHome(name, removedMachine: removedMachine)

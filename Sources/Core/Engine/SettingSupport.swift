@@ -7,16 +7,11 @@ import Spec
 public struct SettingSupport: Sendable, Equatable {
   /// Setting names as `UsedSetting` spells them: `memory`, `ssh.user`, `libvirt.accel`.
   public var settings: Set<String>
-  /// Settings acted on only with their default value, which asks for what every
-  /// machine gets anyway: `libvirt.graphics` (`none`: a domain has no display).
-  /// Any other value of them is named as not supported yet.
-  public var defaultsOnly: Set<String>
   /// Provisioner types that run: `shell`.
   public var provisionerTypes: Set<String>
 
-  public init(settings: Set<String> = [], defaultsOnly: Set<String> = [], provisionerTypes: Set<String> = []) {
+  public init(settings: Set<String> = [], provisionerTypes: Set<String> = []) {
     self.settings = settings
-    self.defaultsOnly = defaultsOnly
     self.provisionerTypes = provisionerTypes
   }
 
@@ -24,35 +19,23 @@ public struct SettingSupport: Sendable, Equatable {
   /// forwards, boot timeout, triggers, and running provisioners (whose types the runner declares).
   public static let engine = SettingSupport(settings: [
     "version", "box", "cpus", "memory", "forward", "provision", "machine", "hostname", "boot_timeout",
-    "graceful_halt_timeout", "trigger",
+    "graceful_halt_timeout", "trigger", "disk", "volume", "cloud_init",
     "ssh", "ssh.user", "ssh.port", "ssh.private_key", "ssh.insert_key", "ssh.forward_agent", "ssh.extra_args",
   ])
 
   public func union(_ other: SettingSupport) -> SettingSupport {
     SettingSupport(
-      settings: settings.union(other.settings), defaultsOnly: defaultsOnly.union(other.defaultsOnly),
-      provisionerTypes: provisionerTypes.union(other.provisionerTypes))
+      settings: settings.union(other.settings), provisionerTypes: provisionerTypes.union(other.provisionerTypes))
   }
 
   /// Settings the machine uses that are not acted on, plus provisioner types
   /// that cannot run (as `provision file`), with where they were written; each once.
   public func unsupported(in machine: MachineSpec) -> [UsedSetting] {
-    var result = machine.settingsUsed.filter {
-      !settings.contains($0.name) && !(defaultsOnly.contains($0.name) && SettingSupport.isDefault($0.name, in: machine))
-    }
+    var result = machine.settingsUsed.filter { !settings.contains($0.name) }
     for provisioner in machine.provisioners where !provisionerTypes.contains(provisioner.kind.typeName) {
       result.append(UsedSetting(name: "provision \(provisioner.kind.typeName)", location: provisioner.location))
     }
     var seen = Set<String>()
     return result.filter { seen.insert($0.name).inserted }
-  }
-
-  /// Whether `machine`'s value of the setting `name` is the language's default
-  /// (false for a setting this does not know the value of).
-  static func isDefault(_ name: String, in machine: MachineSpec) -> Bool {
-    switch name {
-    case "libvirt.graphics": return machine.libvirt.graphics == LibvirtSettings().graphics
-    default: return false
-    }
   }
 }

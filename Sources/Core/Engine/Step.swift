@@ -11,9 +11,11 @@ public enum Step: String, Sendable, CaseIterable, CustomStringConvertible {
   case defineWarm = "define_warm"
   case restore
   case waitSSH = "wait_ssh"
+  case cloudInit = "cloud_init"
   case refreshIdentity = "refresh_identity"
   case replaceKey = "replace_key"
   case hostname
+  case growDisk = "grow_disk"
   case configureNetworks = "configure_networks"
   case sync, provision
   /// A provisioner's run is on the guest's disk and in the record (a fault point only).

@@ -47,6 +47,8 @@ extension Lifecycle {
     record.sshPort = forwards[0].host
     record.forwards = forwards
     record.accelerator = accelerator
+    // An image has no insecure key to replace: its seed authorizes the machine's own from the first boot.
+    if box.metadata.image != nil { record.keyReplaced = true }
     try saveProgress(record, for: name)
     reportForwards(name, forwards)
     return record
@@ -58,7 +60,7 @@ extension Lifecycle {
     interfaces: [MachineInterface]
   ) throws -> MachinePlan {
     let restrict = ["1", "true", "yes"].contains(environment["CARAVAN_NAT_RESTRICT"]?.lowercased() ?? "")
-    return MachinePlan(
+    var plan = MachinePlan(
       domainName: project.domainName(for: machine.name), projectRoot: project.root, machineName: machine.name,
       cpus: machine.cpus, memoryMiB: machine.memoryMiB, box: box, forwards: forwards, accelerator: accelerator,
       network: .userMode(restricted: restrict), machineType: machine.libvirt.machineType,
@@ -66,6 +68,8 @@ extension Lifecycle {
       sharedFolders: syncedFolders(machine).isEmpty
         ? [] : try syncer?.sharedFolders(machine, projectRoot: project.root) ?? [],
       attachments: interfaces.map(\.attachment))
+    plan.devices = try machineDevices(machine, box: box)
+    return plan
   }
 
   /// Says the accelerator `up` (or `box warm`) uses and why, and that `nested` has

@@ -88,7 +88,7 @@ extension Lifecycle {
       if defined && interrupt.requested { throw error }
       if defined && made == .machine {
         reporter.step(machine.name, "the first `up` failed; removing what it made (--no-destroy-on-error keeps it)")
-        try? hypervisor.remove(domain: domain, keepLogs: true)
+        _ = try? hypervisor.remove(domain: domain, keepLogs: true, keepVolumes: machine.keptVolumes)
         try? project.removeMachineState(machine.name)
         try? releaseMachineHome(machine.name, removedMachine: true)
       } else if defined {

@@ -16,6 +16,12 @@ extension Lifecycle {
     return forwards
   }
 
+  /// `caravan port`: the running machine's displays (`libvirt { graphics }`).
+  public func displays(of machine: MachineSpec) throws -> [Display] {
+    let record = try runningRecord(machine, for: "show the ports of")
+    return try hypervisor.displays(domain: record.domainName)
+  }
+
   /// `caravan ssh-config`: how `caravan ssh` reaches a running machine, without
   /// a shared connection (a config file outlives this command).
   public func sshConfigEndpoint(of machine: MachineSpec) throws -> SSHEndpoint {

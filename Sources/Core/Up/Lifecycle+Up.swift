@@ -129,7 +129,14 @@ extension Lifecycle {
     // A warm start: the guest is the template's copy until it has its own identity.
     let restored = record.firstUp == .identityPending
     let hostKeys = restored ? HostKeyBatch(communicators) : nil
-    try track(name, .waitSSH) { try waitForSSH(machine, record: record, communicator: communicator) }
+    let box = recordedBox(record)
+    let cloudInit = box.map { usesCloudInit(machine, box: $0) } ?? (machine.cloudInit != nil)
+    try track(name, .waitSSH) {
+      try waitForSSH(machine, record: record, communicator: communicator, seeded: cloudInit)
+    }
+    if fresh && cloudInit {
+      try track(name, .cloudInit) { try waitForCloudInit(machine, communicator: communicator) }
+    }
     if let hostKeys {
       try track(name, .refreshIdentity) {
         try refreshIdentity(machine, record: record, communicator: communicator, hostKeys: hostKeys)
@@ -151,6 +158,10 @@ extension Lifecycle {
         reporter.step(name, "setting hostname '\(hostname)'")
         _ = try communicator.run(Lifecycle.hostnameCommand(hostname), what: "setting the hostname")
       }
+    }
+    // `disk`: cloud-init grows the root where the image has it; this catches the rest.
+    if fresh, machine.diskBytes != nil {
+      try track(name, .growDisk) { try growRootFileSystem(machine, communicator: communicator) }
     }
     // After each boot: the extra NICs' configuration is kept in the guest, but
     // the Machinefile may have changed, and the guest may have lost it.
@@ -220,8 +231,12 @@ extension Lifecycle {
     let start = StartPlan(up: plan, box: box, accelerator: choice.accelerator)
     // A new machine asked to start warm: the box's saved state (made now if need be),
     // with its lock, held until the machine's copy of it is made and started.
+    let warmed = warm && existing == nil && !usesCloudInit(machine, box: box)
+    if warm && existing == nil && !warmed {
+      reporter.step(name, "booting cold: warm starts are not made for machines configured by cloud-init yet")
+    }
     let warmState =
-      warm && existing == nil
+      warmed
       ? try warmStateForNewMachine(machine, plan: try start.machinePlan(self, forwards: [])) : nil
     defer { warmState?.lock.unlock() }
     // Ports are chosen and bound (by QEMU, at start) under one lock for all of
@@ -259,7 +274,9 @@ extension Lifecycle {
     return option.key == "ProxyJump" ? " -J \(option.value)" : " -o \(shellQuote("ProxyCommand=" + option.value))"
   }
 
-  func waitForSSH(_ machine: MachineSpec, record: MachineRecord, communicator: Communicator) throws {
+  func waitForSSH(_ machine: MachineSpec, record: MachineRecord, communicator: Communicator, seeded: Bool = false)
+    throws
+  {
     let limit = machine.bootTimeoutSeconds
     let place = try sshPlace(record)
     let console = hypervisor.consoleLogPath(domain: record.domainName)
@@ -274,9 +291,13 @@ extension Lifecycle {
           hint: "Its serial console log is \(console); `caravan destroy -f \(machine.name)` removes it.")
       },
       timedOut: { last in
-        CaravanError(
+        let seed =
+          seeded
+          ? "; its user and key come from its cloud-init seed, so the image may not have read it (no cloud-init in the image, or not its NoCloud source)"
+          : ""
+        return CaravanError(
           .timeout,
-          "machine '\(machine.name)' did not answer SSH on \(place) as '\(machine.ssh.user)' within \(Int(limit)) s (last attempt: \(last))",
+          "machine '\(machine.name)' did not answer SSH on \(place) as '\(machine.ssh.user)' within \(Int(limit)) s (last attempt: \(last))\(seed)",
           hint:
             "The machine is left running so you can look: its serial console log is \(console). Raise `boot_timeout` if it is only slow; `caravan destroy -f \(machine.name)` removes it."
         )

@@ -1,0 +1,127 @@
+import Boxes
+import Foundation
+import Spec
+import Support
+import Testing
+
+@testable import Core
+
+/// `up` of a machine on an image box or with `cloud_init`, `disk` and `volume`, through
+/// the fake hypervisor: what reaches the plan, what runs in the guest and in what order.
+struct CloudInitUpTests {
+  /// Installs an image box `debian/12` (as `box add` of a qcow2 image leaves it).
+  static func installImageBox(_ f: Fixture, firmware: String = "uefi") throws {
+    let dir = BoxStore(root: f.root + "/home/boxes").directory(name: "debian/12", version: "0")
+    let metadata = """
+      {"provider":"libvirt","format":"qcow2","virtual_size":2,"image":{"format":"qcow2","firmware":"\(firmware)",\
+      "source":"/images/debian-12-genericcloud-amd64.qcow2","checksum":"sha512:00"}}
+      """
+    try FileSystem.writeAtomically(Data(metadata.utf8), to: dir + "/metadata.json")
+  }
+
+  static func text(_ seed: Data?) -> String { seed.map { String(decoding: $0, as: UTF8.self) } ?? "" }
+
+  @Test func anImageBoxGetsASeedWithTheMachinesKeyAndNoKeyReplacement() throws {
+    let f = try Fixture(
+      """
+      box "debian/12"
+      hostname "web.example.test"
+      ssh { user "dev" }
+      """)
+    defer { f.cleanUp() }
+    try CloudInitUpTests.installImageBox(f)
+    try f.lifecycle.up(f.project.spec.machines, provision: false)
+    let plan = try #require(f.hypervisor.plans.last)
+    let seed = CloudInitUpTests.text(plan.devices.seed)
+    #expect(seed.contains("CD001"), "an ISO 9660 image")
+    #expect(seed.contains("name: dev") && seed.contains("ssh-ed25519 AAAA"), "the user and the machine's key")
+    #expect(seed.contains("local-hostname: web.example.test") && seed.contains("instance-id: caravan-default-"))
+    #expect(plan.devices.firmware == .uefi, "the image boots with UEFI: its index said so")
+    let commands = f.guest.commands
+    #expect(commands.contains { $0.hasPrefix("cloud-init status --wait") }, "\(commands)")
+    #expect(!commands.contains { $0.hasPrefix("replaceKey") }, "no insecure key to replace: \(commands)")
+    #expect(try f.project.loadRecord("default")?.keyReplaced == true)
+    #expect(f.reporter.lines.contains("default: cloud-init is done"), "\(f.reporter.lines)")
+    #expect(!f.reporter.lines.contains { $0.contains("not supported yet") }, "\(f.reporter.lines)")
+  }
+
+  @Test func theSameMachineKeepsItsInstanceIDAndASecondMachineGetsItsOwn() throws {
+    let f = try Fixture(
+      """
+      box "debian/12"
+      machine "a" {}
+      machine "b" {}
+      """)
+    defer { f.cleanUp() }
+    try CloudInitUpTests.installImageBox(f)
+    let a = try f.lifecycle.cloudInitSeed(f.project.spec.machines[0])
+    let again = try f.lifecycle.cloudInitSeed(f.project.spec.machines[0])
+    let b = try f.lifecycle.cloudInitSeed(f.project.spec.machines[1])
+    #expect(a.metaData == again.metaData)
+    #expect(a.metaData != b.metaData)
+  }
+
+  @Test func aBoxWithCloudInitGetsTheUsersDataMergedAndItsKeyReplacedAsBefore() throws {
+    let f = try Fixture(
+      """
+      box "caravan/debian-12"
+      cloud_init inline: "#cloud-config\\nwrite_files:\\n  - path: /etc/from-user\\n    content: hello\\n"
+      provision shell, inline: "true"
+      """)
+    defer { f.cleanUp() }
+    try f.lifecycle.up(f.project.spec.machines, provision: nil)
+    let seed = CloudInitUpTests.text(f.hypervisor.plans.last?.devices.seed)
+    #expect(seed.contains("/etc/from-user") && seed.contains("ssh-ed25519 AAAA"), "both sides kept")
+    #expect(f.hypervisor.plans.last?.devices.firmware == .bios)
+    let commands = f.guest.commands
+    let wait = try #require(commands.firstIndex { $0.hasPrefix("cloud-init status --wait") })
+    let provision = try #require(commands.firstIndex { $0.hasPrefix("provision") })
+    #expect(wait < provision, "cloud-init finishes before the provisioners: \(commands)")
+    #expect(commands.contains { $0.hasPrefix("replaceKey") }, "a .box has an insecure key to replace")
+  }
+
+  @Test func aBoxWithoutCloudInitGetsNoSeed() throws {
+    let f = try Fixture("box \"caravan/debian-12\"\n")
+    defer { f.cleanUp() }
+    try f.lifecycle.up(f.project.spec.machines, provision: false)
+    #expect(f.hypervisor.plans.last?.devices.seed == nil)
+    #expect(!f.guest.commands.contains { $0.contains("cloud-init") })
+  }
+
+  @Test func aCloudInitErrorFailsUpNamingItAndTheLog() throws {
+    let f = try Fixture("box \"debian/12\"\n")
+    defer { f.cleanUp() }
+    try CloudInitUpTests.installImageBox(f)
+    f.guest.statuses = ["cloud-init status": 1]
+    let options = UpOptions(provision: false, destroyOnError: false)
+    let error = try #require(throws: CaravanError.self) {
+      try f.lifecycle.up(f.project.spec.machines, options: options)
+    }
+    #expect(error.message.contains("cloud-init reported an error (exit status 1)"), "\(error.message)")
+    #expect(error.message.contains("/var/log/cloud-init-output.log"), "\(error.message)")
+    #expect(f.guest.commands.contains { $0.contains("tail -n 15 /var/log/cloud-init-output.log") })
+  }
+
+  @Test func diskVolumesFirmwareTPMAndGraphicsReachThePlanAndKeptVolumesStay() throws {
+    let f = try Fixture(
+      """
+      box "caravan/debian-12"
+      disk 20GiB
+      volume "data", size: 1GiB, keep: true
+      volume "scratch", size: 2GiB, bus: scsi
+      libvirt { secure_boot true; tpm true; graphics spice }
+      """)
+    defer { f.cleanUp() }
+    try f.lifecycle.up(f.project.spec.machines, provision: false)
+    let devices = try #require(f.hypervisor.plans.last?.devices)
+    #expect(devices.rootDiskBytes == 20 << 30)
+    #expect(devices.volumes.map(\.name) == ["data", "scratch"] && devices.volumes.map(\.keep) == [true, false])
+    #expect(devices.firmware == .uefi && devices.secureBoot && devices.tpm && devices.graphics == .spice)
+    #expect(f.guest.commands.contains(Lifecycle.growRootScript), "the root file system is grown after SSH")
+    try f.lifecycle.destroy(f.project.spec.machines)
+    #expect(
+      f.reporter.lines.contains { $0.contains("keeping volume '/fake/pool/") && $0.contains("-volume-data.qcow2'") },
+      "\(f.reporter.lines)")
+    #expect(!f.reporter.lines.contains { $0.contains("-volume-scratch") })
+  }
+}
