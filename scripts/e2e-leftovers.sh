@@ -26,7 +26,8 @@ for domain in $(v list --all --name 2>/dev/null); do
   [[ $description =~ /tmp/caravan-e2e-[A-Za-z0-9_.-]*-([0-9]+)/ ]] || continue
   gone "${BASH_REMATCH[1]}" || continue
   v destroy "$domain" >/dev/null 2>&1
-  v undefine "$domain" --managed-save --snapshots-metadata --remove-all-storage >/dev/null 2>&1 \
+  v undefine "$domain" --managed-save --snapshots-metadata --nvram --tpm --remove-all-storage >/dev/null 2>&1 \
+    || v undefine "$domain" --managed-save --snapshots-metadata --remove-all-storage >/dev/null 2>&1 \
     || v undefine "$domain" --managed-save --snapshots-metadata >/dev/null 2>&1
   say "removed domain $domain (of a run whose process ${BASH_REMATCH[1]} is gone)"
 done

@@ -1,5 +1,7 @@
 import ArgumentParser
+import Boxes
 import Foundation
+import Host
 import Machinefile
 import Support
 import VagrantImport
@@ -23,8 +25,17 @@ struct InitCommand: ParsableCommand {
       "Write the Machinefile from a Vagrantfile: `Vagrantfile` (then PATH), or its path.", valueName: "Vagrantfile|PATH"
     ))
   var from: String?
+  @Option(
+    help: ArgumentHelp(
+      "Start from a distribution's cloud image of the image index (`caravan box add --list-images`), e.g. debian/12.",
+      valueName: "NAME"))
+  var image: String?
 
   func validate() throws {
+    if let image {
+      if from != nil { throw ValidationError("--image \(image) and --from: give one; a Vagrantfile names its own box") }
+      if let box { throw ValidationError("--image \(image) names the box already; '\(box)' is one argument too many") }
+    }
     if let from {
       if minimal {
         throw ValidationError("--minimal is for the starter Machinefile; --from \(from) writes the whole translation")
@@ -52,7 +63,17 @@ struct InitCommand: ParsableCommand {
         .conflict, "'\(path)' already exists",
         hint: "Run `caravan init --force` to overwrite it.")
     }
-    let text = Machinefile.starter(box: box ?? InitCommand.defaultBox, minimal: minimal)
+    if let image {
+      let index = try BoxInstaller(
+        store: BoxStore(root: CaravanPaths.boxes(environment: ProcessInfo.processInfo.environment))
+      ).imageIndex()
+      guard index.contains(image) else {
+        throw CaravanError(
+          .notFound, "'\(image)' is not in the image index",
+          hint: "Images in the index: \(index.names.joined(separator: ", ")) (`caravan box add --list-images`).")
+      }
+    }
+    let text = Machinefile.starter(box: image ?? box ?? InitCommand.defaultBox, minimal: minimal, image: image != nil)
     try FileSystem.writeAtomically(Data(text.utf8), to: path, mode: 0o644)
     print("wrote \(path); `caravan up` brings the machine up")
   }

@@ -167,6 +167,26 @@ struct CLITests {
     #expect(try !String(contentsOfFile: dir + "/Machinefile", encoding: .utf8).contains("#"))
   }
 
+  /// `init --image NAME`: a Machinefile on an index image, with `disk` (a cloud image's
+  /// root disk is small) and cloud-init's place; a name the index lacks lists its names.
+  @Test func initWithAnImageWritesACloudImageMachinefile() throws {
+    let h = try Harness(name: "init-image")
+    defer { h.cleanUp() }
+    let dir = h.root + "/img"
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    let out = try h.caravan("init", "--image", "debian/12", in: dir)
+    #expect(out.status == 0, "\(out)")
+    let text = try String(contentsOfFile: dir + "/Machinefile", encoding: .utf8)
+    #expect(text.contains("box \"debian/12\"") && text.contains("\ndisk 20GiB") && text.contains("# cloud_init"))
+    let valid = try h.caravan("validate", in: dir)
+    #expect(valid.status == 0 && valid.stdout.contains("valid, 1 machine (default)"), "\(valid)")
+    let unknown = try h.caravan("init", "--image", "debian/99", "--force", in: dir)
+    #expect(unknown.status == 1 && unknown.stderr.contains("'debian/99' is not in the image index"), "\(unknown)")
+    #expect(unknown.stderr.contains("debian/12, debian/13, ubuntu/24.04"), "\(unknown)")
+    let both = try h.caravan("init", "--image", "debian/12", "my/box", in: dir)
+    #expect(both.status == 64 && both.stderr.contains("one argument too many"), "\(both)")
+  }
+
   /// `init --from Vagrantfile` on the real binary with the host's ruby: the exit status
   /// says whether something was left out, the report is on standard error, and an
   /// existing Machinefile is kept unless --force.

@@ -117,7 +117,7 @@ struct UserRunner {
     let domains = (try? virsh("list", "--all", "--name"))?.stdout.split(separator: "\n") ?? []
     for domain in domains where !domain.isEmpty {
       _ = try? virsh("destroy", String(domain))
-      _ = try? virsh("undefine", String(domain), "--managed-save", "--snapshots-metadata")
+      _ = try? virsh("undefine", String(domain), "--managed-save", "--snapshots-metadata", "--nvram", "--tpm")
     }
     for signal in [SIGTERM, SIGKILL] {
       for pid in processes() { kill(pid, signal) }

@@ -1,0 +1,172 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// A distribution's cloud image as a box (issue 24), on the genericcloud-like image the
+/// test makes itself (scripts/cloud-image.sh: mmdebstrap with cloud-init and
+/// cloud-guest-utils, GPT with BIOS boot, EFI and ext4 root partitions, GRUB for both, no
+/// users and no keys), served with its SHA512SUMS on 127.0.0.1 under Debian's path layout and
+/// named `debian/12` by a test image index.
+///
+/// Root on qemu:///system: `box add debian/12`, an `up` killed after its domain, seed, volume
+/// and grown disk were made (one `destroy -f` leaves nothing), an `up` killed while cloud-init
+/// is waited for (the next `up` finishes it), then the machine: the user's cloud-config's
+/// file, `/` grown to `disk 8GiB`, the volume by its serial, halt/up with the same instance,
+/// `destroy -f` leaving no domain, overlay, seed or volume. A normal user on its
+/// qemu:///session: two UEFI machines with a TPM each, two NVRAM files, removed by `destroy`.
+@Suite(
+  .guestSlots(2, minutes: 6), .serialized,
+  .enabled(
+    if: Harness.enabled && Harness.cloudImageFolder != nil && getuid() == 0,
+    "needs root, CARAVAN_BIN, CARAVAN_E2E_BOX and CARAVAN_E2E_CLOUD_IMAGE (run `make test`)"))
+struct CloudImageEndToEnd {
+  /// The image folder served on 127.0.0.1, and the test index (its `PORT` filled in) at `index`.
+  static func serve(writingIndexTo index: String) throws -> BoxServer {
+    let folder = try #require(Harness.cloudImageFolder)
+    let server = try BoxServer(root: folder)
+    let template = try String(contentsOfFile: folder + "/index.json", encoding: .utf8)
+    try template.replacingOccurrences(of: "PORT", with: String(server.port))
+      .write(toFile: index, atomically: true, encoding: .utf8)
+    return server
+  }
+
+  @Test func aCloudImageBootsWithItsSeedGrowsItsDiskKeepsAVolumeAndLeavesNothing() throws {
+    let h = try Harness(name: "cloudimage")
+    defer { h.cleanUp() }
+    let index = h.root + "/index.json"
+    let server = try CloudImageEndToEnd.serve(writingIndexTo: index)
+    defer { server.stop() }
+    let env = ["CARAVAN_IMAGE_INDEX": index]
+    let project = h.root + "/proj"
+    try h.write(
+      """
+      box "debian/12"
+      memory 768MiB
+      boot_timeout 8m
+      disk 8GiB
+      volume "data", size: 1GiB
+      cloud_init inline: \"\"\"
+        #cloud-config
+        write_files:
+          - path: /etc/caravan-e2e
+            content: "written by cloud-init\\n"
+        runcmd:
+          - [sh, -c, "cat /etc/caravan-e2e > /var/tmp/runcmd-ran"]
+        \"\"\"
+      provision shell, inline: "cat /etc/caravan-e2e > /var/tmp/provisioned"
+      """, to: "proj/Machinefile")
+
+    let add = try h.caravan("box", "add", "debian/12", in: h.root, environment: env)
+    try #require(add.status == 0, "\(add)")
+    #expect(add.stdout.contains("qcow2 image) added"), "\(add)")
+    #expect(!server.requests(containing: "SHA512SUMS").isEmpty, "the checksum file was read")
+
+    func volumes() throws -> [String] {
+      try Harness.virsh("vol-list", "caravan").stdout.split(separator: "\n").map {
+        String($0.split(separator: " ").first ?? "")
+      }.filter { $0.hasPrefix("caravan-proj-") }
+    }
+    // Killed right after the domain was defined: its disk (grown), volume and seed were made.
+    let killed = try h.caravan(
+      "up", in: project, environment: env.merging(["CARAVAN_FAULT_INJECT": "define:end"]) { $1 })
+    #expect(killed.status == 137, "\(killed)")
+    let made = try volumes()
+    #expect(
+      made.contains { $0.hasSuffix("-cidata.iso") } && made.contains { $0.hasSuffix("-volume-data.qcow2") }, "\(made)")
+    let disk = try #require(made.first { $0.hasSuffix(".qcow2") && !$0.contains("-volume-") }, "\(made)")
+    let info = try Harness.virsh("vol-info", disk, "--pool", "caravan", "--bytes").stdout
+    #expect(info.contains("8589934592 bytes"), "the root disk has disk's size: \(info)")
+    let cleaned = try h.caravan("destroy", "-f", in: project, environment: env)
+    #expect(cleaned.status == 0, "\(cleaned)")
+    #expect(try volumes().isEmpty, "one destroy leaves no seed, volume or overlay")
+
+    // Killed while cloud-init is waited for: the next `up` finishes the machine.
+    let waiting = try h.caravan(
+      "up", in: project, environment: env.merging(["CARAVAN_FAULT_INJECT": "cloud_init:start"]) { $1 })
+    #expect(waiting.status == 137, "\(waiting)")
+    let up = try h.caravan("up", in: project, environment: env)
+    try #require(up.status == 0, "\(up)")
+    #expect(up.stdout.contains("running; finishing its first `up`"), "\(up)")
+    #expect(up.stdout.contains("cloud-init is done"), "\(up)")
+    #expect(!up.stdout.contains("insecure key"), "an image has none to replace: \(up)")
+
+    func guest(_ command: String) throws -> String {
+      let result = try h.caravan("ssh", "-c", command, in: project, environment: env)
+      #expect(result.status == 0, "\(command): \(result)")
+      return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+    #expect(
+      try guest("cat /etc/caravan-e2e /var/tmp/runcmd-ran /var/tmp/provisioned")
+        == "written by cloud-init\nwritten by cloud-init\nwritten by cloud-init")
+    #expect(try guest("id -un; hostname; sudo -n id -u") == "vagrant\ndefault\n0")
+    #expect(try guest("cloud-init status") == "status: done")
+    let size = try #require(UInt64(try guest("df -B1 --output=size / | tail -n 1")))
+    #expect(size > 7 << 30 && size < 8 << 30 + 1, "/ is about 8 GiB: \(size)")
+    #expect(try guest("ls /dev/disk/by-id/").contains("virtio-caravan-data"))
+    #expect(try guest("lsblk -bno SIZE /dev/disk/by-id/virtio-caravan-data") == "1073741824")
+    let instance = try guest("cat /var/lib/cloud/data/instance-id")
+    #expect(instance.hasPrefix("caravan-default-"), "\(instance)")
+    _ = try guest(
+      "sudo -n sh -c 'echo kept > /var/tmp/before-halt && mkfs.ext4 -q /dev/disk/by-id/virtio-caravan-data && sync'")
+
+    // halt / up: the same instance (cloud-init does not run its first boot again), the volume kept.
+    #expect(try h.caravan("halt", in: project, environment: env).status == 0)
+    let again = try h.caravan("up", in: project, environment: env)
+    #expect(again.status == 0, "\(again)")
+    #expect(try guest("cat /var/lib/cloud/data/instance-id /var/tmp/before-halt") == "\(instance)\nkept")
+    #expect(try guest("sudo -n blkid -o value -s TYPE /dev/disk/by-id/virtio-caravan-data") == "ext4")
+
+    let destroy = try h.caravan("destroy", "-f", in: project, environment: env)
+    #expect(destroy.status == 0, "\(destroy)")
+    let left = try volumes()
+    #expect(left.isEmpty, "no overlay, seed or volume left: \(left)")
+    #expect(!(try Harness.virsh("list", "--all", "--name").stdout.contains("caravan-proj-")))
+    #expect(try h.caravan("box", "remove", "debian/12", "--force", in: h.root, environment: env).status == 0)
+  }
+
+  @Test func aNormalUserBootsTwoUEFIMachinesWithATPMEachAndDestroyRemovesTheirNVRAM() throws {
+    let user = try UserRunner(binary: Harness.binary, boxFile: Harness.boxFile)
+    defer { user.remove() }
+    let index = user.home + "/index.json"
+    let server = try CloudImageEndToEnd.serve(writingIndexTo: index)
+    defer { server.stop() }
+    try user.chown(index)
+    let env = ["CARAVAN_IMAGE_INDEX": index]
+    try user.write(
+      """
+      box "debian/12"
+      memory 768MiB
+      boot_timeout 10m
+      libvirt { firmware uefi; tpm true }
+      machine "a" {}
+      machine "b" {}
+      """, to: "proj/Machinefile")
+    let project = user.home + "/proj"
+    let up = try user.caravan("up", in: project, environment: env)
+    try #require(up.status == 0, "\(up)")
+    for machine in ["a", "b"] {
+      let facts = try user.caravan(
+        "ssh", machine, "-c", "test -d /sys/firmware/efi && echo efi; test -c /dev/tpmrm0 && echo tpm; hostname",
+        in: project, environment: env)
+      #expect(facts.stdout == "efi\ntpm\n\(machine)\n", "\(machine): \(facts)")
+    }
+    let nvram = user.home + "/.config/libvirt/qemu/nvram"
+    let files = (try? FileManager.default.contentsOfDirectory(atPath: nvram)) ?? []
+    #expect(files.filter { $0.hasSuffix("_VARS.fd") }.count == 2, "an NVRAM file per machine: \(files)")
+    let destroy = try user.caravan("destroy", "-f", in: project, environment: env)
+    #expect(destroy.status == 0, "\(destroy)")
+    let left = (try? FileManager.default.contentsOfDirectory(atPath: nvram)) ?? []
+    #expect(!left.contains { $0.contains("caravan-proj-") }, "destroy removes the NVRAM files: \(left)")
+    let swtpm = (try? FileManager.default.contentsOfDirectory(atPath: user.home + "/.config/libvirt/qemu/swtpm")) ?? []
+    #expect(swtpm.isEmpty, "and the TPM state: \(swtpm)")
+    #expect(try !user.virsh("vol-list", "caravan").stdout.contains("caravan-proj-"))
+  }
+}
+
+extension Harness {
+  /// scripts/cloud-image.sh's output folder (images/cloud/bookworm/latest/… and
+  /// index.json), from CARAVAN_E2E_CLOUD_IMAGE.
+  static let cloudImageFolder = ProcessInfo.processInfo.environment["CARAVAN_E2E_CLOUD_IMAGE"].flatMap {
+    $0.isEmpty ? nil : $0
+  }
+}
