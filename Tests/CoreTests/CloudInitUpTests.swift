@@ -102,6 +102,19 @@ struct CloudInitUpTests {
     #expect(f.guest.commands.contains { $0.contains("tail -n 15 /var/log/cloud-init-output.log") })
   }
 
+  @Test func anImageThatNeverAnswersIsNamedWithItsSeedAndFirmware() throws {
+    let f = try Fixture("box \"debian/12\"\nboot_timeout 1s\n")
+    defer { f.cleanUp() }
+    try CloudInitUpTests.installImageBox(f)
+    f.guest.ready = false
+    let options = UpOptions(provision: false, destroyOnError: false)
+    let error = try #require(throws: CaravanError.self) {
+      try f.lifecycle.up(f.project.spec.machines, options: options)
+    }
+    #expect(error.message.contains("the image may not have read it (no cloud-init in the image"), "\(error.message)")
+    #expect(error.message.contains("booted with UEFI (OVMF) firmware") && error.message.contains("firmware bios"))
+  }
+
   @Test func diskVolumesFirmwareTPMAndGraphicsReachThePlanAndKeptVolumesStay() throws {
     let f = try Fixture(
       """

@@ -22,12 +22,19 @@ extension Lifecycle {
   /// volumes, the seed, the firmware (the Machinefile's, else what the image boots
   /// with), TPM and display.
   func machineDevices(_ machine: MachineSpec, box: InstalledBox) throws -> MachineDevices {
-    let firmwareSet = machine.settingsUsed.contains { $0.name == "libvirt.firmware" }
-    return MachineDevices(
+    MachineDevices(
       rootDiskBytes: machine.diskBytes, volumes: machine.volumes,
       seed: usesCloudInit(machine, box: box) ? try cloudInitSeed(machine).image() : nil,
-      firmware: firmwareSet ? machine.libvirt.firmware : (box.metadata.image?.firmware ?? machine.libvirt.firmware),
-      secureBoot: machine.libvirt.secureBoot, tpm: machine.libvirt.tpm, graphics: machine.libvirt.graphics)
+      firmware: firmware(machine, box: box), secureBoot: machine.libvirt.secureBoot, tpm: machine.libvirt.tpm,
+      graphics: machine.libvirt.graphics)
+  }
+
+  /// The firmware the machine boots with: the Machinefile's `firmware` (`secure_boot`
+  /// implies uefi), else what its image boots with (the index's word), else BIOS.
+  func firmware(_ machine: MachineSpec, box: InstalledBox?) -> LibvirtSettings.Firmware {
+    if machine.libvirt.secureBoot { return .uefi }
+    let set = machine.settingsUsed.contains { $0.name == "libvirt.firmware" }
+    return set ? machine.libvirt.firmware : (box?.metadata.image?.firmware ?? machine.libvirt.firmware)
   }
 
   /// The machine's seed: Caravan's user (`ssh { user }`) with passwordless sudo and

@@ -132,7 +132,9 @@ extension Lifecycle {
     let box = recordedBox(record)
     let cloudInit = box.map { usesCloudInit(machine, box: $0) } ?? (machine.cloudInit != nil)
     try track(name, .waitSSH) {
-      try waitForSSH(machine, record: record, communicator: communicator, seeded: cloudInit)
+      try waitForSSH(
+        machine, record: record, communicator: communicator,
+        boot: BootFacts(seeded: cloudInit, firmware: firmware(machine, box: box)))
     }
     if fresh && cloudInit {
       try track(name, .cloudInit) { try waitForCloudInit(machine, communicator: communicator) }
@@ -274,9 +276,15 @@ extension Lifecycle {
     return option.key == "ProxyJump" ? " -J \(option.value)" : " -o \(shellQuote("ProxyCommand=" + option.value))"
   }
 
-  func waitForSSH(_ machine: MachineSpec, record: MachineRecord, communicator: Communicator, seeded: Bool = false)
-    throws
-  {
+  /// What a guest that never answers SSH is told by: its seed, and the firmware it booted with.
+  struct BootFacts {
+    var seeded = false
+    var firmware = LibvirtSettings.Firmware.bios
+  }
+
+  func waitForSSH(
+    _ machine: MachineSpec, record: MachineRecord, communicator: Communicator, boot: BootFacts = BootFacts()
+  ) throws {
     let limit = machine.bootTimeoutSeconds
     let place = try sshPlace(record)
     let console = hypervisor.consoleLogPath(domain: record.domainName)
@@ -291,10 +299,15 @@ extension Lifecycle {
           hint: "Its serial console log is \(console); `caravan destroy -f \(machine.name)` removes it.")
       },
       timedOut: { last in
-        let seed =
-          seeded
+        var seed =
+          boot.seeded
           ? "; its user and key come from its cloud-init seed, so the image may not have read it (no cloud-init in the image, or not its NoCloud source)"
           : ""
+        if boot.seeded || boot.firmware == .uefi {
+          let other = boot.firmware == .uefi ? "bios" : "uefi"
+          seed +=
+            "; it booted with \(boot.firmware == .uefi ? "UEFI (OVMF)" : "BIOS") firmware: an image made for the other does not boot (`libvirt { firmware \(other) }`)"
+        }
         return CaravanError(
           .timeout,
           "machine '\(machine.name)' did not answer SSH on \(place) as '\(machine.ssh.user)' within \(Int(limit)) s (last attempt: \(last))\(seed)",
