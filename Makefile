@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARAVAN := $(CURDIR)/.build/debug/caravan
 
-.PHONY: deps build release box fixtures test test-quick test-deb test-install-deps test-installer unit lint format fuzz soak breakit-rootless demo bench deb install clean
+.PHONY: deps build release box fixtures cloud-image test test-quick test-deb test-install-deps test-installer unit lint format fuzz soak breakit-rootless demo bench deb install clean
 PREFIX ?= /usr/local
 DESTDIR ?=
 
@@ -34,8 +34,9 @@ box: build
 # the end-to-end tier with the release build beside it (at nice 19), then the fuzz run,
 # the package test and the install-deps test side by side.
 # Each step is a phase (scripts/phase.sh): .ci/run prints their durations at the end.
-E2E_ENV := CARAVAN_E2E_BOX=$(CURDIR)/out/debian-12.box CARAVAN_BIN=$(CARAVAN) CARAVAN_E2E_FIXTURES=$(CURDIR)/out/fixtures
-test: lint build box fixtures
+E2E_ENV := CARAVAN_E2E_BOX=$(CURDIR)/out/debian-12.box CARAVAN_BIN=$(CARAVAN) CARAVAN_E2E_FIXTURES=$(CURDIR)/out/fixtures \
+  CARAVAN_E2E_CLOUD_IMAGE=$(CURDIR)/out/cloud-image
+test: lint build box fixtures cloud-image
 	scripts/phase.sh test-build swift build --build-tests
 	$(E2E_ENV) scripts/phase.sh unit scripts/libvirt-env.sh swift test --skip-build --skip EndToEndTests
 	$(E2E_ENV) scripts/tiers.sh
@@ -62,6 +63,11 @@ test-install-deps:
 # made from the test box, for `caravan build`'s installer and iso tests.
 fixtures: box
 	@scripts/phase.sh fixtures Tests/Fixtures/installer/make-fixtures.sh out/debian-12.box out/fixtures
+
+# The genericcloud-like Debian image the cloud image tests boot (scripts/cloud-image.sh:
+# mmdebstrap with cloud-init, GPT, GRUB for BIOS and UEFI), served with its SHA512SUMS.
+cloud-image:
+	@scripts/phase.sh cloud-image scripts/cloud-image.sh out/cloud-image
 
 # The module layers, the size rules (files up to 400 lines, functions up to 80), and
 # swift-format (part of the toolchain) with the project's .swift-format.
@@ -98,7 +104,7 @@ unit: build
 demo: build box
 	scripts/libvirt-env.sh scripts/demo.sh $(CARAVAN) $(CURDIR)/out/debian-12.box
 
-bench: release box fixtures
+bench: release box fixtures cloud-image
 	scripts/libvirt-env.sh bench/build.sh $(RELEASE) $(CURDIR)/out/fixtures
 	bench/parse.sh $(RELEASE)
 	bench/box-add.sh $(RELEASE)
@@ -108,6 +114,7 @@ bench: release box fixtures
 	scripts/libvirt-env.sh bench/rsync.sh $(RELEASE) $(CURDIR)/out/debian-12.box
 	scripts/libvirt-env.sh bench/multi.sh $(RELEASE) $(CURDIR)/out/debian-12.box
 	scripts/libvirt-env.sh bench/warm.sh $(RELEASE) $(CURDIR)/out/debian-12.box
+	scripts/libvirt-env.sh bench/cloud.sh $(RELEASE) $(CURDIR)/out/cloud-image
 
 # caravan_VERSION-1_amd64.deb here: the release binary, man pages, completions.
 deb: release
