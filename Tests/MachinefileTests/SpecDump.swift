@@ -53,7 +53,9 @@ func dump(_ spec: ProjectSpec) -> String {
     )
     out.append("  hostname \(quoted(machine.hostname))")
     for volume in machine.volumes {
-      out.append("  volume \(quoted(volume.name)) size=\(volume.sizeBytes) bus=\(volume.bus.rawValue)")
+      out.append(
+        "  volume \(quoted(volume.name)) size=\(volume.sizeBytes) bus=\(volume.bus.rawValue)"
+          + (volume.keep ? " keep=true" : ""))
     }
     for forward in machine.forwards {
       out.append(
@@ -113,7 +115,8 @@ func dump(_ spec: ProjectSpec) -> String {
     out.append(
       "  libvirt uri=\(quoted(libvirt.uri)) accel=\(libvirt.accel.rawValue) machine_type=\(quoted(libvirt.machineType)) cpu_mode=\(quoted(libvirt.cpuMode)) firmware=\(libvirt.firmware.rawValue) graphics=\(libvirt.graphics.rawValue) pool=\(quoted(libvirt.pool)) warm=\(libvirt.warm)"
         // Only when set, so the other golden files need not say it.
-        + (libvirt.nested ? " nested=true" : "")
+        + (libvirt.nested ? " nested=true" : "") + (libvirt.secureBoot ? " secure_boot=true" : "")
+        + (libvirt.tpm ? " tpm=true" : "")
     )
     // Only when set, so the other golden files need not say it.
     if let cloudInit = machine.cloudInit {
