@@ -19,8 +19,10 @@ extension LibvirtHypervisor {
   static func volumeSerial(_ volume: String) -> String { String(("caravan-" + volume).prefix(20)) }
 
   /// The disks after the box's `boxDisks`: the volumes in file order (virtio ones
-  /// as vd…, after the box's; SCSI and SATA ones as sd…), then the seed as a CD-ROM
-  /// (IDE on the default i440fx machine, SATA on q35, which has no IDE).
+  /// as vd…, after the box's; SCSI and SATA ones as sd…), then the seed as a CD-ROM:
+  /// IDE on the default i440fx machine; on q35, which has no IDE, SCSI on virtio-scsi
+  /// (a cloud kernel, Debian's among them, has virtio-scsi and no AHCI: a SATA CD-ROM
+  /// would go unseen).
   static func deviceDisks(_ plan: MachinePlan, pool: String, boxDisks: Int, machineType: String)
     -> [DomainDefinition.Disk]
   {
@@ -46,7 +48,7 @@ extension LibvirtHypervisor {
       disks.append(
         DomainDefinition.Disk(
           pool: pool, volume: seedName(plan.domainName), target: q35 ? "sd" + letter(sd) : "hdc",
-          bus: q35 ? "sata" : "ide", cdrom: true))
+          bus: q35 ? "scsi" : "ide", cdrom: true))
     }
     return disks
   }
