@@ -115,6 +115,30 @@ struct CloudInitUpTests {
     #expect(error.message.contains("booted with UEFI (OVMF) firmware") && error.message.contains("firmware bios"))
   }
 
+  /// A saved state holds the box's guest as it was: a machine configured by cloud-init, or
+  /// with devices the saved guest lacks, boots cold and says why.
+  @Test func machinesASavedStateCannotServeBootColdSayingWhy() throws {
+    let f = try Fixture(
+      """
+      box "caravan/debian-12"
+      libvirt { warm true }
+      machine "seeded" { cloud_init inline: "#cloud-config\\nruncmd: [true]" }
+      machine "volume" { volume "data", size: 1GiB }
+      machine "uefi" { libvirt { firmware uefi } }
+      machine "tpm" { libvirt { tpm true } }
+      """)
+    defer { f.cleanUp() }
+    let machines = f.project.spec.machines
+    let box = try #require(try f.lifecycle.boxes.list().first)
+    #expect(f.lifecycle.warmObstacle(machines[0], box: box)?.contains("configured by cloud-init") == true)
+    #expect(f.lifecycle.warmObstacle(machines[1], box: box)?.contains("volume 'data'") == true)
+    #expect(f.lifecycle.warmObstacle(machines[2], box: box)?.contains("UEFI") == true)
+    #expect(f.lifecycle.warmObstacle(machines[3], box: box)?.contains("TPM") == true)
+    var plain = machines[0]
+    plain.cloudInit = nil
+    #expect(f.lifecycle.warmObstacle(plain, box: box) == nil)
+  }
+
   @Test func diskVolumesFirmwareTPMAndGraphicsReachThePlanAndKeptVolumesStay() throws {
     let f = try Fixture(
       """

@@ -233,12 +233,8 @@ extension Lifecycle {
     let start = StartPlan(up: plan, box: box, accelerator: choice.accelerator)
     // A new machine asked to start warm: the box's saved state (made now if need be),
     // with its lock, held until the machine's copy of it is made and started.
-    let warmed = warm && existing == nil && !usesCloudInit(machine, box: box)
-    if warm && existing == nil && !warmed {
-      reporter.step(name, "booting cold: warm starts are not made for machines configured by cloud-init yet")
-    }
     let warmState =
-      warmed
+      warm && existing == nil
       ? try warmStateForNewMachine(machine, plan: try start.machinePlan(self, forwards: [])) : nil
     defer { warmState?.lock.unlock() }
     // Ports are chosen and bound (by QEMU, at start) under one lock for all of

@@ -31,6 +31,22 @@ extension Lifecycle {
     if box.metadata.disks.count > 1 {
       return "its box has \(box.metadata.disks.count) disks, and a saved state holds one"
     }
+    if usesCloudInit(machine, box: box) {
+      return
+        "it is configured by cloud-init at its first boot (its own user key, hostname and instance id), which a saved state made before it cannot give it yet"
+    }
+    return deviceObstacle(machine)
+  }
+
+  /// Devices the box's saved guest does not have: volumes, a larger disk, UEFI, a TPM, a display.
+  private func deviceObstacle(_ machine: MachineSpec) -> String? {
+    if let volume = machine.volumes.first {
+      return "it has volume '\(volume.name)', a disk the saved guest does not have"
+    }
+    if machine.diskBytes != nil { return "its `disk` size is not the saved guest's" }
+    if firmware(machine, box: nil) == .uefi { return "it boots with UEFI, and the saved guest with BIOS" }
+    if machine.libvirt.tpm { return "it has a TPM, a device the saved guest does not have" }
+    if machine.libvirt.graphics != .none { return "it has a display, a device the saved guest does not have" }
     return nil
   }
 
