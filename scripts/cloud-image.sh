@@ -38,7 +38,8 @@ hash=$(sha256sum "$self" | cut -c1-16)
 cached=$cache/cloud-image-$hash
 
 build() {
-  local started work raw mnt loop="" esp esp_uuid root_uuid
+  # Globals, not locals: the EXIT trap runs after bash has left the function.
+  loop=""
   started=$(date +%s)
   work=$cached.tmp
   raw=$work/disk.raw
