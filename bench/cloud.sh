@@ -24,7 +24,10 @@ cleanup() {
 }
 trap cleanup EXIT
 top=$(cd "$(dirname "$0")/.." && pwd)
-coproc SERVER { exec python3 "$top/scripts/box-server.py" "$images"; }
+# The image and its checksum file are links into cloud-image.sh's cache: serve the cache's folder.
+served=$(readlink -f "$images/images/cloud/bookworm/latest/SHA512SUMS")
+served=${served%/images/cloud/bookworm/latest/SHA512SUMS}
+coproc SERVER { exec python3 "$top/scripts/box-server.py" "$served"; }
 server=$SERVER_PID
 read -r ready port <&"${SERVER[0]}"
 [ "$ready" = READY ] || { echo "bench: the image server did not start" >&2; exit 1; }

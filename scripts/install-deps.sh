@@ -20,7 +20,8 @@ packages=(
   busybox-static cpio xorriso isolinux                            # caravan build's test installer and ISO; xorriso reads cloud-init seeds back
   genisoimage                                                     # isoinfo: the cloud-init seed tests read seeds back
   dosfstools mtools                                               # scripts/cloud-image.sh: the test cloud image's EFI partition
-  ovmf swtpm swtpm-tools                                          # UEFI guests and their TPM 2.0 (scripts/test-cloud-image.sh)
+  ovmf swtpm swtpm-tools                                          # UEFI guests and their TPM 2.0 (the cloud image tests)
+  cloud-image-utils                                               # bench/cloud.sh: cloud-localds, the hand-made seed it compares with
   debian-installer-12-netboot-amd64 apt-cacher-ng netcat-openbsd  # the real Debian installer test
   ansible                                                         # provision ansible runs the host's ansible-playbook
   ruby                                                            # init --from Vagrantfile evaluates the Vagrantfile with it

@@ -19,13 +19,11 @@ extension LibvirtHypervisor {
   static func volumeSerial(_ volume: String) -> String { String(("caravan-" + volume).prefix(20)) }
 
   /// The disks after the box's `boxDisks`: the volumes in file order (virtio ones
-  /// as vd…, after the box's; SCSI and SATA ones as sd…), then the seed as a CD-ROM:
-  /// IDE on the default i440fx machine; on q35, which has no IDE, SCSI on virtio-scsi
-  /// (a cloud kernel, Debian's among them, has virtio-scsi and no AHCI: a SATA CD-ROM
-  /// would go unseen).
-  static func deviceDisks(_ plan: MachinePlan, pool: String, boxDisks: Int, machineType: String)
-    -> [DomainDefinition.Disk]
-  {
+  /// as vd…, after the box's; SCSI and SATA ones as sd…), then the seed as a SCSI
+  /// CD-ROM on virtio-scsi, on every machine type: q35 has no IDE, a cloud kernel
+  /// (Debian's among them) has virtio-scsi but no AHCI, so a SATA CD-ROM goes unseen,
+  /// and an IDE one on i440fx went unseen under OVMF.
+  static func deviceDisks(_ plan: MachinePlan, pool: String, boxDisks: Int) -> [DomainDefinition.Disk] {
     var virtio = boxDisks
     var sd = 0
     var disks: [DomainDefinition.Disk] = []
@@ -44,11 +42,9 @@ extension LibvirtHypervisor {
           serial: volumeSerial(volume.name)))
     }
     if plan.devices.seed != nil {
-      let q35 = machineType.contains("q35")
       disks.append(
         DomainDefinition.Disk(
-          pool: pool, volume: seedName(plan.domainName), target: q35 ? "sd" + letter(sd) : "hdc",
-          bus: q35 ? "scsi" : "ide", cdrom: true))
+          pool: pool, volume: seedName(plan.domainName), target: "sd" + letter(sd), bus: "scsi", cdrom: true))
     }
     return disks
   }

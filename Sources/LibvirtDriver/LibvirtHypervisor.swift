@@ -197,8 +197,7 @@ public final class LibvirtHypervisor: Hypervisor {
     }
     let disks =
       boxDisks
-      + LibvirtHypervisor.deviceDisks(
-        plan, pool: boxes.name, boxDisks: boxDisks.count, machineType: LibvirtHypervisor.machineType(plan))
+      + LibvirtHypervisor.deviceDisks(plan, pool: boxes.name, boxDisks: boxDisks.count)
     let existing = try connection.domain(named: plan.domainName)
     var definition = try domainDefinition(plan, pool: boxes.name, disks: disks, uuid: try existing?.uuid())
     let pool = try boxes.ensure()
