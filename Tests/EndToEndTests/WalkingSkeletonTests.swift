@@ -55,8 +55,8 @@ struct EndToEndWalkingSkeleton {
     defer { _ = try? h.caravan("destroy", "-f", in: project) }
     try #require(up.status == 0, "\(up)")
     #expect(up.stdout.contains("accelerator: tcg"), "\(up)")
-    #expect(
-      up.stderr.contains("warning: machine 'default': 'volume' (Machinefile:8:1) is not supported yet"), "\(up)")
+    #expect(up.stdout.contains("creating volume 'data' (1.0 GiB, virtio)"), "\(up)")
+    #expect(!up.stderr.contains("not supported yet"), "every setting is acted on: \(up)")
     #expect(up.stdout.contains("host port 127.0.0.1:8080 is in use; forwarding "), "\(up)")
     #expect(up.stdout.contains("running provisioner 'hello'"), "\(up)")
     #expect(up.stdout.contains("replacing the box's insecure key"), "\(up)")
@@ -67,6 +67,8 @@ struct EndToEndWalkingSkeleton {
     // The provisioner's file, read over `caravan ssh`, and the exit status passed through.
     let cat = try h.caravan("ssh", "-c", "cat /etc/caravan-hello", in: project)
     #expect(cat.status == 0 && cat.stdout.contains("hello from debian-12"), "\(cat)")
+    let volume = try h.caravan("ssh", "-c", "lsblk -bno SIZE /dev/disk/by-id/virtio-caravan-data", in: project)
+    #expect(volume.status == 0 && volume.stdout == "1073741824\n", "the volume, by its serial: \(volume)")
     let synced = try h.caravan("ssh", "-c", "cat /srv/site/index.html", in: project)
     #expect(synced.stdout.contains("<h1>synced</h1>"), "the rsync folder is copied at up: \(synced)")
     let exit7 = try h.caravan("ssh", "-c", "exit 7", in: project)
