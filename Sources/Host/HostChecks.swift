@@ -192,7 +192,6 @@ public struct HostChecks {
     )
   }
 
-  /// The host tools of optional features: a warning for each one missing.
   /// UEFI and TPM, for `libvirt { firmware uefi; secure_boot true; tpm true }`: OVMF's
   /// firmware descriptors (libvirt chooses the files by them) and its Secure Boot
   /// variant, and swtpm with swtpm_setup (libvirt starts one per machine). Warnings:
@@ -223,6 +222,7 @@ public struct HostChecks {
     return checks
   }
 
+  /// The host tools of optional features: a warning for each one missing.
   public func optionalTools() -> [HealthCheck] {
     let tools: [(id: String, program: String, feature: String, package: String)] = [
       ("mmdebstrap", "mmdebstrap", "`caravan build` with the rootfs strategy", "mmdebstrap"),

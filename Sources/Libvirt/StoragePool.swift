@@ -120,18 +120,12 @@ public final class Volume {
   /// Uploads `data` into the volume through a libvirt stream (a small file made here:
   /// a cloud-init seed), so it works on remote connections too.
   public func upload(_ data: Data) throws {
-    let stream = try connection.newStream()
-    try check(virStorageVolUpload(handle, stream.handle, 0, UInt64(data.count), 0), "upload into volume '\(name)'")
-    do {
+    try streamUpload(length: UInt64(data.count)) { stream in
       var bytes = data
       try bytes.withUnsafeMutableBytes { buffer in
         guard let base = buffer.baseAddress, buffer.count > 0 else { return }
         try stream.sendAll(base, count: buffer.count, operation: "upload into volume '\(name)'")
       }
-      try stream.finish(operation: "finish the upload into volume '\(name)'")
-    } catch {
-      stream.abort()
-      throw error
     }
   }
 
@@ -144,13 +138,11 @@ public final class Volume {
         .io, "cannot read '\(path)' to upload it into volume '\(name)': \(String(cString: strerror(errno)))")
     }
     defer { close(fd) }
-    let stream = try connection.newStream()
-    try check(virStorageVolUpload(handle, stream.handle, 0, 0, 0), "upload into volume '\(name)'")
     var sent: UInt64 = 0
     let chunk = 1 << 20
     let buffer = UnsafeMutableRawPointer.allocate(byteCount: chunk, alignment: 16)
     defer { buffer.deallocate() }
-    do {
+    try streamUpload(length: 0) { stream in
       while true {
         let count = read(fd, buffer, chunk)
         if count < 0 {
@@ -163,6 +155,16 @@ public final class Volume {
         // Ctrl-C: the upload is aborted (its caller deletes the half volume).
         try Interrupt.process.check()
       }
+    }
+  }
+
+  /// An upload into the volume (`length` bytes; 0: up to its end) through a new stream:
+  /// `send` writes the bytes, then the stream is finished, or aborted when anything fails.
+  private func streamUpload(length: UInt64, _ send: (Stream) throws -> Void) throws {
+    let stream = try connection.newStream()
+    try check(virStorageVolUpload(handle, stream.handle, 0, length, 0), "upload into volume '\(name)'")
+    do {
+      try send(stream)
       try stream.finish(operation: "finish the upload into volume '\(name)'")
     } catch {
       stream.abort()

@@ -166,7 +166,7 @@ public struct DomainDefinition: Equatable {
       },
       interfaces: interfaces.enumerated().map { DomainDefinition.interface($0.element, index: $0.offset) },
       consoleLog: consoleLog, filesystems: filesystems.map { DomainDefinition.filesystem($0, ninep: ninepAccess) },
-      forwards: forwards, restrictNetwork: restrictNetwork, uefi: uefi, secureBoot: secureBoot, tpm: tpm,
-      display: display)
+      forwards: forwards, restrictNetwork: restrictNetwork, uefi: uefi, secureBoot: secureBoot,
+      scsiController: disks.contains { $0.bus == "scsi" }, tpm: tpm, display: display)
   }
 }

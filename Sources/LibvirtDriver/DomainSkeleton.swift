@@ -41,6 +41,8 @@ struct DomainSkeleton {
   var uefi = false
   /// With `uefi`: Secure Boot and the enrolled keys (needs q35 and SMM).
   var secureBoot = false
+  /// A virtio-scsi controller, for the disks on bus `scsi`.
+  var scsiController = false
   /// An emulated TPM 2.0 (CRB), swtpm started by libvirt.
   var tpm = false
   /// A display (`vnc` or `spice`) on 127.0.0.1, its port chosen by libvirt.
@@ -115,7 +117,7 @@ struct DomainSkeleton {
 
   private var devices: XMLElement {
     var devices = XMLElement("devices", children: disks + interfaces)
-    if disks.contains(where: { $0.children.contains { $0.name == "target" && $0.attribute("bus") == "scsi" } }) {
+    if scsiController {
       devices.children.append(XMLElement("controller", [("type", "scsi"), ("model", "virtio-scsi")]))
     }
     var serial = XMLElement("serial", [("type", "pty")], children: [XMLElement("target", [("port", "0")])])

@@ -28,14 +28,11 @@ extension LibvirtHypervisor {
   /// The `<graphics>` of a live domain's XML with the ports libvirt gave them
   /// (`port='-1'` until it has one: left out).
   static func displays(inDomainXML xml: String) -> [Display] {
-    xml.components(separatedBy: "<graphics ").dropFirst().compactMap { element in
-      let tag = element.prefix { $0 != ">" }
-      func attribute(_ name: String) -> String? {
-        guard let start = tag.range(of: " \(name)='") ?? tag.range(of: "\(name)='") else { return nil }
-        return String(tag[start.upperBound...].prefix { $0 != "'" })
-      }
-      guard let type = attribute("type"), let port = attribute("port").flatMap(Int.init), port > 0 else { return nil }
-      return Display(type: type, hostIP: attribute("listen") ?? "127.0.0.1", port: port)
+    MetadataReader.openTags(xml, "graphics").compactMap { tag in
+      guard let type = MetadataReader.attribute(in: tag, "type"),
+        let port = MetadataReader.attribute(in: tag, "port").flatMap(Int.init), port > 0
+      else { return nil }
+      return Display(type: type, hostIP: MetadataReader.attribute(in: tag, "listen") ?? "127.0.0.1", port: port)
     }
   }
 

@@ -12,9 +12,6 @@ struct XMLElement {
     self.children = children
   }
 
-  /// The value of attribute `key`, nil when it has none.
-  func attribute(_ key: String) -> String? { attributes.first { $0.0 == key }?.1 }
-
   func render(indent: Int = 0) -> String {
     let pad = String(repeating: "  ", count: indent)
     let attrs = attributes.map { " \($0.0)='\(XMLElement.escape($0.1))'" }.joined()

@@ -52,8 +52,8 @@ extension Lifecycle {
     guard let spec = machine.cloudInit else {
       return try CloudInitSeed(identity: identity, userData: nil, source: "")
     }
-    var userData: Data
-    var source: String
+    let userData: Data
+    let source: String
     switch spec.userData {
     case .inline(let text):
       userData = Data(text.utf8)
@@ -111,7 +111,7 @@ extension Lifecycle {
   func waitForCloudInit(_ machine: MachineSpec, communicator: Communicator) throws {
     reporter.step(machine.name, "waiting for cloud-init to finish")
     var said = ""
-    let status = try communicator.execute("cloud-init status --wait --long 2>&1 || exit $?") { _, line in
+    let status = try communicator.execute("cloud-init status --wait --long 2>&1") { _, line in
       said += line + "\n"
     }
     switch status {
