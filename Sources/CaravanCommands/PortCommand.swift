@@ -6,7 +6,9 @@ import Support
 
 struct PortCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "port", abstract: "List a running machine's forwarded ports (SSH included), as bound on the host.")
+    commandName: "port",
+    abstract: "List a running machine's forwarded ports (SSH included) and its vnc/spice display, as bound on the host."
+  )
 
   @Argument(help: "Machine (default: the primary or only one).") var machine: String?
   @Option(help: "Print only the host port that forwards to this guest port.") var guest: Int?
