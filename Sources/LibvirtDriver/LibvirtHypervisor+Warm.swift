@@ -36,7 +36,9 @@ extension LibvirtHypervisor: HypervisorWarmStates {
       DomainDefinition.Disk(
         pool: "", volume: "", target: DomainDefinition.diskTarget(index), bus: "virtio")
     }
-    var definition = try domainDefinition(neutral, pool: "", disks: disks, uuid: nil)
+    // The seed's CD-ROM (an image box) is part of the guest's hardware.
+    let devices = LibvirtHypervisor.deviceDisks(neutral, pool: "", boxDisks: disks.count)
+    var definition = try domainDefinition(neutral, pool: "", disks: disks + devices, uuid: nil)
     definition.consoleLog = nil
     definition.metadata = .init(project: "", machine: "", pool: "", box: "", boxVersion: "", boxVolume: "")
     return WarmFingerprint(
@@ -67,8 +69,12 @@ extension LibvirtHypervisor: HypervisorWarmStates {
     try pool.volume(named: volume)?.delete()
     try createOverlay(named: volume, on: boxVolumes[0], in: pool)
     let disk = DomainDefinition.Disk(pool: boxes.name, volume: volume, target: "vda", bus: "virtio")
-    let definition = try domainDefinition(plan, pool: boxes.name, disks: [disk], uuid: nil)
-    try connection.defineDomain(xml: definition.xml, name: plan.domainName).start()
+    let devices = LibvirtHypervisor.deviceDisks(plan, pool: boxes.name, boxDisks: 1)
+    let definition = try domainDefinition(plan, pool: boxes.name, disks: [disk] + devices, uuid: nil)
+    // Defined first: a kill from here leaves a template that `destroy` removes with its seed.
+    let template = try connection.defineDomain(xml: definition.xml, name: plan.domainName)
+    try writeSeed(plan, in: pool)
+    try template.start()
   }
 
   public func captureWarmState(template plan: MachinePlan) throws -> (volume: String, pool: String, sizeBytes: UInt64) {
@@ -78,6 +84,8 @@ extension LibvirtHypervisor: HypervisorWarmStates {
     // Forgets the snapshot's metadata only: its data stays in the overlay.
     try template.undefine()
     let poolName = effectivePool(plan.pool)
+    // Its seed was read: each copy gets the seed of its own machine.
+    try deleteVolume(LibvirtHypervisor.seedName(plan.domainName), pool: poolName)
     let volumeName = LibvirtHypervisor.warmVolumeName(plan.box)
     guard let pool = try connection.pool(named: poolName) else {
       throw CaravanError(.hypervisor, "storage pool '\(poolName)' went away while the warm state was saved")
@@ -95,11 +103,13 @@ extension LibvirtHypervisor: HypervisorWarmStates {
   public func removeWarmState(box: InstalledBox, pool: String, template: String) throws {
     _ = try removeTemplateDomain(template)
     try deleteVolume(LibvirtHypervisor.warmVolumeName(box), pool: pool)
+    try deleteVolume(LibvirtHypervisor.seedName(template), pool: pool)
   }
 
   public func removeWarmTemplate(_ domain: String) throws {
     guard let meta = try removeTemplateDomain(domain) else { return }
     try deleteVolume(LibvirtHypervisor.warmVolumeName(boxVolume: meta.boxVolume), pool: meta.pool)
+    try deleteVolume(LibvirtHypervisor.seedName(domain), pool: meta.pool)
   }
 
   /// Powers off and undefines a template domain and deletes its console log;
@@ -149,9 +159,13 @@ extension LibvirtHypervisor: HypervisorWarmStates {
     var saved = plan
     saved.attachments = []
     let disk = DomainDefinition.Disk(pool: boxes.name, volume: overlay, target: "vda", bus: "virtio")
+    let devices = LibvirtHypervisor.deviceDisks(saved, pool: boxes.name, boxDisks: 1)
     let existing = try connection.domain(named: plan.domainName)
-    let definition = try domainDefinition(saved, pool: boxes.name, disks: [disk], uuid: try existing?.uuid())
+    let definition = try domainDefinition(
+      saved, pool: boxes.name, disks: [disk] + devices, uuid: try existing?.uuid())
     let domain = try connection.defineDomain(xml: definition.xml, name: plan.domainName)
+    // The machine's own seed in the CD-ROM the saved guest has (read again at its next boot).
+    try writeSeed(plan, in: pool)
     let snapshot = """
       <domainsnapshot>
         <name>\(LibvirtHypervisor.warmSnapshot)</name>

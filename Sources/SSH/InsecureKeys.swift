@@ -33,6 +33,10 @@ enum InsecureKeys {
     -----END RSA PRIVATE KEY-----
     """
 
+  /// The public half of `ed25519`, as an `authorized_keys` line.
+  static let ed25519Public =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIN1YdxBpNlzxDqfJyw/QKow1F+wvG9hXGoqiysfJOn5Y vagrant insecure public key"
+
   static let ed25519 = """
     -----BEGIN OPENSSH PRIVATE KEY-----
     b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW

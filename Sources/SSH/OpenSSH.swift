@@ -225,6 +225,8 @@ public struct OpenSSHFactory: CommunicatorFactory {
     OpenSSHCommunicator(endpoint: endpoint, helperDirectory: keyDirectory)
   }
 
+  public func insecurePublicKey() -> String { InsecureKeys.ed25519Public }
+
   public func insecureKeyFiles() throws -> [String] {
     try FileSystem.makeDirectory(keyDirectory, mode: 0o700)
     return try [("vagrant-insecure-ed25519", InsecureKeys.ed25519), ("vagrant-insecure-rsa", InsecureKeys.rsa)].map {

@@ -130,13 +130,57 @@ struct CloudInitUpTests {
     defer { f.cleanUp() }
     let machines = f.project.spec.machines
     let box = try #require(try f.lifecycle.boxes.list().first)
-    #expect(f.lifecycle.warmObstacle(machines[0], box: box)?.contains("configured by cloud-init") == true)
+    #expect(f.lifecycle.warmObstacle(machines[0], box: box)?.contains("its own `cloud_init`") == true)
     #expect(f.lifecycle.warmObstacle(machines[1], box: box)?.contains("volume 'data'") == true)
     #expect(f.lifecycle.warmObstacle(machines[2], box: box)?.contains("UEFI") == true)
     #expect(f.lifecycle.warmObstacle(machines[3], box: box)?.contains("TPM") == true)
     var plain = machines[0]
     plain.cloudInit = nil
     #expect(f.lifecycle.warmObstacle(plain, box: box) == nil)
+  }
+
+  /// An image box's saved state is made with Caravan's seed alone (the insecure key,
+  /// a template instance id) once cloud-init is done; each copy gets the machine's
+  /// seed, then its own key, hostname and instance id.
+  @Test func anImageMachineStartsWarmAndTakesItsOwnKeyHostnameAndInstanceID() throws {
+    let f = try Fixture(
+      """
+      box "debian/12"
+      libvirt { warm true }
+      ssh { user "dev" }
+      machine "web"
+      machine "private" { ssh { private_key "id" } }
+      """)
+    defer { f.cleanUp() }
+    f.lifecycle.sshAnswers = { _ in true }
+    try CloudInitUpTests.installImageBox(f, firmware: "bios")
+    let box = try #require(try f.lifecycle.boxes.list().first { $0.name == "debian/12" })
+    let machines = f.project.spec.machines
+    #expect(f.lifecycle.warmObstacle(machines[0], box: box) == nil)
+    let obstacle = f.lifecycle.warmObstacle(machines[1], box: box)
+    #expect(obstacle?.contains("`private_key`") == true, "\(obstacle ?? "none")")
+    try f.lifecycle.up([machines[0]], provision: false)
+
+    let template = try #require(f.hypervisor.plans.first { $0.machineName == "warm-state" })
+    let templateSeed = CloudInitUpTests.text(template.devices.seed)
+    #expect(templateSeed.contains("name: dev") && templateSeed.contains("AAAAinsecure"), "the insecure key")
+    #expect(templateSeed.contains("instance-id: caravan-warm-") && !templateSeed.contains("caravan-web-"))
+    let machine = try #require(f.hypervisor.plans.last { $0.machineName == "web" })
+    let seed = CloudInitUpTests.text(machine.devices.seed)
+    let instanceID = try f.lifecycle.instanceID(machines[0])
+    #expect(seed.contains("instance-id: \(instanceID)") && !seed.contains("AAAAinsecure"), "the machine's own seed")
+    #expect(f.hypervisor.calls.contains { $0.hasPrefix("startWarm ") }, "restored, not booted")
+    let commands = f.guest.commands
+    let waited = try #require(commands.firstIndex { $0.hasPrefix("cloud-init status --wait") })
+    let refreshed = try #require(commands.firstIndex(of: "sudo sh -s"))
+    let replaced = try #require(commands.firstIndex { $0.hasPrefix("replaceKey") })
+    #expect(waited < refreshed && refreshed < replaced, "saved after cloud-init; identity, then the key")
+    #expect(commands.contains { $0.contains("hostname web ") })
+    let script = try #require(f.guest.inputs.first { $0.contains("/etc/machine-id") })
+    #expect(script.contains("new='\(instanceID)'") && script.contains("$cloud/data/instance-id"))
+    let state = try #require(WarmStateFiles.all(box).first)
+    #expect(state.fingerprint.seedUser == "dev")
+    #expect(try f.project.loadRecord("web")?.keyReplaced == true)
   }
 
   @Test func diskVolumesFirmwareTPMAndGraphicsReachThePlanAndKeptVolumesStay() throws {

@@ -209,8 +209,11 @@ final class FakeGuest: Communicator, @unchecked Sendable {
     output(.stdout, "ran")
     return 0
   }
+  /// What each command that had input was given, in order.
+  @Guarded var inputs: [String] = []
   func execute(_ command: String, input: Data?, output: (Subprocess.Stream, String) -> Void) throws -> Int32 {
-    try execute(command, output: output)
+    if let input { inputs.append(String(decoding: input, as: UTF8.self)) }
+    return try execute(command, output: output)
   }
   func upload(_ data: Data, to remotePath: String) throws { uploads[remotePath] = data }
   func upload(file: String, to remotePath: String) throws { uploads[remotePath] = Data() }
@@ -222,6 +225,7 @@ struct FakeFactory: CommunicatorFactory {
   let guest: FakeGuest
   func communicator(for endpoint: SSHEndpoint) -> Communicator { guest }
   func insecureKeyFiles() throws -> [String] { ["/keys/insecure"] }
+  func insecurePublicKey() -> String { "ssh-ed25519 AAAAinsecure vagrant insecure public key" }
   func generateKey(at path: String, comment: String) throws {
     try FileSystem.writeAtomically(Data("key".utf8), to: path)
     try FileSystem.writeAtomically(Data("ssh-ed25519 AAAA".utf8), to: path + ".pub")

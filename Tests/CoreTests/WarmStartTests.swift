@@ -266,8 +266,34 @@ struct WarmStartTests {
     #expect(script.contains("> /etc/ssh/ssh_host_ed25519_key;"))
     #expect(script.contains("'PRIVATE'\\''KEY\n'"), "a quote in a key cannot end the shell word")
     #expect(script.contains("\\0\\1\\2\\3"), "the host's random bytes, as octal escapes")
+    #expect(!script.contains("/var/lib/cloud"), "no cloud-init records without an instance id")
     let check = try Subprocess(["sh", "-n", "-c", script]).run()
     #expect(check.status == 0, "sh -n: \(check.stderr)")
+  }
+
+  /// The template's cloud-init instance becomes the machine's, run against a copy of
+  /// cloud-init's folders: renamed with its semaphores, the cache dropped, ids rewritten.
+  @Test func theInstanceIDLinesRenameTheTemplatesInstance() throws {
+    let root = try FileSystem.makeTemporaryDirectory(prefix: "caravan-cloud")
+    defer { try? FileSystem.removeTree(root) }
+    let cloud = root + "/var/lib/cloud"
+    try FileSystem.makeDirectory(cloud + "/instances/caravan-warm-1/sem")
+    try FileSystem.makeDirectory(cloud + "/data")
+    try FileSystem.writeAtomically(Data("x".utf8), to: cloud + "/instances/caravan-warm-1/sem/config_users_groups")
+    try FileSystem.writeAtomically(Data("x".utf8), to: cloud + "/instances/caravan-warm-1/obj.pkl")
+    try FileSystem.writeAtomically(Data("caravan-warm-1\n".utf8), to: cloud + "/data/instance-id")
+    _ = try Subprocess(["ln", "-s", cloud + "/instances/caravan-warm-1", cloud + "/instance"]).run()
+    let lines = Lifecycle.cloudInitInstanceLines("caravan-web-abc").joined(separator: "\n")
+      .replacingOccurrences(of: "cloud=/var/lib/cloud", with: "cloud=\(cloud)")
+      .replacingOccurrences(of: "/run/cloud-init/", with: root + "/run/")
+    let run = try Subprocess(["sh", "-e", "-c", lines]).run()
+    #expect(run.status == 0, "\(run.stderr)")
+    #expect(FileSystem.exists(cloud + "/instances/caravan-web-abc/sem/config_users_groups"))
+    #expect(!FileSystem.exists(cloud + "/instances/caravan-warm-1"))
+    #expect(!FileSystem.exists(cloud + "/instances/caravan-web-abc/obj.pkl"))
+    #expect(FileManager.default.contents(atPath: cloud + "/data/instance-id") == Data("caravan-web-abc\n".utf8))
+    let link = try FileManager.default.destinationOfSymbolicLink(atPath: cloud + "/instance")
+    #expect(link == cloud + "/instances/caravan-web-abc")
   }
 
   @Test func whyAStateDoesNotFitIsSaidInWords() {

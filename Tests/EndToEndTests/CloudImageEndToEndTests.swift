@@ -9,11 +9,14 @@ import Testing
 /// named `debian/12` by a test image index.
 ///
 /// Root on qemu:///system: `box add debian/12`, an `up` killed after its domain, seed, volume
-/// and grown disk were made (one `destroy -f` leaves nothing), an `up` killed while cloud-init
-/// is waited for (the next `up` finishes it), then the machine: the user's cloud-config's
-/// file, `/` grown to `disk 8GiB`, the volume by its serial, halt/up with the same instance,
-/// `destroy -f` leaving no domain, overlay, seed or volume. A normal user on its
-/// qemu:///session: two UEFI machines with a TPM each, two NVRAM files, removed by `destroy`.
+/// and grown disk were made (one `destroy -f` leaves nothing), `up`s killed while cloud-init
+/// is waited for and while the root file system is grown (the next `up` finishes it), then
+/// the machine: the user's cloud-config's file, `/` grown to `disk 8GiB`, the volume by its
+/// serial, its VNC display on 127.0.0.1, halt/up with the same instance, `destroy -f`
+/// leaving no domain, overlay, seed or volume. A normal user on its qemu:///session: two
+/// UEFI machines with a TPM each, two NVRAM files, removed by `destroy`. Another: two
+/// machines restored from the image box's warm state, each with its own key, hostname and
+/// instance id.
 @Suite(
   .guestSlots(2, minutes: 6), .serialized,
   .enabled(
@@ -49,6 +52,7 @@ struct CloudImageEndToEnd {
       boot_timeout 8m
       disk 8GiB
       volume "data", size: 1GiB
+      libvirt { graphics vnc }
       cloud_init inline: \"\"\"
         #cloud-config
         write_files:
@@ -88,11 +92,23 @@ struct CloudImageEndToEnd {
     let waiting = try h.caravan(
       "up", in: project, environment: env.merging(["CARAVAN_FAULT_INJECT": "cloud_init:start"]) { $1 })
     #expect(waiting.status == 9 || waiting.status == 137, "killed by SIGKILL: \(waiting)")
+    // Killed again while the root file system is grown: growing again is harmless.
+    let growing = try h.caravan(
+      "up", in: project, environment: env.merging(["CARAVAN_FAULT_INJECT": "grow_disk:start"]) { $1 })
+    #expect(growing.status == 9 || growing.status == 137, "killed by SIGKILL: \(growing)")
     let up = try h.caravan("up", in: project, environment: env)
     try #require(up.status == 0, "\(up)")
     #expect(up.stdout.contains("running; finishing its first `up`"), "\(up)")
     #expect(up.stdout.contains("cloud-init is done"), "\(up)")
     #expect(!up.stdout.contains("insecure key"), "an image has none to replace: \(up)")
+    // The display: QEMU's VNC server, bound on 127.0.0.1 only, listed by `caravan port`.
+    let port = try h.caravan("port", in: project, environment: env)
+    let display = try #require(
+      port.stdout.split(separator: "\n").first { $0.contains("vnc display => ") }, "\(port)")
+    let vncPort = try #require(
+      display.components(separatedBy: "vnc://127.0.0.1:").last.flatMap { Int($0.prefix { $0.isNumber }) }, "\(port)")
+    let listening = try h.run(["ss", "-Hltn", "sport = :\(vncPort)"], in: h.root)
+    #expect(listening.stdout.contains("127.0.0.1:\(vncPort)"), "\(listening)")
 
     func guest(_ command: String) throws -> String {
       let result = try h.caravan("ssh", "-c", command, in: project, environment: env)
@@ -164,6 +180,69 @@ struct CloudImageEndToEnd {
     let swtpm = (try? FileManager.default.contentsOfDirectory(atPath: user.home + "/.config/libvirt/qemu/swtpm")) ?? []
     #expect(swtpm.isEmpty, "and the TPM state: \(swtpm)")
     #expect(try !user.virsh("vol-list", "caravan").stdout.contains("caravan-proj-"))
+  }
+
+  /// Warm starts of a cloud image, as a normal user: the box's state is saved once
+  /// cloud-init has finished (with Caravan's seed alone), and each restored machine has
+  /// its own key (the insecure one gone), hostname and instance id, which stay its own
+  /// across halt/up (cloud-init does not take the next boot for a new instance).
+  @Test func aNormalUsersImageMachinesStartWarmWithTheirOwnKeyHostnameAndInstanceID() throws {
+    let user = try UserRunner(binary: Harness.binary, boxFile: Harness.boxFile)
+    defer { user.remove() }
+    let index = user.home + "/index.json"
+    let server = try CloudImageEndToEnd.serve(writingIndexTo: index)
+    defer { server.stop() }
+    try user.chown(index)
+    let env = ["CARAVAN_IMAGE_INDEX": index]
+    try user.write(
+      """
+      box "debian/12"
+      memory 768MiB
+      boot_timeout 8m
+      libvirt { warm true }
+      machine "a" {}
+      machine "b" {}
+      """, to: "proj/Machinefile")
+    let project = user.home + "/proj"
+    let up = try user.caravan("up", in: project, environment: env)
+    try #require(up.status == 0, "\(up)")
+    #expect(up.stdout.contains("cloud-init is done in the warm-state guest"), "saved after cloud-init: \(up)")
+    #expect(
+      up.stdout.components(separatedBy: "restored from the warm state").count == 3, "both restored: \(up)")
+    #expect(up.stdout.contains("replacing the box's insecure key"), "\(up)")
+
+    func guest(_ machine: String, _ command: String) throws -> String {
+      let result = try user.caravan("ssh", machine, "-c", command, in: project, environment: env)
+      #expect(result.status == 0, "\(machine): \(command): \(result)")
+      return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+    var instances: [String] = []
+    for machine in ["a", "b"] {
+      let facts = try guest(machine, "hostname; cat /var/lib/cloud/data/instance-id; ls /var/lib/cloud/instances")
+      let lines = facts.split(separator: "\n").map(String.init)
+      #expect(lines.count == 3 && lines[0] == machine, "\(machine): \(facts)")
+      #expect(lines.count == 3 && lines[1].hasPrefix("caravan-\(machine)-") && lines[2] == lines[1], "\(facts)")
+      instances.append(lines.count > 1 ? lines[1] : "")
+      let keys = try guest(machine, "cat ~/.ssh/authorized_keys")
+      #expect(!keys.contains("vagrant insecure public key"), "\(machine): the insecure key is gone: \(keys)")
+      let own = try String(contentsOfFile: project + "/.caravan/machines/\(machine)/id_ed25519.pub", encoding: .utf8)
+      #expect(keys.contains(own.split(separator: " ")[1]), "\(machine): its own key")
+    }
+    #expect(instances[0] != instances[1])
+
+    // halt / up: cloud-init reads the machine's own seed and finds its own instance.
+    #expect(try user.caravan("halt", "b", in: project, environment: env).status == 0)
+    let again = try user.caravan("up", "b", in: project, environment: env)
+    #expect(again.status == 0, "\(again)")
+    #expect(
+      try guest("b", "cat /var/lib/cloud/data/instance-id; ls /var/lib/cloud/instances; cloud-init status; hostname")
+        == "\(instances[1])\n\(instances[1])\nstatus: done\nb")
+
+    let destroy = try user.caravan("destroy", "-f", in: project, environment: env)
+    #expect(destroy.status == 0, "\(destroy)")
+    let left = try user.virsh("vol-list", "caravan").stdout
+    #expect(!left.contains("caravan-proj-") && !left.contains("cidata"), "no overlay or seed left: \(left)")
+    #expect(try user.virsh("list", "--all", "--name").stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "")
   }
 }
 

@@ -11,7 +11,7 @@ import Testing
 /// left on either side. Clients run with the namespace's client folder as /root
 /// (`netns-libvirt.sh client`), so root's own ~/.ssh is neither read nor written.
 @Suite(
-  .guestSlot(minutes: 3),
+  .guestSlot(minutes: 5),
   .serialized,
   .enabled(
     if: Harness.enabled && NetworkNamespace.available,
@@ -146,5 +146,55 @@ struct RemoteLibvirtEndToEnd {
     let left = try remoteVirsh("vol-list", "caravan")
     #expect(!left.contains("caravan-box_"), "the box volume is left in the remote pool: \(left)")
     #expect(!FileManager.default.fileExists(atPath: project + "/.caravan/machines/default"))
+  }
+
+  /// A cloud image with UEFI on the remote host: the image is uploaded into the remote
+  /// pool, the seed is written there through libvirt (no path on this machine), the
+  /// remote libvirt makes the NVRAM file, and `destroy` removes both there.
+  @Test(.enabled(if: Harness.cloudImageFolder != nil, "needs CARAVAN_E2E_CLOUD_IMAGE"))
+  func aCloudImageWithUEFIBootsOnARemoteHostWithItsSeedAndNVRAMThere() throws {
+    let h = try Harness(name: "remotecloud")
+    defer { h.cleanUp() }
+    let ns = try NetworkNamespace(name: "cvrc\(getpid())", ssh: true)
+    defer { ns.stop() }
+    let address = try #require(ns.address)
+    let index = h.root + "/index.json"
+    let server = try CloudImageEndToEnd.serve(writingIndexTo: index)
+    defer { server.stop() }
+    let env = ["CARAVAN_LIBVIRT_URI": "qemu+ssh://root@\(address)/system", "CARAVAN_IMAGE_INDEX": index]
+    func caravan(_ args: String..., in directory: String) throws -> Harness.Output {
+      try h.run(ns.client([Harness.binary] + args), in: directory, environment: env)
+    }
+    let project = h.root + "/proj"
+    try h.write(
+      """
+      box "debian/12"
+      memory 768MiB
+      boot_timeout 8m
+      libvirt { firmware uefi; accel tcg }
+      """, to: "proj/Machinefile")
+    let up = try caravan("up", in: project)
+    defer { _ = try? caravan("destroy", "-f", in: project) }
+    try #require(up.status == 0, "\(up)")
+    #expect(up.stdout.contains("cloud-init is done"), "\(up)")
+    let status = try caravan("status", in: project)
+    let domain = try #require(status.stdout.split(separator: "(").last.map { String($0.prefix { $0 != ")" }) })
+    let volumes = try ns.virsh(["vol-list", "caravan"]).stdout
+    #expect(volumes.contains(domain + "-cidata.iso"), "the seed is in the remote pool: \(volumes)")
+    #expect(try !Harness.virsh("vol-list", "caravan").stdout.contains(domain), "and nothing in this one")
+    let xml = try ns.virsh(["dumpxml", domain]).stdout
+    let nvram = try #require(
+      xml.components(separatedBy: "<nvram").dropFirst().first?.components(separatedBy: ">").dropFirst().first?
+        .components(separatedBy: "<").first, "\(xml)")
+    #expect(try ns.run("test", "-f", nvram).status == 0, "the remote host has the NVRAM file \(nvram)")
+    let facts = try caravan(
+      "ssh", "-c", "test -d /sys/firmware/efi && echo efi; hostname; cloud-init status", in: project)
+    #expect(facts.stdout == "efi\ndefault\nstatus: done\n", "\(facts)")
+
+    let destroy = try caravan("destroy", "-f", in: project)
+    #expect(destroy.status == 0, "\(destroy)")
+    #expect(try !ns.virsh(["vol-list", "caravan"]).stdout.contains(domain))
+    #expect(try ns.run("test", "-e", nvram).status != 0, "destroy removed the NVRAM file \(nvram)")
+    #expect(try caravan("box", "remove", "debian/12", "--force", in: h.root).status == 0)
   }
 }

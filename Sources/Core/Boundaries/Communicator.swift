@@ -98,6 +98,9 @@ public protocol CommunicatorFactory: Sendable {
   func communicator(for endpoint: SSHEndpoint) -> Communicator
   /// The box's well-known insecure private keys, as files to offer on first login.
   func insecureKeyFiles() throws -> [String]
+  /// The public half of the insecure ed25519 key, an `authorized_keys` line: what a
+  /// warm state's template guest of an image box authorizes (its copies replace it).
+  func insecurePublicKey() -> String
   /// Writes a new ed25519 key pair at `path` (and `path.pub`).
   func generateKey(at path: String, comment: String) throws
   /// Writes a new SSH host key pair of `type` (rsa, ecdsa, ed25519) at `path`

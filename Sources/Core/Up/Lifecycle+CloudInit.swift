@@ -45,8 +45,7 @@ extension Lifecycle {
     let hostname = machine.hostname ?? Lifecycle.defaultHostname(machine.name) ?? "caravan"
     // Stable for the machine's life (its key is made at its first `up`, removed by
     // `destroy`), new for each machine: cloud-init runs its once-per-instance modules once.
-    let keyBody = publicKey.split(separator: " ").dropFirst().first.map(String.init) ?? publicKey
-    let instanceID = "caravan-\(machine.name.prefix(40))-\(StableHash.hex(keyBody, length: 12))"
+    let instanceID = Lifecycle.instanceID(machine, publicKey: publicKey)
     let identity = CloudInitIdentity(
       user: machine.ssh.user, publicKey: publicKey, hostname: hostname, instanceID: instanceID)
     guard let spec = machine.cloudInit else {
@@ -69,6 +68,18 @@ extension Lifecycle {
       throw CaravanError(
         error.kind, "machine '\(machine.name)': \(error.message)", hint: error.hint, cause: error.cause)
     }
+  }
+
+  /// The machine's cloud-init instance id: `caravan-NAME-HASH`, the hash of the key
+  /// its seed authorizes.
+  static func instanceID(_ machine: MachineSpec, publicKey: String) -> String {
+    let keyBody = publicKey.split(separator: " ").dropFirst().first.map(String.init) ?? publicKey
+    return "caravan-\(machine.name.prefix(40))-\(StableHash.hex(keyBody, length: 12))"
+  }
+
+  /// The instance id of the machine's seed (its key is made first if need be).
+  func instanceID(_ machine: MachineSpec) throws -> String {
+    Lifecycle.instanceID(machine, publicKey: try seedPublicKey(machine))
   }
 
   /// The public key the seed authorizes: the machine's own (made now if need be), or
@@ -107,16 +118,26 @@ extension Lifecycle {
   }
 
   /// After SSH: waits for cloud-init to finish (`cloud-init status --wait`), then fails
-  /// naming its error and the end of its output log when it reports one.
-  func waitForCloudInit(_ machine: MachineSpec, communicator: Communicator) throws {
-    reporter.step(machine.name, "waiting for cloud-init to finish")
+  /// naming its error and the end of its output log when it reports one. With a
+  /// `deadline` (a guest whose SSH answered but whose login may not be made yet),
+  /// SSH's own failures (status 255) are tried again until then.
+  func waitForCloudInit(
+    _ machine: MachineSpec, communicator: Communicator, guest: String = "", deadline: Date? = nil
+  ) throws {
+    let whose = guest.isEmpty ? "" : " in \(guest)"
+    reporter.step(machine.name, "waiting for cloud-init to finish\(whose)")
     var said = ""
-    let status = try communicator.execute("cloud-init status --wait --long 2>&1") { _, line in
-      said += line + "\n"
+    var status: Int32 = 255
+    while true {
+      said = ""
+      status = try communicator.execute("cloud-init status --wait --long 2>&1") { _, line in said += line + "\n" }
+      guard status == 255, let deadline, Date() < deadline else { break }
+      try interrupt.check()
+      Thread.sleep(forTimeInterval: 1)
     }
     switch status {
     case 0:
-      reporter.step(machine.name, "cloud-init is done")
+      reporter.step(machine.name, "cloud-init is done\(whose)")
     case 127:
       reporter.warning(
         "machine '\(machine.name)': the guest has no cloud-init command; its seed was attached but nothing says it was read"
@@ -130,7 +151,7 @@ extension Lifecycle {
       }
       throw CaravanError(
         .guest,
-        "machine '\(machine.name)': cloud-init reported an error (exit status \(status)): \(detail.joined(separator: "; "))\nThe last lines of /var/log/cloud-init-output.log:\n\(log.trimmingCharacters(in: .newlines))",
+        "machine '\(machine.name)': cloud-init reported an error\(whose) (exit status \(status)): \(detail.joined(separator: "; "))\nThe last lines of /var/log/cloud-init-output.log:\n\(log.trimmingCharacters(in: .newlines))",
         hint:
           "Fix the `cloud_init` data in \(project.machinefilePath), then `caravan destroy -f \(machine.name) && caravan up \(machine.name)` (cloud-init runs once per machine); `caravan ssh \(machine.name) -c 'cloud-init status --long'` says more."
       )

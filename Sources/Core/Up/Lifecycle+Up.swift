@@ -141,7 +141,8 @@ extension Lifecycle {
     }
     if let hostKeys {
       try track(name, .refreshIdentity) {
-        try refreshIdentity(machine, record: record, communicator: communicator, hostKeys: hostKeys)
+        try refreshIdentity(
+          machine, record: record, communicator: communicator, hostKeys: hostKeys, seeded: cloudInit)
         record.firstUp = .unfinished
         try saveProgress(record, for: name)
       }

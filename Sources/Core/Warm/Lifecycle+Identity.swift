@@ -9,10 +9,17 @@ extension Lifecycle {
   /// machine-id, new SSH host keys (made here, where randomness is not a copy),
   /// the host's time, fresh randomness in its kernel's pool, and a renewed DHCP
   /// lease. The shared connection goes on; every new one meets the new host key.
+  /// A guest configured by cloud-init (`seeded`) also takes the machine's instance id
+  /// (its seed's), so its later boots are not a new instance's.
   func refreshIdentity(
-    _ machine: MachineSpec, record: MachineRecord, communicator: Communicator, hostKeys: HostKeyBatch
+    _ machine: MachineSpec, record: MachineRecord, communicator: Communicator, hostKeys: HostKeyBatch,
+    seeded: Bool = false
   ) throws {
-    reporter.step(machine.name, "giving the restored guest its own machine-id, SSH host keys, clock and random seed")
+    let instanceID = seeded ? try instanceID(machine) : nil
+    reporter.step(
+      machine.name,
+      "giving the restored guest its own machine-id, SSH host keys, clock and random seed\(instanceID.map { ", and cloud-init instance id \($0)" } ?? "")"
+    )
     // A restore cut short (a killed `up`) may have left the snapshot it started from.
     if try savedStates.snapshots(domain: record.domainName).contains(where: { $0.name == WarmState.snapshotName }) {
       try savedStates.deleteSnapshot(domain: record.domainName, name: WarmState.snapshotName)
@@ -22,7 +29,8 @@ extension Lifecycle {
     for index in seed.indices { seed[index] = UInt8.random(in: 0...255) }
     let machineID = UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
     let script = Lifecycle.identityScript(
-      epoch: Date().timeIntervalSince1970, machineID: machineID, seed: Data(seed), hostKeys: keys)
+      epoch: Date().timeIntervalSince1970, machineID: machineID, seed: Data(seed), hostKeys: keys,
+      instanceID: instanceID)
     var output = ""
     let status = try communicator.execute("sudo sh -s", input: Data(script.utf8)) { _, line in output += line + "\n" }
     guard status == 0 else {
@@ -38,7 +46,8 @@ extension Lifecycle {
   /// are written by the shell's own `printf`, and only `date`, `perl` (the
   /// reseed) and `networkctl` run as programs.
   static func identityScript(
-    epoch: Double, machineID: String, seed: Data, hostKeys: [(type: String, privateKey: Data, publicKey: Data)]
+    epoch: Double, machineID: String, seed: Data, hostKeys: [(type: String, privateKey: Data, publicKey: Data)],
+    instanceID: String? = nil
   ) -> String {
     func octal(_ data: Data) -> String { data.map { "\\" + String($0, radix: 8) }.joined() }
     func text(_ data: Data) -> String {
@@ -65,6 +74,9 @@ extension Lifecycle {
         "if [ -f \(path) ]; then umask 077; printf '%s' '\(text(key.privateKey))' > \(path); umask 022; printf '%s' '\(text(key.publicKey))' > \(path).pub; fi"
       )
     }
+    if let instanceID {
+      lines += cloudInitInstanceLines(instanceID)
+    }
     lines += [
       "if command -v restorecon >/dev/null 2>&1; then restorecon /etc/machine-id /etc/ssh/ssh_host_* || true; fi",
       // sshd re-reads its keys; the sessions it has (this one) go on.
@@ -81,6 +93,31 @@ extension Lifecycle {
       "sync",
     ]
     return lines.joined(separator: "\n") + "\n"
+  }
+}
+
+extension Lifecycle {
+  /// cloud-init's records of the template's instance become the machine's: its
+  /// instance folder (with the per-instance semaphores) is renamed, the cached
+  /// datasource dropped, and this boot's instance data says the new id. The next
+  /// boot reads the machine's seed, finds the same id, and runs nothing again.
+  static func cloudInitInstanceLines(_ instanceID: String) -> [String] {
+    [
+      "new='\(instanceID)'; cloud=/var/lib/cloud",
+      "if [ -f $cloud/data/instance-id ]; then",
+      "  read -r old < $cloud/data/instance-id",
+      "  if [ \"$old\" != \"$new\" ]; then",
+      "    if [ -d \"$cloud/instances/$old\" ]; then rm -rf \"$cloud/instances/$new\"; mv \"$cloud/instances/$old\" \"$cloud/instances/$new\"; fi",
+      "    ln -sfn \"$cloud/instances/$new\" $cloud/instance",
+      "    rm -f $cloud/instance/obj.pkl",
+      "    printf '%s\\n' \"$new\" > $cloud/data/instance-id",
+      "    printf '%s\\n' \"$new\" > $cloud/data/previous-instance-id",
+      "    for f in /run/cloud-init/.instance-id /run/cloud-init/instance-data.json /run/cloud-init/instance-data-sensitive.json; do",
+      "      if [ -f \"$f\" ]; then sed -i \"s/$old/$new/g\" \"$f\"; fi",
+      "    done",
+      "  fi",
+      "fi",
+    ]
   }
 }
 

@@ -31,11 +31,24 @@ extension Lifecycle {
     if box.metadata.disks.count > 1 {
       return "its box has \(box.metadata.disks.count) disks, and a saved state holds one"
     }
-    if usesCloudInit(machine, box: box) {
-      return
-        "it is configured by cloud-init at its first boot (its own user key, hostname and instance id), which a saved state made before it cannot give it yet"
-    }
+    if let obstacle = cloudInitObstacle(machine, box: box) { return obstacle }
     return deviceObstacle(machine)
+  }
+
+  /// What a machine configured by cloud-init needs that a saved state cannot give:
+  /// the state's guest ran cloud-init once, with Caravan's seed alone (its user and
+  /// the insecure key, which the restored copy replaces with the machine's own).
+  private func cloudInitObstacle(_ machine: MachineSpec, box: InstalledBox) -> String? {
+    guard usesCloudInit(machine, box: box) else { return nil }
+    if machine.cloudInit != nil {
+      return
+        "it has its own `cloud_init`, which cloud-init runs only at an instance's first boot, and the saved guest had its first boot without it"
+    }
+    if machine.ssh.privateKey != nil || !machine.ssh.insertKey {
+      return
+        "its seed authorizes \(machine.ssh.privateKey == nil ? "its own key only (`insert_key false`)" : "`private_key`"), and the saved guest authorizes the insecure key, which only the key replacement takes away"
+    }
+    return nil
   }
 
   /// Devices the box's saved guest does not have: volumes, a larger disk, UEFI, a TPM, a display.
@@ -69,7 +82,7 @@ extension Lifecycle {
   ) {
     let box = plan.box
     let pool = try warmStates.effectivePool(plan.pool)
-    let wanted = try warmStates.warmFingerprint(for: plan)
+    let wanted = try warmFingerprint(machine, plan: plan)
     // Most warm `up`s find a state that fits: they share the lock, and copy it at the same time.
     let shared = try FileLock(path: warmLockPath(box, pool: pool), shared: true)
     if case .fits(let state) = try assessWarmState(box, pool: pool, wanted: wanted, machine: machine) {
@@ -92,6 +105,14 @@ extension Lifecycle {
     }
     reporter.step(machine.name, "\(why); making it now (one boot; later warm starts restore it)")
     return (try makeWarmState(plan, fingerprint: wanted, machine: machine), true, lock)
+  }
+
+  /// What a state must have been made for: the driver's facts, and the login user
+  /// the seed of an image box's template created.
+  func warmFingerprint(_ machine: MachineSpec, plan: MachinePlan) throws -> WarmFingerprint {
+    var wanted = try warmStates.warmFingerprint(for: plan)
+    wanted.seedUser = plan.devices.seed == nil ? nil : machine.ssh.user
+    return wanted
   }
 
   enum WarmAssessment {
@@ -144,6 +165,7 @@ extension Lifecycle {
     template.machineName = "warm-state"
     template.sharedFolders = []
     template.attachments = []
+    if plan.devices.seed != nil { template.devices.seed = try templateSeed(machine, box: box) }
     // The one there goes (a template left by a killed `up` or `box warm` too).
     try discardWarmState(box, uri: hypervisor.uri, pool: pool)
     do {
@@ -183,6 +205,9 @@ extension Lifecycle {
           reporter.progress(
             machine.name, "waiting for the warm-state guest's SSH on 127.0.0.1:\(port) (\(Int(elapsed)) s)")
         })
+      if template.devices.seed != nil {
+        try waitForTemplateCloudInit(machine, port: port, deadline: started + machine.bootTimeoutSeconds)
+      }
       reporter.step(
         machine.name, "the warm-state guest answered SSH after \(Int(Date().timeIntervalSince(started))) s; saving it")
       let captured = try track(machine.name, .saveWarmState, detail: box.name) {
@@ -201,6 +226,28 @@ extension Lifecycle {
       try? discardWarmState(box, uri: hypervisor.uri, pool: pool)
       throw error
     }
+  }
+
+  /// The seed of an image box's template guest: Caravan's part alone, with the
+  /// insecure key; each copy gets its own key, hostname and instance id when it is
+  /// restored (`refreshIdentity`).
+  private func templateSeed(_ machine: MachineSpec, box: InstalledBox) throws -> Data {
+    try CloudInitSeed(
+      identity: CloudInitIdentity(
+        user: machine.ssh.user, publicKey: communicators.insecurePublicKey(), hostname: "caravan",
+        instanceID: "caravan-warm-\(StableHash.hex(box.volumeName, length: 12))"),
+      userData: nil, source: ""
+    ).image()
+  }
+
+  /// The template's state is saved once cloud-init has finished: its copies never run it again.
+  private func waitForTemplateCloudInit(_ machine: MachineSpec, port: Int, deadline: Date) throws {
+    let endpoint = SSHEndpoint(
+      port: port, user: machine.ssh.user, identityFiles: try communicators.insecureKeyFiles(),
+      jump: try LibvirtURI.jump(for: hypervisor.uri))
+    try waitForCloudInit(
+      machine, communicator: communicators.communicator(for: endpoint), guest: "the warm-state guest",
+      deadline: deadline)
   }
 
   /// Removes the box's warm state in `pool` of `uri`: its record first (a state

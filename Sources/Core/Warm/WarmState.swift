@@ -17,6 +17,8 @@ public struct WarmFingerprint: Codable, Equatable, Sendable {
   /// A hash of the guest-visible domain definition (its devices and their slots),
   /// so a Caravan that defines machines differently never loads an older state.
   public var layout: String
+  /// The login user the template's cloud-init seed made (an image box); nil for a `.box`.
+  public var seedUser: String?
 
   public init(
     boxVolume: String, memoryMiB: UInt64, cpus: Int, machineType: String, cpuMode: String?, accelerator: String,
@@ -56,6 +58,9 @@ public struct WarmFingerprint: Codable, Equatable, Sendable {
     }
     if libvirtVersion != wanted.libvirtVersion {
       reasons.append("libvirt was \(libvirtVersion) when it was made, and is \(wanted.libvirtVersion) now")
+    }
+    if seedUser != wanted.seedUser {
+      reasons.append("its guest's cloud-init user is \(seedUser ?? "none"), the machine's \(wanted.seedUser ?? "none")")
     }
     if reasons.isEmpty && layout != wanted.layout {
       reasons.append("this Caravan defines machines differently from the one that made it")
