@@ -58,7 +58,7 @@ let package = Package(
     // engine type: host facts and checks (doctor's model), paths, ports, libvirt URIs,
     // the SSH jump for remote hosts.
     .target(name: "Host", dependencies: ["Spec", "Boxes", "Support"]),
-    .target(name: "Core", dependencies: ["Host", "Spec", "Boxes", "Support"]),
+    .target(name: "Core", dependencies: ["Host", "Spec", "Machinefile", "Boxes", "Support"]),
     .target(name: "LibvirtDriver", dependencies: ["Core", "Host", "Libvirt", "Boxes", "Spec", "Support"]),
     .target(name: "SSH", dependencies: ["Core", "Host", "Support"]),
     .target(name: "Provisioning", dependencies: ["Core", "Host", "Spec", "Support"]),

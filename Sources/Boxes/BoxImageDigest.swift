@@ -23,16 +23,32 @@ public enum BoxImageDigest {
     return short(digests)
   }
 
-  /// The short digest on record for the images of `metadata`; nil when the
-  /// record is missing or does not name each image (a box an older Caravan added).
-  static func recorded(in directory: String, metadata: BoxMetadata) -> String? {
-    guard let text = try? String(contentsOfFile: directory + "/" + file, encoding: .utf8) else { return nil }
+  /// The full sha256 of each disk image of `metadata`, by file name: the record, else
+  /// computed now (and recorded where the store can be written).
+  public static func disks(in directory: String, metadata: BoxMetadata) throws -> [String: String] {
+    _ = load(in: directory, metadata: metadata)
+    var byDisk = recordedDisks(in: directory)
+    for disk in metadata.disks where byDisk[disk] == nil {
+      byDisk[disk] = try StreamingDigest.hex(ofFile: directory + "/" + disk, .sha256)
+    }
+    return byDisk.filter { metadata.disks.contains($0.key) }
+  }
+
+  private static func recordedDisks(in directory: String) -> [String: String] {
+    guard let text = try? String(contentsOfFile: directory + "/" + file, encoding: .utf8) else { return [:] }
     var byDisk: [String: String] = [:]
     for line in text.split(separator: "\n") {
       let parts = line.split(separator: " ", maxSplits: 1)
       guard parts.count == 2, parts[0].count == 64 else { continue }
       byDisk[parts[1].trimmingCharacters(in: .whitespaces)] = String(parts[0])
     }
+    return byDisk
+  }
+
+  /// The short digest on record for the images of `metadata`; nil when the
+  /// record is missing or does not name each image (a box an older Caravan added).
+  static func recorded(in directory: String, metadata: BoxMetadata) -> String? {
+    let byDisk = recordedDisks(in: directory)
     let digests = metadata.disks.compactMap { byDisk[$0] }
     return digests.count == metadata.disks.count ? short(digests) : nil
   }

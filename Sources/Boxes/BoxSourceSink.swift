@@ -24,6 +24,8 @@ struct BoxSourceSink {
   let checksum: Checksum?
   private var state = State.sniffing(Data())
   private var digest: StreamingDigest
+  /// sha256 of every byte, for the box's source record (the lock file's digest).
+  private var whole = StreamingDigest(.sha256)
   var imagePath: String { staging + "/image.download" }
 
   init(into staging: String, source: String, checksum: Checksum?) {
@@ -44,10 +46,12 @@ struct BoxSourceSink {
         try decide(head)
       }
     case .archive(var sink):
+      whole.update(bytes)
       try sink.feed(bytes)
       state = .archive(sink)
     case .image(_, let writer):
       digest.update(bytes)
+      if digest.kind != .sha256 { whole.update(bytes) }
       try writer.write(bytes)
     case .done:
       throw CaravanError(.internalError, "bytes of '\(source)' came after its end")
@@ -73,12 +77,15 @@ struct BoxSourceSink {
     case .archive(var sink):
       state = .done
       try sink.finish()
+      try BoxSourceRecord(source: source, sha256: whole.finalizeHex()).write(in: staging)
       return .archive
     case .image(let content, let writer):
       state = .done
       try writer.finish()
       let hex = digest.finalizeHex()
       if let checksum { try checksum.verify(hex, what: source) }
+      let sha256 = digest.kind == .sha256 ? hex : whole.finalizeHex()
+      try BoxSourceRecord(source: source, sha256: sha256).write(in: staging)
       return .image(path: imagePath, content: content, digest: try Checksum(kind: digest.kind, hex: hex))
     }
   }

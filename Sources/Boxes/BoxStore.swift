@@ -117,6 +117,13 @@ public struct BoxStore: Sendable {
     do {
       try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
       try fill(staging)
+      // A local file read whole (a catalog's `.box` beside it): its digest, for the lock file.
+      if BoxSourceRecord.load(in: staging) == nil, FileManager.default.fileExists(atPath: source) {
+        try BoxSourceRecord(
+          source: FileSystem.absolute(source), sha256: try StreamingDigest.hex(ofFile: source, .sha256)
+        )
+        .write(in: staging)
+      }
       guard let data = FileManager.default.contents(atPath: staging + "/metadata.json") else {
         throw CaravanError(
           .invalidInput, "'\(source)' has no metadata.json",

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Core
+import Foundation
 
 struct UpCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -28,6 +29,11 @@ struct UpCommand: ParsableCommand {
       "Start new machines from their box's saved running state (made on the first warm up) instead of booting; default: the Machinefile's `libvirt { warm }`."
   )
   var warm: Bool?
+  @Flag(
+    help:
+      "Use exactly the boxes Machinefile.lock names and refuse, before anything is made, a missing lock, a box it does not name or an installed box whose digest differs (also CARAVAN_LOCKED=1)."
+  )
+  var locked = false
   @OptionGroup var lockOptions: LockOptions
   @OptionGroup var variables: VariableOptions
 
@@ -41,7 +47,8 @@ struct UpCommand: ParsableCommand {
   func run() throws {
     let options = UpOptions(
       provision: provision, provisionWith: provisionWith.flatMap { $0.split(separator: ",").map(String.init) },
-      destroyOnError: destroyOnError, parallel: parallel, warm: warm)
+      destroyOnError: destroyOnError, parallel: parallel, warm: warm,
+      locked: locked || ["1", "true", "yes"].contains(ProcessInfo.processInfo.environment["CARAVAN_LOCKED"] ?? ""))
     try Context(variables).changing(
       machines, lock: lockOptions, command: "up", autostartOnly: true, runsTriggers: false
     ) {

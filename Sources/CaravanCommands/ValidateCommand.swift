@@ -29,9 +29,16 @@ struct ValidateCommand: ParsableCommand {
     {
       return try validateBoxfile(absolute, shown: shown, environment: environment)
     }
-    let (spec, diagnostics) = ValidateCommand.checked {
+    var (spec, diagnostics) = ValidateCommand.checked {
       try Machinefile.check(path: absolute, shownAs: shown, environment: environment, variables: variables.input)
     }
+    // Machinefile.lock beside it: its syntax, every problem at its place.
+    let lockPath = LockFile.path(forMachinefile: absolute)
+    if let data = FileManager.default.contents(atPath: lockPath) {
+      let lockShown = Machinefile.displayName(of: lockPath, from: cwd)
+      diagnostics += LockFile.parse(String(decoding: data, as: UTF8.self), file: lockShown).1
+    }
+    if diagnostics.contains(where: { $0.severity == .error }) { spec = nil }
     let errors = diagnostics.filter { $0.severity == .error }
     if json {
       let rows = ValidateCommand.rows(diagnostics)

@@ -250,7 +250,7 @@ struct SparseBoxTests {
     #expect(extracted == original)
     #expect(
       try FileManager.default.contentsOfDirectory(atPath: box.directory).sorted() == [
-        "box.img", "caravan-images.sha256", "metadata.json",
+        "box.img", "caravan-images.sha256", "caravan-source.json", "metadata.json",
       ],
       "PAX sparse members land under their real name")
     var info = stat()

@@ -236,3 +236,68 @@ struct CLITests {
     #expect(none.status == 1 && none.stderr.contains("no Machinefile"), "\(none)")
   }
 }
+
+/// `Machinefile.lock` through the real binary, booting nothing: `caravan lock` writes it
+/// (the same text the second time), `validate` reads it and names a broken line, and
+/// `up --locked` (or CARAVAN_LOCKED=1) refuses a missing lock, a box line it does not
+/// match and a replaced image, exit 65, before anything is made.
+@Suite(.ownThreads, .enabled(if: Harness.enabled, "needs CARAVAN_BIN and libvirt (run `make test`)"))
+struct LockFileCLITests {
+  @Test func lockWritesAStableFileAndLockedRefusesWhatDiffers() throws {
+    let h = try Harness(name: "lockfile")
+    defer { h.cleanUp() }
+    let box = h.root + "/one.box"
+    func makeBox(_ path: String, _ content: String) throws {
+      try h.write(#"{"provider":"libvirt","format":"qcow2","virtual_size":1}"#, to: "staging/metadata.json")
+      try h.write(content, to: "staging/box.img")
+      let tar = try h.run(["tar", "-cf", path, "-C", h.root + "/staging", "metadata.json", "box.img"])
+      try #require(tar.status == 0, "\(tar)")
+    }
+    try makeBox(box, "first image")
+    try h.write("box \"test/lockbox\", url: \"../one.box\"\n", to: "p/Machinefile")
+    let project = h.root + "/p"
+    let lockPath = project + "/Machinefile.lock"
+
+    let missing = try h.run([Harness.binary, "up", "--locked"], in: project)
+    #expect(missing.status == 65, "\(missing)")
+    #expect(missing.stderr.contains("has no Machinefile.lock beside it"), "\(missing)")
+    #expect(try h.run([Harness.binary, "up"], in: project, environment: ["CARAVAN_LOCKED": "1"]).status == 65)
+    #expect(!FileManager.default.fileExists(atPath: project + "/.caravan/machines/default"), "nothing was made")
+
+    let lock = try h.caravan("lock", in: project)
+    #expect(lock.status == 0, "\(lock)")
+    #expect(lock.stdout.contains("Machinefile.lock: box 'test/lockbox' 0 (file \(box)) added"), "\(lock)")
+    let text = try String(contentsOfFile: lockPath, encoding: .utf8)
+    #expect(text.contains("\"kind\": \"file\"") && text.hasSuffix("}\n"), "\(text)")
+    let again = try h.caravan("lock", in: project)
+    #expect(again.stdout.contains("Machinefile.lock: up to date"), "\(again)")
+    #expect(try String(contentsOfFile: lockPath, encoding: .utf8) == text, "a second run writes the same text")
+    let valid = try h.caravan("validate", in: project)
+    #expect(valid.status == 0, "\(valid)")
+
+    // The installed image is replaced: `up --locked` names both digests and makes nothing.
+    let other = h.root + "/two.box"
+    try makeBox(other, "second image")
+    let force = try h.caravan(
+      "box", "add", "test/lockbox", other, "--box-version", "0", "--force", in: h.root)
+    #expect(force.status == 0, "\(force)")
+    let changed = try h.run([Harness.binary, "up", "--locked"], in: project)
+    #expect(changed.status == 65, "\(changed)")
+    #expect(changed.stderr.contains("box 'test/lockbox' (0) differs from Machinefile.lock"), "\(changed)")
+    #expect(!FileManager.default.fileExists(atPath: project + "/.caravan/machines/default"), "nothing was made")
+    let update = try h.caravan("lock", "--update", in: project)
+    #expect(update.stdout.contains("digests changed"), "\(update)")
+
+    // A box line the lock does not match.
+    try h.write("box \"test/lockbox\", url: \"../two.box\"\n", to: "p/Machinefile")
+    let moved = try h.run([Harness.binary, "up", "--locked"], in: project)
+    #expect(moved.status == 65 && moved.stderr.contains("comes from '../two.box' in the Machinefile"), "\(moved)")
+
+    // A broken lock: validate names its line and column.
+    try text.replacingOccurrences(of: "\"version\": \"0\"", with: "\"version\": 0,,").write(
+      toFile: lockPath, atomically: true, encoding: .utf8)
+    let broken = try h.caravan("validate", in: project)
+    #expect(broken.status == 65, "\(broken)")
+    #expect(broken.stderr.contains("Machinefile.lock:"), "\(broken)")
+  }
+}

@@ -90,7 +90,11 @@ extension Lifecycle {
     }
   }
 
-  func resolveBox(_ machine: MachineSpec, existing: MachineRecord?) throws -> InstalledBox {
+  /// The box the machine boots: the version its disk was made from; else the one
+  /// `Machinefile.lock` names (installed from the lock's source if need be, its
+  /// digests checked); else the newest installed that the box line admits, or one
+  /// added now, which the lock then records.
+  func resolveBox(_ machine: MachineSpec, existing: MachineRecord?, lock: BoxLocker? = nil) throws -> InstalledBox {
     guard let wanted = machine.box else {
       throw CaravanError(
         .invalidInput, "machine '\(machine.name)' names no box",
@@ -99,8 +103,32 @@ extension Lifecycle {
     let all = try boxes.list().filter { $0.name == wanted.name }
     // A machine keeps the box version its disk was made from.
     if let existing, let same = all.first(where: { $0.version == existing.boxVersion && $0.name == existing.boxName }) {
+      if let lock, !lock.locked, lockedEntry(wanted, in: lock) == nil { recordInLock(same, wanted: wanted, lock) }
       return same
     }
+    guard let lock else { return try resolveUnlocked(machine, wanted: wanted, installed: all) }
+    if let entry = lockedEntry(wanted, in: lock) {
+      return try lockedBox(machine, wanted: wanted, entry: entry, in: lock)
+    }
+    let box = try resolveUnlocked(machine, wanted: wanted, installed: all)
+    if !lock.locked { recordInLock(box, wanted: wanted, lock) }
+    return box
+  }
+
+  /// Adds the box to the lock; a box whose images cannot be read is left out, saying
+  /// so (its import names what is wrong with it).
+  private func recordInLock(_ box: InstalledBox, wanted: BoxRequirement, _ lock: BoxLocker) {
+    do {
+      lock.record(try lockEntry(for: box, wanted: wanted))
+    } catch {
+      reporter.warning(
+        "box '\(box.name)' (\(box.version)) is not recorded in \(lock.shown): \(Lifecycle.oneLine(error))")
+    }
+  }
+
+  private func resolveUnlocked(_ machine: MachineSpec, wanted: BoxRequirement, installed all: [InstalledBox]) throws
+    -> InstalledBox
+  {
     let constraint = wanted.version
     if let newest = all.last(where: { constraint?.matches($0.version) ?? true }) { return newest }
     let wording = "box '\(wanted.name)'" + (wanted.version.map { " (version \($0))" } ?? "")

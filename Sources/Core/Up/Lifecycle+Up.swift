@@ -18,16 +18,20 @@ public struct UpOptions: Sendable {
   /// New machines start from their box's saved running state (`--warm`); nil:
   /// as the machine's `libvirt { warm }` says.
   public var warm: Bool?
+  /// `--locked` (`CARAVAN_LOCKED=1`): `Machinefile.lock` must exist and name every
+  /// machine's box as installed; nothing else is used, and the lock is not written.
+  public var locked: Bool
 
   public init(
     provision: Bool? = nil, provisionWith: [String] = [], destroyOnError: Bool = true, parallel: Int? = nil,
-    warm: Bool? = nil
+    warm: Bool? = nil, locked: Bool = false
   ) {
     self.provision = provision
     self.provisionWith = provisionWith
     self.destroyOnError = destroyOnError
     self.parallel = parallel
     self.warm = warm
+    self.locked = locked
   }
 }
 
@@ -41,16 +45,37 @@ extension Lifecycle {
     try preflight()
     // The project's `network` lines, checked together before any machine is made.
     _ = try NetworkLayout.check(project)
-    let plans = try machines.map(upPlan)
+    // Machinefile.lock: read (and, with --locked, checked against every machine) before anything is made.
+    let lock = try openLock(machines, locked: options.locked)
+    let plans = try machines.map(upPlan).map { plan in
+      var plan = plan
+      plan.lock = lock
+      return plan
+    }
     try checkNetworks(of: plans)
     do {
       try ParallelUp(lifecycle: self, plans: plans, options: options).run()
     } catch {
+      saveLock(lock)
       // The machines that came up still learn each other's names (not after an interrupt: it stops now).
       if !interrupt.requested { try? updateHosts(after: machines) }
       throw error
     }
+    saveLock(lock)
     try updateHosts(after: machines)
+  }
+
+  /// Writes what this `up` added to the lock; a lock that cannot be written is a warning.
+  private func saveLock(_ lock: BoxLocker) {
+    do {
+      let first = lock.original == nil
+      try lock.save()
+      if first && !lock.locked && !lock.lock.boxes.isEmpty {
+        reporter.note("wrote \(lock.shown) (each box as resolved, with its digests): commit it beside the Machinefile")
+      }
+    } catch {
+      reporter.warning("could not write \(lock.path): \(Lifecycle.oneLine(error))")
+    }
   }
 
   public func up(_ machines: [MachineSpec], provision: Bool?) throws {
@@ -219,7 +244,7 @@ extension Lifecycle {
     let machine = plan.machine
     let name = machine.name
     let existing = try checkedDisk(machine, known)
-    let box = try resolveBox(machine, existing: existing)
+    let box = try resolveBox(machine, existing: existing, lock: plan.lock)
     // Until the domain names the box, `box remove` must wait for us (it takes this lock exclusively).
     let boxUse = try boxes.useLock(for: box) { self.reporter.step(name, $0) }
     defer { boxUse.unlock() }

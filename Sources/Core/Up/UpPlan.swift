@@ -10,6 +10,8 @@ struct UpPlan: Sendable {
   /// The hypervisor's choice, asked once; its error is thrown where the machine
   /// is defined, so it does not stop the `up` of a machine that already runs.
   let accelerator: Result<AcceleratorChoice, any Error>
+  /// `Machinefile.lock` for this `up` (shared by its machines).
+  var lock: BoxLocker?
 }
 
 extension Lifecycle {
