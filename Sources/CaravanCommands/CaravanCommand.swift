@@ -20,7 +20,7 @@ public struct CaravanCommand: ParsableCommand {
       RsyncAutoCommand.self, SnapshotCommand.self,
       PortCommand.self, SSHConfigCommand.self, GlobalStatusCommand.self, BoxCommand.self, BuildCommand.self,
       ValidateCommand.self, LockCommand.self,
-      InitCommand.self, DoctorCommand.self,
+      InitCommand.self, DoctorCommand.self, ExitCodesCommand.self,
     ])
 
   public init() {}

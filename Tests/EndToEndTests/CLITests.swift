@@ -301,3 +301,23 @@ struct LockFileCLITests {
     #expect(broken.stderr.contains("Machinefile.lock:"), "\(broken)")
   }
 }
+
+/// `caravan help exit-codes` lists the statuses a CI script branches on, and they are the
+/// ones the binary gives.
+@Suite(.ownThreads, .enabled(if: !Harness.binary.isEmpty, "needs CARAVAN_BIN (run `make test`)"))
+struct ExitCodesCLITests {
+  @Test func theTableNamesTheStatusesTheBinaryGives() throws {
+    let h = try Harness(name: "exitcodes")
+    defer { h.cleanUp() }
+    let help = try h.caravan("help", "exit-codes", in: h.root)
+    #expect(help.status == 0, "\(help)")
+    for line in [
+      "0    success", "1    a command failed", "64   a command line", "65   an invalid Machinefile", "130  interrupted",
+    ] {
+      #expect(help.stdout.contains(line), "\(line): \(help)")
+    }
+    #expect(try h.caravan("up", "--no-such-flag", in: h.root).status == 64)
+    try h.write("version 2\n", to: "p/Machinefile")
+    #expect(try h.caravan("validate", in: h.root + "/p").status == 65)
+  }
+}
