@@ -22,6 +22,7 @@ packages=(
   dosfstools mtools                                               # scripts/cloud-image.sh: the test cloud image's EFI partition
   ovmf swtpm swtpm-tools                                          # UEFI guests and their TPM 2.0 (the cloud image tests)
   cloud-image-utils                                               # bench/cloud.sh: cloud-localds, the hand-made seed it compares with
+  docker-registry skopeo apache2-utils openssl curl               # the OCI registry test: registry 2.8, skopeo inspect, htpasswd, its CA
   debian-installer-12-netboot-amd64 apt-cacher-ng netcat-openbsd  # the real Debian installer test
   ansible                                                         # provision ansible runs the host's ansible-playbook
   ruby                                                            # init --from Vagrantfile evaluates the Vagrantfile with it

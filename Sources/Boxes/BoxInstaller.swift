@@ -116,6 +116,14 @@ public final class BoxInstaller {
   @discardableResult
   public func add(_ request: Request) throws -> InstalledBox {
     let source = request.source
+    if OCIReference.isOCI(source) {
+      return try OCIBox.pull(
+        try OCIReference(parsing: source), name: request.name,
+        version: request.version.flatMap {
+          BoxVersionNumber($0) != nil ? $0 : nil
+        }, force: request.force, expectedDigest: request.checksum?.hex, store: store, environment: environment,
+        step: onStep)
+    }
     if BoxInstaller.isURL(source) {
       if source.lowercased().hasSuffix(".json") { return try addFromCatalog(url: source, request) }
       return try addFromURL(source, request)

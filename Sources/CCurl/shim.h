@@ -22,6 +22,13 @@ static inline CURLcode caravan_curl_setopt_write(CURL *curl, caravan_curl_write_
 static inline CURLcode caravan_curl_setopt_header(CURL *curl, caravan_curl_write_fn fn) {
   return curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, fn);
 }
+typedef size_t (*caravan_curl_read_fn)(char *buffer, size_t size, size_t count, void *context);
+static inline CURLcode caravan_curl_setopt_read(CURL *curl, caravan_curl_read_fn fn) {
+  return curl_easy_setopt(curl, CURLOPT_READFUNCTION, fn);
+}
+static inline CURLcode caravan_curl_setopt_offset(CURL *curl, CURLoption option, curl_off_t value) {
+  return curl_easy_setopt(curl, option, value);
+}
 typedef int (*caravan_curl_progress_fn)(void *context, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow);
 static inline CURLcode caravan_curl_setopt_progress(CURL *curl, caravan_curl_progress_fn fn) {
   return curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, fn);

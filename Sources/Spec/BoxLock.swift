@@ -59,6 +59,9 @@ public struct LockedSource: Equatable, Sendable {
     case file
     /// A name in the image index (`debian/12`); `location` is the image's URL.
     case imageIndex = "image_index"
+    /// A box in an OCI registry: `location` is `oci://HOST/REPO:TAG@sha256:…`, pinned to
+    /// the manifest that was pulled.
+    case oci
     /// Installed by hand, from a source Caravan did not record.
     case installed
   }

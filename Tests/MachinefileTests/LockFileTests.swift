@@ -83,7 +83,7 @@ struct LockFileTests {
     #expect(
       entry.contains {
         $0.hasPrefix(
-          "Machinefile.lock:7:26: error: the source kind 'ftp' of box 'a' is none of catalog, url, file, image_index, installed"
+          "Machinefile.lock:7:26: error: the source kind 'ftp' of box 'a' is none of catalog, url, file, image_index, oci, installed"
         )
       }, "\(entry)")
     let missing = problems("{\"boxes\": [{\"name\": \"a\", \"version\": \"1\"}], \"version\": 1}")

@@ -8,7 +8,7 @@ import Support
 struct BoxAdd: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "add",
-    abstract: "Add a box from a catalog, a URL, a .box file or a cloud image.",
+    abstract: "Add a box from a catalog, a URL, a .box file, a cloud image or an OCI registry (oci://…).",
     discussion: """
       caravan box add NAME FILE|URL        a vagrant-libvirt .box, or a plain qcow2/raw cloud image, under NAME
       caravan box add CATALOG_URL|FILE     a Vagrant box catalog (JSON): the newest version that fits
@@ -22,7 +22,7 @@ struct BoxAdd: ParsableCommand {
       """)
 
   @Argument(help: "A box or image index name, a catalog, box or image URL, or a file.") var first: String?
-  @Argument(help: "The box file or URL, when the first argument is its name.") var second: String?
+  @Argument(help: "The box file, URL or oci://HOST/REPO:TAG, when the first argument is its name.") var second: String?
   @Option(help: "The name to install the box under.") var name: String?
   @Option(
     name: .customLong("box-version"),

@@ -5,6 +5,6 @@ struct BoxCommand: ParsableCommand {
     commandName: "box", abstract: "Manage base boxes.",
     subcommands: [
       BoxAdd.self, BoxList.self, BoxRemove.self, BoxPrune.self, BoxOutdated.self, BoxUpdate.self, BoxVerify.self,
-      BoxWarm.self,
+      BoxWarm.self, BoxPush.self,
     ])
 }

@@ -76,6 +76,8 @@ extension Lifecycle {
     switch entry.source.kind {
     case .catalog:
       request = BoxInstaller.Request(source: entry.source.location, name: entry.name, version: "= \(entry.version)")
+    case .oci:
+      request = BoxInstaller.Request(source: entry.source.location, name: entry.name, version: entry.version)
     case .url, .file, .imageIndex:
       // An index name goes through the index; the pinned digest refuses an image it no longer serves.
       request = BoxInstaller.Request(
@@ -121,7 +123,11 @@ extension Lifecycle {
   func lockEntry(for box: InstalledBox, wanted: BoxRequirement) throws -> LockedBox {
     let record = BoxSourceRecord.load(in: box.directory)
     let source: LockedSource
-    if let url = wanted.url {
+    if let url = wanted.url, OCIReference.isOCI(url) {
+      source = LockedSource(kind: .oci, location: record?.source ?? url)
+    } else if let record, OCIReference.isOCI(record.source) {
+      source = LockedSource(kind: .oci, location: record.source)
+    } else if let url = wanted.url {
       let catalog = boxes.catalogURL(name: box.name)
       let location = Lifecycle.isURL(url) ? url : FileSystem.resolve(url, relativeTo: project.root)
       let kind: LockedSource.Kind =
@@ -149,11 +155,17 @@ extension Lifecycle {
   }
 
   private func sameSource(_ url: String, _ source: LockedSource) -> Bool {
-    url == source.location || FileSystem.resolve(url, relativeTo: project.root) == source.location
+    if source.kind == .oci, let line = try? OCIReference(parsing: url),
+      let locked = try? OCIReference(parsing: source.location)
+    {
+      // A tag in the Machinefile, pinned to a digest in the lock.
+      return line.sameTag(as: locked) && (line.digest == nil || line.digest == locked.digest)
+    }
+    return url == source.location || FileSystem.resolve(url, relativeTo: project.root) == source.location
   }
 
   static func isURL(_ text: String) -> Bool {
-    ["http://", "https://", "file://", "oci://"].contains { text.lowercased().hasPrefix($0) }
+    ["http://", "https://", "file://"].contains { text.lowercased().hasPrefix($0) }
   }
 
   /// A lock that does not fit: exit 65, as an invalid Machinefile.

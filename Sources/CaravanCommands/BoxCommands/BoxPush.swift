@@ -1,0 +1,44 @@
+import ArgumentParser
+import Boxes
+import Core
+import Foundation
+import Host
+import Support
+
+struct BoxPush: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "push",
+    abstract: "Upload an installed box to an OCI registry (oci://HOST[:PORT]/REPO:TAG), blobs it has skipped.",
+    discussion: """
+      The box becomes an OCI artifact: its metadata.json as the config, one blob per disk image, so a \
+      new version that shares a disk uploads only what changed. Credentials: CARAVAN_REGISTRY_AUTH=user:password \
+      or ~/.docker/config.json; TLS against the system's CAs or CARAVAN_CA_FILE; plain HTTP only on \
+      loopback or for hosts in CARAVAN_INSECURE_REGISTRIES. `caravan box add NAME oci://…` pulls it.
+      """)
+
+  @Argument(help: "The installed box.") var name: String
+  @Argument(help: "Where to: oci://HOST[:PORT]/REPOSITORY[:TAG] (default tag: latest).") var destination: String
+  @Option(name: .customLong("box-version"), help: "The version to push (default: the newest installed).")
+  var version: String?
+
+  func run() throws {
+    let store = BoxStore(root: CaravanPaths.boxes())
+    let versions = try store.list().filter { $0.name == name }
+    guard let box = version.map({ wanted in versions.first { $0.version == wanted } }) ?? versions.last else {
+      throw CaravanError(
+        .notFound, "box '\(name)'\(version.map { " (version \($0))" } ?? "") is not installed",
+        hint: versions.isEmpty
+          ? "Add it first (`caravan box add \(name) FILE`), or name one from `caravan box list`."
+          : "Installed versions: \(versions.map(\.version).joined(separator: ", ")).")
+    }
+    let reference = try OCIReference(parsing: destination)
+    let reporter = ConsoleReporter()
+    let pushed = try OCIBox.push(box, to: reference, environment: ProcessInfo.processInfo.environment) {
+      reporter.step("box", $0)
+    }
+    print(
+      "pushed box '\(box.name)' (\(box.version)) to \(reference): \(pushed.digest) (\(pushed.uploaded.count) blob\(pushed.uploaded.count == 1 ? "" : "s") uploaded, \(pushed.present.count) already there)"
+    )
+    print("add it elsewhere with `caravan box add \(box.name) \(reference.pinned(pushed.digest))`")
+  }
+}

@@ -1,0 +1,240 @@
+import Foundation
+import Testing
+
+/// Boxes in an OCI registry (issue 25), against Debian's `docker-registry` (the
+/// distribution registry 2.8) that the test starts on 127.0.0.1 with htpasswd auth and
+/// TLS from a CA it makes: `box push` (refused without credentials, or without the CA),
+/// a second version that shares the disk uploads only its metadata (the registry's log
+/// says so), `skopeo inspect --raw` reads an OCI manifest, `box add` by tag and by
+/// digest, a pull resumed from a partial blob, a partial blob with wrong bytes removed
+/// and fetched again, a container image refused by name, then `up` and `ssh` on the
+/// pulled box and a Machinefile.lock that pins the manifest's digest.
+@Suite(
+  .guestSlot(minutes: 3), .serialized,
+  .enabled(
+    if: Harness.enabled && FileManager.default.isExecutableFile(atPath: "/usr/bin/docker-registry"),
+    "needs CARAVAN_BIN, CARAVAN_E2E_BOX and Debian's docker-registry (run `make test`)"))
+struct RegistryEndToEnd {
+  /// A registry on 127.0.0.1 with TLS (a CA of its own) and one htpasswd user.
+  final class Registry {
+    let folder: String
+    let port: Int
+    let process = Process()
+    var ca: String { folder + "/ca.pem" }
+    var log: String { (try? String(contentsOfFile: folder + "/registry.log", encoding: .utf8)) ?? "" }
+
+    init(in folder: String, h: Harness) throws {
+      self.folder = folder
+      try FileManager.default.createDirectory(atPath: folder + "/data", withIntermediateDirectories: true)
+      port = try Registry.freePort()
+      let certificates = try h.run([
+        "sh", "-c",
+        """
+        set -e; cd '\(folder)'
+        openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=caravan-test-ca -keyout ca.key -out ca.pem 2>/dev/null
+        openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout server.key -out server.csr 2>/dev/null
+        printf 'subjectAltName=IP:127.0.0.1\\n' > san.ext
+        openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile san.ext -out server.pem 2>/dev/null
+        htpasswd -Bbn ci secret-pass > htpasswd
+        mkdir skopeo-certs && cp ca.pem skopeo-certs/ca.crt
+        """,
+      ])
+      try #require(certificates.status == 0, "\(certificates)")
+      try """
+      version: 0.1
+      log:
+        level: info
+      storage:
+        filesystem:
+          rootdirectory: \(folder)/data
+      auth:
+        htpasswd:
+          realm: caravan-test
+          path: \(folder)/htpasswd
+      http:
+        addr: 127.0.0.1:\(port)
+        tls:
+          certificate: \(folder)/server.pem
+          key: \(folder)/server.key
+      """.write(toFile: folder + "/config.yml", atomically: true, encoding: .utf8)
+      process.executableURL = URL(fileURLWithPath: "/usr/bin/docker-registry")
+      process.arguments = ["serve", folder + "/config.yml"]
+      FileManager.default.createFile(atPath: folder + "/registry.log", contents: nil)
+      let output = try FileHandle(forWritingTo: URL(fileURLWithPath: folder + "/registry.log"))
+      process.standardOutput = output
+      process.standardError = output
+      try process.run()
+      for _ in 0..<100 {
+        let probe = try h.run(["curl", "-s", "-o", "/dev/null", "--cacert", ca, "https://127.0.0.1:\(port)/v2/"])
+        if probe.status == 0 { return }
+        Thread.sleep(forTimeInterval: 0.1)
+      }
+      stop()
+      Issue.record("the registry did not answer on 127.0.0.1:\(port): \(log)")
+    }
+
+    func stop() {
+      if process.isRunning {
+        process.terminate()
+        process.waitUntilExit()
+      }
+    }
+
+    /// The number of blob uploads the registry finished (its log's PUTs to /blobs/uploads/).
+    var blobUploads: Int {
+      log.split(separator: "\n").filter {
+        $0.contains("response completed") && $0.contains("http.request.method=PUT") && $0.contains("/blobs/uploads/")
+      }.count
+    }
+
+    static func freePort() throws -> Int {
+      let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+      defer { close(socket) }
+      var address = sockaddr_in()
+      address.sin_family = sa_family_t(AF_INET)
+      address.sin_addr.s_addr = inet_addr("127.0.0.1")
+      address.sin_port = 0
+      var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+      _ = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) }
+      }
+      _ = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket, $0, &length) }
+      }
+      return Int(UInt16(bigEndian: address.sin_port))
+    }
+  }
+
+  @Test func pushPullResumeAndBootABoxFromARegistry() throws {
+    let h = try Harness(name: "registry")
+    defer { h.cleanUp() }
+    let registry = try Registry(in: h.root + "/registry", h: h)
+    defer { registry.stop() }
+    let host = "127.0.0.1:\(registry.port)"
+    let login = ["CARAVAN_REGISTRY_AUTH": "ci:secret-pass", "CARAVAN_CA_FILE": registry.ca]
+    #expect(try h.caravan("box", "add", "test/oci", Harness.boxFile, in: h.root).status == 0)
+    defer { _ = try? h.caravan("box", "remove", "test/oci", "--all", "--force", in: h.root) }
+
+    // Refused with the reason: no CA for its certificate, then no credentials, then wrong ones.
+    let noCA = try h.caravan("box", "push", "test/oci", "oci://\(host)/boxes/debian:v1", in: h.root)
+    #expect(noCA.status == 1 && noCA.stderr.contains("CARAVAN_CA_FILE"), "\(noCA)")
+    let noLogin = try h.caravan(
+      "box", "push", "test/oci", "oci://\(host)/boxes/debian:v1", in: h.root,
+      environment: ["CARAVAN_CA_FILE": registry.ca])
+    #expect(noLogin.status == 1 && noLogin.stderr.contains("set CARAVAN_REGISTRY_AUTH=user:password"), "\(noLogin)")
+    let wrong = try h.caravan(
+      "box", "push", "test/oci", "oci://\(host)/boxes/debian:v1", in: h.root,
+      environment: ["CARAVAN_CA_FILE": registry.ca, "CARAVAN_REGISTRY_AUTH": "ci:nope"])
+    #expect(wrong.status == 1 && wrong.stderr.contains("refused the credentials (HTTP 401)"), "\(wrong)")
+
+    let push = try h.caravan(
+      "box", "push", "test/oci", "oci://\(host)/boxes/debian:v1", in: h.root, environment: login)
+    try #require(push.status == 0, "\(push)")
+    #expect(push.stdout.contains("(2 blobs uploaded, 0 already there)"), "\(push)")
+    #expect(registry.blobUploads == 2, "\(registry.log)")
+
+    // A second version with the same disk and other metadata: only the metadata goes up.
+    let staging = h.root + "/v2"
+    try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
+    let repack = try h.run([
+      "sh", "-c",
+      """
+      set -e; cd '\(staging)'
+      tar -xf '\(Harness.boxFile)'
+      sed -i 's/"provider"/"description":"v2","provider"/' metadata.json
+      tar -cf ../v2.box *
+      """,
+    ])
+    try #require(repack.status == 0, "\(repack)")
+    #expect(
+      try h.caravan("box", "add", "test/oci", h.root + "/v2.box", "--box-version", "2", in: h.root).status == 0)
+    let second = try h.caravan(
+      "box", "push", "test/oci", "oci://\(host)/boxes/debian:v2", "--box-version", "2", in: h.root,
+      environment: login)
+    #expect(second.status == 0 && second.stdout.contains("(1 blob uploaded, 1 already there)"), "\(second)")
+    #expect(registry.blobUploads == 3, "only the changed blob was uploaded: \(registry.log)")
+
+    // skopeo reads it as a valid OCI manifest.
+    let inspect = try h.run([
+      "skopeo", "inspect", "--raw", "--creds", "ci:secret-pass", "--cert-dir", registry.folder + "/skopeo-certs",
+      "docker://\(host)/boxes/debian:v1",
+    ])
+    #expect(inspect.status == 0, "\(inspect)")
+    let manifest = try JSONSerialization.jsonObject(with: Data(inspect.stdout.utf8)) as? [String: Any]
+    #expect(manifest?["mediaType"] as? String == "application/vnd.oci.image.manifest.v1+json", "\(inspect)")
+    #expect(
+      (manifest?["config"] as? [String: Any])?["mediaType"] as? String == "application/vnd.caravan.box.config.v1+json")
+    let digest = try #require(
+      push.stdout.components(separatedBy: ": sha256:").dropFirst().first.map { "sha256:" + $0.prefix(64) })
+
+    // Pull by tag, then by digest.
+    #expect(try h.caravan("box", "remove", "test/oci", "--all", "--force", in: h.root).status == 0)
+    let byTag = try h.caravan("box", "add", "test/oci", "oci://\(host)/boxes/debian:v1", in: h.root, environment: login)
+    #expect(byTag.status == 0 && byTag.stdout.contains("box 'test/oci' (version 0, libvirt) added"), "\(byTag)")
+    #expect(try h.caravan("box", "remove", "test/oci", "--force", in: h.root).status == 0)
+    let byDigest = try h.caravan(
+      "box", "add", "test/oci", "oci://\(host)/boxes/debian@\(digest)", in: h.root, environment: login)
+    #expect(byDigest.status == 0, "\(byDigest)")
+    #expect(try h.caravan("box", "remove", "test/oci", "--force", in: h.root).status == 0)
+
+    // A pull stopped half way resumes from its partial blob; a partial of wrong bytes is
+    // found by its digest, removed, and the next pull fetches it whole.
+    let layer = try #require(
+      ((manifest?["layers"] as? [[String: Any]])?.first?["digest"] as? String), "\(inspect)")
+    let partialFolder = h.home + "/boxes/.oci-partial"
+    try FileManager.default.createDirectory(atPath: partialFolder, withIntermediateDirectories: true)
+    let partial = partialFolder + "/" + layer.replacingOccurrences(of: ":", with: "-")
+    let half = try h.run(["sh", "-c", "tar -xOf '\(Harness.boxFile)' box.img | head -c 50000000 > '\(partial)'"])
+    try #require(half.status == 0, "\(half)")
+    let resumed = try h.caravan(
+      "box", "add", "test/oci", "oci://\(host)/boxes/debian:v1", in: h.root, environment: login)
+    #expect(resumed.status == 0 && resumed.stdout.contains("resuming disk image 'box.img' at "), "\(resumed)")
+    #expect(try h.caravan("box", "remove", "test/oci", "--force", in: h.root).status == 0)
+    try Data(repeating: 7, count: 1 << 20).write(to: URL(fileURLWithPath: partial))
+    let corrupt = try h.caravan(
+      "box", "add", "test/oci", "oci://\(host)/boxes/debian:v1", in: h.root, environment: login)
+    #expect(corrupt.status == 1 && corrupt.stderr.contains("its manifest says \(layer); it was removed"), "\(corrupt)")
+    #expect(try h.caravan("box", "list", in: h.root).stdout.contains("test/oci") == false, "nothing half-installed")
+    let again = try h.caravan("box", "add", "test/oci", "oci://\(host)/boxes/debian:v1", in: h.root, environment: login)
+    #expect(again.status == 0, "\(again)")
+
+    // A container image is refused by name.
+    let container = try h.run([
+      "sh", "-c",
+      """
+      set -e
+      api=https://\(host)/v2/other/app; auth='ci:secret-pass'; ca='\(registry.ca)'
+      printf '{}' > '\(h.root)/config.json'
+      d=sha256:$(sha256sum '\(h.root)/config.json' | cut -d' ' -f1)
+      loc=$(curl -sS --cacert "$ca" -u "$auth" -X POST -D - -o /dev/null "$api/blobs/uploads/" | tr -d '\\r' | sed -n 's/^[Ll]ocation: //p')
+      case "$loc" in http*) ;; *) loc="https://\(host)$loc" ;; esac
+      curl -sSf --cacert "$ca" -u "$auth" -X PUT -H 'Content-Type: application/octet-stream' --data-binary @'\(h.root)/config.json' "$loc&digest=$d"
+      printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"%s","size":2},"layers":[]}' "$d" > '\(h.root)/manifest.json'
+      curl -sSf --cacert "$ca" -u "$auth" -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' --data-binary @'\(h.root)/manifest.json' "$api/manifests/1"
+      """,
+    ])
+    try #require(container.status == 0, "\(container)")
+    let refused = try h.caravan("box", "add", "other/app", "oci://\(host)/other/app:1", in: h.root, environment: login)
+    #expect(refused.status == 1 && refused.stderr.contains("is not a Caravan box"), "\(refused)")
+    let missing = try h.caravan("box", "add", "x/y", "oci://\(host)/boxes/debian:nope", in: h.root, environment: login)
+    #expect(missing.status == 1 && missing.stderr.contains("is not in the registry"), "\(missing)")
+
+    // A machine from the pulled box; its lock pins the manifest digest.
+    try h.write(
+      """
+      box "test/oci", url: "oci://\(host)/boxes/debian:v1"
+      memory 512MiB
+      """, to: "p/Machinefile")
+    let project = h.root + "/p"
+    let up = try h.run([Harness.binary, "up"], in: project, environment: login)
+    defer { _ = try? h.caravan("destroy", "-f", in: project) }
+    try #require(up.status == 0, "\(up)")
+    let ssh = try h.caravan("ssh", "-c", "cat /etc/debian_version", in: project)
+    #expect(ssh.status == 0 && ssh.stdout.hasPrefix("12"), "\(ssh)")
+    let lock = try String(contentsOfFile: project + "/Machinefile.lock", encoding: .utf8)
+    #expect(lock.contains("\"kind\": \"oci\"") && lock.contains("boxes/debian:v1@\(digest)"), "\(lock)")
+    let locked = try h.run([Harness.binary, "up", "--locked"], in: project, environment: login)
+    #expect(locked.status == 0, "\(locked)")
+    #expect(try h.caravan("destroy", "-f", in: project).status == 0)
+  }
+}
