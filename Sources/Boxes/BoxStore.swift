@@ -95,9 +95,11 @@ public struct BoxStore: Sendable {
   /// Installs of one box name are serialised across processes; with
   /// `reuseExisting`, a version another process installed meanwhile is returned.
   @discardableResult
+  /// `imageDigests`: the sha256 of each disk image by file name, when `fill` checked
+  /// them itself as it wrote them (an OCI pull); they are recorded instead of hashing again.
   public func install(
     name: String, version: String, force: Bool, reuseExisting: Bool = false, source: String,
-    fill: (String) throws -> Void
+    imageDigests: [String: String]? = nil, fill: (String) throws -> Void
   ) throws -> InstalledBox {
     try BoxStore.validateName(name)
     let lock = try FileLock(path: installLockPath(name: name))
@@ -139,7 +141,7 @@ public struct BoxStore: Sendable {
         }
       }
       // Names the box's pool volumes: a replaced image never reuses the volume of the one before.
-      let digest = try BoxImageDigest.record(in: staging, metadata: metadata)
+      let digest = try BoxImageDigest.record(in: staging, metadata: metadata, known: imageDigests ?? [:])
       if FileManager.default.fileExists(atPath: target) {
         // A replacement waits for each `up` that chose the version it replaces until its machine is defined.
         let use = try FileLock(path: useLockPath(name: name, version: version))

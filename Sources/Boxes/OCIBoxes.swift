@@ -163,8 +163,11 @@ public enum OCIBox {
     let pinned = reference.pinned(manifest.digest)
     let partial = store.root + "/.oci-partial"
     try FileSystem.makeDirectory(partial)
-    return try store.install(name: boxName, version: boxVersion, force: force, source: pinned.description) {
-      staging in
+    var known: [String: String] = [:]
+    for disk in manifest.disks { known[disk.title] = String(disk.digest.dropFirst("sha256:".count)) }
+    return try store.install(
+      name: boxName, version: boxVersion, force: force, source: pinned.description, imageDigests: known
+    ) { staging in
       step("pulling box '\(boxName)' (\(boxVersion)) from \(pinned)")
       let config = try fetch(
         registry, digest: manifest.config.digest, size: manifest.config.size, into: partial, what: "metadata.json",
@@ -197,7 +200,22 @@ public enum OCIBox {
     }
     defer { try? handle.close() }
     var have = Int(try handle.seekToEnd())
-    if have > size { have = 0 }
+    if have > size {
+      try handle.truncate(atOffset: 0)
+      have = 0
+    }
+    // Hashed as it is written: what an earlier pull left first, then each new byte.
+    var hasher = StreamingDigest(.sha256)
+    if have > 0 {
+      try handle.seek(toOffset: 0)
+      var left = have
+      while left > 0, let chunk = try handle.read(upToCount: min(left, 4 << 20)), !chunk.isEmpty {
+        hasher.update(chunk)
+        left -= chunk.count
+      }
+      try handle.seek(toOffset: UInt64(have))
+    }
+    var rehash = false
     if have < size {
       step(
         have > 0
@@ -209,6 +227,7 @@ public enum OCIBox {
       let answer: HTTPRequest.Response
       do {
         answer = try registry.send("GET", "/v2/\(reference.repository)/blobs/\(digest)", headers: headers) { bytes in
+          hasher.update(bytes)
           try handle.write(contentsOf: Data(bytes))
         }
       } catch let error as CaravanError where error.kind == .io {
@@ -228,9 +247,10 @@ public enum OCIBox {
         try handle.close()
         let whole = try Data(contentsOf: URL(fileURLWithPath: path))
         try whole.suffix(from: have).write(to: URL(fileURLWithPath: path))
+        rehash = true
       }
     }
-    let got = try StreamingDigest.hex(ofFile: path, .sha256)
+    let got = rehash ? try StreamingDigest.hex(ofFile: path, .sha256) : hasher.finalizeHex()
     guard "sha256:" + got == digest else {
       try? FileManager.default.removeItem(atPath: path)
       throw CaravanError(
