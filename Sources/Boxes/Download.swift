@@ -145,16 +145,10 @@ public final class Download {
           .io, "cannot set up the download of \(url) (\(what)): \(String(cString: curl_easy_strerror(code)))")
       }
     }
-    try check(caravan_curl_setopt_string(curl, CURLOPT_URL, url), "URL")
+    try Download.setCommonOptions(curl, url: url, check: check)
     try check(caravan_curl_setopt_long(curl, CURLOPT_FOLLOWLOCATION, 1), "redirects")
     try check(caravan_curl_setopt_long(curl, CURLOPT_MAXREDIRS, 10), "redirects")
     try check(caravan_curl_setopt_long(curl, CURLOPT_FAILONERROR, 1), "errors")
-    try check(caravan_curl_setopt_long(curl, CURLOPT_NOSIGNAL, 1), "signals")
-    try check(caravan_curl_setopt_long(curl, CURLOPT_CONNECTTIMEOUT, 30), "timeout")
-    // A stalled transfer (under 1 KiB/s for 60 s) counts as cut, and is resumed.
-    try check(caravan_curl_setopt_long(curl, CURLOPT_LOW_SPEED_LIMIT, 1024), "stall detection")
-    try check(caravan_curl_setopt_long(curl, CURLOPT_LOW_SPEED_TIME, 60), "stall detection")
-    try check(caravan_curl_setopt_string(curl, CURLOPT_USERAGENT, "caravan/0.1"), "user agent")
     try check(caravan_curl_setopt_long(curl, CURLOPT_BUFFERSIZE, 512 * 1024), "buffer")
     if let token = bearerToken, !token.isEmpty {
       // libcurl sends a bearer token only to the host and port it was given for, never across a
@@ -172,6 +166,19 @@ public final class Download {
     try check(caravan_curl_setopt_long(curl, CURLOPT_NOPROGRESS, 0), "interrupt check")
     try check(caravan_curl_setopt_progress(curl, Download.interruptCheck), "interrupt check")
     try check(caravan_curl_setopt_pointer(curl, CURLOPT_XFERINFODATA, context), "interrupt check")
+  }
+
+  /// What every transfer of Caravan's sets: the URL, no signals, a 30 s connect
+  /// timeout, a stall (under 1 KiB/s for 60 s) counted as a cut, the user agent.
+  static func setCommonOptions(
+    _ curl: UnsafeMutableRawPointer, url: String, check: (CURLcode, String) throws -> Void
+  ) throws {
+    try check(caravan_curl_setopt_string(curl, CURLOPT_URL, url), "URL")
+    try check(caravan_curl_setopt_long(curl, CURLOPT_NOSIGNAL, 1), "signals")
+    try check(caravan_curl_setopt_long(curl, CURLOPT_CONNECTTIMEOUT, 30), "timeout")
+    try check(caravan_curl_setopt_long(curl, CURLOPT_LOW_SPEED_LIMIT, 1024), "stall detection")
+    try check(caravan_curl_setopt_long(curl, CURLOPT_LOW_SPEED_TIME, 60), "stall detection")
+    try check(caravan_curl_setopt_string(curl, CURLOPT_USERAGENT, "caravan/0.1"), "user agent")
   }
 
   /// Stops the transfer (libcurl then ends with "aborted by callback") when an interrupt came.

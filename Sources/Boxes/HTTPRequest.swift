@@ -73,12 +73,7 @@ public final class HTTPRequest {
           .io, "cannot set up the request \(method) \(url) (\(what)): \(String(cString: curl_easy_strerror(code)))")
       }
     }
-    try check(caravan_curl_setopt_string(curl, CURLOPT_URL, url), "URL")
-    try check(caravan_curl_setopt_long(curl, CURLOPT_NOSIGNAL, 1), "signals")
-    try check(caravan_curl_setopt_long(curl, CURLOPT_CONNECTTIMEOUT, 30), "timeout")
-    try check(caravan_curl_setopt_long(curl, CURLOPT_LOW_SPEED_LIMIT, 1024), "stall detection")
-    try check(caravan_curl_setopt_long(curl, CURLOPT_LOW_SPEED_TIME, 60), "stall detection")
-    try check(caravan_curl_setopt_string(curl, CURLOPT_USERAGENT, "caravan/0.1"), "user agent")
+    try Download.setCommonOptions(curl, url: url, check: check)
     try check(caravan_curl_setopt_slist(curl, CURLOPT_HTTPHEADER, list), "headers")
     if let caFile { try check(caravan_curl_setopt_string(curl, CURLOPT_CAINFO, caFile), "CA file") }
     // Redirects only for reads: a blob may live behind one (object storage).

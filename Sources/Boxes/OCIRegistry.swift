@@ -162,12 +162,17 @@ public final class OCIRegistry {
     do {
       return try request.perform(sink: sink)
     } catch let error as HTTPRequest.TransportError {
-      throw CaravanError(
-        .io, "cannot reach the registry of \(reference): \(error.detail)",
-        hint: error.isTLS
-          ? "Check its TLS certificate; a private CA goes in CARAVAN_CA_FILE (a registry without TLS: CARAVAN_INSECURE_REGISTRIES=\(reference.host))."
-          : "Check the host and port, and that the registry runs.")
+      throw unreachable(error)
     }
+  }
+
+  /// The registry cannot be reached: why, and what to check.
+  private func unreachable(_ error: HTTPRequest.TransportError) -> CaravanError {
+    CaravanError(
+      .io, "cannot reach the registry of \(reference): \(error.detail)",
+      hint: error.isTLS
+        ? "Check its TLS certificate; a private CA goes in CARAVAN_CA_FILE (a registry without TLS: CARAVAN_INSECURE_REGISTRIES=\(reference.host))."
+        : "Check the host and port, and that the registry runs.")
   }
 
   /// `https://HOST`, or `http://HOST` for a host that may use plain HTTP and has no TLS.
@@ -182,11 +187,7 @@ public final class OCIRegistry {
       // It speaks no TLS at all (a certificate it is not trusted for is never a reason for plain HTTP).
       scheme = "http"
     } catch let error as HTTPRequest.TransportError {
-      throw CaravanError(
-        .io, "cannot reach the registry of \(reference): \(error.detail)",
-        hint: error.isTLS
-          ? "Check its TLS certificate; a private CA goes in CARAVAN_CA_FILE (a registry without TLS: CARAVAN_INSECURE_REGISTRIES=\(reference.host))."
-          : "Check the host and port, and that the registry runs.")
+      throw unreachable(error)
     }
     return "\(scheme ?? "https")://\(reference.host)"
   }

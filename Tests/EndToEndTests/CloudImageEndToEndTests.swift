@@ -37,6 +37,14 @@ struct CloudImageEndToEnd {
     return server
   }
 
+  /// The image served for a normal user: the index in its home, and the environment naming it.
+  static func serve(for user: UserRunner) throws -> (BoxServer, [String: String]) {
+    let index = user.home + "/index.json"
+    let server = try serve(writingIndexTo: index)
+    try user.chown(index)
+    return (server, ["CARAVAN_IMAGE_INDEX": index])
+  }
+
   @Test func aCloudImageBootsWithItsSeedGrowsItsDiskKeepsAVolumeAndLeavesNothing() throws {
     let h = try Harness(name: "cloudimage")
     defer { h.cleanUp() }
@@ -147,11 +155,8 @@ struct CloudImageEndToEnd {
   @Test func aNormalUserBootsTwoUEFIMachinesWithATPMEachAndDestroyRemovesTheirNVRAM() throws {
     let user = try UserRunner(binary: Harness.binary, boxFile: Harness.boxFile)
     defer { user.remove() }
-    let index = user.home + "/index.json"
-    let server = try CloudImageEndToEnd.serve(writingIndexTo: index)
+    let (server, env) = try CloudImageEndToEnd.serve(for: user)
     defer { server.stop() }
-    try user.chown(index)
-    let env = ["CARAVAN_IMAGE_INDEX": index]
     try user.write(
       """
       box "debian/12"
@@ -189,11 +194,8 @@ struct CloudImageEndToEnd {
   @Test func aNormalUsersImageMachinesStartWarmWithTheirOwnKeyHostnameAndInstanceID() throws {
     let user = try UserRunner(binary: Harness.binary, boxFile: Harness.boxFile)
     defer { user.remove() }
-    let index = user.home + "/index.json"
-    let server = try CloudImageEndToEnd.serve(writingIndexTo: index)
+    let (server, env) = try CloudImageEndToEnd.serve(for: user)
     defer { server.stop() }
-    try user.chown(index)
-    let env = ["CARAVAN_IMAGE_INDEX": index]
     try user.write(
       """
       box "debian/12"
