@@ -27,12 +27,13 @@ public enum BoxImageDigest {
   /// The full sha256 of each disk image of `metadata`, by file name: the record, else
   /// computed now (and recorded where the store can be written).
   public static func disks(in directory: String, metadata: BoxMetadata) throws -> [String: String] {
-    _ = load(in: directory, metadata: metadata)
-    var byDisk = recordedDisks(in: directory)
-    for disk in metadata.disks where byDisk[disk] == nil {
-      byDisk[disk] = try StreamingDigest.hex(ofFile: directory + "/" + disk, .sha256)
-    }
-    return byDisk.filter { metadata.disks.contains($0.key) }
+    var byDisk = recordedDisks(in: directory).filter { metadata.disks.contains($0.key) }
+    let missing = metadata.disks.filter { byDisk[$0] == nil }
+    guard !missing.isEmpty else { return byDisk }
+    // Each image read once; the record is written from what was read (where the store can be).
+    for disk in missing { byDisk[disk] = try StreamingDigest.hex(ofFile: directory + "/" + disk, .sha256) }
+    _ = try? record(in: directory, metadata: metadata, known: byDisk)
+    return byDisk
   }
 
   private static func recordedDisks(in directory: String) -> [String: String] {

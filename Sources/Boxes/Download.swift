@@ -189,6 +189,14 @@ public final class Download {
     return 1
   }
 
+  /// The status of a response's status line (`HTTP/1.1 206 Partial Content`: 206; 0
+  /// when it has none); nil for any other header line.
+  static func status(ofStatusLine line: String) -> Int? {
+    guard line.hasPrefix("HTTP/") else { return nil }
+    let parts = line.split(separator: " ")
+    return parts.count > 1 ? Int(parts[1]) ?? 0 : 0
+  }
+
   /// Reads the status line of each response: a 200 to a ranged request means
   /// the server sends everything again, so what we already have is skipped.
   static let header: caravan_curl_write_fn = { data, size, count, pointer in
@@ -196,9 +204,8 @@ public final class Download {
     guard let data, let pointer else { return length }
     let context = Unmanaged<Context>.fromOpaque(pointer).takeUnretainedValue()
     let line = String(decoding: UnsafeRawBufferPointer(start: data, count: length), as: UTF8.self)
-    if line.hasPrefix("HTTP/") {
-      let parts = line.split(separator: " ")
-      context.status = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
+    if let status = Download.status(ofStatusLine: line) {
+      context.status = status
       if context.status == 200 { context.skip = context.attemptOffset }
     } else if line.lowercased().hasPrefix("content-length:") {
       let value = UInt64(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0

@@ -178,10 +178,9 @@ public final class HTTPRequest {
     guard let data, let pointer else { return length }
     let context = Unmanaged<Context>.fromOpaque(pointer).takeUnretainedValue()
     let line = String(decoding: UnsafeRawBufferPointer(start: data, count: length), as: UTF8.self)
-    if line.hasPrefix("HTTP/") {
+    if let status = Download.status(ofStatusLine: line) {
       // A new response (after a redirect or a 100): its own status and headers.
-      let parts = line.split(separator: " ")
-      context.status = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
+      context.status = status
       context.headers = [:]
       context.collected = Data()
     } else if let colon = line.firstIndex(of: ":") {

@@ -3,7 +3,6 @@ import Boxes
 import Core
 import Foundation
 import Host
-import Support
 
 struct BoxPush: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -22,15 +21,7 @@ struct BoxPush: ParsableCommand {
   var version: String?
 
   func run() throws {
-    let store = BoxStore(root: CaravanPaths.boxes())
-    let versions = try store.list().filter { $0.name == name }
-    guard let box = version.map({ wanted in versions.first { $0.version == wanted } }) ?? versions.last else {
-      throw CaravanError(
-        .notFound, "box '\(name)'\(version.map { " (version \($0))" } ?? "") is not installed",
-        hint: versions.isEmpty
-          ? "Add it first (`caravan box add \(name) FILE`), or name one from `caravan box list`."
-          : "Installed versions: \(versions.map(\.version).joined(separator: ", ")).")
-    }
+    let box = try BoxStore(root: CaravanPaths.boxes()).installed(name: name, version: version)
     let reference = try OCIReference(parsing: destination)
     let reporter = ConsoleReporter()
     let pushed = try OCIBox.push(box, to: reference, environment: ProcessInfo.processInfo.environment) {

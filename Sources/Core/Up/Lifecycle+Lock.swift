@@ -195,7 +195,7 @@ extension Lifecycle {
       guard let wanted = machine.box else { continue }
       let existing = try project.loadRecord(machine.name)
       if locker.isUpdating(wanted.name) {
-        try refreshBox(machine, wanted: wanted)
+        try refreshBox(machine)
       }
       // A machine that exists keeps its box version: that is what it boots.
       let box = try resolveBox(machine, existing: locker.isUpdating(wanted.name) ? nil : existing, lock: locker)
@@ -207,14 +207,13 @@ extension Lifecycle {
     return locker.original == nil && locker.changes.isEmpty ? ["\(lockShown) written, empty"] : locker.changes
   }
 
-  /// For an update: a catalog box gets the newest version its line admits added now.
-  private func refreshBox(_ machine: MachineSpec, wanted: BoxRequirement) throws {
-    let catalog = wanted.url.flatMap { $0.hasSuffix(".json") ? $0 : nil } ?? boxes.catalogURL(name: wanted.name)
-    guard let catalog else { return }
+  /// For an update: a catalog box gets the newest version its line admits added now,
+  /// as `box update` adds it (a box without a catalog stays as it is).
+  private func refreshBox(_ machine: MachineSpec) throws {
     let installer = BoxInstaller(store: boxes, environment: environment)
     installer.report(to: reporter, as: machine.name)
-    var request = BoxInstaller.Request(source: catalog, name: wanted.name, version: wanted.version?.description)
-    request.versionIsConstraint = true
-    _ = try installer.add(request)
+    for target in try BoxTarget.resolve(store: boxes, machines: { [machine] }) where target.catalog != nil {
+      _ = try installer.update(target)
+    }
   }
 }

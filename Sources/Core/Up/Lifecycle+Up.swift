@@ -53,15 +53,15 @@ extension Lifecycle {
       return plan
     }
     try checkNetworks(of: plans)
+    // What the machines resolved is written whatever became of them.
+    defer { saveLock(lock) }
     do {
       try ParallelUp(lifecycle: self, plans: plans, options: options).run()
     } catch {
-      saveLock(lock)
       // The machines that came up still learn each other's names (not after an interrupt: it stops now).
       if !interrupt.requested { try? updateHosts(after: machines) }
       throw error
     }
-    saveLock(lock)
     try updateHosts(after: machines)
   }
 
