@@ -34,14 +34,58 @@ struct Context {
   static let support = SettingSupport.engine.union(LibvirtHypervisor.support).union(GuestProvisioner.support)
     .union(FolderSync.support)
 
+  /// The libvirt connection of the project's first machine (most projects have one).
   var uri: String {
-    defaultLibvirtURI(configured: project.spec.machines.first?.libvirt.uri, environment: environment)
+    project.spec.machines.first.map(uri(of:)) ?? defaultLibvirtURI(configured: nil, environment: environment)
+  }
+
+  /// The libvirt connection `machine` is on: its own `libvirt { uri }` (or the project's),
+  /// else CARAVAN_LIBVIRT_URI, else the user's default.
+  func uri(of machine: MachineSpec) -> String {
+    defaultLibvirtURI(configured: machine.libvirt.uri, environment: environment)
   }
 
   func hypervisor() throws -> LibvirtHypervisor {
+    try hypervisor(uri: uri)
+  }
+
+  /// The connection to `uri`, with the storage pool of the first machine on it.
+  func hypervisor(uri: String) throws -> LibvirtHypervisor {
     try LibvirtHypervisor(
-      uri: uri, pool: project.spec.machines.first?.libvirt.pool,
+      uri: uri, pool: project.spec.machines.first { self.uri(of: $0) == uri }?.libvirt.pool,
       lockDirectory: CaravanPaths.home(environment: environment) + "/locks")
+  }
+
+  /// The connection of `machine`'s libvirt host.
+  func hypervisor(for machine: MachineSpec) throws -> LibvirtHypervisor {
+    try hypervisor(uri: uri(of: machine))
+  }
+
+  /// An engine for each machine on its own libvirt host's connection, made once per host.
+  func engines(reporter: Reporter = ConsoleReporter()) -> (MachineSpec) throws -> Lifecycle {
+    let made = EngineCache()
+    return { machine in
+      let uri = uri(of: machine)
+      if let known = made.engines[uri] { return known }
+      let engine = lifecycle(try hypervisor(uri: uri), reporter: reporter)
+      made.engines[uri] = engine
+      return engine
+    }
+  }
+
+  /// `machines` by libvirt host, in the order each host first appears: a project may
+  /// put machines on several hosts (`libvirt { uri }` in a machine), each reached on its own.
+  func byHost(_ machines: [MachineSpec]) -> [(uri: String, machines: [MachineSpec])] {
+    var groups: [(uri: String, machines: [MachineSpec])] = []
+    for machine in machines {
+      let uri = uri(of: machine)
+      if let index = groups.firstIndex(where: { $0.uri == uri }) {
+        groups[index].machines.append(machine)
+      } else {
+        groups.append((uri, [machine]))
+      }
+    }
+    return groups
   }
 
   func lifecycle(_ hypervisor: Hypervisor, reporter: Reporter = ConsoleReporter()) -> Lifecycle {
@@ -106,11 +150,15 @@ struct Context {
     let selected = try machines(names, autostartOnly: autostartOnly)
     let held = try lock(options)
     defer { withExtendedLifetime(held) {} }
-    let engine = try lifecycle(try hypervisor(), events: options)
-    // Ctrl-C or SIGTERM: stopped at the next safe point, saying what each machine was left as.
-    try engine.stoppable(command, selected) {
-      guard runsTriggers else { return try body(engine, selected) }
-      try engine.withTriggers(command, selected) { try body(engine, $0) }
+    // Each libvirt host's machines on their own connection, one host after the other.
+    let groups = byHost(selected)
+    for group in groups.isEmpty ? [(uri: uri, machines: [])] : groups {
+      let engine = try lifecycle(try hypervisor(uri: group.uri), events: options)
+      // Ctrl-C or SIGTERM: stopped at the next safe point, saying what each machine was left as.
+      try engine.stoppable(command, group.machines) {
+        guard runsTriggers else { return try body(engine, group.machines) }
+        try engine.withTriggers(command, group.machines) { try body(engine, $0) }
+      }
     }
   }
 
@@ -146,4 +194,9 @@ struct Context {
     }
     return machine
   }
+}
+
+/// The engines `Context.engines` made, by libvirt URI.
+final class EngineCache {
+  var engines: [String: Lifecycle] = [:]
 }

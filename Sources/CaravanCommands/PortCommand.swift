@@ -18,11 +18,11 @@ struct PortCommand: ParsableCommand {
   func run() throws {
     let context = try Context(variables)
     let spec = try context.singleMachine(machine)
-    let lifecycle = context.lifecycle(try context.hypervisor())
+    let lifecycle = context.lifecycle(try context.hypervisor(for: spec))
     let forwards = try lifecycle.forwards(of: spec)
     let displays = guest == nil ? try lifecycle.displays(of: spec) : []
     // On a remote libvirt, the ports are bound on its host's loopback.
-    let jump = try LibvirtURI.jump(for: context.uri)
+    let jump = try LibvirtURI.jump(for: context.uri(of: spec))
     if let guest {
       guard let forward = forwards.first(where: { $0.guest == guest }) else {
         let known = forwards.map { String($0.guest) }.joined(separator: ", ")

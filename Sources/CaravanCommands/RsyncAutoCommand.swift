@@ -1,4 +1,5 @@
 import ArgumentParser
+import Core
 import Foundation
 import Provisioning
 import Spec
@@ -19,8 +20,12 @@ struct RsyncAutoCommand: ParsableCommand {
   func run() throws {
     let context = try Context(variables)
     let selected = try context.machines(machines)
-    let engine = try context.lifecycle(try context.hypervisor(), events: lockOptions)
-    let sources = engine.rsyncSources(selected)
+    // One engine per libvirt host (a machine's own `libvirt { uri }`).
+    var engines: [String: Lifecycle] = [:]
+    for uri in Set(selected.map(context.uri(of:))) {
+      engines[uri] = try context.lifecycle(try context.hypervisor(uri: uri), events: lockOptions)
+    }
+    let sources = selected.flatMap { engines[context.uri(of: $0)]?.rsyncSources([$0]) ?? [] }
     guard !sources.isEmpty else {
       throw CaravanError(
         .invalidInput,
@@ -34,10 +39,13 @@ struct RsyncAutoCommand: ParsableCommand {
     func copy(_ machines: [MachineSpec]) throws {
       let held = try context.lock(lockOptions)
       defer { withExtendedLifetime(held) {} }
-      try engine.stoppable("rsync", machines) { try engine.rsync(machines) }
+      for group in context.byHost(machines) {
+        guard let engine = engines[group.uri] else { continue }
+        try engine.stoppable("rsync", group.machines) { try engine.rsync(group.machines) }
+      }
     }
     try copy(selected)
-    let roots = Array(Set(sources.map(\.path))).sorted()
+    let roots = Array(Set(sources.map { $0.path })).sorted()
     let watcher = try FolderWatcher(roots: roots)
     print("watching \(roots.joined(separator: ", ")) (\(watcher.count) folders); Ctrl-C stops")
     fflush(nil)

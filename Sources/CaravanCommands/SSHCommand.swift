@@ -17,7 +17,8 @@ struct SSHCommand: ParsableCommand {
     let context = try Context(variables)
     let spec = try context.singleMachine(machine)
     // Standard output is the guest command's: triggers report on standard error.
-    let lifecycle = context.lifecycle(try context.hypervisor(), reporter: ConsoleReporter(toStandardError: true))
+    let lifecycle = context.lifecycle(
+      try context.hypervisor(for: spec), reporter: ConsoleReporter(toStandardError: true))
     // The state is read (and maybe adopted, the key restored) under the project lock, shared;
     // it is released before ssh runs, which may last the whole session.
     let held = try context.sharedLock()

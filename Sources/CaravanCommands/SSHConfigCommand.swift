@@ -21,19 +21,20 @@ struct SSHConfigCommand: ParsableCommand {
     let context = try Context(variables)
     let all = try context.machines(machines)
     var selected = all
-    let lifecycle = context.lifecycle(try context.hypervisor())
+    // Each machine on its own libvirt host's connection.
+    let lifecycle = context.engines()
     // The state is read (and maybe adopted, a key restored) under the project lock, shared.
     let held = try context.sharedLock()
     defer { held?.unlock() }
     if machines.isEmpty {
       // Every running machine; the others are named on stderr, so stdout stays a valid config.
-      let reports = try lifecycle.status(selected)
+      let reports = try selected.flatMap { try lifecycle($0).status([$0]) }
       for report in reports where report.status != .running {
         printError("note: machine '\(report.name)' is \(report.status); no block for it")
       }
       selected = selected.filter { spec in reports.contains { $0.name == spec.name && $0.status == .running } }
       if selected.isEmpty, let first = all.first {
-        _ = try lifecycle.sshConfigEndpoint(of: first)  // throws: not running, with the fix
+        _ = try lifecycle(first).sshConfigEndpoint(of: first)  // throws: not running, with the fix
       }
     }
     if host != nil && selected.count > 1 {
@@ -42,7 +43,7 @@ struct SSHConfigCommand: ParsableCommand {
         hint: "Name the machine too: `caravan ssh-config \(selected[0].name) --host \(host ?? "")`.")
     }
     let blocks = try selected.map { spec in
-      SSHConfig.block(host: host ?? spec.name, endpoint: try lifecycle.sshConfigEndpoint(of: spec))
+      SSHConfig.block(host: host ?? spec.name, endpoint: try lifecycle(spec).sshConfigEndpoint(of: spec))
     }
     print(blocks.joined(separator: "\n"), terminator: "")
   }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Core
 import Foundation
 import Host
+import Spec
 
 struct StatusCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -13,21 +14,28 @@ struct StatusCommand: ParsableCommand {
 
   func run() throws {
     let context = try Context(variables)
-    let lifecycle = context.lifecycle(try context.hypervisor())
     let selected = try context.machines(machines)
+    let engine = context.engines()
+    let uris = Dictionary(selected.map { ($0.name, context.uri(of: $0)) }, uniquingKeysWith: { first, _ in first })
+    // Each machine asked on its own libvirt host, in the Machinefile's order.
+    let reports = { (chosen: [MachineSpec]) in try chosen.flatMap { try engine($0).status([$0]) } }
     // Triggers print to standard output: not with --json, whose output is for programs.
-    guard !json else { return try show(try lifecycle.status(selected), uri: context.uri) }
+    guard !json else { return try show(try reports(selected), uri: context.uri, uris: uris) }
+    let lifecycle = try engine(selected.first ?? MachineSpec(name: "default"))
     try lifecycle.stoppable("status", selected) {
       try lifecycle.withTriggers("status", selected, perMachine: false) {
-        try show(try lifecycle.status($0), uri: context.uri)
+        try show(try reports($0), uri: context.uri, uris: uris)
       }
     }
   }
 
-  func show(_ reports: [Lifecycle.MachineReport], uri: String) throws {
+  func show(_ reports: [Lifecycle.MachineReport], uri: String, uris: [String: String]) throws {
     if json {
       let rows = reports.map { report -> [String: Any] in
-        var row: [String: Any] = ["name": report.name, "state": report.status.description, "domain": report.domain]
+        var row: [String: Any] = [
+          "name": report.name, "state": report.status.description, "domain": report.domain,
+          "uri": uris[report.name] ?? uri,
+        ]
         if let record = report.record {
           row["ssh_port"] = record.sshPort
           row["forwards"] = record.forwards.map(\.description)
@@ -40,8 +48,8 @@ struct StatusCommand: ParsableCommand {
       return
     }
     let width = max(12, (reports.map(\.name.count).max() ?? 0) + 2)
-    let jump = try LibvirtURI.jump(for: uri)
     for report in reports {
+      let jump = try LibvirtURI.jump(for: uris[report.name] ?? uri)
       var line =
         report.name.padding(toLength: width, withPad: " ", startingAt: 0)
         + report.status.description.padding(toLength: 14, withPad: " ", startingAt: 0)

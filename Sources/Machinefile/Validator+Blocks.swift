@@ -109,15 +109,8 @@ extension Validator {
     ) { setting, value, key, subject, example, settings in
       switch setting.name {
       case "uri":
+        // A machine's own `uri` puts it on another libvirt host than the project's others.
         guard let uri = string(value, subject, example: example) else { return }
-        if scope.inMachine {
-          // One project, one libvirt connection: machines are listed, locked and
-          // cleaned up together, so a per-machine connection is refused rather than ignored.
-          error(
-            "\(subject) cannot be set \(scope.description): a project's machines share one libvirt connection; set it at the top level (`libvirt { uri \"qemu:///system\" }`) or with CARAVAN_LIBVIRT_URI",
-            at: value)
-          return
-        }
         checkText(uri, at: value, scope: scope) { text in
           ValueChecks.libvirtURI(text)
             ? nil : "\(subject) must be a libvirt connection URI like \"qemu:///system\", got \"\(text)\""

@@ -10,7 +10,8 @@ struct SnapshotList: ParsableCommand {
 
   func run() throws {
     let context = try Context(variables)
-    let lists = try context.lifecycle(try context.hypervisor()).listSnapshots(try context.machines(machines))
+    let engine = context.engines()
+    let lists = try context.machines(machines).flatMap { try engine($0).listSnapshots([$0]) }
     let time = ISO8601DateFormatter()
     if json {
       let rows = lists.map { list -> [String: Any] in

@@ -267,6 +267,19 @@ public final class Lifecycle: Sendable {
     communicators.communicator(for: control).close()
   }
 
+  /// The libvirt connection `machine` is on: its own `libvirt { uri }` (or the project's),
+  /// else CARAVAN_LIBVIRT_URI, else the user's default.
+  func libvirtURI(of machine: MachineSpec) -> String {
+    defaultLibvirtURI(configured: machine.libvirt.uri, environment: environment)
+  }
+
+  /// The project's machines on this engine's libvirt host; all of them when none names
+  /// it (a project on one host, however its URI is written).
+  var machinesOnThisHost: [MachineSpec] {
+    let here = project.spec.machines.filter { libvirtURI(of: $0) == hypervisor.uri }
+    return here.isEmpty ? project.spec.machines : here
+  }
+
   /// How the user names the machine after a command: "" for a project's only machine.
   func argument(for machine: MachineSpec) -> String {
     project.spec.machines.count > 1 ? " " + machine.name : ""

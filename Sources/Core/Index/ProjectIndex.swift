@@ -91,7 +91,7 @@ extension Lifecycle {
   func recordInIndex() {
     let entry = ProjectIndex.Entry(
       root: project.root, machinefile: project.machinefilePath, libvirtURI: hypervisor.uri,
-      machines: project.spec.machines.map { .init(name: $0.name, domain: project.domainName(for: $0.name)) })
+      machines: machinesOnThisHost.map { .init(name: $0.name, domain: project.domainName(for: $0.name)) })
     do {
       try ProjectIndex(home: CaravanPaths.home(environment: environment)).record(entry)
     } catch {

@@ -46,6 +46,30 @@ extension Lifecycle {
     for (machine, interfaces) in layouts { try checkNetworks(machine, interfaces: interfaces, against: inventory) }
   }
 
+  /// A private network is a libvirt network, on one host: machines of the project on
+  /// different libvirt hosts (a machine's own `libvirt { uri }`) cannot share one. Checked
+  /// over the whole project before anything is made, naming both machines and hosts.
+  func refuseNetworksAcrossHosts() throws {
+    var first: [String: (machine: String, uri: String)] = [:]
+    for machine in project.spec.machines {
+      let uri = libvirtURI(of: machine)
+      for interface in try NetworkLayout.interfaces(of: machine, project: project) {
+        guard case .privateNetwork(let network, _, _) = interface.kind else { continue }
+        guard let other = first[network.name] else {
+          first[network.name] = (machine.name, uri)
+          continue
+        }
+        guard other.uri != uri else { continue }
+        throw CaravanError(
+          .invalidInput,
+          "machines '\(other.machine)' (on \(other.uri)) and '\(machine.name)' (on \(uri)) share the private network of `\(interface.written)`, but a libvirt network does not span hosts",
+          hint:
+            "Put the machines that share a private network on one libvirt host (the same `libvirt { uri }`), or give each host's machines a subnet of their own; machines on different hosts reach each other through forwarded ports."
+        )
+      }
+    }
+  }
+
   /// A private network is a libvirt network (a bridge, dnsmasq), which only the
   /// system daemon can make: on a session connection it is refused by name before
   /// anything of the `up` is made.

@@ -45,6 +45,7 @@ extension Lifecycle {
     try preflight()
     // The project's `network` lines, checked together before any machine is made.
     _ = try NetworkLayout.check(project)
+    try refuseNetworksAcrossHosts()
     // Machinefile.lock: read (and, with --locked, checked against every machine) before anything is made.
     let lock = try openLock(machines, locked: options.locked)
     let plans = try machines.map(upPlan).map { plan in
