@@ -18,7 +18,8 @@ public enum BoxPackager {
   /// Tars `disk` (a qcow2 image) with its metadata into `output`, atomically (`output.partial`
   /// then rename). `virtualBytes` is the disk's size as the guest sees it.
   public static func write(
-    disk: String, virtualBytes: UInt64, format: Format, boxName: String, to output: String
+    disk: String, virtualBytes: UInt64, format: Format, boxName: String, to output: String,
+    madeBy: String = "`caravan build`"
   ) throws -> Written {
     let staging = (output as NSString).deletingLastPathComponent + "/.\((output as NSString).lastPathComponent).parts"
     try? FileSystem.removeTree(staging)
@@ -39,7 +40,7 @@ public enum BoxPackager {
     }
     try FileSystem.writeAtomically(Data(metadata.utf8), to: staging + "/metadata.json", mode: 0o644)
     let vagrantfile = """
-      # \(boxName): built by `caravan build`.
+      # \(boxName): made by \(madeBy).
       Vagrant.configure("2") do |config|
         config.vm.provider :libvirt do |libvirt|
           libvirt.driver = "kvm"

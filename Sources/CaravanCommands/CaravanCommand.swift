@@ -19,7 +19,7 @@ public struct CaravanCommand: ParsableCommand {
       DestroyCommand.self, SuspendCommand.self, ResumeCommand.self, ReloadCommand.self, RsyncCommand.self,
       RsyncAutoCommand.self, SnapshotCommand.self,
       PortCommand.self, SSHConfigCommand.self, GlobalStatusCommand.self, BoxCommand.self, BuildCommand.self,
-      ValidateCommand.self, LockCommand.self,
+      ValidateCommand.self, LockCommand.self, PackageCommand.self,
       InitCommand.self, DoctorCommand.self, ExitCodesCommand.self,
     ])
 

@@ -86,6 +86,12 @@ public final class Domain {
   /// Boots a defined domain.
   public func start() throws { try check(virDomainCreate(handle), "start domain '\(name)'") }
 
+  /// Starts the domain so that libvirt destroys it when this connection closes: a
+  /// killed process leaves no guest running (its definition stays).
+  public func startAutodestroyed() throws {
+    try check(virDomainCreateWithFlags(handle, VIR_DOMAIN_START_AUTODESTROY.rawValue), "start domain '\(name)'")
+  }
+
   /// Asks the guest to shut down (ACPI power button); returns at once.
   public func shutdown() throws { try check(virDomainShutdown(handle), "shut down domain '\(name)'") }
 

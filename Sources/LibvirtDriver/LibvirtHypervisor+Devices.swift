@@ -131,6 +131,8 @@ extension LibvirtHypervisor {
   /// overlays, a volume, the seed), and which `volume` it is.
   static func machineVolume(_ name: String, of domain: String) -> (isMachine: Bool, volume: String?) {
     if name == overlayName(domain) || name == seedName(domain) { return (true, nil) }
+    // What a killed `caravan package` left of its copy of the machine.
+    if name.hasPrefix(Lifecycle.packageCopyName(domain)) { return (true, nil) }
     if name.hasPrefix(domain + "-disk") && name.hasSuffix(".qcow2") { return (true, nil) }
     let prefix = domain + "-volume-"
     if name.hasPrefix(prefix) && name.hasSuffix(".qcow2") {

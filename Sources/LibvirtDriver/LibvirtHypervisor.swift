@@ -288,6 +288,12 @@ public final class LibvirtHypervisor: Hypervisor {
       if try found.state() != .shutoff { try found.destroy() }
       try found.undefine()
     }
+    // A copy a killed `caravan package` left: its volumes are named after the machine's domain.
+    if let copy = try connection.domain(named: Lifecycle.packageCopyName(domain)) {
+      if try copy.state() != .shutoff { try copy.destroy() }
+      try copy.undefine()
+      removeLogs(Lifecycle.packageCopyName(domain))
+    }
     var kept: [String] = []
     if let pool = try connection.pool(named: poolName) {
       // Caravan's pool: an inactive one is started, or its overlays would be missed.

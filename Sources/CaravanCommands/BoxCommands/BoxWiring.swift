@@ -5,9 +5,9 @@ import LibvirtDriver
 import Spec
 
 /// The box installer, reporting its steps on the console.
-func makeInstaller(_ store: BoxStore) -> BoxInstaller {
+func makeInstaller(_ store: BoxStore, toStandardError: Bool = false) -> BoxInstaller {
   let installer = BoxInstaller(store: store)
-  installer.report(to: ConsoleReporter(), as: "box")
+  installer.report(to: ConsoleReporter(toStandardError: toStandardError), as: "box")
   return installer
 }
 

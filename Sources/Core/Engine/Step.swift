@@ -27,6 +27,11 @@ public enum Step: String, Sendable, CaseIterable, CustomStringConvertible {
   // Making a box's warm state.
   case warmTemplate = "warm_template"
   case saveWarmState = "save_warm_state"
+  // `caravan package`: the whole, then booting the copy, cleaning it, writing the box.
+  case package
+  case packageCopy = "package_copy"
+  case packageClean = "package_clean"
+  case packageWrite = "package_write"
 
   public var description: String { rawValue }
 }

@@ -139,3 +139,34 @@ extension Lifecycle {
     return record
   }
 }
+
+extension Lifecycle {
+  /// Starts a throw-away guest of `plan` (a box's warm-state guest, `package`'s copy)
+  /// with SSH forwarded from a free port chosen under the ports lock every `up` takes,
+  /// so no machine gets that port; returns the port. A port another user's program
+  /// took before QEMU bound it is avoided: `discard` removes what the attempt made, and
+  /// the next port is tried.
+  func startThrowaway(
+    _ plan: inout MachinePlan, guestPort: Int, as name: String, what: String, step: Step,
+    saying: (Int) -> String, start: (MachinePlan) throws -> Void, discard: () throws -> Void
+  ) throws -> Int {
+    var avoided: Set<Int> = []
+    while true {
+      do {
+        let portLock = try FileLock(path: CaravanPaths.runtime(environment: environment) + "/ports.lock")
+        defer { portLock.unlock() }
+        var allocator = try portAllocator(for: plan.domainName, avoiding: avoided)
+        let port = try allocator.allocate(.tcp, hostIP: "127.0.0.1", wanted: 2222, autoCorrect: true, what: what)
+        plan.forwards = [ResolvedForward(transport: .tcp, hostIP: "127.0.0.1", host: port, guest: guestPort)]
+        reporter.step(name, saying(port))
+        let started = plan
+        try track(name, step, detail: plan.domainName) { try start(started) }
+        return port
+      } catch {
+        guard try avoidBusyPort(error, domain: plan.domainName, forwards: plan.forwards, avoided: &avoided, as: name)
+        else { throw error }
+        try discard()
+      }
+    }
+  }
+}

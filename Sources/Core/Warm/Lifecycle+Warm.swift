@@ -170,22 +170,12 @@ extension Lifecycle {
     try discardWarmState(box, uri: hypervisor.uri, pool: pool)
     do {
       let started = Date()
-      // The ports lock is this user's: another user's program may take the port before QEMU binds it.
-      var avoided: Set<Int> = []
-      var port = 0
-      while port == 0 {
-        do {
-          port = try startTemplate(&template, guestPort: machine.ssh.port, avoiding: avoided, as: machine.name)
-        } catch {
-          guard
-            try avoidBusyPort(
-              error, domain: template.domainName, forwards: template.forwards, avoided: &avoided, as: machine.name)
-          else {
-            throw error
-          }
-          try discardWarmState(box, uri: hypervisor.uri, pool: pool)
-        }
-      }
+      let port = try startThrowaway(
+        &template, guestPort: machine.ssh.port, as: machine.name, what: "SSH of the warm-state guest",
+        step: .warmTemplate,
+        saying: { "booting box '\(box.name)' once to save its state (SSH on 127.0.0.1:\($0))" },
+        start: { plan in try warmStates.startWarmTemplate(plan) { reporter.step(machine.name, $0) } },
+        discard: { try discardWarmState(box, uri: hypervisor.uri, pool: pool) })
       try SSHWait(deadline: started + machine.bootTimeoutSeconds, interval: 0.3, interrupt: interrupt).run(
         probe: { (sshAnswers(port), "") },
         stopped: {
@@ -256,24 +246,6 @@ extension Lifecycle {
     WarmStateFiles.remove(box, uri: uri, pool: pool)
     try warmStates.removeWarmState(
       box: box, pool: pool, template: Lifecycle.warmTemplateName(uri: uri, pool: pool, box: box))
-  }
-
-  /// Chooses the template's SSH port and starts it, under the ports lock every
-  /// `up` takes, so no other machine gets that port. Returns the port.
-  private func startTemplate(_ template: inout MachinePlan, guestPort: Int, avoiding avoided: Set<Int>, as name: String)
-    throws -> Int
-  {
-    let portLock = try FileLock(path: CaravanPaths.runtime(environment: environment) + "/ports.lock")
-    defer { portLock.unlock() }
-    var allocator = try portAllocator(for: template.domainName, avoiding: avoided)
-    let port = try allocator.allocate(
-      .tcp, hostIP: "127.0.0.1", wanted: 2222, autoCorrect: true, what: "SSH of the warm-state guest")
-    template.forwards = [ResolvedForward(transport: .tcp, hostIP: "127.0.0.1", host: port, guest: guestPort)]
-    reporter.step(name, "booting box '\(template.box.name)' once to save its state (SSH on 127.0.0.1:\(port))")
-    try track(name, .warmTemplate, detail: template.domainName) {
-      try warmStates.startWarmTemplate(template) { reporter.step(name, $0) }
-    }
-    return port
   }
 
   /// Whether a machine being created starts warm, and from which state (with its
