@@ -80,7 +80,7 @@ struct PackageEndToEnd {
     #expect(!running.contains(".package"), "libvirt destroyed the copy with the killed connection: \(running)")
     // The new machine from the box (below) boots meanwhile.
     let copyLog = h.root + "/copy-up.log"
-    let copyUp = try h.spawn([Harness.binary, "up"], in: copy, log: copyLog)
+    let copyUp = try h.spawn(["up"], in: copy, log: copyLog)
     defer { _ = try? h.caravan("destroy", "-f", in: copy) }
     let again = try h.caravan("up", in: source)
     #expect(again.status == 0, "\(again)")
