@@ -28,32 +28,14 @@ public enum OCIBox {
     _ box: InstalledBox, to reference: OCIReference, environment: [String: String], step: (String) -> Void
   ) throws -> Pushed {
     let registry = OCIRegistry(reference, environment: environment)
-    let repository = "/v2/\(reference.repository)"
     var uploaded: [String] = []
     var present: [String] = []
     func pushBlob(_ digest: String, size: Int, body: HTTPRequest.Body, what: String) throws {
-      let head = try registry.send("HEAD", "\(repository)/blobs/\(digest)")
-      if head.status == 200 {
+      if try OCIBox.pushBlob(registry, digest: digest, size: size, body: body, what: what, step: step) {
+        uploaded.append(what)
+      } else {
         present.append(what)
-        step("\(what) (\(ByteSize.text(UInt64(size)))) is in the registry already")
-        return
       }
-      step("uploading \(what) (\(ByteSize.text(UInt64(size))))")
-      let start = try registry.send("POST", "\(repository)/blobs/uploads/")
-      guard start.status == 202, let location = start.headers["location"] else {
-        throw CaravanError(
-          .io, "the registry of \(reference) did not start an upload of \(what): \(OCIRegistry.explain(start))",
-          hint: "Check that the credentials may push to \(reference.repository).")
-      }
-      let target = location + (location.contains("?") ? "&" : "?") + "digest=" + digest
-      let put = try registry.send(
-        "PUT", target, headers: ["Content-Type": "application/octet-stream"], body: body)
-      guard put.status == 201 else {
-        throw CaravanError(
-          .io, "the registry of \(reference) refused \(what): \(OCIRegistry.explain(put))",
-          hint: "Nothing partial is kept by the registry; run the push again.")
-      }
-      uploaded.append(what)
     }
     var layers: [[String: Any]] = []
     let digests = try BoxImageDigest.disks(in: box.directory, metadata: box.metadata)
@@ -71,28 +53,70 @@ public enum OCIBox {
     }
     let configDigest = "sha256:" + sha256(config)
     try pushBlob(configDigest, size: config.count, body: .data(config), what: "metadata.json")
+    let digest = try putManifest(
+      registry, config: (configType, configDigest, config.count), layers: layers,
+      annotations: [nameKey: box.name, versionKey: box.version])
+    return Pushed(digest: digest, uploaded: uploaded, present: present)
+  }
+
+  /// Uploads one blob unless the registry has it (HEAD first): monolithic, POST then PUT
+  /// with its digest, so the registry keeps it only when it is whole. Returns whether it went up.
+  static func pushBlob(
+    _ registry: OCIRegistry, digest: String, size: Int, body: HTTPRequest.Body, what: String, step: (String) -> Void
+  ) throws -> Bool {
+    let reference = registry.reference
+    let repository = "/v2/\(reference.repository)"
+    let head = try registry.send("HEAD", "\(repository)/blobs/\(digest)")
+    if head.status == 200 {
+      step("\(what) (\(ByteSize.text(UInt64(size)))) is in the registry already")
+      return false
+    }
+    step("uploading \(what) (\(ByteSize.text(UInt64(size))))")
+    let start = try registry.send("POST", "\(repository)/blobs/uploads/")
+    guard start.status == 202, let location = start.headers["location"] else {
+      throw CaravanError(
+        .io, "the registry of \(reference) did not start an upload of \(what): \(OCIRegistry.explain(start))",
+        hint: "Check that the credentials may push to \(reference.repository).")
+    }
+    let target = location + (location.contains("?") ? "&" : "?") + "digest=" + digest
+    let put = try registry.send("PUT", target, headers: ["Content-Type": "application/octet-stream"], body: body)
+    guard put.status == 201 else {
+      throw CaravanError(
+        .io, "the registry of \(reference) refused \(what): \(OCIRegistry.explain(put))",
+        hint: "Nothing partial is kept by the registry; run the push again.")
+    }
+    return true
+  }
+
+  /// Puts the image manifest of `config` and `layers` at the reference's tag; returns its digest.
+  static func putManifest(
+    _ registry: OCIRegistry, config: (type: String, digest: String, size: Int), layers: [[String: Any]],
+    annotations: [String: String]
+  ) throws -> String {
+    let reference = registry.reference
     let manifest: [String: Any] = [
       "schemaVersion": 2, "mediaType": manifestType,
-      "config": ["mediaType": configType, "digest": configDigest, "size": config.count],
-      "layers": layers,
-      "annotations": [nameKey: box.name, versionKey: box.version],
+      "config": ["mediaType": config.type, "digest": config.digest, "size": config.size],
+      "layers": layers, "annotations": annotations,
     ]
     let body = try JSONSerialization.data(withJSONObject: manifest, options: [.sortedKeys, .withoutEscapingSlashes])
     let put = try registry.send(
-      "PUT", "\(repository)/manifests/\(reference.reference)", headers: ["Content-Type": manifestType],
+      "PUT", "/v2/\(reference.repository)/manifests/\(reference.reference)", headers: ["Content-Type": manifestType],
       body: .data(body))
     guard put.status == 201 else {
       throw CaravanError(
         .io, "the registry of \(reference) refused the manifest: \(OCIRegistry.explain(put))",
         hint: "Check that the credentials may push to \(reference.repository).")
     }
-    return Pushed(
-      digest: put.headers["docker-content-digest"] ?? "sha256:" + sha256(body), uploaded: uploaded, present: present)
+    return put.headers["docker-content-digest"] ?? "sha256:" + sha256(body)
   }
 
   /// The manifest at `reference` (checked against its digest when pinned), its digest
   /// and its parts; a manifest of anything but a Caravan box is refused by name.
-  static func manifest(_ registry: OCIRegistry) throws -> (
+  static func manifest(
+    _ registry: OCIRegistry, configType wanted: String = OCIBox.configType, kind: String = "a Caravan box",
+    hint: String? = nil
+  ) throws -> (
     digest: String, config: (digest: String, size: Int), disks: [(title: String, digest: String, size: Int)],
     annotations: [String: String]
   ) {
@@ -117,11 +141,12 @@ public enum OCIBox {
       throw CaravanError(.invalidInput, "the manifest of \(reference) is not an OCI image manifest")
     }
     let configType = config["mediaType"] as? String ?? "none"
-    guard configType == OCIBox.configType else {
+    guard configType == wanted else {
       throw CaravanError(
         .invalidInput,
-        "\(reference) is not a Caravan box: its config is '\(configType)' (a container image, or another artifact)",
-        hint: "Push boxes with `caravan box push NAME \(reference)`; container images cannot be booted as boxes.")
+        "\(reference) is not \(kind): its config is '\(configType)' (a container image, or another artifact)",
+        hint: hint
+          ?? "Push boxes with `caravan box push NAME \(reference)`; container images cannot be booted as boxes.")
     }
     var disks: [(String, String, Int)] = []
     for layer in json["layers"] as? [[String: Any]] ?? [] {

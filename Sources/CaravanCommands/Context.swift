@@ -163,8 +163,10 @@ struct Context {
   }
 
   /// The engine, writing events where `--events` or CARAVAN_EVENTS says.
-  func lifecycle(_ hypervisor: Hypervisor, events options: LockOptions) throws -> Lifecycle {
-    let engine = lifecycle(hypervisor)
+  func lifecycle(_ hypervisor: Hypervisor, reporter: Reporter = ConsoleReporter(), events options: LockOptions)
+    throws -> Lifecycle
+  {
+    let engine = lifecycle(hypervisor, reporter: reporter)
     if let path = options.events ?? environment["CARAVAN_EVENTS"].flatMap({ $0.isEmpty ? nil : $0 }) {
       engine.events = try EventLog(path: FileSystem.absolute(path), project: project.root)
     }

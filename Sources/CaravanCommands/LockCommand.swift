@@ -15,6 +15,7 @@ struct LockCommand: ParsableCommand {
 
   @Flag(help: "Resolve the boxes anew (a catalog is asked again) and print what changed.") var update = false
   @Argument(help: "With --update: the boxes to update (default: every box of the project).") var boxes: [String] = []
+  @Flag(help: "Print the lock's path and what changed as JSON (the steps go to standard error).") var json = false
   @OptionGroup var lockOptions: LockOptions
   @OptionGroup var variables: VariableOptions
 
@@ -28,9 +29,16 @@ struct LockCommand: ParsableCommand {
     let context = try Context(variables)
     let held = try context.lock(lockOptions)
     defer { withExtendedLifetime(held) {} }
-    let engine = try context.lifecycle(try context.hypervisor(), events: lockOptions)
+    let engine = try context.lifecycle(
+      try context.hypervisor(), reporter: ConsoleReporter(toStandardError: json), events: lockOptions)
     let changes = try engine.lock(context.project.spec.machines, update: update ? Set(boxes) : nil)
     let shown = (engine.lockPath as NSString).lastPathComponent
+    if json {
+      let data = try JSONSerialization.data(
+        withJSONObject: ["lock": engine.lockPath, "changes": changes.map { "\($0)" }],
+        options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+      return print(String(decoding: data, as: UTF8.self))
+    }
     if changes.isEmpty {
       print("\(shown): up to date")
     } else {

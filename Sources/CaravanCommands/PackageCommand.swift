@@ -50,10 +50,7 @@ struct PackageCommand: ParsableCommand {
     let reporter = ConsoleReporter(toStandardError: json)
     let held = try context.lock(lockOptions)
     defer { withExtendedLifetime(held) {} }
-    let engine = context.lifecycle(try context.hypervisor(for: chosen), reporter: reporter)
-    if let path = lockOptions.events ?? context.environment["CARAVAN_EVENTS"].flatMap({ $0.isEmpty ? nil : $0 }) {
-      engine.events = try EventLog(path: FileSystem.absolute(path), project: context.project.root)
-    }
+    let engine = try context.lifecycle(try context.hypervisor(for: chosen), reporter: reporter, events: lockOptions)
     try engine.stoppable("package", [chosen]) {
       written = try engine.package(chosen, options: options)
     }

@@ -194,4 +194,60 @@ extension LibvirtHypervisor: HypervisorWarmStates {
     // The saved memory leaves the machine's disk; libvirt forgets the snapshot.
     try snapshot.delete()
   }
+
+  public func warmStateFile(_ state: WarmState) throws -> String {
+    guard LibvirtURI.isLocalURI(uri) else {
+      throw CaravanError(
+        .invalidInput, "the warm state is on another host (\(uri)); push it from the libvirt host itself")
+    }
+    guard let pool = try connection.pool(named: state.pool), try pool.isActive() else {
+      throw CaravanError(.notFound, "storage pool '\(state.pool)' of the warm state is gone")
+    }
+    try pool.refresh()
+    guard let volume = try pool.volume(named: state.volume) else {
+      throw CaravanError(
+        .notFound, "the warm state's volume '\(state.volume)' is gone from pool '\(state.pool)'",
+        hint: "`caravan box warm` makes it anew.")
+    }
+    return try volume.path()
+  }
+
+  public func importWarmState(_ file: String, box: InstalledBox, pool poolName: String) throws -> (
+    volume: String, sizeBytes: UInt64
+  ) {
+    let boxes = BoxPool(connection: connection, name: poolName)
+    try prepareSession(pool: boxes.name)
+    let boxVolumes = try boxes.importBox(box, lockDirectory: lockDirectory, progress: { _ in })
+    // The state's qcow2 names the box image it was made over by path: this host's now.
+    let rebase = try Subprocess([
+      "qemu-img", "rebase", "-u", "-f", "qcow2", "-F", "qcow2", "-b", try boxVolumes[0].path(), file,
+    ]).run()
+    guard rebase.status == 0 else {
+      throw CaravanError(
+        .io, "the pulled warm state is not a qcow2 image qemu-img can rebase",
+        hint: rebase.stderr.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+    let pool = try boxes.ensure()
+    let name = LibvirtHypervisor.warmVolumeName(box)
+    try pool.refresh()
+    try pool.volume(named: name)?.delete()
+    let size = (try FileManager.default.attributesOfItem(atPath: file)[.size] as? NSNumber)?.uint64Value ?? 0
+    let xml = """
+      <volume>
+        <name>\(name)</name>
+        <capacity unit='bytes'>\(max(try boxVolumes[0].info().capacity, size))</capacity>
+        <allocation unit='bytes'>0</allocation>
+        <target><format type='qcow2'/></target>
+      </volume>
+      """
+    let volume = try pool.createVolume(xml: xml, name: name)
+    do {
+      try volume.upload(fromFile: file)
+      try pool.refresh()
+    } catch {
+      try? volume.delete()
+      throw error
+    }
+    return (name, try volume.info().allocation)
+  }
 }

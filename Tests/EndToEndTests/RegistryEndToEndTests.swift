@@ -237,4 +237,77 @@ struct RegistryEndToEnd {
     #expect(locked.status == 0, "\(locked)")
     #expect(try h.caravan("destroy", "-f", in: project).status == 0)
   }
+  /// Warm states travel: one home makes the box's state and pushes it; another home (a
+  /// second runner, with the box's volume under another name) pulls it, and its warm `up`
+  /// restores it without making one. A state made for another QEMU is refused with the
+  /// reason and nothing installed; a state of another box image too.
+  @Test func aWarmStatePushedByOneRunnerStartsAnothersMachine() throws {
+    let h = try Harness(name: "registrywarm")
+    defer { h.cleanUp() }
+    let registry = try Registry(in: h.root + "/registry", h: h)
+    defer { registry.stop() }
+    let host = "127.0.0.1:\(registry.port)"
+    let login = ["CARAVAN_REGISTRY_AUTH": "ci:secret-pass", "CARAVAN_CA_FILE": registry.ca]
+    let other = login.merging(["CARAVAN_HOME": h.root + "/runner2"]) { $1 }
+    #expect(try h.caravan("box", "add", "test/warm", Harness.boxFile, in: h.root).status == 0)
+    defer { _ = try? h.caravan("box", "remove", "test/warm", "--force", in: h.root) }
+    #expect(try h.caravan("box", "add", "test/warm", Harness.boxFile, in: h.root, environment: other).status == 0)
+    defer { _ = try? h.caravan("box", "remove", "test/warm", "--force", in: h.root, environment: other) }
+
+    let push = try h.caravan(
+      "box", "warm", "test/warm", "--memory", "512MiB", "--push", "oci://\(host)/warm/debian:s1", in: h.root,
+      environment: login)
+    try #require(push.status == 0, "\(push)")
+    #expect(push.stdout.contains("now has a warm state") && push.stdout.contains("(2 blobs uploaded"), "\(push)")
+
+    // A state whose record says another QEMU made it: refused, nothing installed.
+    let tampered = try h.run([
+      "sh", "-c",
+      """
+      set -e
+      api=https://\(host)/v2/warm/debian; auth='ci:secret-pass'; ca='\(registry.ca)'; cd '\(h.root)'
+      curl -sSf --cacert "$ca" -u "$auth" -H 'Accept: application/vnd.oci.image.manifest.v1+json' "$api/manifests/s1" > m.json
+      cfg=$(python3 -c 'import json; print(json.load(open("m.json"))["config"]["digest"])')
+      curl -sSfL --cacert "$ca" -u "$auth" "$api/blobs/$cfg" | sed 's/"qemuVersion" : "[^"]*"/"qemuVersion" : "0.0.1"/' > record.json
+      grep -q '"0.0.1"' record.json
+      d=sha256:$(sha256sum record.json | cut -d' ' -f1); n=$(stat -c %s record.json)
+      loc=$(curl -sS --cacert "$ca" -u "$auth" -X POST -D - -o /dev/null "$api/blobs/uploads/" | tr -d '\\r' | sed -n 's/^[Ll]ocation: //p')
+      case "$loc" in http*) ;; *) loc="https://\(host)$loc" ;; esac
+      curl -sSf --cacert "$ca" -u "$auth" -X PUT -H 'Content-Type: application/octet-stream' --data-binary @record.json "$loc&digest=$d"
+      python3 -c 'import json,sys; m=json.load(open("m.json")); m["config"]["digest"]=sys.argv[1]; m["config"]["size"]=int(sys.argv[2]); json.dump(m, open("m2.json","w"))' "$d" "$n"
+      curl -sSf --cacert "$ca" -u "$auth" -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' --data-binary @m2.json "$api/manifests/old-qemu"
+      """,
+    ])
+    try #require(tampered.status == 0, "\(tampered)")
+    let refused = try h.caravan(
+      "box", "warm", "test/warm", "--pull", "oci://\(host)/warm/debian:old-qemu", in: h.root, environment: other)
+    #expect(refused.status == 1, "\(refused)")
+    #expect(refused.stderr.contains("does not fit this host: QEMU was 0.0.1 when it was made"), "\(refused)")
+    #expect(!(try h.caravan("box", "list", in: h.root, environment: other).stdout.contains("warm state")))
+    let notABox = try h.caravan(
+      "box", "warm", "test/warm", "--pull", "oci://\(host)/warm/debian:s1", in: h.root,
+      environment: other.merging(["CARAVAN_HOME": h.root + "/runner3"]) { $1 })
+    #expect(notABox.status == 1 && notABox.stderr.contains("test/warm"), "no such box there: \(notABox)")
+
+    // The other runner pulls it and restores a machine from it.
+    let pull = try h.caravan(
+      "box", "warm", "test/warm", "--pull", "oci://\(host)/warm/debian:s1", in: h.root, environment: other)
+    try #require(pull.status == 0, "\(pull)")
+    #expect(pull.stdout.contains("for 1 CPU and 512 MiB"), "\(pull)")
+    try h.write(
+      """
+      box "test/warm"
+      memory 512MiB
+      cpus 1
+      """, to: "w/Machinefile")
+    let project = h.root + "/w"
+    let up = try h.run([Harness.binary, "up", "--warm"], in: project, environment: other)
+    defer { _ = try? h.run([Harness.binary, "destroy", "-f"], in: project, environment: other) }
+    try #require(up.status == 0, "\(up)")
+    #expect(up.stdout.contains("restored from the warm state"), "\(up)")
+    #expect(!up.stdout.contains("making it now"), "the pulled state fitted: \(up)")
+    let ssh = try h.run([Harness.binary, "ssh", "-c", "cat /etc/debian_version"], in: project, environment: other)
+    #expect(ssh.status == 0 && ssh.stdout.hasPrefix("12"), "\(ssh)")
+    #expect(try h.run([Harness.binary, "destroy", "-f"], in: project, environment: other).status == 0)
+  }
 }

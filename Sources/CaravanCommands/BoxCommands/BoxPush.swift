@@ -19,13 +19,24 @@ struct BoxPush: ParsableCommand {
   @Argument(help: "Where to: oci://HOST[:PORT]/REPOSITORY[:TAG] (default tag: latest).") var destination: String
   @Option(name: .customLong("box-version"), help: "The version to push (default: the newest installed).")
   var version: String?
+  @Flag(help: "Print what was pushed as JSON (the steps go to standard error).") var json = false
 
   func run() throws {
     let box = try BoxStore(root: CaravanPaths.boxes()).installed(name: name, version: version)
     let reference = try OCIReference(parsing: destination)
-    let reporter = ConsoleReporter()
+    let reporter = ConsoleReporter(toStandardError: json)
     let pushed = try OCIBox.push(box, to: reference, environment: ProcessInfo.processInfo.environment) {
       reporter.step("box", $0)
+    }
+    if json {
+      let object: [String: Any] = [
+        "box": box.name, "version": box.version, "reference": reference.description, "digest": pushed.digest,
+        "pinned": reference.pinned(pushed.digest).description, "uploaded": pushed.uploaded, "present": pushed.present,
+      ]
+      let data = try JSONSerialization.data(
+        withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+      print(String(decoding: data, as: UTF8.self))
+      return
     }
     print(
       "pushed box '\(box.name)' (\(box.version)) to \(reference): \(pushed.digest) (\(pushed.uploaded.count) blob\(pushed.uploaded.count == 1 ? "" : "s") uploaded, \(pushed.present.count) already there)"

@@ -30,4 +30,21 @@ public protocol HypervisorWarmStates: AnyObject, Sendable {
   /// Starts a machine `defineWarm` made from the saved memory, hot-plugs the
   /// plan's extra NICs (kept for later boots) and deletes the snapshot from its disk.
   func startWarm(_ plan: MachinePlan) throws
+  /// The state's volume as a file on this host (`box warm --push` reads it).
+  func warmStateFile(_ state: WarmState) throws -> String
+  /// Makes `file`, a state made elsewhere (`box warm --pull`), the box's state volume in
+  /// `pool`: its backing file set to this host's volume of the box, then written into the
+  /// pool. Returns the volume's name and its size on disk.
+  func importWarmState(_ file: String, box: InstalledBox, pool: String) throws -> (volume: String, sizeBytes: UInt64)
+}
+
+extension HypervisorWarmStates {
+  public func warmStateFile(_ state: WarmState) throws -> String {
+    throw CaravanError(.invalidInput, "this hypervisor cannot read a warm state as a file")
+  }
+  public func importWarmState(_ file: String, box: InstalledBox, pool: String) throws -> (
+    volume: String, sizeBytes: UInt64
+  ) {
+    throw CaravanError(.invalidInput, "this hypervisor cannot take in a warm state made elsewhere")
+  }
 }
