@@ -55,22 +55,36 @@ public enum BoxPackager {
     }
     try FileSystem.makeDirectory((output as NSString).deletingLastPathComponent)
     let partial = output + ".partial"
-    let tar = Subprocess(["tar", "--sparse", "-C", staging, "-cf", partial, "metadata.json", "Vagrantfile", diskName])
-    let result: Subprocess.Result
+    // tar writes to standard output, hashed as it is written: the archive is read no second time.
+    let tar = Subprocess(["tar", "--sparse", "-C", staging, "-cf", "-", "metadata.json", "Vagrantfile", diskName])
+    FileManager.default.createFile(atPath: partial, contents: nil, attributes: [.posixPermissions: 0o644])
+    guard let file = FileHandle(forWritingAtPath: partial) else { throw FileSystem.ioError("write", partial) }
+    var hasher = StreamingDigest(.sha256)
+    var errors = Data()
+    var writeError: Error?
+    let status: Int32
     do {
-      result = try tar.run()
+      status = try tar.run { stream, data in
+        guard stream == .stdout else { return errors.append(data) }
+        guard writeError == nil else { return }
+        hasher.update(data)
+        do { try file.write(contentsOf: data) } catch { writeError = error }
+      }
+      try file.close()
+      if let writeError { throw writeError }
     } catch {
-      // Stopped (Ctrl-C) or not started: no half archive is left.
+      // Stopped (Ctrl-C), not started, or the disk is full: no half archive is left.
+      try? file.close()
       try? FileManager.default.removeItem(atPath: partial)
       throw error
     }
-    guard result.status == 0 else {
+    guard status == 0 else {
       try? FileManager.default.removeItem(atPath: partial)
       throw CaravanError(
-        .io, "could not write the box archive \(output): tar exited \(result.status)",
-        hint: result.stderr.trimmingCharacters(in: .whitespacesAndNewlines))
+        .io, "could not write the box archive \(output): tar exited \(status)",
+        hint: String(decoding: errors, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
     }
-    let sha256 = try StreamingDigest.hex(ofFile: partial, .sha256)
+    let sha256 = hasher.finalizeHex()
     guard rename(partial, output) == 0 else { throw FileSystem.ioError("rename the box archive to", output) }
     let bytes = (try? FileManager.default.attributesOfItem(atPath: output)[.size] as? UInt64) ?? 0
     return Written(path: output, sha256: sha256, bytes: bytes ?? 0)

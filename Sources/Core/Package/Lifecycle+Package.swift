@@ -127,9 +127,15 @@ extension Lifecycle {
           "cleaning the packaged copy of machine '\(name)' failed (exit status \(status)): \(output.trimmingCharacters(in: .whitespacesAndNewlines))",
           hint: "The machine itself is untouched. Its user needs passwordless sudo (as for provisioners).")
       }
-      _ = try? communicator.execute("sudo -n systemctl poweroff || sudo -n poweroff") { _, _ in }
+      // The script powers the copy off once its session has ended (its host keys are
+      // gone: sshd takes no new connection), else ACPI; then the plug.
       communicator.close()
-      if try !waitForPowerOff(plan.domainName, seconds: machine.gracefulHaltTimeoutSeconds) {
+      let wait = min(30, machine.gracefulHaltTimeoutSeconds)
+      var off = try waitForPowerOff(plan.domainName, seconds: wait)
+      if !off, (try? hypervisor.requestShutdown(domain: plan.domainName)) != nil {
+        off = try waitForPowerOff(plan.domainName, seconds: wait)
+      }
+      if !off {
         // Everything it wrote was synced by the script: pulling the plug loses nothing.
         try hypervisor.forceOff(domain: plan.domainName)
       }
@@ -236,6 +242,8 @@ extension Lifecycle {
       "sync",
       "if command -v fstrim >/dev/null 2>&1; then fstrim -a >/dev/null 2>&1 || true; fi",
       "sync",
+      // Powered off a second after this session ends: no new SSH connection would be let in.
+      "nohup sh -c 'sleep 1; systemctl poweroff || poweroff' >/dev/null 2>&1 < /dev/null &",
     ]
     return lines.joined(separator: "\n") + "\n"
   }
