@@ -91,7 +91,7 @@ let package = Package(
       resources: [.copy("Golden")]),
     .testTarget(name: "SpecTests", dependencies: ["Spec", "Support"]),
     .testTarget(
-      name: "VagrantImportTests", dependencies: ["VagrantImport", "Machinefile", "Support"],
+      name: "VagrantImportTests", dependencies: ["VagrantImport", "Machinefile", "Support", "TestSupport"],
       resources: [.copy("Vagrantfiles")]),
     .testTarget(name: "LibvirtTests", dependencies: ["Libvirt", "Support"]),
     .testTarget(
@@ -101,13 +101,15 @@ let package = Package(
     .testTarget(
       name: "CoreTests", dependencies: ["Host", "Core", "Spec", "Boxes", "Support", "Machinefile", "TestSupport"]),
     .testTarget(name: "HostTests", dependencies: ["Host", "Support"]),
-    .testTarget(name: "SSHTests", dependencies: ["SSH", "Host", "Core", "Support"]),
+    .testTarget(name: "SSHTests", dependencies: ["SSH", "Host", "Core", "Support", "TestSupport"]),
     .testTarget(name: "SupportTests", dependencies: ["Support", "TestSupport"]),
-    .testTarget(name: "ProvisioningTests", dependencies: ["Provisioning", "Host", "Core", "Spec", "Support"]),
+    .testTarget(
+      name: "ProvisioningTests", dependencies: ["Provisioning", "Host", "Core", "Spec", "Support", "TestSupport"]),
     // Shared by the test targets: the box server on 127.0.0.1 (scripts/box-server.py).
     .target(name: "TestSupport", path: "Tests/TestSupport"),
     .testTarget(
-      name: "BuilderTests", dependencies: ["Builder", "Host", "Core", "Machinefile", "Spec", "Support", "Boxes"],
+      name: "BuilderTests",
+      dependencies: ["Builder", "Host", "Core", "Machinefile", "Spec", "Support", "Boxes", "TestSupport"],
       resources: [.copy("Golden")]),
     // CArchive: the seed tests read the ISO back with libarchive's own ISO 9660 reader.
     .testTarget(

@@ -1,6 +1,7 @@
 import Boxes
 import Foundation
 import Support
+import TestSupport
 import Testing
 
 @testable import Builder

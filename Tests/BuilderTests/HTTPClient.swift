@@ -1,5 +1,6 @@
 import Foundation
 import Support
+import TestSupport
 
 /// A folder under the system's temporary folder, removed with everything in it on deinit.
 final class TemporaryFolder: Sendable {
@@ -34,14 +35,6 @@ final class TemporaryFolder: Sendable {
 
   func link(_ relative: String, to destination: String) throws {
     try FileManager.default.createSymbolicLink(atPath: path + "/" + relative, withDestinationPath: destination)
-  }
-}
-
-/// Runs `body` on a new thread (not one of the concurrency pool, where the server under test
-/// runs) and waits for it without blocking the pool.
-func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-  try await withCheckedThrowingContinuation { continuation in
-    Thread { continuation.resume(with: Result { try body() }) }.start()
   }
 }
 

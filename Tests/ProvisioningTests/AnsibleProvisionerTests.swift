@@ -2,6 +2,7 @@ import Core
 import Foundation
 import Spec
 import Support
+import TestSupport
 import Testing
 
 @testable import Provisioning

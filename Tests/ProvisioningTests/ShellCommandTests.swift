@@ -1,6 +1,7 @@
 import Foundation
 import Spec
 import Support
+import TestSupport
 import Testing
 
 @testable import Provisioning
@@ -89,14 +90,5 @@ final class TemporaryFolder {
     var fields = result.stdout.split(separator: "\0", omittingEmptySubsequences: false).map(String.init)
     if fields.last == "" { fields.removeLast() }
     return fields
-  }
-}
-
-/// Runs `body` on a new thread (not one of the concurrency pool, where Swift
-/// Testing runs tests) and waits for it without blocking the pool: `Subprocess`
-/// blocks its caller, and must not block every thread of the pool.
-func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-  try await withCheckedThrowingContinuation { continuation in
-    Thread { continuation.resume(with: Result { try body() }) }.start()
   }
 }

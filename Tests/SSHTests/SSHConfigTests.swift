@@ -1,6 +1,7 @@
 import Core
 import Foundation
 import Support
+import TestSupport
 import Testing
 
 @testable import SSH

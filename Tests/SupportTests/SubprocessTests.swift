@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import Support
@@ -240,12 +241,4 @@ func startThread<T: Sendable>(_ body: @escaping @Sendable () -> T) -> ThreadResu
     result.done.signal()
   }.start()
   return result
-}
-
-/// Runs `body` on a new thread (not one of the concurrency pool) and waits for it
-/// without blocking the pool.
-func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-  try await withCheckedThrowingContinuation { continuation in
-    Thread { continuation.resume(with: Result { try body() }) }.start()
-  }
 }

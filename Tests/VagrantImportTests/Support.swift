@@ -1,16 +1,10 @@
 import Foundation
 import Machinefile
 import Support
+import TestSupport
 import Testing
 
 @testable import VagrantImport
-
-/// Runs `body` on a thread of its own: `Subprocess` must not be waited for on the concurrency pool.
-func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-  try await withCheckedThrowingContinuation { continuation in
-    Thread { continuation.resume(with: Result { try body() }) }.start()
-  }
-}
 
 /// The test Vagrantfiles (Tests/VagrantImportTests/Vagrantfiles), copied into a fresh
 /// folder per test so a written Machinefile never lands in the bundle.

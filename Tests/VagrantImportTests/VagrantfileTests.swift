@@ -1,6 +1,7 @@
 import Foundation
 import Machinefile
 import Support
+import TestSupport
 import Testing
 
 @testable import VagrantImport
