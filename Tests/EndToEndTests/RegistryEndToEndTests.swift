@@ -310,4 +310,109 @@ struct RegistryEndToEnd {
     #expect(ssh.status == 0 && ssh.stdout.hasPrefix("12"), "\(ssh)")
     #expect(try h.run([Harness.binary, "destroy", "-f"], in: project, environment: other).status == 0)
   }
+  /// A proxy in front of the registry (scripts/tcp-proxy.py): slow, or cutting a connection.
+  /// Started detached (`setsid`), not as this process's child: with a long-lived child of
+  /// its own, Foundation's Process missed the exit of the next one (see the remote suite).
+  final class Proxy {
+    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .deletingLastPathComponent().appendingPathComponent("scripts/tcp-proxy.py").path
+    let port: Int
+    let pid: Int32
+
+    init(to target: Int, bytesPerSecond: Int = 0, cutAfter: Int = 0, h: Harness) throws {
+      port = try Registry.freePort()
+      let log = h.root + "/proxy-\(port).log"
+      let started = try h.run([
+        "sh", "-c",
+        "setsid python3 '\(Proxy.script)' \(port) \(target) \(bytesPerSecond) \(cutAfter) > '\(log)' 2>&1 < /dev/null & echo $!",
+      ])
+      pid = Int32(started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+      for _ in 0..<100 where !((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("ready") {
+        Thread.sleep(forTimeInterval: 0.05)
+      }
+    }
+
+    func stop() {
+      if pid > 0 { kill(pid, SIGTERM) }
+    }
+  }
+
+  /// The faults of a registry's network: a push killed half way leaves no blob and the
+  /// next one sends it whole; a pull killed half way installs nothing and the next one
+  /// resumes; a registry that closes the connection mid-blob is a clear error, nothing is
+  /// installed, and the retry resumes.
+  @Test func killsAndCutConnectionsMidBlob() throws {
+    let h = try Harness(name: "registryfaults")
+    defer { h.cleanUp() }
+    let registry = try Registry(in: h.root + "/registry", h: h)
+    defer { registry.stop() }
+    let login = ["CARAVAN_REGISTRY_AUTH": "ci:secret-pass", "CARAVAN_CA_FILE": registry.ca]
+    #expect(try h.caravan("box", "add", "test/cut", Harness.boxFile, in: h.root).status == 0)
+    defer { _ = try? h.caravan("box", "remove", "test/cut", "--force", in: h.root) }
+    let slow = try Proxy(to: registry.port, bytesPerSecond: 20 << 20, h: h)
+    defer { slow.stop() }
+    let disk = try h.run(["sh", "-c", "tar -xOf '\(Harness.boxFile)' box.img | sha256sum | cut -d' ' -f1"])
+    let digest = "sha256:" + disk.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    func blobStatus(_ repository: String) throws -> String {
+      try h.run([
+        "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-I", "--cacert", registry.ca, "-u", "ci:secret-pass",
+        "https://127.0.0.1:\(registry.port)/v2/\(repository)/blobs/\(digest)",
+      ]).stdout
+    }
+
+    // A push killed while its disk goes up: the registry keeps no part of it.
+    let pushLog = h.root + "/push.log"
+    let push = try h.spawn(
+      ["box", "push", "test/cut", "oci://127.0.0.1:\(slow.port)/cut/box:1"], in: h.root, log: pushLog,
+      environment: login)
+    for _ in 0..<100 where !((try? String(contentsOfFile: pushLog, encoding: .utf8)) ?? "").contains("uploading disk") {
+      Thread.sleep(forTimeInterval: 0.1)
+    }
+    Thread.sleep(forTimeInterval: 2)
+    let pushed0 = (try? String(contentsOfFile: pushLog, encoding: .utf8)) ?? ""
+    try #require(push.isRunning, "the push ended before it was killed: \(pushed0)")
+    kill(push.processIdentifier, SIGKILL)
+    push.waitUntilExit()
+    #expect(try blobStatus("cut/box") == "404", "no partial blob is kept")
+    let pushed = try h.caravan(
+      "box", "push", "test/cut", "oci://127.0.0.1:\(registry.port)/cut/box:1", in: h.root, environment: login)
+    #expect(pushed.status == 0 && pushed.stdout.contains("(2 blobs uploaded"), "\(pushed)")
+    #expect(try blobStatus("cut/box") == "200")
+
+    // A pull killed half way: nothing installed; the next pull resumes.
+    #expect(try h.caravan("box", "remove", "test/cut", "--force", in: h.root).status == 0)
+    let partial = h.home + "/boxes/.oci-partial/" + digest.replacingOccurrences(of: ":", with: "-")
+    let pull = try h.spawn(
+      ["box", "add", "test/cut", "oci://127.0.0.1:\(slow.port)/cut/box:1"], in: h.root, log: h.root + "/pull.log",
+      environment: login)
+    func partialBytes() -> Int {
+      ((try? FileManager.default.attributesOfItem(atPath: partial))?[.size] as? NSNumber)?.intValue ?? 0
+    }
+    for _ in 0..<200 where partialBytes() < 20 << 20 { Thread.sleep(forTimeInterval: 0.1) }
+    try #require(pull.isRunning, "the pull ended before it was killed")
+    kill(pull.processIdentifier, SIGKILL)
+    pull.waitUntilExit()
+    #expect(partialBytes() >= 20 << 20)
+    #expect(!(try h.caravan("box", "list", in: h.root).stdout.contains("test/cut")), "nothing half-installed")
+    let resumed = try h.caravan(
+      "box", "add", "test/cut", "oci://127.0.0.1:\(registry.port)/cut/box:1", in: h.root, environment: login)
+    #expect(resumed.status == 0 && resumed.stdout.contains("resuming disk image 'box.img' at "), "\(resumed)")
+
+    // The connection closed mid-blob: the error names the reference and the retry; the retry resumes.
+    #expect(try h.caravan("box", "remove", "test/cut", "--force", in: h.root).status == 0)
+    try? FileManager.default.removeItem(atPath: partial)
+    let cutting = try Proxy(to: registry.port, cutAfter: 40 << 20, h: h)
+    defer { cutting.stop() }
+    let cut = try h.caravan(
+      "box", "add", "test/cut", "oci://127.0.0.1:\(cutting.port)/cut/box:1", in: h.root, environment: login)
+    #expect(cut.status == 1, "\(cut)")
+    #expect(
+      cut.stderr.contains("fetching disk image 'box.img' of oci://127.0.0.1:\(cutting.port)/cut/box:1 stopped after"),
+      "\(cut)")
+    #expect(cut.stderr.contains("Run the same command again"), "\(cut)")
+    #expect(!(try h.caravan("box", "list", in: h.root).stdout.contains("test/cut")), "nothing half-installed")
+    let retried = try h.caravan(
+      "box", "add", "test/cut", "oci://127.0.0.1:\(registry.port)/cut/box:1", in: h.root, environment: login)
+    #expect(retried.status == 0 && retried.stdout.contains("resuming disk image 'box.img' at "), "\(retried)")
+  }
 }
