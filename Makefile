@@ -116,6 +116,7 @@ bench: release box fixtures cloud-image
 	scripts/libvirt-env.sh bench/warm.sh $(RELEASE) $(CURDIR)/out/debian-12.box
 	scripts/libvirt-env.sh bench/cloud.sh $(RELEASE) $(CURDIR)/out/cloud-image
 	scripts/libvirt-env.sh bench/registry.sh $(RELEASE)
+	scripts/libvirt-env.sh bench/package.sh $(RELEASE) $(CURDIR)/out/debian-12.box
 
 # caravan_VERSION-1_amd64.deb here: the release binary, man pages, completions.
 deb: release
