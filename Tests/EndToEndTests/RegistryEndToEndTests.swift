@@ -23,7 +23,9 @@ struct RegistryEndToEnd {
     var ca: String { folder + "/ca.pem" }
     var log: String { (try? String(contentsOfFile: folder + "/registry.log", encoding: .utf8)) ?? "" }
 
-    init(in folder: String, h: Harness) throws {
+    /// `tokenRealm`: the registry asks for bearer tokens from that realm (scripts/token-server.py,
+    /// signing with `token.key` here) instead of basic auth.
+    init(in folder: String, h: Harness, tokenRealm: String? = nil) throws {
       self.folder = folder
       try FileManager.default.createDirectory(atPath: folder + "/data", withIntermediateDirectories: true)
       port = try Registry.freePort()
@@ -37,9 +39,24 @@ struct RegistryEndToEnd {
         openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile san.ext -out server.pem 2>/dev/null
         htpasswd -Bbn ci secret-pass > htpasswd
         mkdir skopeo-certs && cp ca.pem skopeo-certs/ca.crt
+        openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=caravan-test-token -keyout token.key -out token.pem 2>/dev/null
         """,
       ])
       try #require(certificates.status == 0, "\(certificates)")
+      let auth =
+        tokenRealm.map {
+          """
+            token:
+              realm: \($0)
+              service: caravan-test
+              issuer: caravan-test-issuer
+              rootcertbundle: \(folder)/token.pem
+          """
+        } ?? """
+            htpasswd:
+              realm: caravan-test
+              path: \(folder)/htpasswd
+          """
       try """
       version: 0.1
       log:
@@ -48,9 +65,7 @@ struct RegistryEndToEnd {
         filesystem:
           rootdirectory: \(folder)/data
       auth:
-        htpasswd:
-          realm: caravan-test
-          path: \(folder)/htpasswd
+      \(auth)
       http:
         addr: 127.0.0.1:\(port)
         tls:
@@ -321,15 +336,20 @@ struct RegistryEndToEnd {
 
     init(to target: Int, bytesPerSecond: Int = 0, cutAfter: Int = 0, h: Harness) throws {
       port = try Registry.freePort()
-      let log = h.root + "/proxy-\(port).log"
-      let started = try h.run([
-        "sh", "-c",
-        "setsid python3 '\(Proxy.script)' \(port) \(target) \(bytesPerSecond) \(cutAfter) > '\(log)' 2>&1 < /dev/null & echo $!",
-      ])
-      pid = Int32(started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+      pid = try Proxy.detached(
+        [Proxy.script, "\(port)", "\(target)", "\(bytesPerSecond)", "\(cutAfter)"], log: h.root + "/proxy-\(port).log",
+        h: h)
+    }
+
+    /// Starts a python3 script of scripts/ detached (`setsid`), its output in `log`, and waits
+    /// for its "ready"; returns its PID.
+    static func detached(_ arguments: [String], log: String, h: Harness) throws -> Int32 {
+      let quoted = arguments.map { "'\($0)'" }.joined(separator: " ")
+      let started = try h.run(["sh", "-c", "setsid python3 \(quoted) > '\(log)' 2>&1 < /dev/null & echo $!"])
       for _ in 0..<100 where !((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("ready") {
         Thread.sleep(forTimeInterval: 0.05)
       }
+      return Int32(started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
     }
 
     func stop() {
@@ -414,5 +434,43 @@ struct RegistryEndToEnd {
     let retried = try h.caravan(
       "box", "add", "test/cut", "oci://127.0.0.1:\(registry.port)/cut/box:1", in: h.root, environment: login)
     #expect(retried.status == 0 && retried.stdout.contains("resuming disk image 'box.img' at "), "\(retried)")
+  }
+  /// The registry's token flow: it answers `WWW-Authenticate: Bearer realm=…,service=…,scope=…`,
+  /// Caravan gets a token for the repository's scope from the realm with the credentials
+  /// (scripts/token-server.py, a JWT the registry verifies against its certificate), and
+  /// push and pull go through with it; a wrong password is refused by the token service.
+  @Test func pushAndPullThroughTheBearerTokenHandshake() throws {
+    let h = try Harness(name: "registrytoken")
+    defer { h.cleanUp() }
+    let tokenPort = try Registry.freePort()
+    let registry = try Registry(
+      in: h.root + "/registry", h: h, tokenRealm: "http://127.0.0.1:\(tokenPort)/token")
+    defer { registry.stop() }
+    let folder = registry.folder
+    let tokenLog = h.root + "/token.log"
+    let token = try Proxy.detached(
+      [
+        Proxy.script.replacingOccurrences(of: "tcp-proxy.py", with: "token-server.py"), "\(tokenPort)",
+        "ci:secret-pass", folder + "/token.key", folder + "/token.pem", "caravan-test-issuer",
+      ], log: tokenLog, h: h)
+    defer { kill(token, SIGTERM) }
+    let host = "127.0.0.1:\(registry.port)"
+    let login = ["CARAVAN_REGISTRY_AUTH": "ci:secret-pass", "CARAVAN_CA_FILE": registry.ca]
+    #expect(try h.caravan("box", "add", "test/token", Harness.boxFile, in: h.root).status == 0)
+    defer { _ = try? h.caravan("box", "remove", "test/token", "--force", in: h.root) }
+
+    let wrong = try h.caravan(
+      "box", "push", "test/token", "oci://\(host)/boxes/token:1", in: h.root,
+      environment: ["CARAVAN_CA_FILE": registry.ca, "CARAVAN_REGISTRY_AUTH": "ci:nope"])
+    #expect(wrong.status == 1 && wrong.stderr.contains("refused the credentials"), "\(wrong)")
+    let push = try h.caravan("box", "push", "test/token", "oci://\(host)/boxes/token:1", in: h.root, environment: login)
+    #expect(push.status == 0 && push.stdout.contains("(2 blobs uploaded"), "\(push)")
+    let asked = (try? String(contentsOfFile: tokenLog, encoding: .utf8)) ?? ""
+    #expect(
+      asked.removingPercentEncoding?.contains("scope=repository:boxes/token:pull,push") == true,
+      "a token for the repository: \(asked) \(registry.log.suffix(3000))")
+    #expect(try h.caravan("box", "remove", "test/token", "--force", in: h.root).status == 0)
+    let pull = try h.caravan("box", "add", "test/token", "oci://\(host)/boxes/token:1", in: h.root, environment: login)
+    #expect(pull.status == 0 && pull.stdout.contains("box 'test/token' (version 0, libvirt) added"), "\(pull)")
   }
 }
