@@ -472,5 +472,16 @@ struct RegistryEndToEnd {
     #expect(try h.caravan("box", "remove", "test/token", "--force", in: h.root).status == 0)
     let pull = try h.caravan("box", "add", "test/token", "oci://\(host)/boxes/token:1", in: h.root, environment: login)
     #expect(pull.status == 0 && pull.stdout.contains("box 'test/token' (version 0, libvirt) added"), "\(pull)")
+
+    // A .box file that is not installed is pushed as it is; nothing of it stays installed.
+    let file = try h.caravan(
+      "box", "push", Harness.boxFile, "oci://\(host)/boxes/file:1", "--box-name", "test/file", in: h.root,
+      environment: login)
+    #expect(file.status == 0 && file.stdout.contains("pushed box 'test/file' (0)"), "\(file)")
+    #expect(!(try h.caravan("box", "list", in: h.root).stdout.contains("test/file")))
+    let fromFile = try h.caravan("box", "add", "oci://\(host)/boxes/file:1", in: h.root, environment: login)
+    #expect(
+      fromFile.status == 0 && fromFile.stdout.contains("box 'test/file' (version 0, libvirt) added"), "\(fromFile)")
+    _ = try? h.caravan("box", "remove", "test/file", "--force", in: h.root)
   }
 }
