@@ -46,14 +46,31 @@ extension Lifecycle {
         .conflict, "cannot package machine '\(name)': it is \(status)",
         hint: "`caravan resume\(argument(for: machine))` or `caravan halt\(argument(for: machine))` it first.")
     }
+    // Refused before the machine is halted: the box is written from its disk on this host.
+    if let remote = try? LibvirtURI(hypervisor.uri), !remote.isLocal {
+      throw CaravanError(
+        .invalidInput,
+        "machine '\(name)' is on another host (\(hypervisor.uri)); `caravan package` writes the box from the machine's disk on this one",
+        hint: "Run `caravan package` on the libvirt host itself.")
+    }
     let box = try packagedBox(machine, record: record)
     let wasRunning = status != .poweroff
     if wasRunning {
       reporter.step(name, "halting it to package its disk (it is brought back after)")
       try halt(machine, force: false)
     }
-    let written = try track(name, .package) {
-      try packageCopy(machine, record: record, box: box, options: options, packaging: packaging)
+    let written: BoxPackager.Written
+    do {
+      written = try track(name, .package) {
+        try packageCopy(machine, record: record, box: box, options: options, packaging: packaging)
+      }
+    } catch {
+      // A failed package leaves the machine as it found it (an interrupt stops at once).
+      if wasRunning && !interrupt.requested {
+        reporter.step(name, "packaging failed; bringing it back up, as it was before `package`")
+        try? up([machine], options: UpOptions(provision: false))
+      }
+      throw error
     }
     if wasRunning {
       reporter.step(name, "bringing it back up, as it was before `package`")
