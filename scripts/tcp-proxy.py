@@ -51,7 +51,7 @@ listener = socket.socket()
 listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 listener.bind(("127.0.0.1", listen))
 listener.listen(16)
-print("ready", flush=True)
+print("ready", os.getpid(), flush=True)
 while True:
     connection, _ = listener.accept()
     serve(connection)

@@ -47,5 +47,5 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 
 server = http.server.HTTPServer(("127.0.0.1", port), Handler)
-print("ready", flush=True)
+print("ready", os.getpid(), flush=True)
 server.serve_forever()

@@ -343,17 +343,19 @@ struct RegistryEndToEnd {
 
     /// Starts a python3 script of scripts/ detached (`setsid`), its output in `log`, and waits
     /// for its "ready"; returns its PID.
+    /// It says its own PID with "ready": `setsid` may fork, so `$!` is not always the script's.
     static func detached(_ arguments: [String], log: String, h: Harness) throws -> Int32 {
       let quoted = arguments.map { "'\($0)'" }.joined(separator: " ")
-      let started = try h.run(["sh", "-c", "setsid python3 \(quoted) > '\(log)' 2>&1 < /dev/null & echo $!"])
-      for _ in 0..<100 where !((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("ready") {
-        Thread.sleep(forTimeInterval: 0.05)
-      }
-      return Int32(started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+      _ = try h.run(["sh", "-c", "setsid python3 \(quoted) > '\(log)' 2>&1 < /dev/null &"])
+      func said() -> String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
+      for _ in 0..<100 where !said().contains("ready") { Thread.sleep(forTimeInterval: 0.05) }
+      let line = said().split(separator: "\n").first { $0.hasPrefix("ready ") }
+      return line.flatMap { Int32($0.dropFirst("ready ".count)) } ?? 0
     }
 
     func stop() {
-      if pid > 0 { kill(pid, SIGTERM) }
+      // SIGKILL: a script started from the test may have inherited SIGTERM ignored.
+      if pid > 0 { kill(pid, SIGKILL) }
     }
   }
 
@@ -453,7 +455,7 @@ struct RegistryEndToEnd {
         Proxy.script.replacingOccurrences(of: "tcp-proxy.py", with: "token-server.py"), "\(tokenPort)",
         "ci:secret-pass", folder + "/token.key", folder + "/token.pem", "caravan-test-issuer",
       ], log: tokenLog, h: h)
-    defer { kill(token, SIGTERM) }
+    defer { if token > 0 { kill(token, SIGKILL) } }
     let host = "127.0.0.1:\(registry.port)"
     let login = ["CARAVAN_REGISTRY_AUTH": "ci:secret-pass", "CARAVAN_CA_FILE": registry.ca]
     #expect(try h.caravan("box", "add", "test/token", Harness.boxFile, in: h.root).status == 0)
