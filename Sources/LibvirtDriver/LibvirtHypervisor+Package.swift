@@ -11,13 +11,8 @@ import Support
 /// stopped definition and its volumes, named after the machine's domain: the next
 /// `package` and the machine's `destroy` remove them.
 extension LibvirtHypervisor: HypervisorPackaging {
+  /// (`Lifecycle.package` refuses a machine on a remote libvirt before it gets here.)
   public func startPackageCopy(_ plan: MachinePlan, of machine: String) throws {
-    guard LibvirtURI.isLocalURI(uri) else {
-      throw CaravanError(
-        .invalidInput,
-        "machine '\(plan.machineName)' is on another host (\(uri)); `caravan package` writes the box from the machine's disk on this one",
-        hint: "Run `caravan package` on the libvirt host itself.")
-    }
     try removePackageCopy(plan.domainName, pool: plan.pool)
     let boxes = BoxPool(connection: connection, name: effectivePool(plan.pool))
     let pool = try boxes.ensure()
@@ -66,18 +61,6 @@ extension LibvirtHypervisor: HypervisorPackaging {
   }
 
   public func removePackageCopy(_ domain: String, pool: String?) throws {
-    if let found = try connection.domain(named: domain) {
-      if try found.state() != .shutoff { try found.destroy() }
-      try found.undefine()
-    }
-    guard let pool = try connection.pool(named: effectivePool(pool)), try pool.isActive() else { return }
-    try pool.refresh()
-    for volume in try pool.volumes() where LibvirtHypervisor.machineVolume(volume.name, of: domain).isMachine {
-      try volume.delete()
-    }
-    if LibvirtURI.isLocalURI(uri) {
-      try? FileManager.default.removeItem(atPath: consoleLogPath(domain: domain))
-      try? FileManager.default.removeItem(atPath: folders.qemuLog(domain: domain))
-    }
+    try remove(domain: domain, keepLogs: false, keepVolumes: [], pool: effectivePool(pool))
   }
 }

@@ -282,18 +282,23 @@ public final class LibvirtHypervisor: Hypervisor {
 
   @discardableResult
   public func remove(domain: String, keepLogs: Bool, keepVolumes: Set<String>) throws -> [String] {
-    var poolName = defaultPool ?? BoxPool.defaultName
+    try remove(domain: domain, keepLogs: keepLogs, keepVolumes: keepVolumes, pool: defaultPool ?? BoxPool.defaultName)
+  }
+
+  /// `remove`, looking in `pool` for the volumes of a domain that is gone (one that is
+  /// there names its own pool in its metadata).
+  @discardableResult
+  func remove(domain: String, keepLogs: Bool, keepVolumes: Set<String>, pool fallback: String) throws -> [String] {
+    var poolName = fallback
     if let found = try connection.domain(named: domain) {
       if let meta = try metadata(of: found) { poolName = meta.pool }
       if try found.state() != .shutoff { try found.destroy() }
       try found.undefine()
     }
     // A copy a killed `caravan package` left: its volumes are named after the machine's domain.
-    if let copy = try connection.domain(named: Lifecycle.packageCopyName(domain)) {
-      if try copy.state() != .shutoff { try copy.destroy() }
-      try copy.undefine()
-      removeLogs(Lifecycle.packageCopyName(domain))
-    }
+    let copy = Lifecycle.packageCopyName(domain)
+    try undefine(domain: copy)
+    if LibvirtURI.isLocalURI(uri) { removeLogs(copy) }
     var kept: [String] = []
     if let pool = try connection.pool(named: poolName) {
       // Caravan's pool: an inactive one is started, or its overlays would be missed.
@@ -314,7 +319,7 @@ public final class LibvirtHypervisor: Hypervisor {
     return kept
   }
 
-  private func removeLogs(_ domain: String) {
+  func removeLogs(_ domain: String) {
     try? FileManager.default.removeItem(atPath: consoleLogPath(domain: domain))
     try? FileManager.default.removeItem(atPath: folders.qemuLog(domain: domain))
   }
