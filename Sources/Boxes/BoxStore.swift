@@ -10,6 +10,10 @@ public struct BoxStore: Sendable {
 
   public init(root: String) { self.root = root }
 
+  /// Where registry pulls (boxes and warm states) keep partial blobs, `sha256-HEX`, which
+  /// the next pull resumes.
+  public var partialBlobs: String { root + "/.oci-partial" }
+
   /// Locks live beside the store (`$CARAVAN_HOME/locks`), so the store holds boxes only.
   var lockDirectory: String { (root as NSString).deletingLastPathComponent + "/locks" }
 

@@ -28,22 +28,16 @@ public enum OCIBox {
     _ box: InstalledBox, to reference: OCIReference, environment: [String: String], step: (String) -> Void
   ) throws -> Pushed {
     let registry = OCIRegistry(reference, environment: environment)
-    var uploaded: [String] = []
-    var present: [String] = []
-    func pushBlob(_ digest: String, size: Int, body: HTTPRequest.Body, what: String) throws {
-      if try OCIBox.pushBlob(registry, digest: digest, size: size, body: body, what: what, step: step) {
-        uploaded.append(what)
-      } else {
-        present.append(what)
-      }
-    }
+    var pushed = Pushed(digest: "", uploaded: [], present: [])
     var layers: [[String: Any]] = []
     let digests = try BoxImageDigest.disks(in: box.directory, metadata: box.metadata)
     for disk in box.metadata.disks {
       guard let hex = digests[disk] else { continue }
       let path = box.directory + "/" + disk
       let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
-      try pushBlob("sha256:" + hex, size: size, body: .file(path), what: "disk image '\(disk)'")
+      try pushBlob(
+        registry, digest: "sha256:" + hex, size: size, body: .file(path), what: "disk image '\(disk)'",
+        into: &pushed, step: step)
       layers.append([
         "mediaType": diskType, "digest": "sha256:" + hex, "size": size, "annotations": [titleKey: disk],
       ])
@@ -52,24 +46,29 @@ public enum OCIBox {
       throw CaravanError(.notFound, "box '\(box.name)' (\(box.version)) has no metadata.json in \(box.directory)")
     }
     let configDigest = "sha256:" + sha256(config)
-    try pushBlob(configDigest, size: config.count, body: .data(config), what: "metadata.json")
-    let digest = try putManifest(
+    try pushBlob(
+      registry, digest: configDigest, size: config.count, body: .data(config), what: "metadata.json", into: &pushed,
+      step: step)
+    pushed.digest = try putManifest(
       registry, config: (configType, configDigest, config.count), layers: layers,
       annotations: [nameKey: box.name, versionKey: box.version])
-    return Pushed(digest: digest, uploaded: uploaded, present: present)
+    return pushed
   }
 
   /// Uploads one blob unless the registry has it (HEAD first): monolithic, POST then PUT
-  /// with its digest, so the registry keeps it only when it is whole. Returns whether it went up.
+  /// with its digest, so the registry keeps it only when it is whole. `pushed` records it
+  /// as uploaded or as there already.
   static func pushBlob(
-    _ registry: OCIRegistry, digest: String, size: Int, body: HTTPRequest.Body, what: String, step: (String) -> Void
-  ) throws -> Bool {
+    _ registry: OCIRegistry, digest: String, size: Int, body: HTTPRequest.Body, what: String,
+    into pushed: inout Pushed, step: (String) -> Void
+  ) throws {
     let reference = registry.reference
     let repository = "/v2/\(reference.repository)"
     let head = try registry.send("HEAD", "\(repository)/blobs/\(digest)")
     if head.status == 200 {
       step("\(what) (\(ByteSize.text(UInt64(size)))) is in the registry already")
-      return false
+      pushed.present.append(what)
+      return
     }
     step("uploading \(what) (\(ByteSize.text(UInt64(size))))")
     let start = try registry.send("POST", "\(repository)/blobs/uploads/")
@@ -85,7 +84,7 @@ public enum OCIBox {
         .io, "the registry of \(reference) refused \(what): \(OCIRegistry.explain(put))",
         hint: "Nothing partial is kept by the registry; run the push again.")
     }
-    return true
+    pushed.uploaded.append(what)
   }
 
   /// Puts the image manifest of `config` and `layers` at the reference's tag; returns its digest.
@@ -186,7 +185,7 @@ public enum OCIBox {
     }
     let boxVersion = version ?? manifest.annotations[versionKey] ?? "0"
     let pinned = reference.pinned(manifest.digest)
-    let partial = store.root + "/.oci-partial"
+    let partial = store.partialBlobs
     try FileSystem.makeDirectory(partial)
     var known: [String: String] = [:]
     for disk in manifest.disks { known[disk.title] = String(disk.digest.dropFirst("sha256:".count)) }

@@ -17,31 +17,21 @@ public enum OCIWarmState {
     step: (String) -> Void
   ) throws -> OCIBox.Pushed {
     let registry = OCIRegistry(reference, environment: environment)
-    var uploaded: [String] = []
-    var present: [String] = []
+    var pushed = OCIBox.Pushed(digest: "", uploaded: [], present: [])
     let size = (try FileManager.default.attributesOfItem(atPath: file)[.size] as? NSNumber)?.intValue ?? 0
     step("hashing the warm state (\(ByteSize.text(UInt64(size))))")
     let digest = "sha256:" + (try StreamingDigest.hex(ofFile: file, .sha256))
-    let what = "the warm state"
-    if try OCIBox.pushBlob(registry, digest: digest, size: size, body: .file(file), what: what, step: step) {
-      uploaded.append(what)
-    } else {
-      present.append(what)
-    }
+    try OCIBox.pushBlob(
+      registry, digest: digest, size: size, body: .file(file), what: "the warm state", into: &pushed, step: step)
     let configDigest = "sha256:" + OCIBox.sha256(record)
-    let recordWhat = "its record"
-    if try OCIBox.pushBlob(
-      registry, digest: configDigest, size: record.count, body: .data(record), what: recordWhat, step: step)
-    {
-      uploaded.append(recordWhat)
-    } else {
-      present.append(recordWhat)
-    }
-    let manifest = try OCIBox.putManifest(
+    try OCIBox.pushBlob(
+      registry, digest: configDigest, size: record.count, body: .data(record), what: "its record", into: &pushed,
+      step: step)
+    pushed.digest = try OCIBox.putManifest(
       registry, config: (configType, configDigest, record.count),
       layers: [["mediaType": stateType, "digest": digest, "size": size, "annotations": [OCIBox.titleKey: title]]],
       annotations: [OCIBox.nameKey: box.name, OCIBox.versionKey: box.version])
-    return OCIBox.Pushed(digest: manifest, uploaded: uploaded, present: present)
+    return pushed
   }
 
   /// Fetches the state at `reference` into `folder` (resuming what an earlier pull

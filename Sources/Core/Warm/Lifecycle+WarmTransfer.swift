@@ -43,9 +43,8 @@ extension Lifecycle {
     -> WarmState
   {
     try preflight()
-    let partial = boxes.root + "/.oci-partial"
     let pulled = try OCIWarmState.pull(
-      reference, into: partial, environment: environment, step: { reporter.step(machine.name, $0) })
+      reference, into: boxes.partialBlobs, environment: environment, step: { reporter.step(machine.name, $0) })
     defer { try? FileManager.default.removeItem(atPath: pulled.file) }
     let record: WarmStateRecord
     do {
