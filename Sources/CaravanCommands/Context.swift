@@ -41,9 +41,7 @@ struct Context {
 
   /// The libvirt connection `machine` is on: its own `libvirt { uri }` (or the project's),
   /// else CARAVAN_LIBVIRT_URI, else the user's default.
-  func uri(of machine: MachineSpec) -> String {
-    defaultLibvirtURI(configured: machine.libvirt.uri, environment: environment)
-  }
+  func uri(of machine: MachineSpec) -> String { machine.libvirtURI(environment: environment) }
 
   func hypervisor() throws -> LibvirtHypervisor {
     try hypervisor(uri: uri)
@@ -62,12 +60,17 @@ struct Context {
   }
 
   /// An engine for each machine on its own libvirt host's connection, made once per host.
-  func engines(reporter: Reporter = ConsoleReporter()) -> (MachineSpec) throws -> Lifecycle {
+  /// `events`: each writes events where `--events` or CARAVAN_EVENTS says.
+  func engines(reporter: Reporter = ConsoleReporter(), events: LockOptions? = nil) -> (MachineSpec) throws -> Lifecycle
+  {
     let made = EngineCache()
     return { machine in
       let uri = uri(of: machine)
       if let known = made.engines[uri] { return known }
-      let engine = lifecycle(try hypervisor(uri: uri), reporter: reporter)
+      let hypervisor = try hypervisor(uri: uri)
+      let engine =
+        try events.map { try lifecycle(hypervisor, reporter: reporter, events: $0) }
+        ?? lifecycle(hypervisor, reporter: reporter)
       made.engines[uri] = engine
       return engine
     }

@@ -21,11 +21,8 @@ struct RsyncAutoCommand: ParsableCommand {
     let context = try Context(variables)
     let selected = try context.machines(machines)
     // One engine per libvirt host (a machine's own `libvirt { uri }`).
-    var engines: [String: Lifecycle] = [:]
-    for uri in Set(selected.map(context.uri(of:))) {
-      engines[uri] = try context.lifecycle(try context.hypervisor(uri: uri), events: lockOptions)
-    }
-    let sources = selected.flatMap { engines[context.uri(of: $0)]?.rsyncSources([$0]) ?? [] }
+    let engine = context.engines(events: lockOptions)
+    let sources = try selected.flatMap { try engine($0).rsyncSources([$0]) }
     guard !sources.isEmpty else {
       throw CaravanError(
         .invalidInput,
@@ -40,8 +37,8 @@ struct RsyncAutoCommand: ParsableCommand {
       let held = try context.lock(lockOptions)
       defer { withExtendedLifetime(held) {} }
       for group in context.byHost(machines) {
-        guard let engine = engines[group.uri] else { continue }
-        try engine.stoppable("rsync", group.machines) { try engine.rsync(group.machines) }
+        let host = try engine(group.machines[0])
+        try host.stoppable("rsync", group.machines) { try host.rsync(group.machines) }
       }
     }
     try copy(selected)

@@ -1,4 +1,5 @@
 import Foundation
+import Spec
 import Support
 
 /// Where Caravan keeps user data: `$CARAVAN_HOME`, else `$XDG_DATA_HOME/caravan`,
@@ -83,4 +84,12 @@ public func defaultLibvirtURI(configured: String?, environment: [String: String]
   if let configured, !configured.isEmpty { return configured }
   if let fromEnv = environment["CARAVAN_LIBVIRT_URI"], !fromEnv.isEmpty { return fromEnv }
   return getuid() == 0 ? "qemu:///system" : "qemu:///session"
+}
+
+extension MachineSpec {
+  /// The libvirt connection the machine is on: its own `libvirt { uri }` (or the project's),
+  /// else CARAVAN_LIBVIRT_URI, else the user's default.
+  public func libvirtURI(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+    defaultLibvirtURI(configured: libvirt.uri, environment: environment)
+  }
 }

@@ -267,16 +267,10 @@ public final class Lifecycle: Sendable {
     communicators.communicator(for: control).close()
   }
 
-  /// The libvirt connection `machine` is on: its own `libvirt { uri }` (or the project's),
-  /// else CARAVAN_LIBVIRT_URI, else the user's default.
-  func libvirtURI(of machine: MachineSpec) -> String {
-    defaultLibvirtURI(configured: machine.libvirt.uri, environment: environment)
-  }
-
   /// The project's machines on this engine's libvirt host; all of them when none names
   /// it (a project on one host, however its URI is written).
   var machinesOnThisHost: [MachineSpec] {
-    let here = project.spec.machines.filter { libvirtURI(of: $0) == hypervisor.uri }
+    let here = project.spec.machines.filter { $0.libvirtURI(environment: environment) == hypervisor.uri }
     return here.isEmpty ? project.spec.machines : here
   }
 

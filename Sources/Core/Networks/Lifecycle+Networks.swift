@@ -52,7 +52,7 @@ extension Lifecycle {
   func refuseNetworksAcrossHosts() throws {
     var first: [String: (machine: String, uri: String)] = [:]
     for machine in project.spec.machines {
-      let uri = libvirtURI(of: machine)
+      let uri = machine.libvirtURI(environment: environment)
       for interface in try NetworkLayout.interfaces(of: machine, project: project) {
         guard case .privateNetwork(let network, _, _) = interface.kind else { continue }
         guard let other = first[network.name] else {
