@@ -271,6 +271,9 @@ struct LockFileCLITests {
     #expect(text.contains("\"kind\": \"file\"") && text.hasSuffix("}\n"), "\(text)")
     let again = try h.caravan("lock", in: project)
     #expect(again.stdout.contains("Machinefile.lock: up to date"), "\(again)")
+    let json = try h.caravan("lock", "--json", in: project)
+    let parsed = (try? JSONSerialization.jsonObject(with: Data(json.stdout.utf8))) as? [String: Any]
+    #expect(parsed?["lock"] as? String == lockPath && (parsed?["changes"] as? [String])?.isEmpty == true, "\(json)")
     #expect(try String(contentsOfFile: lockPath, encoding: .utf8) == text, "a second run writes the same text")
     let valid = try h.caravan("validate", in: project)
     #expect(valid.status == 0, "\(valid)")

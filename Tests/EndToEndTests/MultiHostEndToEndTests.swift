@@ -24,7 +24,8 @@ struct MultiHostEndToEnd {
     func caravan(_ args: String..., in directory: String) throws -> Harness.Output {
       try h.run(ns.client([Harness.binary] + args), in: directory)
     }
-    let project = h.root + "/proj"
+    // A folder name of its own: domains are named after it, and other suites run beside this one.
+    let project = h.root + "/twohosts"
     let machines = """
       box "caravan/debian-12"
       memory 768MiB
@@ -44,17 +45,17 @@ struct MultiHostEndToEnd {
     // One private network across the two hosts: refused by name, nothing made.
     try h.write(
       machines.replacingOccurrences(of: "  provision shell", with: "  network private, dhcp: true\n  provision shell"),
-      to: "proj/Machinefile")
+      to: "twohosts/Machinefile")
     let refused = try caravan("up", in: project)
     #expect(refused.status == 1, "\(refused)")
     #expect(
       refused.stderr.contains(
         "machines 'here' (on qemu:///system) and 'there' (on \(remote)) share the private network"),
       "\(refused)")
-    #expect(try !Harness.virsh("list", "--all", "--name").stdout.contains("-proj-"))
-    #expect(try !ns.virsh(["list", "--all", "--name"]).stdout.contains("-proj-"))
+    #expect(try !Harness.virsh("list", "--all", "--name").stdout.contains("caravan-twohosts-"))
+    #expect(try !ns.virsh(["list", "--all", "--name"]).stdout.contains("caravan-twohosts-"))
 
-    try h.write(machines, to: "proj/Machinefile")
+    try h.write(machines, to: "twohosts/Machinefile")
     let up = try caravan("up", in: project)
     defer { _ = try? caravan("destroy", "-f", in: project) }
     try #require(up.status == 0, "\(up)")

@@ -105,8 +105,10 @@ struct PackageEndToEnd {
     #expect(try h.caravan("destroy", "-f", in: copy).status == 0)
     #expect(try h.caravan("destroy", "-f", in: source).status == 0)
     let domains = try Harness.virsh("list", "--all", "--name").stdout
-    #expect(!domains.contains("-src-") && !domains.contains(".package") && !domains.contains("-copy-"), "\(domains)")
+    #expect(
+      !domains.contains("caravan-src-") && !domains.contains(".package") && !domains.contains("caravan-copy-"),
+      "\(domains)")
     let volumes = try Harness.virsh("vol-list", "caravan").stdout
-    #expect(!volumes.contains("-src-") && !volumes.contains(".package"), "\(volumes)")
+    #expect(!volumes.contains("caravan-src-") && !volumes.contains(".package"), "\(volumes)")
   }
 }

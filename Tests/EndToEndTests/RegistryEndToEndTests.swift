@@ -477,9 +477,12 @@ struct RegistryEndToEnd {
 
     // A .box file that is not installed is pushed as it is; nothing of it stays installed.
     let file = try h.caravan(
-      "box", "push", Harness.boxFile, "oci://\(host)/boxes/file:1", "--box-name", "test/file", in: h.root,
+      "box", "push", Harness.boxFile, "oci://\(host)/boxes/file:1", "--box-name", "test/file", "--json", in: h.root,
       environment: login)
-    #expect(file.status == 0 && file.stdout.contains("pushed box 'test/file' (0)"), "\(file)")
+    let pushed = (try? JSONSerialization.jsonObject(with: Data(file.stdout.utf8))) as? [String: Any]
+    #expect(file.status == 0 && pushed?["box"] as? String == "test/file", "\(file)")
+    #expect((pushed?["uploaded"] as? [String])?.isEmpty == false, "the disk and metadata went up: \(file)")
+    #expect((pushed?["pinned"] as? String)?.contains("@sha256:") == true, "\(file)")
     #expect(!(try h.caravan("box", "list", in: h.root).stdout.contains("test/file")))
     let fromFile = try h.caravan("box", "add", "oci://\(host)/boxes/file:1", in: h.root, environment: login)
     #expect(
